@@ -1,0 +1,156 @@
+/**
+ * JSON Schemas of the request and response bodies. The same objects validate requests (ajv) and
+ * build the OpenAPI 3.1 document served at GET /openapi.json, so the two cannot drift apart.
+ */
+const imageField = {
+  type: 'string',
+  minLength: 1,
+  description: 'The image file, base64-encoded (standard or URL-safe alphabet; a data: URL prefix is accepted).',
+} as const;
+
+const uriField = {
+  type: 'string',
+  pattern: '^gs://',
+  description: 'gs://bucket/object of an image in a bucket listed in ALLOWED_BUCKETS.',
+} as const;
+
+export const predictJsonRequestSchema = {
+  $id: 'PredictJsonRequest',
+  type: 'object',
+  oneOf: [
+    { required: ['image'], properties: { image: imageField }, not: { required: ['uri'] } },
+    { required: ['uri'], properties: { uri: uriField }, not: { required: ['image'] } },
+  ],
+  additionalProperties: false,
+  properties: { image: imageField, uri: uriField },
+} as const;
+
+export const batchItemSchema = {
+  $id: 'BatchItem',
+  type: 'object',
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 200, description: 'Echoed back in the result; defaults to the item index.' },
+    image: imageField,
+    uri: uriField,
+  },
+  oneOf: [{ required: ['image'], not: { required: ['uri'] } }, { required: ['uri'], not: { required: ['image'] } }],
+  additionalProperties: false,
+} as const;
+
+export const batchJsonRequestSchema = {
+  $id: 'BatchJsonRequest',
+  type: 'object',
+  required: ['images'],
+  properties: {
+    images: { type: 'array', items: { type: 'object' }, description: 'Up to MAX_BATCH_ITEMS items (default 20), each a BatchItem.' },
+  },
+  additionalProperties: false,
+} as const;
+
+const errorBody = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: {
+    code: { type: 'string', description: 'Stable machine-readable code, e.g. too_many_pixels.' },
+    message: { type: 'string', description: 'What was wrong and what would be right.' },
+    request_id: { type: 'string' },
+  },
+} as const;
+
+export const errorResponseSchema = {
+  $id: 'ErrorResponse',
+  type: 'object',
+  required: ['error'],
+  properties: { error: errorBody },
+} as const;
+
+const modelRef = {
+  type: 'object',
+  required: ['name', 'version'],
+  properties: { name: { type: 'string' }, version: { type: 'string' } },
+} as const;
+
+const predictionFields = {
+  prediction: { enum: ['ai_generated', 'real'] },
+  probability: { type: 'number', minimum: 0, maximum: 1, description: 'P(AI-generated), 4 decimal places.' },
+  confidence: { enum: ['low', 'medium', 'high'], description: 'Distance of probability from the threshold; see the README.' },
+  threshold: { type: 'number' },
+  model: modelRef,
+  image: {
+    type: 'object',
+    required: ['width', 'height', 'format', 'bytes'],
+    properties: {
+      width: { type: 'integer' },
+      height: { type: 'integer' },
+      format: { enum: ['jpeg', 'png', 'webp', 'avif'] },
+      bytes: { type: 'integer' },
+      animated: { type: 'boolean', description: 'Present and true when only the first frame of an animation was scored.' },
+    },
+  },
+  timing_ms: {
+    type: 'object',
+    required: ['decode', 'inference', 'total'],
+    properties: { decode: { type: 'number' }, inference: { type: 'number' }, total: { type: 'number' } },
+  },
+} as const;
+
+export const predictResponseSchema = {
+  $id: 'PredictResponse',
+  type: 'object',
+  required: ['prediction', 'probability', 'confidence', 'threshold', 'model', 'image', 'timing_ms', 'request_id'],
+  properties: { ...predictionFields, request_id: { type: 'string' } },
+} as const;
+
+export const batchResponseSchema = {
+  $id: 'BatchResponse',
+  type: 'object',
+  required: ['results', 'total', 'succeeded', 'failed', 'model', 'timing_ms', 'request_id'],
+  properties: {
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          filename: { type: 'string' },
+          ...predictionFields,
+          error: errorBody,
+        },
+      },
+    },
+    total: { type: 'integer' },
+    succeeded: { type: 'integer' },
+    failed: { type: 'integer' },
+    model: modelRef,
+    timing_ms: { type: 'object', properties: { decode: { type: 'number' }, inference: { type: 'number' }, total: { type: 'number' } } },
+    request_id: { type: 'string' },
+  },
+} as const;
+
+export const healthResponseSchema = {
+  $id: 'HealthResponse',
+  type: 'object',
+  required: ['status', 'version', 'uptime_s', 'models'],
+  properties: {
+    status: { enum: ['ok', 'unavailable'] },
+    version: { type: 'string', description: 'Package version.' },
+    uptime_s: { type: 'number' },
+    default_model: { type: 'string' },
+    decoder: { type: 'string' },
+    models: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          loaded: { type: 'boolean' },
+          version: { type: ['string', 'null'] },
+          sha256: { type: ['string', 'null'] },
+          loaded_at: { type: ['string', 'null'] },
+          last_error: { type: ['string', 'null'] },
+        },
+      },
+    },
+    warmup_ms: { type: 'number' },
+  },
+} as const;

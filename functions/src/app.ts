@@ -1,0 +1,153 @@
+/**
+ * Builds everything a serving instance needs, once per instance, and registers the HTTP functions
+ * with the Functions Framework. Each deployable function (`predict`, `batch`, `health`, `drift`)
+ * has its own entry point; `app` routes /predict, /batch, /health and /drift on one port for
+ * local use (`npm start`). Apart from the model store adapter, local and cloud run the same code.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as functions from '@google-cloud/functions-framework';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { buildOpenApiDocument } from './api/openapi';
+import { type Config, repoRoot } from './config';
+import { makeBatchHandler } from './handlers/batch';
+import { makeHealthHandler } from './handlers/health';
+import { makePredictHandler } from './handlers/predict';
+import { ApiKeyAuth, collectApiKeys } from './http/api-key-auth';
+import { installBodyErrorHook } from './http/body-error-hook';
+import { type HttpFunctionDeps, makeHttpFunction } from './http/http-function';
+import { TokenBucketLimiter } from './http/rate-limiter';
+import type { ImageDecoder } from './image/image-decoder';
+import { JimpDecoder } from './image/jimp-decoder';
+import { SharpDecoder } from './image/sharp-decoder';
+import { createLogger, type Logger } from './logger';
+import { ModelRegistry, type EngineFactory } from './model/model-registry';
+import { createOnnxEngine } from './model/onnx-session';
+import { BucketImageFetcher } from './scoring/image-fetcher';
+import { noopObserver, type ScoreObserver } from './scoring/observer';
+import type { BlobStore } from './storage/blob-store';
+import { openBlobStore } from './storage/open-blob-store';
+
+export type HttpFunction = (req: Request, res: Response) => Promise<void>;
+
+export interface Service {
+  config: Readonly<Config>;
+  logger: Logger;
+  registry: ModelRegistry;
+  decoder: ImageDecoder;
+  observer: ScoreObserver;
+  functions: Record<'predict' | 'batch' | 'health', HttpFunction> & { drift?: HttpFunction };
+}
+
+export interface ServiceOverrides {
+  logger?: Logger;
+  modelStore?: BlobStore;
+  createEngine?: EngineFactory;
+  observer?: ScoreObserver;
+  openBucket?: (bucket: string) => BlobStore;
+  now?: () => number;
+}
+
+export function packageVersion(): string {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { version?: string };
+    return manifest.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function createDecoder(config: Readonly<Config>): ImageDecoder {
+  return config.imageDecoder === 'jimp' ? new JimpDecoder({ maxPixels: config.maxPixels }) : new SharpDecoder({ maxPixels: config.maxPixels });
+}
+
+export function buildService(config: Readonly<Config>, overrides: ServiceOverrides = {}): Service {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const storeOptions = {
+    ...(config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: config.storageApiEndpoint }),
+    ...(config.projectId === null ? {} : { projectId: config.projectId }),
+  };
+  const registry = new ModelRegistry({
+    store: overrides.modelStore ?? openBlobStore(config.modelStore, storeOptions),
+    createEngine: overrides.createEngine ?? ((bytes) => createOnnxEngine(bytes, { intraOpNumThreads: config.ortIntraOpThreads })),
+    refreshMs: config.modelRefreshSeconds * 1000,
+    logger,
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+  });
+  const decoder = createDecoder(config);
+  const observer = overrides.observer ?? noopObserver;
+  const apiKeysFile = config.apiKeysFile === null ? null : fs.readFileSync(config.apiKeysFile, 'utf8');
+  const auth = new ApiKeyAuth(collectApiKeys(config.apiKeys, apiKeysFile));
+  const limiter = new TokenBucketLimiter({
+    ratePerSecond: config.rateLimitPerSecond,
+    burst: config.rateLimitBurst,
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+  });
+  const fetcher =
+    config.allowedBuckets.length === 0
+      ? null
+      : new BucketImageFetcher(config.allowedBuckets, overrides.openBucket ?? ((bucket) => openBlobStore(`gs://${bucket}`, storeOptions)));
+  const version = packageVersion();
+  let openApi: unknown = null;
+  const httpDeps: HttpFunctionDeps = {
+    logger,
+    auth,
+    limiter,
+    observer,
+    openApi: () => (openApi ??= buildOpenApiDocument(version)),
+    projectId: config.projectId,
+  };
+  const limits = {
+    maxImageBytes: config.maxImageBytes,
+    maxRequestBytes: config.maxRequestBytes,
+    maxBatchItems: config.maxBatchItems,
+    maxPixels: config.maxPixels,
+    minImageSide: config.minImageSide,
+  };
+  const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits };
+  const startedAtMs = (overrides.now ?? Date.now)();
+  installBodyErrorHook(logger);
+  return {
+    config,
+    logger,
+    registry,
+    decoder,
+    observer,
+    functions: {
+      predict: makeHttpFunction(httpDeps, { name: 'predict', methods: ['POST'], protected: true }, makePredictHandler(scoring)),
+      batch: makeHttpFunction(httpDeps, { name: 'batch', methods: ['POST'], protected: true }, makeBatchHandler(scoring)),
+      health: makeHttpFunction(
+        httpDeps,
+        { name: 'health', methods: ['GET'], protected: false },
+        makeHealthHandler({ registry, defaultModel: config.defaultModel, decoderName: decoder.name, packageVersion: version, startedAtMs, ...(overrides.now === undefined ? {} : { now: overrides.now }) }),
+      ),
+    },
+  };
+}
+
+/** Routes /<function>/… to that function, for serving all of them on one local port. */
+export function makeRouter(service: Service): HttpFunction {
+  return async (req, res) => {
+    const [, first = ''] = (req.path ?? '/').split('/');
+    const target = service.functions[first as keyof Service['functions']];
+    if (target !== undefined) {
+      await target(req, res);
+      return;
+    }
+    if (first === 'openapi.json' || first === '') {
+      // Every function answers GET …/openapi.json; "/" shows health.
+      await service.functions.health(req, res);
+      return;
+    }
+    res.status(404).set({ 'Content-Type': 'application/json; charset=utf-8' });
+    res.send(JSON.stringify({ error: { code: 'not_found', message: `no endpoint ${req.path}; try /predict, /batch, /health, /drift or /openapi.json` } }));
+  };
+}
+
+/** Registers every function (and the local router) under its entry-point name. */
+export function registerFunctions(service: Service): void {
+  for (const [name, handler] of Object.entries(service.functions)) {
+    if (handler !== undefined) functions.http(name, handler);
+  }
+  functions.http('app', makeRouter(service));
+}

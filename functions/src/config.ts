@@ -1,0 +1,179 @@
+/**
+ * Every setting of the service, declared once: environment variable, default, validator and the
+ * sentence the README table uses. `loadConfig(env)` parses them all at cold start into a frozen
+ * object and reports every invalid variable together. Nothing else reads `process.env`.
+ */
+import * as path from 'node:path';
+
+export type ImageDecoderName = 'sharp' | 'jimp';
+export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
+
+export interface Config {
+  port: number;
+  modelStore: string;
+  defaultModel: string;
+  modelRefreshSeconds: number;
+  ortIntraOpThreads: number;
+  imageDecoder: ImageDecoderName;
+  maxImageBytes: number;
+  maxRequestBytes: number;
+  maxPixels: number;
+  minImageSide: number;
+  maxBatchItems: number;
+  allowedBuckets: readonly string[];
+  apiKeys: readonly string[];
+  apiKeysFile: string | null;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  logLevel: LogLevel;
+  storageApiEndpoint: string | null;
+  projectId: string | null;
+  telemetryStore: string;
+  telemetryFlushRecords: number;
+  telemetryFlushSeconds: number;
+  telemetryBufferCapacity: number;
+  driftWindowHours: number;
+  driftMinSamples: number;
+  metricsSink: 'log' | 'cloud-monitoring' | 'none';
+  metricsFlushSeconds: number;
+  instanceId: string | null;
+}
+
+/** The repository root, found from this file whether it runs from `functions/src` or `dist/functions/src`. */
+export function repoRoot(): string {
+  const up = path.resolve(__dirname, '..', '..');
+  return path.basename(up) === 'dist' ? path.dirname(up) : up;
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+export interface SettingSpec {
+  env: string;
+  default: string;
+  description: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (min: number, max: number): Parser<number> => (raw, name) => {
+  if (!/^-?\d+$/.test(raw.trim())) throw new Error(`${name} must be an integer between ${min} and ${max}; got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max}; got ${value}`);
+  return value;
+};
+
+const num = (min: number, max: number): Parser<number> => (raw, name) => {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value)) throw new Error(`${name} must be a number; got ${JSON.stringify(raw)}`);
+  if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max}; got ${value}`);
+  return value;
+};
+
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw, name) => {
+  if (!(values as string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')}; got ${JSON.stringify(raw)}`);
+  return raw as T;
+};
+
+const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const modelName: Parser<string> = (raw, name) => {
+  if (!MODEL_NAME.test(raw)) throw new Error(`${name} must be a model name (lower-case letters, digits, '-' and '_'); got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+const text: Parser<string> = (raw) => raw;
+const optionalText: Parser<string | null> = (raw) => (raw.trim() === '' ? null : raw.trim());
+
+const list: Parser<readonly string[]> = (raw) =>
+  Object.freeze(raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+
+const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+const buckets: Parser<readonly string[]> = (raw, name) => {
+  const items = list(raw, name);
+  const bad = items.filter((item) => !BUCKET.test(item));
+  if (bad.length > 0) throw new Error(`${name} must be a comma-separated list of bucket names (no gs://); bad: ${bad.join(', ')}`);
+  return items;
+};
+
+const apiKeyList: Parser<readonly string[]> = (raw, name) => {
+  const items = list(raw, name);
+  if (items.some((item) => item.length < 16)) throw new Error(`${name} entries must be at least 16 characters long`);
+  return items;
+};
+
+interface Setting<K extends keyof Config> extends SettingSpec {
+  key: K;
+  parse: Parser<Config[K]>;
+}
+
+const setting = <K extends keyof Config>(
+  key: K,
+  env: string,
+  defaultValue: string,
+  parse: Parser<Config[K]>,
+  description: string,
+): Setting<K> => ({ key, env, default: defaultValue, parse, description });
+
+const MIB = 1024 * 1024;
+
+/** Every variable the service reads. The README's table and the Terraform checks are derived from this list. */
+export const SETTINGS = [
+  setting('port', 'PORT', '8080', int(1, 65535), 'Port of the local server (`npm start`).'),
+  setting('modelStore', 'MODEL_STORE', '<repo>/models', text, 'Model registry: a local folder or gs://bucket/prefix.'),
+  setting('defaultModel', 'DEFAULT_MODEL', 'shoes', modelName, 'Model used when a request has no ?model=.'),
+  setting('modelRefreshSeconds', 'MODEL_REFRESH_SECONDS', '60', int(0, 86400), 'Re-read each model\'s production.json at most this often (0: every request).'),
+  setting('ortIntraOpThreads', 'ORT_INTRA_OP_THREADS', '1', int(1, 64), 'onnxruntime intra-op threads per session.'),
+  setting('imageDecoder', 'IMAGE_DECODER', 'sharp', oneOf<ImageDecoderName>('sharp', 'jimp'), 'Image decoder: sharp (fast, JPEG/PNG/WebP/AVIF) or jimp (pure JavaScript, JPEG/PNG).'),
+  setting('maxImageBytes', 'MAX_IMAGE_BYTES', String(10 * MIB), int(1, 32 * MIB), 'Largest accepted image, in bytes.'),
+  setting('maxRequestBytes', 'MAX_REQUEST_BYTES', String(31 * MIB), int(1, 32 * MIB), 'Largest accepted request body, in bytes (Cloud Functions caps requests at 32 MiB).'),
+  setting('maxPixels', 'MAX_PIXELS', '40000000', int(1, 268402689), 'Largest accepted image area in pixels, read from the header before decoding.'),
+  setting('minImageSide', 'MIN_IMAGE_SIDE', '16', int(1, 4096), 'Smallest accepted width or height in pixels.'),
+  setting('maxBatchItems', 'MAX_BATCH_ITEMS', '20', int(1, 256), 'Most images in one /batch request.'),
+  setting('allowedBuckets', 'ALLOWED_BUCKETS', '', buckets, 'Buckets that {"uri": "gs://..."} may read from (comma-separated; empty: none).'),
+  setting('apiKeys', 'API_KEYS', '', apiKeyList, 'Accepted API keys (comma-separated, each ≥ 16 characters); empty with no API_KEYS_FILE: no auth.'),
+  setting('apiKeysFile', 'API_KEYS_FILE', '', optionalText, 'File with one API key per line (a Secret Manager volume mount), added to API_KEYS.'),
+  setting('rateLimitPerSecond', 'RATE_LIMIT_PER_SECOND', '20', num(0, 100000), 'Token-bucket refill rate per API key (per client IP without auth), per instance; 0 disables.'),
+  setting('rateLimitBurst', 'RATE_LIMIT_BURST', '40', int(1, 1000000), 'Token-bucket size: requests a client may burst.'),
+  setting('logLevel', 'LOG_LEVEL', 'info', oneOf<LogLevel>('debug', 'info', 'warning', 'error'), 'Lowest severity written to the log.'),
+  setting('storageApiEndpoint', 'STORAGE_API_ENDPOINT', '', optionalText, 'Cloud Storage JSON API endpoint override (tests, emulators).'),
+  setting('projectId', 'GOOGLE_CLOUD_PROJECT', '', optionalText, 'Google Cloud project (metrics, storage).'),
+  setting('telemetryStore', 'TELEMETRY_STORE', '<repo>/.local/telemetry', text, 'Where telemetry records and drift reports go: a folder or gs://bucket/prefix.'),
+  setting('telemetryFlushRecords', 'TELEMETRY_FLUSH_RECORDS', '100', int(1, 100000), 'Flush telemetry when this many records are buffered.'),
+  setting('telemetryFlushSeconds', 'TELEMETRY_FLUSH_SECONDS', '60', int(0, 86400), 'Flush telemetry when the oldest buffered record is this old.'),
+  setting('telemetryBufferCapacity', 'TELEMETRY_BUFFER_CAPACITY', '10000', int(1, 10000000), 'Most records buffered per instance; older ones are dropped (and counted) past it.'),
+  setting('driftWindowHours', 'DRIFT_WINDOW_HOURS', '24', int(1, 24 * 90), 'Window of telemetry compared with the reference by POST /drift.'),
+  setting('driftMinSamples', 'DRIFT_MIN_SAMPLES', '200', int(1, 100000000), 'Fewest records for a drift verdict; below it the status is insufficient_data.'),
+  setting('metricsSink', 'METRICS_SINK', 'log', oneOf('log', 'cloud-monitoring', 'none'), 'Where metrics go: structured log lines, Cloud Monitoring custom metrics, or nowhere.'),
+  setting('metricsFlushSeconds', 'METRICS_FLUSH_SECONDS', '60', int(10, 3600), 'Write aggregated metric points at most this often per instance.'),
+  setting('instanceId', 'INSTANCE_ID', '', optionalText, 'Name of this instance in telemetry object names and metrics (default: random per cold start).'),
+] as const;
+
+function defaultFor(spec: SettingSpec): string {
+  if (spec.default === '<repo>/models') return path.join(repoRoot(), 'models');
+  if (spec.default === '<repo>/.local/telemetry') return path.join(repoRoot(), '.local', 'telemetry');
+  return spec.default;
+}
+
+/** Parses and validates the environment; throws one ConfigError naming every bad variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
+  const problems: string[] = [];
+  const values: Partial<Record<keyof Config, unknown>> = {};
+  for (const spec of SETTINGS) {
+    const raw = env[spec.env];
+    const source = raw === undefined || raw === '' ? defaultFor(spec) : raw;
+    try {
+      values[spec.key] = (spec.parse as Parser<unknown>)(source, spec.env);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (problems.length === 0 && (values.maxImageBytes as number) > (values.maxRequestBytes as number)) {
+    problems.push('MAX_IMAGE_BYTES must not exceed MAX_REQUEST_BYTES');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(values as Config);
+}

@@ -1,0 +1,302 @@
+/**
+ * The drift report: recent telemetry of one model compared with its training reference. Pure: the
+ * drift function reads the records and the reference, calls `computeDriftReport`, then stores,
+ * exports and logs the result.
+ *
+ * What is compared
+ * - Features (FEATURE_NAMES present in the reference): every record of the model in the window,
+ *   whatever its version; image features do not depend on the model.
+ * - Score (P(AI)) and prediction mix: only records of the reference's model version, since another
+ *   version's scores differ by construction. With fewer than `min_samples` of those, both are
+ *   'insufficient_data' while the features are still judged.
+ *
+ * Status rules (DEFAULT_DRIFT_THRESHOLDS; a distribution takes the worse of its KS and PSI verdicts):
+ * - PSI: warning at ≥ 0.10, drift at ≥ 0.25 (the usual credit-scoring rule of thumb).
+ * - KS: drift when p < 0.01 and D ≥ 0.10; warning when p < 0.05 and D ≥ 0.05. The p-value says the
+ *   difference is real, the minimum D that it is big enough to matter: with thousands of records a
+ *   p-value alone flags differences nobody should act on. The alphas are family-wise: with k
+ *   distributions compared (score + features, k = 10 today) each test uses alpha / k (Bonferroni),
+ *   so a window with no drift raises a KS warning in at most 5% of runs, not in 40%.
+ * - Prediction mix: |current share of ai_generated - reference share| ≥ 0.10 is a warning, ≥ 0.20
+ *   drift.
+ * - Overall: 'insufficient_data' when the window holds fewer than `min_samples` records of the
+ *   model (default 200, DRIFT_MIN_SAMPLES); otherwise the worst of the parts (ok < warning < drift).
+ *
+ * Known limit: near the minimum sample size, sampling noise alone gives PSI ≈ (bins - 1)·(1/n + 1/N)
+ * ≈ 0.05, so PSI warnings there are weak evidence; drift (≥ 0.25) is not reached by noise.
+ */
+import { FEATURE_NAMES } from '../features/image-features';
+import { ksTwoSample, type KsMethod } from './ks';
+import { edgesFromQuantileGrid, populationStabilityIndex, PSI_DEFAULT_BINS, PSI_EPSILON } from './psi';
+import { AI_GENERATED_LABEL, type DistributionSummary, type DriftReference } from './reference';
+
+export const DRIFT_REPORT_SCHEMA_VERSION = 1;
+
+export type DriftStatus = 'ok' | 'warning' | 'drift' | 'insufficient_data';
+
+export interface KsThreshold {
+  /** Family-wise significance level; each test uses alpha / k when `family_wise`. */
+  alpha: number;
+  /** Minimum KS statistic D (effect size). */
+  min_statistic: number;
+}
+
+export interface DriftThresholds {
+  psi: { warning: number; drift: number; bins: number; epsilon: number };
+  ks: { warning: KsThreshold; drift: KsThreshold; family_wise: boolean };
+  prediction_mix: { warning: number; drift: number };
+  /** Fewer records than this in the window: 'insufficient_data' (DRIFT_MIN_SAMPLES). */
+  min_samples: number;
+}
+
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = Object.freeze({
+  psi: Object.freeze({ warning: 0.1, drift: 0.25, bins: PSI_DEFAULT_BINS, epsilon: PSI_EPSILON }),
+  ks: Object.freeze({
+    warning: Object.freeze({ alpha: 0.05, min_statistic: 0.05 }),
+    drift: Object.freeze({ alpha: 0.01, min_statistic: 0.1 }),
+    family_wise: true,
+  }),
+  prediction_mix: Object.freeze({ warning: 0.1, drift: 0.2 }),
+  min_samples: 200,
+}) as DriftThresholds;
+
+/** The fields of a telemetry record that drift reads. */
+export interface DriftInputRecord {
+  time: string;
+  model: string;
+  model_version: string;
+  probability: number;
+  prediction: string;
+  features: Readonly<Record<string, unknown>>;
+}
+
+export interface DistributionDrift {
+  status: DriftStatus;
+  /** Current values compared. */
+  n: number;
+  /** Reference sample size the KS test used. */
+  reference_n: number;
+  /** KS statistic D. */
+  ks: number | null;
+  p_value: number | null;
+  ks_method: KsMethod | null;
+  psi: number | null;
+  mean: number | null;
+  reference_mean: number;
+}
+
+export interface PredictionMixDrift {
+  status: DriftStatus;
+  n: number;
+  reference_share: number;
+  current_share: number | null;
+  /** current_share - reference_share. */
+  difference: number | null;
+}
+
+export interface DriftReport {
+  schema_version: 1;
+  generated_at: string;
+  model: {
+    name: string;
+    /** The version whose reference this report compares with. */
+    reference_version: string;
+    /** Records in the window per model version. */
+    versions_seen: Record<string, number>;
+  };
+  window: { start: string; end: string };
+  /** Records of the model in the window. */
+  n: number;
+  status: DriftStatus;
+  score: DistributionDrift | null;
+  features: Record<string, DistributionDrift>;
+  prediction_mix: PredictionMixDrift | null;
+  /** One line per part that is not ok, worst first, for logs and humans. */
+  reasons: string[];
+  /** Number of KS tests the family-wise alpha was divided by. */
+  ks_tests: number;
+  thresholds: DriftThresholds;
+}
+
+export interface DriftReportInput {
+  reference: DriftReference;
+  records: readonly DriftInputRecord[];
+  /** When the report is made. */
+  now: Date;
+  /** Records with start ≤ time < end are compared. */
+  window: { start: Date; end: Date };
+  thresholds?: DriftThresholds;
+}
+
+const SEVERITY: Record<DriftStatus, number> = { insufficient_data: -1, ok: 0, warning: 1, drift: 2 };
+
+export function computeDriftReport(input: DriftReportInput): DriftReport {
+  const { reference, now, window } = input;
+  const thresholds = input.thresholds ?? DEFAULT_DRIFT_THRESHOLDS;
+  validateThresholds(thresholds);
+  const start = window.start.getTime();
+  const end = window.end.getTime();
+  if (!(start < end)) throw new RangeError(`window.start (${window.start.toISOString()}) must be before window.end (${window.end.toISOString()})`);
+
+  const name = reference.model.name;
+  const version = reference.model.version;
+  const inWindow = input.records.filter((record) => {
+    if (record.model !== name) return false;
+    const t = Date.parse(record.time);
+    return t >= start && t < end;
+  });
+  const versionsSeen: Record<string, number> = {};
+  for (const record of inWindow) versionsSeen[record.model_version] = (versionsSeen[record.model_version] ?? 0) + 1;
+
+  const features = FEATURE_NAMES.filter((feature) => reference.features[feature] !== undefined);
+  const ksTests = 1 + features.length;
+  const report: DriftReport = {
+    schema_version: DRIFT_REPORT_SCHEMA_VERSION,
+    generated_at: now.toISOString(),
+    model: { name, reference_version: version, versions_seen: versionsSeen },
+    window: { start: window.start.toISOString(), end: window.end.toISOString() },
+    n: inWindow.length,
+    status: 'insufficient_data',
+    score: null,
+    features: {},
+    prediction_mix: null,
+    reasons: [],
+    ks_tests: ksTests,
+    thresholds,
+  };
+  if (inWindow.length < thresholds.min_samples) {
+    report.reasons.push(`only ${inWindow.length} records of ${name} in the window; at least ${thresholds.min_samples} are needed`);
+    return report;
+  }
+
+  const judged: Array<[string, DriftStatus, string]> = [];
+  for (const feature of features) {
+    const values = inWindow.map((record) => record.features[feature]).filter(isFiniteNumber);
+    const result = compareDistribution(reference.features[feature] as DistributionSummary, values, thresholds, ksTests);
+    report.features[feature] = result;
+    judged.push([feature, result.status, describe(result)]);
+  }
+
+  const sameVersion = inWindow.filter((record) => record.model_version === version);
+  const referenceShare = reference.prediction_mix.ai_generated_share;
+  if (sameVersion.length < thresholds.min_samples) {
+    const why = `only ${sameVersion.length} records of version ${version}; at least ${thresholds.min_samples} are needed`;
+    report.score = { ...emptyDistribution(reference.score), n: sameVersion.length, status: 'insufficient_data' };
+    report.prediction_mix = { status: 'insufficient_data', n: sameVersion.length, reference_share: referenceShare, current_share: null, difference: null };
+    report.reasons.push(`score and prediction mix not judged: ${why}`);
+  } else {
+    report.score = compareDistribution(reference.score, sameVersion.map((record) => record.probability), thresholds, ksTests);
+    judged.push(['score', report.score.status, describe(report.score)]);
+    const share = sameVersion.filter((record) => record.prediction === AI_GENERATED_LABEL).length / sameVersion.length;
+    const difference = share - referenceShare;
+    const magnitude = Math.abs(difference);
+    const status: DriftStatus =
+      magnitude >= thresholds.prediction_mix.drift ? 'drift' : magnitude >= thresholds.prediction_mix.warning ? 'warning' : 'ok';
+    report.prediction_mix = { status, n: sameVersion.length, reference_share: referenceShare, current_share: share, difference };
+    judged.push([
+      'prediction_mix',
+      status,
+      `ai_generated share ${share.toFixed(3)} vs reference ${referenceShare.toFixed(3)} (Δ ${difference >= 0 ? '+' : ''}${difference.toFixed(3)})`,
+    ]);
+  }
+
+  report.status = judged.reduce<DriftStatus>((worst, [, status]) => worseOf(worst, status), 'ok');
+  const flagged = judged.filter(([, status]) => status === 'warning' || status === 'drift');
+  flagged.sort((x, y) => SEVERITY[y[1]] - SEVERITY[x[1]]);
+  report.reasons.unshift(...flagged.map(([part, status, detail]) => `${part}: ${status} (${detail})`));
+  return report;
+}
+
+function compareDistribution(
+  summary: DistributionSummary,
+  values: number[],
+  thresholds: DriftThresholds,
+  ksTests: number,
+): DistributionDrift {
+  if (values.length === 0) return { ...emptyDistribution(summary), status: 'insufficient_data' };
+  const ks = ksTwoSample(summary.sample, values);
+  const edges = edgesFromQuantileGrid(summary.quantiles, thresholds.psi.bins);
+  const { psi } = populationStabilityIndex(summary.sample, values, { edges, epsilon: thresholds.psi.epsilon });
+  const divisor = thresholds.ks.family_wise ? ksTests : 1;
+  const ksStatus: DriftStatus =
+    ks.pValue < thresholds.ks.drift.alpha / divisor && ks.statistic >= thresholds.ks.drift.min_statistic
+      ? 'drift'
+      : ks.pValue < thresholds.ks.warning.alpha / divisor && ks.statistic >= thresholds.ks.warning.min_statistic
+        ? 'warning'
+        : 'ok';
+  const psiStatus: DriftStatus = psi >= thresholds.psi.drift ? 'drift' : psi >= thresholds.psi.warning ? 'warning' : 'ok';
+  let sum = 0;
+  for (const v of values) sum += v;
+  return {
+    status: worseOf(ksStatus, psiStatus),
+    n: values.length,
+    reference_n: summary.sample.length,
+    ks: ks.statistic,
+    p_value: ks.pValue,
+    ks_method: ks.method,
+    psi,
+    mean: sum / values.length,
+    reference_mean: summary.mean,
+  };
+}
+
+function emptyDistribution(summary: DistributionSummary): DistributionDrift {
+  return {
+    status: 'insufficient_data',
+    n: 0,
+    reference_n: summary.sample.length,
+    ks: null,
+    p_value: null,
+    ks_method: null,
+    psi: null,
+    mean: null,
+    reference_mean: summary.mean,
+  };
+}
+
+function describe(result: DistributionDrift): string {
+  const p = result.p_value === null ? 'n/a' : result.p_value.toPrecision(2);
+  return `PSI ${fmt(result.psi)}, KS D ${fmt(result.ks)} p ${p}, mean ${fmt(result.mean)} vs reference ${fmt(result.reference_mean)}`;
+}
+
+function fmt(value: number | null): string {
+  return value === null ? 'n/a' : value.toPrecision(3);
+}
+
+export function worseOf(a: DriftStatus, b: DriftStatus): DriftStatus {
+  return SEVERITY[b] > SEVERITY[a] ? b : a;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function validateThresholds(t: DriftThresholds): void {
+  const problems: string[] = [];
+  if (!(t.psi.warning > 0 && t.psi.warning <= t.psi.drift)) problems.push(`psi.warning ${t.psi.warning} must be > 0 and ≤ psi.drift ${t.psi.drift}`);
+  for (const level of ['warning', 'drift'] as const) {
+    const k = t.ks[level];
+    if (!(k.alpha > 0 && k.alpha < 1)) problems.push(`ks.${level}.alpha ${k.alpha} must be in (0, 1)`);
+    if (!(k.min_statistic >= 0 && k.min_statistic <= 1)) problems.push(`ks.${level}.min_statistic ${k.min_statistic} must be in [0, 1]`);
+  }
+  if (!(t.prediction_mix.warning > 0 && t.prediction_mix.warning <= t.prediction_mix.drift)) {
+    problems.push(`prediction_mix.warning ${t.prediction_mix.warning} must be > 0 and ≤ prediction_mix.drift ${t.prediction_mix.drift}`);
+  }
+  if (!Number.isInteger(t.min_samples) || t.min_samples < 1) problems.push(`min_samples ${t.min_samples} must be a positive integer`);
+  if (problems.length > 0) throw new RangeError(`invalid drift thresholds: ${problems.join('; ')}`);
+}
+
+/** Severity for the log line of a drift run: a log-based alert can match ERROR (drift) or WARNING. */
+export function driftLogSeverity(status: DriftStatus): 'INFO' | 'WARNING' | 'ERROR' {
+  return status === 'drift' ? 'ERROR' : status === 'warning' ? 'WARNING' : 'INFO';
+}
+
+/** `<model>/drift/<YYYYMMDDTHHMMSS.sssZ>.json`: reports sort by time, and `latest.json` after them. */
+export function driftReportKey(model: string, generatedAt: Date): string {
+  const stamp = generatedAt.toISOString().replace(/[-:]/g, '');
+  return `${model}/drift/${stamp}.json`;
+}
+
+export function latestDriftReportKey(model: string): string {
+  return `${model}/drift/latest.json`;
+}

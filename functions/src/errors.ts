@@ -1,0 +1,108 @@
+/**
+ * One error hierarchy for the whole service. Every error that may reach a client carries a stable,
+ * machine-readable `code`, an HTTP `status` and a message that is safe to show and says what was
+ * wrong and what would be right. Anything that is not an AppError is a bug and becomes a generic 500.
+ */
+export interface AppErrorOptions {
+  cause?: unknown;
+  /** Extra response headers (Allow, Retry-After, ...). */
+  headers?: Record<string, string>;
+}
+
+export class AppError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Marks instances across realms (jest, worker threads) where `instanceof` fails. */
+  readonly isAppError = true;
+
+  constructor(status: number, code: string, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.headers = Object.freeze({ ...(options.headers ?? {}) });
+  }
+}
+
+export function isAppError(value: unknown): value is AppError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { isAppError?: unknown }).isAppError === true &&
+    typeof (value as { code?: unknown }).code === 'string' &&
+    typeof (value as { status?: unknown }).status === 'number'
+  );
+}
+
+/** 400: the request is malformed, or the image is missing or cannot be decoded. */
+export class BadRequestError extends AppError {
+  constructor(code: string, message: string, options?: AppErrorOptions) {
+    super(400, code, message, options);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = 'a valid API key is required: send it as X-API-Key or Authorization: Bearer <key>') {
+    super(401, 'unauthorized', message, { headers: { 'WWW-Authenticate': 'Bearer' } });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(code: string, message: string, options?: AppErrorOptions) {
+    super(403, code, message, options);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(code: string, message: string, options?: AppErrorOptions) {
+    super(404, code, message, options);
+  }
+}
+
+export class MethodNotAllowedError extends AppError {
+  constructor(method: string, allowed: readonly string[]) {
+    super(405, 'method_not_allowed', `method ${method} is not allowed here; use ${allowed.join(' or ')}`, {
+      headers: { Allow: allowed.join(', ') },
+    });
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(code: string, message: string, options?: AppErrorOptions) {
+    super(409, code, message, options);
+  }
+}
+
+/** 413: too many bytes, too many pixels or too many batch items. */
+export class PayloadTooLargeError extends AppError {
+  constructor(code: string, message: string, options?: AppErrorOptions) {
+    super(413, code, message, options);
+  }
+}
+
+/** 415: the body or the image is of a type this service does not accept. */
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(code: string, message: string, options?: AppErrorOptions) {
+    super(415, code, message, options);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(429, 'rate_limited', `too many requests; retry after ${seconds} s`, {
+      headers: { 'Retry-After': String(seconds) },
+    });
+  }
+}
+
+/** 503: the model (or another dependency) cannot serve right now; the client should retry. */
+export class ServiceUnavailableError extends AppError {
+  constructor(code: string, message: string, retryAfterSeconds = 5, options: AppErrorOptions = {}) {
+    super(503, code, message, {
+      ...options,
+      headers: { ...(options.headers ?? {}), 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}

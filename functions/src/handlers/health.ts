@@ -1,0 +1,58 @@
+/**
+ * GET /health: always open (no API key). Reports status, package version, uptime and the state of
+ * the models this instance has loaded. `?deep=1` loads the model (default, or ?model=) and runs
+ * one warm-up inference on a synthetic image; it answers 503 when that fails.
+ */
+import { performance } from 'node:perf_hooks';
+import { isAppError } from '../errors';
+import type { Handler } from '../http/http-function';
+import type { ModelRegistry } from '../model/model-registry';
+import { round } from '../scoring/score-images';
+import { chosenModel } from './model-choice';
+
+export interface HealthDeps {
+  registry: ModelRegistry;
+  defaultModel: string;
+  decoderName: string;
+  packageVersion: string;
+  startedAtMs: number;
+  now?: () => number;
+}
+
+export function makeHealthHandler(deps: HealthDeps): Handler {
+  const now = deps.now ?? Date.now;
+  return async ({ req, logger }) => {
+    const deepValue = req.query?.deep;
+    const deep = deepValue === '1' || deepValue === 'true';
+    const modelName = chosenModel(req, deps.defaultModel);
+    const body: Record<string, unknown> = {
+      status: 'ok',
+      version: deps.packageVersion,
+      uptime_s: round((now() - deps.startedAtMs) / 1000, 3),
+      default_model: deps.defaultModel,
+      decoder: deps.decoderName,
+    };
+    let status = 200;
+    let served: { name: string; version: string } | null = null;
+    if (deep) {
+      const started = performance.now();
+      try {
+        const model = await deps.registry.get(modelName);
+        const { width, height } = model.metadata.preprocessing;
+        // A mid-grey image: exercises the session with the model's own input shape.
+        await model.predict(new Float32Array(3 * width * height), 1);
+        body.warmup_ms = round(performance.now() - started, 2);
+        served = { name: model.name, version: model.version };
+      } catch (error) {
+        status = 503;
+        body.status = 'unavailable';
+        body.error = isAppError(error)
+          ? { code: error.code, message: error.message }
+          : { code: 'model_unavailable', message: 'the warm-up inference failed' };
+        if (!isAppError(error)) logger.error('deep health check failed', { error });
+      }
+    }
+    body.models = deps.registry.states([modelName]);
+    return { status, body, headers: status === 503 ? { 'Retry-After': '5' } : {}, model: served };
+  };
+}

@@ -1,0 +1,35 @@
+/** POST /predict: one image in, one verdict out. */
+import { performance } from 'node:perf_hooks';
+import type { Handler } from '../http/http-function';
+import { readPredictInput, type InputLimits } from '../http/image-inputs';
+import type { ImageDecoder } from '../image/image-decoder';
+import type { ModelRegistry } from '../model/model-registry';
+import type { ImageFetcher } from '../scoring/image-fetcher';
+import type { ScoreObserver } from '../scoring/observer';
+import { type ImageLimits, inferBatch, prepareImage, resolveSource, toScoredImage, toVerdict } from '../scoring/score-images';
+import { chosenModel } from './model-choice';
+
+export interface PredictDeps {
+  registry: ModelRegistry;
+  decoder: ImageDecoder;
+  fetcher: ImageFetcher | null;
+  observer: ScoreObserver;
+  defaultModel: string;
+  limits: InputLimits & ImageLimits;
+}
+
+export function makePredictHandler(deps: PredictDeps): Handler {
+  return async ({ req, requestId }) => {
+    const started = performance.now();
+    const input = await readPredictInput(req, deps.limits);
+    const modelName = chosenModel(req, deps.defaultModel);
+    const model = await deps.registry.get(modelName);
+    const bytes = await resolveSource(input.source!, deps.fetcher, deps.limits);
+    const prepared = await prepareImage(bytes, model, deps.decoder, deps.limits);
+    const { probabilities, inferenceMs } = await inferBatch(model, [prepared]);
+    const probability = probabilities[0]!;
+    deps.observer.scored([toScoredImage(model, prepared, probability, inferenceMs)]);
+    const verdict = toVerdict(model, prepared, probability, inferenceMs, performance.now() - started);
+    return { status: 200, body: { ...verdict, request_id: requestId }, model: verdict.model };
+  };
+}

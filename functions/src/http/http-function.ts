@@ -1,0 +1,109 @@
+/**
+ * Wraps a handler into a Functions Framework HTTP function with everything every endpoint shares:
+ * X-Request-Id, GET …/openapi.json, the method check (405 + Allow), optional API keys, the
+ * per-client token bucket, the one error-to-response mapping, the observer's flush inside the
+ * request, and one structured access-log line per request.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { MethodNotAllowedError, RateLimitedError } from '../errors';
+import type { Logger } from '../logger';
+import type { ScoreObserver } from '../scoring/observer';
+import type { ApiKeyAuth } from './api-key-auth';
+import { toErrorResponse } from './error-response';
+import type { TokenBucketLimiter } from './rate-limiter';
+import { requestIdFrom } from './request-id';
+
+export interface HandlerResult {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  /** The model that served the request, for the access log and metrics. */
+  model?: { name: string; version: string } | null;
+}
+
+export interface RequestContext {
+  req: Request;
+  requestId: string;
+  principal: string;
+  logger: Logger;
+}
+
+export interface HttpFunctionDeps {
+  logger: Logger;
+  auth: ApiKeyAuth;
+  limiter: TokenBucketLimiter;
+  observer: ScoreObserver;
+  openApi: () => unknown;
+  projectId: string | null;
+}
+
+export interface RouteOptions {
+  name: string;
+  methods: readonly string[];
+  /** Whether API keys and the rate limit apply (health stays open). */
+  protected: boolean;
+}
+
+export type Handler = (context: RequestContext) => Promise<HandlerResult>;
+
+export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, handler: Handler) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const started = performance.now();
+    const requestId = requestIdFrom(req.headers['x-request-id']);
+    const logger = deps.logger.child({ request_id: requestId, function: route.name, ...traceFields(req, deps.projectId) });
+    let result: HandlerResult;
+    let errorCode: string | null = null;
+    try {
+      if (req.method === 'GET' && (req.path ?? '').endsWith('/openapi.json')) {
+        result = { status: 200, body: deps.openApi() };
+      } else {
+        if (!route.methods.includes(req.method)) throw new MethodNotAllowedError(req.method, route.methods);
+        let principal = `ip:${req.ip ?? 'unknown'}`;
+        if (route.protected) {
+          const auth = deps.auth.authenticate(req.headers);
+          if (auth.principal !== 'anonymous') principal = auth.principal;
+          const decision = deps.limiter.take(principal);
+          if (!decision.allowed) throw new RateLimitedError(decision.retryAfterSeconds);
+        }
+        result = await handler({ req, requestId, principal, logger });
+      }
+    } catch (error) {
+      const response = toErrorResponse(error, requestId);
+      errorCode = response.body.error.code;
+      if (response.internal) logger.error('unhandled error', { error });
+      result = { status: response.status, body: response.body, headers: response.headers };
+    }
+    const latencyMs = performance.now() - started;
+    deps.observer.requestFinished({ function: route.name, status: result.status, code: errorCode, latencyMs, model: result.model ?? null });
+    await deps.observer.flushIfDue();
+    const payload = JSON.stringify(result.body);
+    res.status(result.status);
+    res.set({ ...(result.headers ?? {}), 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId, 'Cache-Control': 'no-store' });
+    res.send(payload);
+    logger.log({
+      severity: result.status >= 500 ? 'ERROR' : result.status >= 400 ? 'WARNING' : 'INFO',
+      message: `${req.method} ${route.name} ${result.status}`,
+      httpRequest: {
+        requestMethod: req.method,
+        requestUrl: req.originalUrl ?? req.url,
+        status: result.status,
+        responseSize: String(Buffer.byteLength(payload)),
+        latency: `${(latencyMs / 1000).toFixed(4)}s`,
+        remoteIp: req.ip,
+        userAgent: req.get?.('user-agent'),
+      },
+      error_code: errorCode ?? undefined,
+      model: result.model?.name,
+      model_version: result.model?.version,
+      latency_ms: Math.round(latencyMs * 100) / 100,
+    });
+  };
+}
+
+function traceFields(req: Request, projectId: string | null): Record<string, string> {
+  const header = req.get?.('x-cloud-trace-context');
+  const trace = header?.split('/')[0];
+  if (projectId === null || trace === undefined || !/^[0-9a-f]{32}$/i.test(trace)) return {};
+  return { 'logging.googleapis.com/trace': `projects/${projectId}/traces/${trace}` };
+}

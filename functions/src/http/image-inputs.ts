@@ -1,0 +1,251 @@
+/**
+ * Turns a request into image inputs: multipart/form-data (parsed by busboy from the body the
+ * framework already buffered), a raw image body, or JSON with base64 images or gs:// URIs.
+ * Structural problems of the request are thrown as AppErrors; problems of one batch item are
+ * returned as that item's error so the other items still run.
+ */
+import Busboy from 'busboy';
+import Ajv from 'ajv';
+import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors';
+import { batchItemSchema, batchJsonRequestSchema, predictJsonRequestSchema } from '../api/schemas';
+import { describeAjvErrors } from '../model/model-metadata';
+
+export interface InputLimits {
+  maxImageBytes: number;
+  maxRequestBytes: number;
+  maxBatchItems: number;
+}
+
+export type ImageSource = { kind: 'bytes'; bytes: Buffer } | { kind: 'uri'; uri: string };
+
+export interface ImageInput {
+  /** Client-chosen id (JSON batch) or the item's index. */
+  id: string | null;
+  /** Multipart filename, when there was one. */
+  filename: string | null;
+  source: ImageSource | null;
+  /** Set when this item alone is unusable. */
+  error: AppError | null;
+}
+
+export interface IncomingRequest {
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body?: unknown;
+  rawBody?: Buffer;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validatePredictJson = ajv.compile(predictJsonRequestSchema);
+const validateBatchJson = ajv.compile(batchJsonRequestSchema);
+const validateBatchItem = ajv.compile(batchItemSchema);
+
+const FILE_FIELDS = ['image', 'file'];
+
+function header(request: IncomingRequest, name: string): string {
+  const value = request.headers[name];
+  return (Array.isArray(value) ? value[0] : value) ?? '';
+}
+
+function mediaType(request: IncomingRequest): string {
+  return header(request, 'content-type').split(';')[0]!.trim().toLowerCase();
+}
+
+function bodyBytes(request: IncomingRequest, limits: InputLimits): Buffer {
+  const raw = request.rawBody ?? (Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
+  if (raw.length > limits.maxRequestBytes) {
+    throw new PayloadTooLargeError('request_too_large', `the request body is ${raw.length} bytes; the limit is ${limits.maxRequestBytes} bytes`);
+  }
+  return raw;
+}
+
+const BINARY_TYPES = /^(image\/[a-z0-9.+-]+|application\/octet-stream)$/;
+
+/** /predict: exactly one image. */
+export async function readPredictInput(request: IncomingRequest, limits: InputLimits): Promise<ImageInput> {
+  const type = mediaType(request);
+  const raw = bodyBytes(request, limits);
+  if (type === 'multipart/form-data') {
+    const files = await parseMultipart(request, raw, limits, 1);
+    const named = files.filter((file) => FILE_FIELDS.includes(file.field));
+    if (named.length === 0) {
+      const seen = files.map((file) => `"${file.field}"`).join(', ');
+      throw new BadRequestError('missing_image', `no file in form field "image" (or "file")${seen === '' ? '' : `; got ${seen}`}`);
+    }
+    if (named.length > 1) throw new BadRequestError('too_many_images', `/predict takes one image and got ${named.length}; send several to /batch`);
+    const input = named[0]!.input;
+    if (input.error !== null) throw input.error;
+    return input;
+  }
+  if (type === 'application/json') {
+    const body = jsonBody(request, raw);
+    if (!validatePredictJson(body)) {
+      throw new BadRequestError('invalid_request', `JSON body must be {"image": "<base64>"} or {"uri": "gs://bucket/object"}: ${describeAjvErrors(validatePredictJson.errors)}`);
+    }
+    const input = fromJsonItem(body as { image?: string; uri?: string }, null, limits);
+    if (input.error !== null) throw input.error;
+    return input;
+  }
+  if (BINARY_TYPES.test(type)) {
+    if (raw.length === 0) throw new BadRequestError('missing_image', 'the request body is empty; send the image bytes');
+    checkImageSize(raw.length, limits);
+    return { id: null, filename: null, source: { kind: 'bytes', bytes: raw }, error: null };
+  }
+  throw unsupportedContentType(type);
+}
+
+/** /batch: up to maxBatchItems images. */
+export async function readBatchInputs(request: IncomingRequest, limits: InputLimits): Promise<ImageInput[]> {
+  const type = mediaType(request);
+  const raw = bodyBytes(request, limits);
+  let inputs: ImageInput[];
+  if (type === 'multipart/form-data') {
+    inputs = (await parseMultipart(request, raw, limits, limits.maxBatchItems)).map((file) => file.input);
+  } else if (type === 'application/json') {
+    const body = jsonBody(request, raw);
+    if (!validateBatchJson(body)) {
+      throw new BadRequestError('invalid_request', `JSON body must be {"images": [{"id": "...", "image": "<base64>" | "uri": "gs://..."}]}: ${describeAjvErrors(validateBatchJson.errors)}`);
+    }
+    const items = (body as { images: unknown[] }).images;
+    checkBatchCount(items.length, limits);
+    inputs = items.map((item, index) => {
+      const id = typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : String(index);
+      if (!validateBatchItem(item)) {
+        return { id, filename: null, source: null, error: new BadRequestError('invalid_item', `item ${index} must have exactly one of "image" or "uri": ${describeAjvErrors(validateBatchItem.errors)}`) };
+      }
+      return fromJsonItem(item as { image?: string; uri?: string }, id, limits);
+    });
+  } else if (type === '') {
+    throw new BadRequestError('missing_image', 'send images as multipart/form-data or JSON {"images": [...]}');
+  } else {
+    throw unsupportedContentType(type, true);
+  }
+  if (inputs.length === 0) throw new BadRequestError('empty_batch', 'the batch holds no images; send 1 to ' + String(limits.maxBatchItems));
+  return inputs;
+}
+
+function unsupportedContentType(type: string, batch = false): AppError {
+  if (type === '') return new BadRequestError('missing_image', 'no image: send multipart/form-data, an image/* body or JSON');
+  const accepted = batch ? 'multipart/form-data or application/json' : 'multipart/form-data, image/*, application/octet-stream or application/json';
+  return new UnsupportedMediaTypeError('unsupported_content_type', `Content-Type ${type} is not accepted; use ${accepted}`);
+}
+
+function checkBatchCount(count: number, limits: InputLimits): void {
+  if (count > limits.maxBatchItems) {
+    throw new PayloadTooLargeError('too_many_items', `the batch holds ${count} images; the limit is ${limits.maxBatchItems}`);
+  }
+}
+
+function checkImageSize(size: number, limits: InputLimits): void {
+  if (size > limits.maxImageBytes) {
+    throw new PayloadTooLargeError('image_too_large', `image is ${size} bytes; the limit is ${limits.maxImageBytes} bytes`);
+  }
+}
+
+function jsonBody(request: IncomingRequest, raw: Buffer): unknown {
+  if (request.body !== undefined && !Buffer.isBuffer(request.body) && typeof request.body === 'object' && request.body !== null) {
+    return request.body;
+  }
+  if (raw.length === 0) throw new BadRequestError('invalid_json', 'the JSON body is empty');
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new BadRequestError('invalid_json', 'the request body is not valid JSON');
+  }
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
+
+/** Strict base64 (standard or URL-safe; whitespace and a data: URL prefix tolerated). */
+export function decodeBase64Image(text: string, limits: InputLimits): Buffer {
+  const payload = text.replace(/^data:[^,]{0,100};base64,/, '').replace(/\s+/g, '');
+  if (payload.length === 0) throw new BadRequestError('empty_image', 'the base64 image is empty');
+  const standard = BASE64.test(payload);
+  if ((!standard && !BASE64URL.test(payload)) || payload.length % 4 === 1) {
+    throw new BadRequestError('invalid_base64', 'the "image" field is not valid base64');
+  }
+  const estimated = Math.floor((payload.length * 3) / 4) - (payload.endsWith('==') ? 2 : payload.endsWith('=') ? 1 : 0);
+  checkImageSize(estimated, limits);
+  return Buffer.from(payload, standard ? 'base64' : 'base64url');
+}
+
+function fromJsonItem(item: { image?: string; uri?: string }, id: string | null, limits: InputLimits): ImageInput {
+  try {
+    if (item.image !== undefined) return { id, filename: null, source: { kind: 'bytes', bytes: decodeBase64Image(item.image, limits) }, error: null };
+    return { id, filename: null, source: { kind: 'uri', uri: item.uri! }, error: null };
+  } catch (error) {
+    if (error instanceof AppError) return { id, filename: null, source: null, error };
+    throw error;
+  }
+}
+
+interface MultipartFile {
+  field: string;
+  input: ImageInput;
+}
+
+function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimits, maxFiles: number): Promise<MultipartFile[]> {
+  return new Promise((resolve, reject) => {
+    let parser: Busboy.Busboy;
+    try {
+      parser = Busboy({
+        headers: { 'content-type': header(request, 'content-type') },
+        limits: { fileSize: limits.maxImageBytes, files: maxFiles, fields: 100, fieldSize: 64 * 1024, parts: maxFiles + 100 },
+      });
+    } catch (error) {
+      reject(new BadRequestError('malformed_multipart', `multipart body cannot be parsed: ${(error as Error).message}`));
+      return;
+    }
+    const files: MultipartFile[] = [];
+    const pending: Promise<void>[] = [];
+    let tooManyFiles = false;
+    parser.on('file', (field, stream, info) => {
+      const index = files.length;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const file: MultipartFile = {
+        field,
+        input: { id: String(index), filename: info.filename ?? null, source: null, error: null },
+      };
+      files.push(file);
+      pending.push(
+        new Promise<void>((done) => {
+          stream.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            chunks.push(chunk);
+          });
+          // A body cut off mid-file errors the file stream too; the parser's own 'error' reports it.
+          stream.on('error', () => done());
+          stream.on('end', () => {
+            if (stream.truncated === true) {
+              file.input.error = new PayloadTooLargeError('image_too_large', `image is over the limit of ${limits.maxImageBytes} bytes`);
+            } else if (size === 0) {
+              file.input.error = new BadRequestError('empty_image', `the file${info.filename ? ` "${info.filename}"` : ''} is empty (0 bytes)`);
+            } else {
+              file.input.source = { kind: 'bytes', bytes: Buffer.concat(chunks, size) };
+            }
+            done();
+          });
+        }),
+      );
+    });
+    parser.on('filesLimit', () => {
+      tooManyFiles = true;
+    });
+    parser.on('error', (error: Error) => {
+      reject(new BadRequestError('malformed_multipart', `multipart body cannot be parsed: ${error.message}`));
+    });
+    parser.on('close', () => {
+      Promise.all(pending)
+        .then(() => {
+          if (tooManyFiles) {
+            if (maxFiles === 1) throw new BadRequestError('too_many_images', '/predict takes one image; send several to /batch');
+            throw new PayloadTooLargeError('too_many_items', `the batch holds more than ${maxFiles} images; the limit is ${maxFiles}`);
+          }
+          resolve(files);
+        })
+        .catch(reject);
+    });
+    parser.end(raw);
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * metadata.json and production.json: parsed and checked against the JSON Schemas in models/,
+ * so that a model trained with different preprocessing can never be served silently.
+ */
+import Ajv, { type ErrorObject } from 'ajv';
+import metadataSchema from '../../../models/metadata.schema.json';
+import productionSchema from '../../../models/production.schema.json';
+
+export interface Preprocessing {
+  width: number;
+  height: number;
+  resize: 'cover' | 'fill';
+  interpolation: 'bilinear';
+  channel_order: 'RGB' | 'BGR';
+  scale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export interface ModelMetadata {
+  schema_version: 1;
+  name: string;
+  version: string | null;
+  created_at?: string;
+  architecture: string;
+  parameters?: number;
+  input: { name: string; shape: [number, 3, number, number]; dtype: 'float32'; layout: 'NCHW' };
+  output: { name: string; activation: 'softmax' | 'sigmoid' | 'none'; ai_index: number };
+  preprocessing: Preprocessing;
+  labels: string[];
+  threshold: number;
+  training?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+export interface ProductionPointer {
+  version: string;
+  sha256: string;
+  updated_at?: string;
+  previous_version?: string | null;
+  reason?: string;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateMetadata = ajv.compile<ModelMetadata>(metadataSchema);
+const validateProduction = ajv.compile<ProductionPointer>(productionSchema);
+
+export function describeAjvErrors(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? [])
+    .map((error) => `${error.instancePath === '' ? '(root)' : error.instancePath} ${error.message ?? 'is invalid'}`)
+    .join('; ');
+}
+
+export class InvalidModelFileError extends Error {
+  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
+    super(`${file} is invalid: ${detail}`, options);
+    this.name = 'InvalidModelFileError';
+  }
+}
+
+function parseJson(file: string, bytes: Buffer | string): unknown {
+  try {
+    return JSON.parse(bytes.toString());
+  } catch (error) {
+    throw new InvalidModelFileError(file, 'not valid JSON', { cause: error });
+  }
+}
+
+export function parseMetadata(file: string, bytes: Buffer | string): ModelMetadata {
+  const value = parseJson(file, bytes);
+  if (!validateMetadata(value)) throw new InvalidModelFileError(file, describeAjvErrors(validateMetadata.errors));
+  const metadata = value;
+  if (metadata.output.activation !== 'sigmoid' && metadata.output.ai_index >= metadata.labels.length) {
+    throw new InvalidModelFileError(file, `output.ai_index ${metadata.output.ai_index} is outside labels (${metadata.labels.length})`);
+  }
+  if (metadata.input.shape[2] !== metadata.preprocessing.height || metadata.input.shape[3] !== metadata.preprocessing.width) {
+    throw new InvalidModelFileError(file, `input.shape ${JSON.stringify(metadata.input.shape)} does not match preprocessing ${metadata.preprocessing.width}×${metadata.preprocessing.height}`);
+  }
+  return metadata;
+}
+
+export function parseProductionPointer(file: string, bytes: Buffer | string): ProductionPointer {
+  const value = parseJson(file, bytes);
+  if (!validateProduction(value)) throw new InvalidModelFileError(file, describeAjvErrors(validateProduction.errors));
+  return value;
+}
+
+export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;

@@ -1,0 +1,268 @@
+/**
+ * The model registry as seen by serving: `<store>/<name>/production.json` names the production
+ * version and its sha256; `<store>/<name>/<version>/{model.onnx,metadata.json}` hold the model.
+ *
+ * - A model is loaded on first use, once per instance; concurrent first requests share one load.
+ * - The load is memoized as a promise that is dropped on rejection: a failed load is retried by
+ *   the next request instead of being cached.
+ * - model.onnx's sha256 is verified before a session is created.
+ * - production.json is re-read at most every `refreshMs`; a new version is loaded beside the old
+ *   one and swapped in only once it works. In-flight requests finish on the model they started
+ *   with; the old session is released when its last request is done. If the new version fails to
+ *   load, the old one keeps serving and the failure is logged.
+ */
+import { createHash } from 'node:crypto';
+import { NotFoundError, ServiceUnavailableError, BadRequestError } from '../errors';
+import type { Logger } from '../logger';
+import { type BlobStore, isBlobNotFound } from '../storage/blob-store';
+import type { InferenceEngine } from './onnx-session';
+import { MODEL_NAME_PATTERN, type ModelMetadata, parseMetadata, parseProductionPointer, type ProductionPointer } from './model-metadata';
+import { probabilitiesOfAi } from './scores';
+
+export type EngineFactory = (model: Uint8Array) => Promise<InferenceEngine>;
+
+export interface ModelRegistryOptions {
+  store: BlobStore;
+  createEngine: EngineFactory;
+  refreshMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface ModelState {
+  name: string;
+  loaded: boolean;
+  version: string | null;
+  sha256: string | null;
+  loaded_at: string | null;
+  last_error: string | null;
+}
+
+export class LoadedModel {
+  private inFlight = 0;
+  private retired = false;
+  private released = false;
+
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly sha256: string,
+    readonly metadata: ModelMetadata,
+    readonly loadedAt: Date,
+    private readonly engine: InferenceEngine,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs one batch of `count` preprocessed images (NCHW float32) and returns P(AI) for each. */
+  async predict(input: Float32Array, count: number): Promise<Float32Array> {
+    if (this.released) throw new Error(`model ${this.name}@${this.version} was released`);
+    const { preprocessing, input: inputSpec, output } = this.metadata;
+    this.inFlight += 1;
+    try {
+      const result = await this.engine.run(inputSpec.name, input, [count, 3, preprocessing.height, preprocessing.width], output.name);
+      return probabilitiesOfAi(result.data, result.dims, output.activation, output.ai_index, count);
+    } finally {
+      this.inFlight -= 1;
+      if (this.retired && this.inFlight === 0) void this.release();
+    }
+  }
+
+  /** Called when a newer version replaced this one: release once idle. */
+  retire(): void {
+    this.retired = true;
+    if (this.inFlight === 0) void this.release();
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  private async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    try {
+      await this.engine.release();
+    } catch (error) {
+      this.logger.warning('releasing a retired model session failed', { model: this.name, version: this.version, error });
+    }
+  }
+}
+
+interface Entry {
+  current: LoadedModel | null;
+  /** The first load, shared by concurrent requests; null again after it settles. */
+  loading: Promise<LoadedModel> | null;
+  /** A running production.json check (and possibly a swap). */
+  checking: Promise<void> | null;
+  checkedAtMs: number;
+  lastError: string | null;
+}
+
+class UnknownModelError extends NotFoundError {
+  constructor(name: string) {
+    super('unknown_model', `unknown model "${name}": no production version of it is published in the model store`);
+  }
+}
+
+export class ModelRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: ModelRegistryOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The production model `name`, loading it if needed; starts a background pointer check when due. */
+  async get(name: string): Promise<LoadedModel> {
+    if (!MODEL_NAME_PATTERN.test(name)) {
+      throw new BadRequestError('invalid_model_name', `model name ${JSON.stringify(name.slice(0, 80))} is not valid: use lower-case letters, digits, '-' and '_'`);
+    }
+    const entry = this.entry(name);
+    if (entry.current === null) {
+      entry.loading ??= this.firstLoad(name, entry).finally(() => {
+        entry.loading = null;
+      });
+      return entry.loading;
+    }
+    if (this.now() - entry.checkedAtMs >= this.options.refreshMs) void this.checkForUpdate(name);
+    return entry.current;
+  }
+
+  /** Re-reads production.json now and swaps in a new version if it loads. Never rejects. */
+  checkForUpdate(name: string): Promise<void> {
+    const entry = this.entry(name);
+    if (entry.current === null) return Promise.resolve();
+    entry.checking ??= this.refresh(name, entry).finally(() => {
+      entry.checking = null;
+    });
+    return entry.checking;
+  }
+
+  /** The state of every model this instance has been asked for (plus `alsoReport`), for /health. */
+  states(alsoReport: readonly string[] = []): ModelState[] {
+    const names = new Set([...alsoReport, ...this.entries.keys()]);
+    return [...names].sort().map((name) => {
+      const entry = this.entries.get(name);
+      const current = entry?.current ?? null;
+      return {
+        name,
+        loaded: current !== null,
+        version: current?.version ?? null,
+        sha256: current?.sha256 ?? null,
+        loaded_at: current?.loadedAt.toISOString() ?? null,
+        last_error: entry?.lastError ?? null,
+      };
+    });
+  }
+
+  private entry(name: string): Entry {
+    let entry = this.entries.get(name);
+    if (entry === undefined) {
+      entry = { current: null, loading: null, checking: null, checkedAtMs: 0, lastError: null };
+      this.entries.set(name, entry);
+    }
+    return entry;
+  }
+
+  private async firstLoad(name: string, entry: Entry): Promise<LoadedModel> {
+    let pointer: ProductionPointer;
+    try {
+      pointer = await this.readPointer(name);
+    } catch (error) {
+      if (error instanceof UnknownModelError) {
+        // Unknown names must not grow the registry without bound.
+        if (entry.current === null) this.entries.delete(name);
+        throw error;
+      }
+      entry.lastError = messageOf(error);
+      this.options.logger.error('reading the production pointer failed', { model: name, error });
+      throw new ServiceUnavailableError('model_unavailable', `model "${name}" is not available right now; retry shortly`, 5, { cause: error });
+    }
+    try {
+      const model = await this.load(name, pointer);
+      entry.current = model;
+      entry.checkedAtMs = this.now();
+      entry.lastError = null;
+      return model;
+    } catch (error) {
+      entry.lastError = messageOf(error);
+      this.options.logger.error('loading a model failed', { model: name, version: pointer.version, error });
+      throw new ServiceUnavailableError('model_unavailable', `model "${name}" could not be loaded; retry shortly`, 5, { cause: error });
+    }
+  }
+
+  private async refresh(name: string, entry: Entry): Promise<void> {
+    const current = entry.current;
+    if (current === null) return;
+    try {
+      const pointer = await this.readPointer(name);
+      if (pointer.version === current.version && pointer.sha256 === current.sha256) {
+        entry.checkedAtMs = this.now();
+        return;
+      }
+      const next = await this.load(name, pointer);
+      entry.current = next;
+      entry.lastError = null;
+      current.retire();
+      this.options.logger.info('model version swapped in', { model: name, from: current.version, to: next.version });
+    } catch (error) {
+      entry.lastError = messageOf(error);
+      this.options.logger.error('model refresh failed; the loaded version keeps serving', { model: name, version: current.version, error });
+    }
+    entry.checkedAtMs = this.now();
+  }
+
+  private async readPointer(name: string): Promise<ProductionPointer> {
+    const key = `${name}/production.json`;
+    let bytes: Buffer;
+    try {
+      bytes = await this.options.store.read(key);
+    } catch (error) {
+      if (isBlobNotFound(error)) throw new UnknownModelError(name);
+      throw error;
+    }
+    return parseProductionPointer(key, bytes);
+  }
+
+  private async load(name: string, pointer: ProductionPointer): Promise<LoadedModel> {
+    const prefix = `${name}/${pointer.version}`;
+    const [metadataBytes, modelBytes] = await Promise.all([
+      this.options.store.read(`${prefix}/metadata.json`),
+      this.options.store.read(`${prefix}/model.onnx`),
+    ]);
+    const metadata = parseMetadata(`${prefix}/metadata.json`, metadataBytes);
+    if (metadata.name !== name) throw new Error(`${prefix}/metadata.json names model "${metadata.name}", not "${name}"`);
+    const sha256 = createHash('sha256').update(modelBytes).digest('hex');
+    if (sha256 !== pointer.sha256) {
+      throw new Error(`${prefix}/model.onnx has sha256 ${sha256}; production.json expects ${pointer.sha256}`);
+    }
+    const engine = await this.options.createEngine(modelBytes);
+    try {
+      checkEngineMatchesMetadata(engine, metadata);
+    } catch (error) {
+      await engine.release().catch(() => undefined);
+      throw error;
+    }
+    const model = new LoadedModel(name, pointer.version, sha256, metadata, new Date(this.now()), engine, this.options.logger);
+    this.options.logger.info('model loaded', { model: name, version: pointer.version, sha256 });
+    return model;
+  }
+}
+
+function checkEngineMatchesMetadata(engine: InferenceEngine, metadata: ModelMetadata): void {
+  if (!engine.inputNames.includes(metadata.input.name)) {
+    throw new Error(`metadata names input "${metadata.input.name}"; the model's inputs are ${engine.inputNames.join(', ')}`);
+  }
+  if (!engine.outputNames.includes(metadata.output.name)) {
+    throw new Error(`metadata names output "${metadata.output.name}"; the model's outputs are ${engine.outputNames.join(', ')}`);
+  }
+  const dims = engine.inputDims(metadata.input.name);
+  const want = [-1, 3, metadata.preprocessing.height, metadata.preprocessing.width];
+  if (dims !== null && (dims.length !== 4 || dims.some((dim, i) => dim !== -1 && want[i] !== -1 && dim !== want[i]))) {
+    throw new Error(`the model's input dims [${dims.join(', ')}] do not match metadata [${want.join(', ')}]`);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

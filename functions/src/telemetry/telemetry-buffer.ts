@@ -1,0 +1,403 @@
+/**
+ * Per-instance telemetry buffer. A request adds its record, responds, then awaits `maybeFlush()`
+ * (Cloud Functions throttles the CPU between requests, so background timers cannot be trusted to
+ * run). The buffer writes when it holds `maxRecords` records or its oldest record is `maxAgeMs` old,
+ * and `installSigtermFlush` writes whatever is left when the instance is shut down.
+ *
+ * Guarantees
+ * - One flush writes one NDJSON object per (model, UTC hour) group, keyed
+ *   `<model>/dt=YYYY-MM-DD/hour=HH/<instance>-<seq>.ndjson`.
+ * - A failed write keeps the object, with its key and exact content, for the next flush; it is
+ *   retried no sooner than `retryDelayMs` after the failure unless a new flush is due anyway.
+ *   Writes use ifGenerationMatch '0', so a key is never overwritten and never reused for other
+ *   content; a retry that finds its key taken means the earlier, ambiguous attempt did land.
+ * - At most `capacity` records are held. Beyond that the oldest go first: a whole pending object
+ *   (oldest first, never one being written), else the oldest unsealed record. Every drop is counted
+ *   in `stats().dropped`, reported to `onDropped`, and logged at the next `maybeFlush`/`flush`.
+ * - Nothing here throws into the caller or rejects: telemetry never fails a prediction.
+ * `instanceId` must be unique per instance (e.g. the revision plus a random suffix).
+ */
+import type { Logger } from '../logger';
+import { isPreconditionFailed, type BlobStore } from '../storage/blob-store';
+import { serializeRecords, telemetryObjectKey, type TelemetryRecord } from './telemetry-record';
+
+/** The part of the service Logger (logger.ts) the buffer uses. */
+export type TelemetryLogger = Pick<Logger, 'warning' | 'error'>;
+
+export interface TelemetryBufferOptions {
+  store: BlobStore;
+  instanceId: string;
+  /** Flush when this many records are buffered (N). Default 100. */
+  maxRecords?: number;
+  /** Flush when the oldest buffered record is this old (T). Default 60 000 ms. */
+  maxAgeMs?: number;
+  /** Most records held, buffered plus awaiting a retry. Default 10 000. */
+  capacity?: number;
+  /** Wait after a failed write before retrying on its own. Default: maxAgeMs. */
+  retryDelayMs?: number;
+  /** Milliseconds since the epoch. Default Date.now. */
+  now?: () => number;
+  logger?: TelemetryLogger;
+  /** Told about every drop, e.g. to count it in a metric. */
+  onDropped?: (count: number) => void;
+}
+
+export interface TelemetryBufferStats {
+  /** Records held: not yet sealed plus sealed awaiting a (re)try. */
+  buffered: number;
+  /** Sealed objects awaiting a retry. */
+  pendingObjects: number;
+  /** Records confirmed written. */
+  written: number;
+  /** Records dropped because the buffer was full. */
+  dropped: number;
+  /** Write attempts that failed. */
+  failedWrites: number;
+}
+
+interface PendingObject {
+  key: string;
+  body: string;
+  count: number;
+  /** An earlier attempt failed; it may still have landed. */
+  attempted: boolean;
+  writing: boolean;
+}
+
+const CONSOLE_LOGGER: TelemetryLogger = {
+  warning: (message, fields) => console.warn(JSON.stringify({ severity: 'WARNING', message, ...fields })),
+  error: (message, fields) => console.error(JSON.stringify({ severity: 'ERROR', message, ...fields })),
+};
+
+export class TelemetryBuffer {
+  private readonly store: BlobStore;
+  private readonly instanceId: string;
+  private readonly maxRecords: number;
+  private readonly maxAgeMs: number;
+  private readonly capacity: number;
+  private readonly retryDelayMs: number;
+  private readonly now: () => number;
+  private readonly logger: TelemetryLogger;
+  private readonly onDropped: ((count: number) => void) | undefined;
+
+  private records: TelemetryRecord[] = [];
+  private addedAt: number[] = [];
+  private pending: PendingObject[] = [];
+  private pendingRecords = 0;
+  private seq = 0;
+  private lastFailureAt = Number.NEGATIVE_INFINITY;
+  private inFlight: Promise<void> | null = null;
+  private written = 0;
+  private dropped = 0;
+  private droppedUnlogged = 0;
+  private failedWrites = 0;
+
+  constructor(options: TelemetryBufferOptions) {
+    this.store = options.store;
+    this.instanceId = options.instanceId;
+    this.maxRecords = positiveInteger(options.maxRecords ?? 100, 'maxRecords');
+    this.maxAgeMs = nonNegative(options.maxAgeMs ?? 60_000, 'maxAgeMs');
+    this.capacity = positiveInteger(options.capacity ?? 10_000, 'capacity');
+    if (this.capacity < this.maxRecords) {
+      throw new RangeError(`capacity (${this.capacity}) must be at least maxRecords (${this.maxRecords})`);
+    }
+    this.retryDelayMs = nonNegative(options.retryDelayMs ?? this.maxAgeMs, 'retryDelayMs');
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? CONSOLE_LOGGER;
+    this.onDropped = options.onDropped;
+  }
+
+  /** Buffers one record; drops the oldest held records when over capacity. Never throws. */
+  add(record: TelemetryRecord): void {
+    try {
+      this.records.push(record);
+      this.addedAt.push(this.now());
+      this.enforceCapacity();
+    } catch (error) {
+      this.safeLog('error', 'telemetry record could not be buffered', { error: errorText(error) });
+    }
+  }
+
+  /** Writes if N records are buffered, the oldest is T old, or a failed write is due for a retry. */
+  maybeFlush(): Promise<void> {
+    this.reportDrops();
+    if (this.inFlight !== null) return this.inFlight;
+    if (!this.isDue()) return Promise.resolve();
+    return this.startFlush(false);
+  }
+
+  /** Writes everything held now (SIGTERM), trying every pending object. Never rejects. */
+  async flush(): Promise<void> {
+    this.reportDrops();
+    if (this.inFlight !== null) await this.inFlight;
+    await this.startFlush(true);
+  }
+
+  stats(): TelemetryBufferStats {
+    return {
+      buffered: this.records.length + this.pendingRecords,
+      pendingObjects: this.pending.length,
+      written: this.written,
+      dropped: this.dropped,
+      failedWrites: this.failedWrites,
+    };
+  }
+
+  private isDue(): boolean {
+    const now = this.now();
+    if (this.records.length >= this.maxRecords) return true;
+    const oldest = this.addedAt[0];
+    if (oldest !== undefined && now - oldest >= this.maxAgeMs) return true;
+    return this.pending.length > 0 && now - this.lastFailureAt >= this.retryDelayMs;
+  }
+
+  private startFlush(force: boolean): Promise<void> {
+    const run = this.runFlush(force)
+      .catch((error: unknown) => this.safeLog('error', 'telemetry flush failed unexpectedly', { error: errorText(error) }))
+      .finally(() => {
+        if (this.inFlight === run) this.inFlight = null;
+      });
+    this.inFlight = run;
+    return run;
+  }
+
+  private async runFlush(force: boolean): Promise<void> {
+    this.seal();
+    for (const object of [...this.pending]) {
+      if (!this.pending.includes(object)) continue;
+      const ok = await this.writeObject(object);
+      if (!ok && !force) break;
+    }
+  }
+
+  /** Moves buffered records into one pending object per (model, UTC hour), in arrival order. */
+  private seal(): void {
+    if (this.records.length === 0) return;
+    const groups = new Map<string, { model: string; time: Date; records: TelemetryRecord[] }>();
+    for (const record of this.records) {
+      const time = new Date(record.time);
+      const group = `${record.model}\u0000${record.time.slice(0, 13)}`;
+      let entry = groups.get(group);
+      if (entry === undefined) {
+        entry = { model: record.model, time, records: [] };
+        groups.set(group, entry);
+      }
+      entry.records.push(record);
+    }
+    this.records = [];
+    this.addedAt = [];
+    for (const { model, time, records } of groups.values()) {
+      try {
+        const key = telemetryObjectKey(model, time, this.instanceId, this.seq);
+        this.seq += 1;
+        this.pending.push({ key, body: serializeRecords(records), count: records.length, attempted: false, writing: false });
+        this.pendingRecords += records.length;
+      } catch (error) {
+        this.dropped += records.length;
+        this.droppedUnlogged += records.length;
+        this.notifyDropped(records.length);
+        this.safeLog('error', 'telemetry records have no valid object key and were dropped', {
+          model,
+          records: records.length,
+          error: errorText(error),
+        });
+      }
+    }
+  }
+
+  /** Writes one pending object; true when it is now known to be stored. */
+  private async writeObject(object: PendingObject): Promise<boolean> {
+    object.writing = true;
+    try {
+      await this.store.write(object.key, object.body, { ifGenerationMatch: '0', contentType: 'application/x-ndjson' });
+      this.complete(object);
+      return true;
+    } catch (error) {
+      if (isPreconditionFailed(error)) {
+        if (object.attempted) {
+          this.complete(object);
+          return true;
+        }
+        // Someone else wrote this key: give the same content a fresh key and try again next time.
+        this.safeLog('warning', 'telemetry object key was already taken; retrying under a new key', { key: object.key });
+        object.key = object.key.replace(/-\d+\.ndjson$/, `-${String(this.seq).padStart(6, '0')}.ndjson`);
+        this.seq += 1;
+      } else {
+        object.attempted = true;
+      }
+      this.failedWrites += 1;
+      this.lastFailureAt = this.now();
+      this.safeLog('warning', 'telemetry write failed; records kept for the next flush', {
+        key: object.key,
+        records: object.count,
+        buffered: this.records.length + this.pendingRecords,
+        error: errorText(error),
+      });
+      return false;
+    } finally {
+      object.writing = false;
+    }
+  }
+
+  private complete(object: PendingObject): void {
+    const index = this.pending.indexOf(object);
+    if (index >= 0) {
+      this.pending.splice(index, 1);
+      this.pendingRecords -= object.count;
+    }
+    this.written += object.count;
+  }
+
+  private enforceCapacity(): void {
+    let droppedNow = 0;
+    while (this.records.length + this.pendingRecords > this.capacity) {
+      const index = this.pending.findIndex((object) => !object.writing);
+      if (index >= 0) {
+        const [object] = this.pending.splice(index, 1) as [PendingObject];
+        this.pendingRecords -= object.count;
+        droppedNow += object.count;
+      } else if (this.records.length > 0) {
+        this.records.shift();
+        this.addedAt.shift();
+        droppedNow += 1;
+      } else {
+        break;
+      }
+    }
+    if (droppedNow > 0) {
+      this.dropped += droppedNow;
+      this.droppedUnlogged += droppedNow;
+      this.notifyDropped(droppedNow);
+    }
+  }
+
+  private notifyDropped(count: number): void {
+    if (this.onDropped === undefined) return;
+    try {
+      this.onDropped(count);
+    } catch (error) {
+      this.safeLog('error', 'telemetry onDropped callback failed', { error: errorText(error) });
+    }
+  }
+
+  private reportDrops(): void {
+    if (this.droppedUnlogged === 0) return;
+    const count = this.droppedUnlogged;
+    this.droppedUnlogged = 0;
+    this.safeLog('warning', `telemetry buffer full: dropped ${count} records (oldest first)`, {
+      dropped: count,
+      droppedTotal: this.dropped,
+      capacity: this.capacity,
+      store: this.store.location,
+    });
+  }
+
+  private safeLog(level: 'warning' | 'error', message: string, fields: Record<string, unknown>): void {
+    try {
+      this.logger[level](message, fields);
+    } catch {
+      // A broken logger must not break a prediction either.
+    }
+  }
+}
+
+export interface SignalSource {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
+  listeners(event: string): Array<(...args: unknown[]) => void>;
+}
+
+export interface SigtermFlushOptions {
+  /** Default: process. Tests pass an EventEmitter. */
+  emitter?: SignalSource;
+  signal?: string;
+  /** Give up waiting for the flush after this long (Cloud Run allows 10 s after SIGTERM). Default 8000. */
+  timeoutMs?: number;
+  /** Runs after the flush when no other listener handles the signal. Default for process: re-raise it. */
+  onDone?: () => void;
+  logger?: TelemetryLogger;
+}
+
+/**
+ * Flushes `buffer` when the instance receives SIGTERM, then lets the signal take its course.
+ * Other listeners of the signal, before and after this call (the Functions Framework's exits the
+ * process at once), are held back and run, in order, only when the flush is done or has timed out.
+ * Returns a function that restores them and removes the handler.
+ */
+export function installSigtermFlush(buffer: Pick<TelemetryBuffer, 'flush'>, options: SigtermFlushOptions = {}): () => void {
+  const emitter: SignalSource = options.emitter ?? (process as unknown as SignalSource);
+  const signal = options.signal ?? 'SIGTERM';
+  const timeoutMs = options.timeoutMs ?? 8000;
+  const logger = options.logger ?? CONSOLE_LOGGER;
+  const held: Array<(...args: unknown[]) => void> = [];
+  let handling = false;
+
+  const hold = (listener: (...args: unknown[]) => void): void => {
+    held.push(listener);
+    emitter.removeListener(signal, listener);
+  };
+  const onSignal = (...args: unknown[]): void => {
+    if (handling) return;
+    handling = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    void Promise.race([buffer.flush().then(() => 'flushed' as const), timeout])
+      .then((outcome) => {
+        if (outcome === 'timeout') logger.warning(`telemetry flush on ${signal} did not finish within ${timeoutMs} ms`);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(timer);
+        uninstall();
+        if (held.length > 0) {
+          for (const listener of held) listener(...args);
+        } else if (options.onDone !== undefined) {
+          options.onDone();
+        } else if (emitter === (process as unknown as SignalSource)) {
+          process.kill(process.pid, signal as NodeJS.Signals);
+        }
+      });
+  };
+  const onNewListener = (event: unknown, listener: unknown): void => {
+    if (event !== signal || listener === onSignal || typeof listener !== 'function') return;
+    // 'newListener' fires before the listener is added; take it out right after.
+    queueMicrotask(() => {
+      if (emitter.listeners(signal).some((l) => l === listener || (l as { listener?: unknown }).listener === listener)) {
+        hold(listener as (...args: unknown[]) => void);
+      }
+    });
+  };
+
+  for (const listener of emitter.listeners(signal)) hold(listener);
+  emitter.on(signal, onSignal);
+  emitter.on('newListener', onNewListener as (...args: unknown[]) => void);
+
+  let installed = true;
+  function uninstall(): void {
+    if (!installed) return;
+    installed = false;
+    emitter.removeListener('newListener', onNewListener as (...args: unknown[]) => void);
+    emitter.removeListener(signal, onSignal);
+    if (!handling) for (const listener of held) emitter.on(signal, listener);
+  }
+  return () => {
+    uninstall();
+    held.length = 0;
+  };
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} is ${value}; it must be a positive integer`);
+  return value;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!(value >= 0) || !Number.isFinite(value)) throw new RangeError(`${name} is ${value}; it must be a non-negative number of milliseconds`);
+  return value;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,162 @@
+/**
+ * Every way a client can get a request wrong, each answered with the documented status and stable
+ * error code (and never a 500), through the real framework and the real decoders.
+ */
+import { fixtureImage, solidImage, startService, WHITE } from '../support/test-service';
+import { type FunctionClient, multipart, rawMultipart, startFunction } from '../support/function-server';
+
+const MAX_IMAGE_BYTES = 60_000;
+const MAX_REQUEST_BYTES = 200_000;
+const KEY = 'test-key-0123456789';
+
+let predict: FunctionClient;
+let batch: FunctionClient;
+let health: FunctionClient;
+let photo: Buffer;
+
+beforeAll(async () => {
+  startService({
+    MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES),
+    MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES),
+    API_KEYS: KEY,
+    ALLOWED_BUCKETS: 'allowed-photos',
+  });
+  [predict, batch, health] = await Promise.all([startFunction('predict'), startFunction('batch'), startFunction('health')]);
+  photo = fixtureImage('photo.jpg');
+});
+
+afterAll(async () => {
+  await Promise.all([predict.close(), batch.close(), health.close()]);
+});
+
+const auth = { 'X-API-Key': KEY };
+const json = (value: unknown) => ({ body: JSON.stringify(value), headers: { ...auth, 'Content-Type': 'application/json' } });
+const file = (bytes: Buffer, filename = 'x.jpg', field = 'image') => ({ body: multipart([{ field, filename, bytes }]), headers: auth });
+const raw = (bytes: Buffer, type: string) => ({ body: bytes, headers: { ...auth, 'Content-Type': type } });
+
+interface Case {
+  name: string;
+  target: 'predict' | 'batch' | 'health';
+  method?: string;
+  query?: string;
+  init: () => Promise<{ body?: NonNullable<RequestInit['body']>; headers?: Record<string, string> }> | { body?: NonNullable<RequestInit['body']>; headers?: Record<string, string> };
+  status: number;
+  code: string;
+  header?: [string, string];
+}
+
+const padTo = (bytes: Buffer, size: number) => Buffer.concat([bytes, Buffer.alloc(size - bytes.length)]);
+
+const cases: Case[] = [
+  { name: 'zero-byte file', target: 'predict', init: () => file(Buffer.alloc(0)), status: 400, code: 'empty_image' },
+  { name: 'empty raw body', target: 'predict', init: () => raw(Buffer.alloc(0), 'image/jpeg'), status: 400, code: 'missing_image' },
+  { name: 'truncated JPEG', target: 'predict', init: () => file(fixtureImage('truncated.jpg')), status: 400, code: 'undecodable_image' },
+  { name: 'text renamed .jpg', target: 'predict', init: () => file(fixtureImage('fake.jpg'), 'fake.jpg'), status: 415, code: 'unsupported_format' },
+  { name: 'text with a spoofed image content type', target: 'predict', init: () => raw(Buffer.from('hello, I am not a PNG'), 'image/png'), status: 415, code: 'unsupported_format' },
+  { name: 'GIF', target: 'predict', init: () => file(fixtureImage('image.gif'), 'a.gif'), status: 415, code: 'unsupported_format' },
+  { name: 'BMP', target: 'predict', init: () => file(fixtureImage('image.bmp'), 'a.bmp'), status: 415, code: 'unsupported_format' },
+  { name: 'PNG pixel bomb (tiny file, huge dimensions)', target: 'predict', init: () => file(fixtureImage('pixel-bomb.png'), 'bomb.png'), status: 413, code: 'too_many_pixels' },
+  { name: '1×1 image', target: 'predict', init: () => file(fixtureImage('tiny-1x1.png'), 'tiny.png'), status: 400, code: 'image_too_small' },
+  { name: '100000×1 image', target: 'predict', init: () => file(fixtureImage('wide-100000x1.png'), 'wide.png'), status: 400, code: 'image_too_small' },
+  { name: 'image one byte over MAX_IMAGE_BYTES (multipart)', target: 'predict', init: () => file(padTo(photo, MAX_IMAGE_BYTES + 1)), status: 413, code: 'image_too_large' },
+  { name: 'image one byte over MAX_IMAGE_BYTES (raw)', target: 'predict', init: () => raw(padTo(photo, MAX_IMAGE_BYTES + 1), 'image/jpeg'), status: 413, code: 'image_too_large' },
+  { name: 'image one byte over MAX_IMAGE_BYTES (base64)', target: 'predict', init: () => json({ image: padTo(photo, MAX_IMAGE_BYTES + 1).toString('base64') }), status: 413, code: 'image_too_large' },
+  { name: 'request over MAX_REQUEST_BYTES', target: 'predict', init: () => raw(Buffer.alloc(MAX_REQUEST_BYTES + 1), 'application/octet-stream'), status: 413, code: 'request_too_large' },
+  { name: 'wrong form field name', target: 'predict', init: () => file(photo, 'x.jpg', 'photo'), status: 400, code: 'missing_image' },
+  { name: 'two images to /predict', target: 'predict', init: () => ({ body: multipart([{ field: 'image', bytes: photo }, { field: 'file', bytes: photo }]), headers: auth }), status: 400, code: 'too_many_images' },
+  { name: 'not multipart: text/plain', target: 'predict', init: () => raw(Buffer.from('image please'), 'text/plain'), status: 415, code: 'unsupported_content_type' },
+  { name: 'multipart without a boundary', target: 'predict', init: () => raw(Buffer.from('--x\r\n'), 'multipart/form-data'), status: 400, code: 'malformed_multipart' },
+  { name: 'multipart cut off mid-part', target: 'predict', init: () => raw(rawMultipart('XYZ', [{ field: 'image', filename: 'a.jpg', bytes: photo }], false), 'multipart/form-data; boundary=XYZ'), status: 400, code: 'malformed_multipart' },
+  { name: 'malformed JSON', target: 'predict', init: () => ({ body: '{"image": "abc', headers: { ...auth, 'Content-Type': 'application/json' } }), status: 400, code: 'invalid_json' },
+  { name: 'JSON with neither image nor uri', target: 'predict', init: () => json({ picture: 'abc' }), status: 400, code: 'invalid_request' },
+  { name: 'JSON with both image and uri', target: 'predict', init: () => json({ image: 'aGVsbG8=', uri: 'gs://allowed-photos/a.jpg' }), status: 400, code: 'invalid_request' },
+  { name: 'JSON array body', target: 'predict', init: () => json([{ image: 'aGVsbG8=' }]), status: 400, code: 'invalid_request' },
+  { name: 'invalid base64', target: 'predict', init: () => json({ image: 'this is not base64!!' }), status: 400, code: 'invalid_base64' },
+  { name: 'empty data URL', target: 'predict', init: () => json({ image: 'data:image/png;base64,' }), status: 400, code: 'empty_image' },
+  { name: 'http:// URI (never fetched)', target: 'predict', init: () => json({ uri: 'http://169.254.169.254/computeMetadata/v1/' }), status: 400, code: 'invalid_request' },
+  { name: 'gs:// bucket not allowed', target: 'predict', init: () => json({ uri: 'gs://someone-elses-bucket/cat.jpg' }), status: 403, code: 'bucket_not_allowed' },
+  { name: 'gs:// URI with path traversal', target: 'predict', init: () => json({ uri: 'gs://allowed-photos/../secret' }), status: 400, code: 'invalid_uri' },
+  { name: 'wrong method on /predict', target: 'predict', method: 'GET', init: () => ({ headers: auth }), status: 405, code: 'method_not_allowed', header: ['allow', 'POST'] },
+  { name: 'wrong method on /batch', target: 'batch', method: 'PUT', init: () => ({ headers: auth, body: 'x' }), status: 405, code: 'method_not_allowed', header: ['allow', 'POST'] },
+  { name: 'wrong method on /health', target: 'health', method: 'POST', init: () => ({}), status: 405, code: 'method_not_allowed', header: ['allow', 'GET'] },
+  { name: 'unknown model', target: 'predict', query: '?model=no-such-model', init: () => file(photo), status: 404, code: 'unknown_model' },
+  { name: 'invalid model name', target: 'predict', query: '?model=../../etc', init: () => file(photo), status: 400, code: 'invalid_model_name' },
+  { name: 'model given twice', target: 'predict', query: '?model=a&model=b', init: () => file(photo), status: 400, code: 'invalid_model_name' },
+  { name: 'missing API key', target: 'predict', init: () => ({ body: multipart([{ field: 'image', bytes: photo }]) }), status: 401, code: 'unauthorized' },
+  { name: 'bad API key', target: 'predict', init: () => ({ body: multipart([{ field: 'image', bytes: photo }]), headers: { 'X-API-Key': 'wrong-key-0123456789' } }), status: 401, code: 'unauthorized' },
+  { name: 'bad Bearer token on /batch', target: 'batch', init: () => ({ body: '{}', headers: { Authorization: 'Bearer nope', 'Content-Type': 'application/json' } }), status: 401, code: 'unauthorized' },
+  { name: '21 batch items', target: 'batch', init: () => json({ images: Array.from({ length: 21 }, (_, i) => ({ id: `i${i}`, image: 'aGVsbG8=' })) }), status: 413, code: 'too_many_items' },
+  { name: '21 multipart batch files', target: 'batch', init: () => ({ body: multipart(Array.from({ length: 21 }, (_, i) => ({ field: 'images', filename: `${i}.jpg`, bytes: Buffer.from('x') }))), headers: auth }), status: 413, code: 'too_many_items' },
+  { name: 'empty batch', target: 'batch', init: () => json({ images: [] }), status: 400, code: 'empty_batch' },
+  { name: 'empty multipart batch', target: 'batch', init: () => ({ body: new FormData(), headers: auth }), status: 400, code: 'empty_batch' },
+  { name: 'batch without images array', target: 'batch', init: () => json({ image: 'aGVsbG8=' }), status: 400, code: 'invalid_request' },
+  { name: 'batch as a raw image', target: 'batch', init: () => raw(photo, 'image/jpeg'), status: 415, code: 'unsupported_content_type' },
+  { name: 'batch with malformed JSON', target: 'batch', init: () => ({ body: '{"images": [', headers: { ...auth, 'Content-Type': 'application/json' } }), status: 400, code: 'invalid_json' },
+];
+
+describe('bad input', () => {
+  it('covers at least 30 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const client = { predict, batch, health }[c.target];
+    const init = await c.init();
+    const response = await client.request(`/${c.query ?? ''}`, { method: c.method ?? 'POST', ...init });
+    expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status: c.status, code: c.code });
+    expect(typeof response.body.error.message).toBe('string');
+    expect(response.body.error.message.length).toBeGreaterThan(10);
+    expect(response.body.error.request_id).toBe(response.headers.get('x-request-id'));
+    if (c.header !== undefined) expect(response.headers.get(c.header[0])).toBe(c.header[1]);
+  });
+
+  it('explains limits with numbers', async () => {
+    const bomb = await predict.request('/', { method: 'POST', ...file(fixtureImage('pixel-bomb.png'), 'bomb.png') });
+    expect(bomb.body.error.message).toMatch(/60000×60000/);
+    expect(bomb.body.error.message).toMatch(/40(\.0)? ?MP/);
+  });
+
+  it('keeps health open without an API key', async () => {
+    const response = await health.request('/');
+    expect(response.status).toBe(200);
+  });
+
+  it('accepts an image of exactly MAX_IMAGE_BYTES', async () => {
+    const response = await predict.request('/', { method: 'POST', ...raw(padTo(photo, MAX_IMAGE_BYTES), 'image/jpeg') });
+    expect(response.status).toBe(200);
+  });
+
+  it('never answers 500 to random garbage', async () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 20; i += 1) {
+      const garbage = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 400) }, () => Math.floor(random() * 256)));
+      // Half of them start like a real image.
+      if (i % 2 === 0) photo.copy(garbage, 0, 0, Math.min(garbage.length, 20 + i * 10));
+      const response = await predict.request('/', { method: 'POST', ...raw(garbage, 'application/octet-stream') });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+    }
+  });
+});
+
+describe('rate limit', () => {
+  it('answers 429 with Retry-After once a client exhausts its bucket', async () => {
+    startService({ RATE_LIMIT_PER_SECOND: '0.001', RATE_LIMIT_BURST: '2', API_KEYS: KEY });
+    const client = await startFunction('predict');
+    try {
+      const image = await solidImage(WHITE);
+      const statuses: number[] = [];
+      let last;
+      for (let i = 0; i < 3; i += 1) {
+        last = await client.request('/', { method: 'POST', body: image, headers: { ...auth, 'Content-Type': 'image/png' } });
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+      expect(last!.body.error.code).toBe('rate_limited');
+      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { copyModelStore, startService } from '../support/test-service';
+import { type FunctionClient, startFunction } from '../support/function-server';
+
+describe('GET /health', () => {
+  let client: FunctionClient;
+  afterEach(async () => {
+    await client.close();
+  });
+
+  it('answers without loading the model, then reports it once loaded by ?deep=1', async () => {
+    startService({ API_KEYS: 'some-key-0123456789' });
+    client = await startFunction('health');
+    const shallow = await client.request('/');
+    expect(shallow.status).toBe(200);
+    expect(shallow.body).toMatchObject({
+      status: 'ok',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      uptime_s: expect.any(Number),
+      default_model: 'brightness',
+      models: [{ name: 'brightness', loaded: false, version: null, sha256: null, loaded_at: null }],
+    });
+    const deep = await client.request('/?deep=1');
+    expect(deep.status).toBe(200);
+    expect(deep.body.warmup_ms).toEqual(expect.any(Number));
+    expect(deep.body.models).toEqual([
+      {
+        name: 'brightness',
+        loaded: true,
+        version: 'v1',
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        loaded_at: expect.any(String),
+        last_error: null,
+      },
+    ]);
+  });
+
+  it('answers 503 with Retry-After on ?deep=1 when the model cannot load', async () => {
+    const store = copyModelStore();
+    // Corrupt the model: its sha256 no longer matches production.json.
+    fs.appendFileSync(path.join(store, 'brightness', 'v1', 'model.onnx'), Buffer.from([0]));
+    startService({ MODEL_STORE: store });
+    client = await startFunction('health');
+    const deep = await client.request('/?deep=1');
+    expect(deep.status).toBe(503);
+    expect(deep.headers.get('retry-after')).toBe('5');
+    expect(deep.body.status).toBe('unavailable');
+    expect(deep.body.error.code).toBe('model_unavailable');
+    expect(deep.body.models[0].last_error).toContain('sha256');
+    // Shallow health still answers: the instance itself is alive.
+    expect((await client.request('/')).status).toBe(200);
+  });
+
+  it('answers 404 for an unknown model on ?deep=1', async () => {
+    startService();
+    client = await startFunction('health');
+    const deep = await client.request('/?deep=1&model=nope');
+    expect(deep.status).toBe(503);
+    expect(deep.body.error.code).toBe('unknown_model');
+  });
+});
+
+describe('the local router', () => {
+  it('serves every function on one port under its own path', async () => {
+    startService();
+    const client = await startFunction('app');
+    try {
+      expect((await client.request('/health')).body.status).toBe('ok');
+      expect((await client.request('/openapi.json')).body.openapi).toBe('3.1.0');
+      const missing = await client.request('/nope');
+      expect(missing.status).toBe(404);
+      expect(missing.body.error.code).toBe('not_found');
+      const predict = await client.request('/predict', { method: 'GET' });
+      expect(predict.status).toBe(405);
+    } finally {
+      await client.close();
+    }
+  });
+});

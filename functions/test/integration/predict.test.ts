@@ -1,0 +1,119 @@
+/**
+ * /predict end to end through the Functions Framework test server: real onnxruntime, real
+ * decoders, the fixture model store. The "brightness" test model scores P(AI) = sigmoid(4·mean(x)),
+ * so bright images are called ai_generated and dark ones real.
+ */
+import { BLACK, fixtureImage, solidImage, startService, WHITE } from '../support/test-service';
+import { type FunctionClient, multipart, startFunction } from '../support/function-server';
+
+let client: FunctionClient;
+
+beforeAll(async () => {
+  startService();
+  client = await startFunction('predict');
+});
+
+afterAll(async () => {
+  await client.close();
+});
+
+const post = (body: NonNullable<RequestInit['body']>, headers: Record<string, string> = {}, query = '') =>
+  client.request(`/${query}`, { method: 'POST', body, headers });
+
+describe('POST /predict', () => {
+  it('scores a multipart upload and answers with the documented shape', async () => {
+    const response = await post(multipart([{ field: 'image', filename: 'white.png', bytes: await solidImage(WHITE) }]));
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      prediction: 'ai_generated',
+      probability: expect.any(Number),
+      confidence: 'high',
+      threshold: 0.5,
+      model: { name: 'brightness', version: 'v1' },
+      image: { width: 64, height: 48, format: 'png', bytes: expect.any(Number) },
+      timing_ms: { decode: expect.any(Number), inference: expect.any(Number), total: expect.any(Number) },
+      request_id: expect.any(String),
+    });
+    // sigmoid(4) for a white image, to 4 decimal places.
+    expect(response.body.probability).toBeCloseTo(0.982, 3);
+    expect(response.headers.get('x-request-id')).toBe(response.body.request_id);
+  });
+
+  it('calls a black image real', async () => {
+    const response = await post(multipart([{ field: 'file', filename: 'black.jpg', bytes: await solidImage(BLACK, 'jpeg') }]));
+    expect(response.status).toBe(200);
+    expect(response.body.prediction).toBe('real');
+    expect(response.body.probability).toBeCloseTo(0.018, 2);
+    expect(response.body.image.format).toBe('jpeg');
+  });
+
+  it('accepts a raw image body and a base64 JSON body with the same result', async () => {
+    const bytes = fixtureImage('photo.jpg');
+    const raw = await post(bytes, { 'Content-Type': 'image/jpeg' });
+    const json = await post(JSON.stringify({ image: bytes.toString('base64') }), { 'Content-Type': 'application/json' });
+    const dataUrl = await post(JSON.stringify({ image: `data:image/jpeg;base64,${bytes.toString('base64')}` }), { 'Content-Type': 'application/json' });
+    expect(raw.status).toBe(200);
+    expect(json.body.probability).toBe(raw.body.probability);
+    expect(dataUrl.body.probability).toBe(raw.body.probability);
+    expect(raw.body.image).toEqual({ width: 320, height: 240, format: 'jpeg', bytes: bytes.length });
+  });
+
+  it('takes the format from the bytes, not the declared content type', async () => {
+    const response = await post(fixtureImage('photo.png'), { 'Content-Type': 'image/jpeg' });
+    expect(response.status).toBe(200);
+    expect(response.body.image.format).toBe('png');
+  });
+
+  it.each([
+    ['photo.jpg', 'jpeg', 320, 240],
+    ['photo.png', 'png', 200, 150],
+    ['photo.webp', 'webp', 320, 240],
+    ['lossless.webp', 'webp', 64, 48],
+    ['photo.avif', 'avif', 320, 240],
+    ['grey.jpg', 'jpeg', undefined, undefined],
+    ['grey.png', 'png', undefined, undefined],
+    ['rgba.png', 'png', undefined, undefined],
+    ['palette.png', 'png', undefined, undefined],
+    ['rgb16.png', 'png', undefined, undefined],
+    ['cmyk.jpg', 'jpeg', undefined, undefined],
+    ['exact-16x16.png', 'png', 16, 16],
+  ])('scores %s', async (file, format, width, height) => {
+    const response = await post(multipart([{ field: 'image', filename: file, bytes: fixtureImage(file) }]));
+    expect(response.status).toBe(200);
+    expect(response.body.image.format).toBe(format);
+    if (width !== undefined) expect(response.body.image).toMatchObject({ width, height });
+    expect(response.body.probability).toBeGreaterThanOrEqual(0);
+    expect(response.body.probability).toBeLessThanOrEqual(1);
+  });
+
+  it('reports the upright size of an EXIF-rotated photo and scores it like the upright original', async () => {
+    // Stored as 240×320 with orientation 6; displays as the 320×240 photo.jpg.
+    const rotated = await post(multipart([{ field: 'image', filename: 'exif.jpg', bytes: fixtureImage('exif-rotated.jpg') }]));
+    const upright = await post(multipart([{ field: 'image', filename: 'photo.jpg', bytes: fixtureImage('photo.jpg') }]));
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.image).toMatchObject({ width: 320, height: 240 });
+    expect(Math.abs(rotated.body.probability - upright.body.probability)).toBeLessThan(0.01);
+  });
+
+  it('scores the first frame of an animated WebP and says so', async () => {
+    const response = await post(multipart([{ field: 'image', filename: 'a.webp', bytes: fixtureImage('animated.webp') }]));
+    expect(response.status).toBe(200);
+    expect(response.body.image.animated).toBe(true);
+  });
+
+  it('keeps a sane incoming X-Request-Id and replaces an unsafe one', async () => {
+    const image = await solidImage(WHITE);
+    const kept = await post(image, { 'Content-Type': 'image/png', 'X-Request-Id': 'client-abc.123' });
+    expect(kept.headers.get('x-request-id')).toBe('client-abc.123');
+    expect(kept.body.request_id).toBe('client-abc.123');
+    const replaced = await post(image, { 'Content-Type': 'image/png', 'X-Request-Id': 'bad id <script>' });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('serves the OpenAPI document', async () => {
+    const response = await client.request('/openapi.json');
+    expect(response.status).toBe(200);
+    expect(response.body.openapi).toBe('3.1.0');
+    expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/predict', '/batch', '/health']));
+  });
+});

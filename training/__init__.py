@@ -1,0 +1,1 @@
+"""Training side of the AI Product Photo Detector: data, models, training loop and ONNX export."""

@@ -1,0 +1,83 @@
+"""Exports a model to ONNX, validates the graph and, where onnx ships one, checks it with the
+reference evaluator. Python has no onnxruntime here; the parity bundle lets Node check it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from .constants import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME
+
+
+def export_onnx(model: nn.Module, image_size: int, path: Path, opset: int = ONNX_OPSET) -> None:
+    exportable = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
+    dummy = torch.zeros(1, 3, image_size, image_size, dtype=torch.float32)
+    with torch.no_grad():
+        torch.onnx.export(
+            exportable,
+            dummy,
+            str(path),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            opset_version=opset,
+            do_constant_folding=True,
+        )
+
+
+def _dims(value_info) -> list:
+    return [d.dim_param or d.dim_value for d in value_info.type.tensor_type.shape.dim]
+
+
+def check_onnx(path: Path, image_size: int) -> dict:
+    """Runs onnx.checker and verifies the input/output contract; returns a summary."""
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model, full_check=True)
+    inputs = [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+    if [i.name for i in inputs] != [INPUT_NAME] or [o.name for o in model.graph.output] != [OUTPUT_NAME]:
+        raise ValueError(
+            f"ONNX graph has inputs {[i.name for i in inputs]} and outputs "
+            f"{[o.name for o in model.graph.output]}; expected [{INPUT_NAME!r}] and [{OUTPUT_NAME!r}]"
+        )
+    input_dims, output_dims = _dims(inputs[0]), _dims(model.graph.output[0])
+    if input_dims[1:] != [3, image_size, image_size] or output_dims[1:] != [2] or isinstance(input_dims[0], int):
+        raise ValueError(
+            f"ONNX shapes are input {input_dims} and output {output_dims}; "
+            f"expected [batch, 3, {image_size}, {image_size}] and [batch, 2]"
+        )
+    opset = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    return {"input_shape": input_dims, "output_shape": output_dims, "opset": opset,
+            "bytes": Path(path).stat().st_size}
+
+
+def reference_parity(path: Path, inputs: np.ndarray, expected: np.ndarray) -> dict | None:
+    """Max |difference| between onnx.reference and PyTorch logits; None without onnx.reference."""
+    try:
+        from onnx.reference import ReferenceEvaluator  # onnx >= 1.13
+    except ImportError:
+        return None
+    session = ReferenceEvaluator(str(path))
+    (logits,) = session.run(None, {INPUT_NAME: inputs.astype(np.float32)})
+    return {"n": int(len(inputs)), "max_abs_diff": float(np.abs(logits - expected).max())}
+
+
+def write_parity_bundle(folder: Path, inputs: np.ndarray, logits: np.ndarray) -> dict:
+    """parity/inputs.f32, parity/logits.f32 (raw little-endian float32) and parity/meta.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    inputs.astype("<f4").tofile(folder / "inputs.f32")
+    logits.astype("<f4").tofile(folder / "logits.f32")
+    meta = {"n": int(len(inputs)), "input_shape": list(inputs.shape), "output_shape": list(logits.shape)}
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+@torch.no_grad()
+def torch_logits(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
+    model.eval()
+    return model(torch.from_numpy(inputs)).float().numpy()

@@ -1,0 +1,38 @@
+"""Tiny generated datasets; nothing on disk is committed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def write_dataset(root: Path, per_class: int = 12, size: tuple[int, int] = (40, 36), with_val: bool = False,
+                  seed: int = 0) -> Path:
+    """REAL images are smooth gradients, FAKE ones are noise, so a few steps separate them."""
+    rng = np.random.default_rng(seed)
+    (root).mkdir(parents=True, exist_ok=True)
+    (root / "dataset.json").write_text(json.dumps({"name": "tiny", "version": "t1"}))
+    splits = ["train", "val"] if with_val else ["train"]
+    w, h = size
+    for split in splits:
+        for cls in ("REAL", "FAKE"):
+            folder = root / split / cls
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                if cls == "FAKE":
+                    pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+                else:
+                    base = rng.integers(0, 200)
+                    ramp = np.linspace(0, 55, w, dtype=np.float32)[None, :, None]
+                    pixels = np.broadcast_to(base + ramp, (h, w, 3)).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i} ({i}).jpg", quality=90)
+    return root
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path) -> Path:
+    return write_dataset(tmp_path / "tiny")

@@ -1,0 +1,222 @@
+"""Command line: train a detector on a dataset folder and write a complete run folder.
+
+    python3 -m training.train --dataset data/cifake --out runs/cifake [--arch compact] ...
+
+stdout carries only JSON lines (see progress_log.py); human-readable notes go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from .architectures import ARCHITECTURE_NAMES, ARCHITECTURES, build_model, count_parameters, load_matching_weights
+from .augment import AugmentConfig
+from .checkpoint_io import read_checkpoint, save_checkpoint
+from .constants import ONNX_OPSET
+from .dataset_files import build_splits, read_dataset_info
+from .evaluation import evaluate
+from .image_cache import decode_split
+from .metadata import build_metadata, utc_now_iso
+from .onnx_export import check_onnx, export_onnx, reference_parity, torch_logits, write_parity_bundle
+from .preprocess import normalize_chw
+from .progress_log import ProgressLog, say
+from .training_loop import LoopConfig, plan_steps, train_model
+
+DEFAULT_IMAGE_SIZE = {"compact": 32}
+PARITY_COUNT = 256
+NUMPY_PARITY_COUNT = 16
+
+
+def numpy_parity(onnx_path: Path, inputs: np.ndarray, expected: np.ndarray) -> Optional[dict]:
+    """Max |difference| between the NumPy interpreter and PyTorch; None for unsupported graphs."""
+    import onnx
+    from .numpy_onnx import run_onnx
+    try:
+        logits = run_onnx(onnx.load(str(onnx_path)), inputs)
+    except NotImplementedError as error:
+        say(f"NumPy parity skipped: {error}")
+        return None
+    diff = float(np.abs(logits - expected).max())
+    if diff > 1e-3:
+        raise ValueError(f"exported ONNX differs from PyTorch by {diff:.2e} on {len(inputs)} inputs; the limit is 1e-3")
+    return {"n": int(len(inputs)), "max_abs_diff": diff, "evaluator": "numpy_onnx"}
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python3 -m training.train", description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", required=True, type=Path, help="dataset folder with dataset.json and train/")
+    p.add_argument("--out", required=True, type=Path, help="run folder to write (created if missing)")
+    p.add_argument("--name", help="model name for metadata.json (default: the dataset name)")
+    p.add_argument("--arch", default="compact", choices=ARCHITECTURES)
+    p.add_argument("--image-size", type=int, help="input side in pixels (default: 32 for compact, 224 otherwise)")
+    p.add_argument("--width", type=int, default=32, help="compact: channels of the first stage")
+    p.add_argument("--depth", type=int, default=1, help="compact: residual blocks per stage")
+    p.add_argument("--stages", type=int, default=4, help="compact: number of stages (each doubles width)")
+    p.add_argument("--stem-stride", type=int, choices=(1, 2, 4), help="compact: stem downsampling (default by size)")
+    p.add_argument("--dropout", type=float, default=0.1, help="compact: dropout before the classifier")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--warmup-epochs", type=float, default=0.5)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--patience", type=int, default=5, help="epochs without improvement before stopping")
+    p.add_argument("--select-metric", choices=("accuracy", "roc_auc"), default="accuracy")
+    p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (tiny CI runs)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="hash-carved share when there is no val/")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    p.add_argument("--jpeg-prob", type=float, default=AugmentConfig.jpeg_prob)
+    p.add_argument("--init-from", type=Path, help="checkpoint.pt whose matching weights start training")
+    p.add_argument("--pretrained-weights", type=Path,
+                   help="local ImageNet state dict for torchvision architectures (never downloaded)")
+    args = p.parse_args(argv)
+    if args.image_size is None:
+        args.image_size = DEFAULT_IMAGE_SIZE.get(args.arch, 224)
+    problems = [f"--{name} is {getattr(args, name.replace('-', '_'))}; it must be positive"
+                for name in ("image-size", "epochs", "batch-size", "threads", "width", "depth", "stages")
+                if getattr(args, name.replace("-", "_")) <= 0]
+    if not 0.0 <= args.jpeg_prob <= 1.0:
+        problems.append(f"--jpeg-prob is {args.jpeg_prob}; it must be in [0, 1]")
+    if args.max_steps is not None and args.max_steps <= 0:
+        problems.append(f"--max-steps is {args.max_steps}; it must be positive")
+    if args.lr <= 0:
+        problems.append(f"--lr is {args.lr}; it must be positive")
+    if problems:
+        p.error("; ".join(problems))
+    return args
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def model_config(args: argparse.Namespace) -> dict:
+    return {"arch": args.arch, "image_size": args.image_size, "width": args.width, "depth": args.depth,
+            "stages": args.stages, "stem_stride": args.stem_stride, "dropout": args.dropout,
+            "pretrained_path": str(args.pretrained_weights) if args.pretrained_weights else None}
+
+
+def args_record(args: argparse.Namespace) -> dict:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+
+
+def write_json(path: Path, value) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n")
+
+
+def run(args: argparse.Namespace, log: ProgressLog) -> dict:
+    started = time.time()
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    out: Path = args.out
+    dataset_info = read_dataset_info(args.dataset)
+
+    say(f"listing and hashing {args.dataset}")
+    splits = build_splits(args.dataset, args.val_fraction)
+    write_json(out / "split.json", {name: [item.to_json() for item in items] for name, items in splits.items()})
+    say(f"decoding {sum(len(v) for v in splits.values())} images at {args.image_size}px")
+    decoded = {name: decode_split(args.dataset, items, args.image_size,
+                                  lambda done, total, name=name: say(f"  {name}: {done}/{total}"))
+               for name, items in splits.items()}
+
+    config = model_config(args)
+    model = build_model(**{**config, "pretrained_path": args.pretrained_weights})
+    if args.init_from is not None:
+        copied, skipped = load_matching_weights(model, read_checkpoint(args.init_from)["state_dict"])
+        if copied == 0:
+            raise ValueError(f"--init-from {args.init_from} shares no weights with a {args.arch} model")
+        say(f"initialised {copied} tensors from {args.init_from} ({skipped} skipped)")
+    model = model.to(memory_format=torch.channels_last)
+    parameters = count_parameters(model)
+
+    loop_cfg = LoopConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs,
+                          label_smoothing=args.label_smoothing, patience=args.patience,
+                          max_steps=args.max_steps, seed=args.seed, workers=args.workers,
+                          select_metric=args.select_metric)
+    augment_cfg = None if args.no_augment else AugmentConfig(jpeg_prob=args.jpeg_prob)
+    _, total_steps = plan_steps(len(splits["train"]), args.batch_size, args.epochs, args.max_steps)
+    log.emit("start", total_steps=total_steps, epochs=args.epochs, train_images=len(splits["train"]),
+             val_images=len(splits["val"]), test_images=len(splits["test"]), arch=args.arch,
+             params=parameters, image_size=args.image_size, batch_size=args.batch_size,
+             dataset=dataset_info, seed=args.seed)
+
+    result = train_model(model, decoded["train"], decoded["val"], loop_cfg, augment_cfg, log)
+    model.load_state_dict(result.best_state)
+    model.eval()
+
+    torch_eval = {name: evaluate(model, *decoded[name]) for name in ("val", "test") if splits[name]}
+    for value in torch_eval.values():
+        value.pop("loss")
+    write_json(out / "torch_eval.json", torch_eval)
+    save_checkpoint(out / "checkpoint.pt", model, config,
+                    {"best_epoch": result.best_epoch, "best_val": result.best_val,
+                     "dataset": dataset_info, "dataset_path": str(args.dataset.resolve()),
+                     "torch_version": torch.__version__})
+
+    onnx_path = out / "model.onnx"
+    export_onnx(model, args.image_size, onnx_path)
+    onnx_summary = check_onnx(onnx_path, args.image_size)
+    parity_inputs = normalize_chw(decoded["val"][0][:PARITY_COUNT])
+    parity_logits = torch_logits(model, parity_inputs)
+    parity_meta = write_parity_bundle(out / "parity", parity_inputs, parity_logits)
+    reference = reference_parity(onnx_path, parity_inputs, parity_logits)
+    if reference is None:
+        say("onnx.reference is unavailable in this onnx version; using the NumPy interpreter instead")
+        reference = numpy_parity(onnx_path, parity_inputs[:NUMPY_PARITY_COUNT], parity_logits[:NUMPY_PARITY_COUNT])
+    log.emit("export", path=str(onnx_path), bytes=onnx_summary["bytes"], opset=onnx_summary["opset"],
+             input_shape=onnx_summary["input_shape"], output_shape=onnx_summary["output_shape"],
+             parity=parity_meta, reference_parity=reference)
+
+    framework = f"pytorch {torch.__version__}"
+    write_json(out / "metadata.json", build_metadata(
+        name=args.name or dataset_info["name"], architecture=ARCHITECTURE_NAMES[args.arch],
+        parameters=parameters, image_size=args.image_size, dataset=dataset_info, framework=framework,
+        opset=onnx_summary["opset"], epochs=result.epochs_run, seed=args.seed, created_at=utc_now_iso()))
+    seconds = round(time.time() - started, 2)
+    write_json(out / "training.json", {
+        "seconds": seconds, "train_seconds": result.seconds, "epochs_run": result.epochs_run,
+        "steps": result.steps, "best_epoch": result.best_epoch, "images_per_s": result.images_per_s,
+        "arch": ARCHITECTURE_NAMES[args.arch], "params": parameters, "image_size": args.image_size,
+        "args": args_record(args), "torch_version": torch.__version__, "dataset": dataset_info,
+        "onnx_opset": ONNX_OPSET, "onnx_bytes": onnx_summary["bytes"]})
+    return log.emit("done", best_epoch=result.best_epoch, best_val=result.best_val,
+                    epochs_run=result.epochs_run, seconds=seconds)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        log_path = args.out / "train_log.jsonl"
+        log_path.write_text("")
+    except OSError as error:
+        ProgressLog().emit("error", message=f"cannot write run folder {args.out}: {error}")
+        return 1
+    log = ProgressLog(copy_path=log_path)
+    try:
+        run(args, log)
+    except Exception as error:  # every failure still ends with one machine-readable line
+        log.emit("error", message=f"{type(error).__name__}: {error}")
+        import traceback
+        traceback.print_exc(file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
