@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 /** Limits the manifest's expectations assume (the service defaults). */
 export const FIXTURE_LIMITS = { maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000, minSide: 16 } as const;
@@ -274,7 +274,7 @@ async function writeOrientationFixtures(write: (entry: FixtureEntry, bytes: Buff
     }
   }
   // The inverse of each orientation's display transform, as sharp operations applied in turn.
-  const storeSteps: Record<number, Array<(s: sharp.Sharp) => sharp.Sharp>> = {
+  const storeSteps: Record<number, Array<(s: Sharp) => Sharp>> = {
     1: [],
     2: [(s) => s.flop()],
     3: [(s) => s.rotate(180)],

@@ -58,7 +58,10 @@ export function packageVersion(): string {
 }
 
 export function createDecoder(config: Readonly<Config>): ImageDecoder {
-  return config.imageDecoder === 'jimp' ? new JimpDecoder({ maxPixels: config.maxPixels }) : new SharpDecoder({ maxPixels: config.maxPixels });
+  if (config.imageDecoder === 'jimp') return new JimpDecoder({ maxPixels: config.maxPixels });
+  // One libvips thread per decode and no operation cache: measured faster on 1-2 vCPUs and keeps memory flat.
+  SharpDecoder.configure({ concurrency: 1, cache: false });
+  return new SharpDecoder({ maxPixels: config.maxPixels });
 }
 
 export function buildService(config: Readonly<Config>, overrides: ServiceOverrides = {}): Service {

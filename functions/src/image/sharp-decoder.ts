@@ -15,8 +15,10 @@ export interface SharpDecoderOptions {
   /** Refuse to decode more pixels than this (the header check already did; this guards libvips). */
   maxPixels: number;
   /**
-   * Let libjpeg / libwebp decode at 1/2, 1/4 or 1/8 scale when the image is far larger than the
-   * target. Much faster on large photos; the pixels move a little further from Pillow's. Default true.
+   * sharp's fastShrinkOnLoad: let libjpeg / libwebp do more of a large reduction by decoding at
+   * 1/2, 1/4 or 1/8 scale. Off by default: it moves small outputs measurably away from Pillow
+   * (up to 2.2 mean, 39 max abs difference on the fixtures) and saved no time on a 12 MP JPEG,
+   * where libvips shrinks on load either way.
    */
   fastShrinkOnLoad?: boolean;
 }
@@ -47,7 +49,7 @@ export class SharpDecoder implements ImageDecoder {
       throw new RangeError(`maxPixels must be a positive integer, got ${options.maxPixels}`);
     }
     this.maxPixels = options.maxPixels;
-    this.fastShrinkOnLoad = options.fastShrinkOnLoad ?? true;
+    this.fastShrinkOnLoad = options.fastShrinkOnLoad ?? false;
   }
 
   supports(format: ImageFormat): boolean {
@@ -86,11 +88,12 @@ export class SharpDecoder implements ImageDecoder {
     } catch (error) {
       throw decodeError(error, header, this.maxPixels);
     }
-    const expected = enlarges ? shown : target;
-    if (info.channels !== 3 || info.width !== expected.width || info.height !== expected.height) {
+    // Enlarged images come back at their decoded size, which resizeRgb takes as it is.
+    const sized = enlarges || (info.width === target.width && info.height === target.height);
+    if (info.channels !== 3 || data.length !== info.width * info.height * 3 || !sized) {
       throw new BadRequestError(
         'undecodable_image',
-        `the ${FORMAT_NAMES[header.format]} image decoded to ${info.width}×${info.height}×${info.channels}, not ${expected.width}×${expected.height}×3`,
+        `the ${FORMAT_NAMES[header.format]} image decoded to ${info.width}×${info.height}×${info.channels}, not ${target.width}×${target.height}×3`,
       );
     }
     const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
