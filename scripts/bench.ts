@@ -106,7 +106,7 @@ async function stopServer(server: Server): Promise<void> {
 }
 
 async function post(url: string, body: Buffer, type: string): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(url, { method: 'POST', body, headers: { 'Content-Type': type } });
+  const response = await fetch(url, { method: 'POST', body: body as unknown as ArrayBuffer, headers: { 'Content-Type': type } });
   const text = await response.text();
   return { status: response.status, json: text.length > 0 ? JSON.parse(text) : null };
 }

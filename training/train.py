@@ -51,8 +51,18 @@ def numpy_parity(onnx_path: Path, inputs: np.ndarray, expected: np.ndarray) -> O
     return {"n": int(len(inputs)), "max_abs_diff": diff, "evaluator": "numpy_onnx"}
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """Reports bad arguments as an error line on stdout too, so callers parsing JSON see why."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        ProgressLog().emit("error", message=message)
+        raise SystemExit(2)
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python3 -m training.train", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="python3 -m training.train", description=__doc__.split("\n")[0])
     p.add_argument("--dataset", required=True, type=Path, help="dataset folder with dataset.json and train/")
     p.add_argument("--out", required=True, type=Path, help="run folder to write (created if missing)")
     p.add_argument("--name", help="model name for metadata.json (default: the dataset name)")

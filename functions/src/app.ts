@@ -4,6 +4,7 @@
  * has its own entry point; `app` routes /predict, /batch, /health and /drift on one port for
  * local use (`npm start`). Apart from the model store adapter, local and cloud run the same code.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as functions from '@google-cloud/functions-framework';
@@ -11,6 +12,7 @@ import type { Request, Response } from '@google-cloud/functions-framework';
 import { buildOpenApiDocument } from './api/openapi';
 import { type Config, repoRoot } from './config';
 import { makeBatchHandler } from './handlers/batch';
+import { makeDriftHandler } from './handlers/drift';
 import { makeHealthHandler } from './handlers/health';
 import { makePredictHandler } from './handlers/predict';
 import { ApiKeyAuth, collectApiKeys } from './http/api-key-auth';
@@ -21,14 +23,22 @@ import type { ImageDecoder } from './image/image-decoder';
 import { JimpDecoder } from './image/jimp-decoder';
 import { SharpDecoder } from './image/sharp-decoder';
 import { createLogger, type Logger } from './logger';
+import { CloudMonitoringMetricSink } from './metrics/cloud-monitoring-metric-sink';
+import { LogMetricSink } from './metrics/log-metric-sink';
+import type { MetricSink } from './metrics/metric-sink';
+import { MonitoringObserver } from './monitoring/monitoring-observer';
 import { ModelRegistry, type EngineFactory } from './model/model-registry';
 import { createOnnxEngine } from './model/onnx-session';
 import { BucketImageFetcher } from './scoring/image-fetcher';
-import { noopObserver, type ScoreObserver } from './scoring/observer';
+import type { ScoreObserver } from './scoring/observer';
 import type { BlobStore } from './storage/blob-store';
 import { openBlobStore } from './storage/open-blob-store';
+import { TelemetryBuffer } from './telemetry/telemetry-buffer';
 
 export type HttpFunction = (req: Request, res: Response) => Promise<void>;
+
+/** The functions deployed to Cloud Functions, each with `--entry-point=<name>`. */
+export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'health', 'drift'] as const;
 
 export interface Service {
   config: Readonly<Config>;
@@ -36,7 +46,9 @@ export interface Service {
   registry: ModelRegistry;
   decoder: ImageDecoder;
   observer: ScoreObserver;
-  functions: Record<'predict' | 'batch' | 'health', HttpFunction> & { drift?: HttpFunction };
+  functions: Record<(typeof DEPLOYED_FUNCTIONS)[number], HttpFunction>;
+  /** Telemetry buffer of this instance (flushed on SIGTERM by the entry point). */
+  telemetry: TelemetryBuffer;
 }
 
 export interface ServiceOverrides {
@@ -44,6 +56,8 @@ export interface ServiceOverrides {
   modelStore?: BlobStore;
   createEngine?: EngineFactory;
   observer?: ScoreObserver;
+  telemetryStore?: BlobStore;
+  metrics?: MetricSink;
   openBucket?: (bucket: string) => BlobStore;
   now?: () => number;
 }
@@ -70,15 +84,29 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     ...(config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: config.storageApiEndpoint }),
     ...(config.projectId === null ? {} : { projectId: config.projectId }),
   };
+  const modelStore = overrides.modelStore ?? openBlobStore(config.modelStore, storeOptions);
+  const telemetryStore = overrides.telemetryStore ?? openBlobStore(config.telemetryStore, storeOptions);
+  const instanceId = config.instanceId ?? `${config.functionTarget}-${randomBytes(4).toString('hex')}`;
+  const metrics = overrides.metrics ?? createMetricSink(config, logger, instanceId);
+  const telemetry = new TelemetryBuffer({
+    store: telemetryStore,
+    instanceId,
+    maxRecords: config.telemetryFlushRecords,
+    maxAgeMs: config.telemetryFlushSeconds * 1000,
+    capacity: config.telemetryBufferCapacity,
+    logger,
+    onDropped: (count) => metrics.recordDroppedTelemetry(count),
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+  });
   const registry = new ModelRegistry({
-    store: overrides.modelStore ?? openBlobStore(config.modelStore, storeOptions),
+    store: modelStore,
     createEngine: overrides.createEngine ?? ((bytes) => createOnnxEngine(bytes, { intraOpNumThreads: config.ortIntraOpThreads })),
     refreshMs: config.modelRefreshSeconds * 1000,
     logger,
     ...(overrides.now === undefined ? {} : { now: overrides.now }),
   });
   const decoder = createDecoder(config);
-  const observer = overrides.observer ?? noopObserver;
+  const observer = overrides.observer ?? new MonitoringObserver({ telemetry, metrics, logger, ...(overrides.now === undefined ? {} : { now: overrides.now }) });
   const apiKeysFile = config.apiKeysFile === null ? null : fs.readFileSync(config.apiKeysFile, 'utf8');
   const auth = new ApiKeyAuth(collectApiKeys(config.apiKeys, apiKeysFile));
   const limiter = new TokenBucketLimiter({
@@ -124,9 +152,51 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
         { name: 'health', methods: ['GET'], protected: false },
         makeHealthHandler({ registry, defaultModel: config.defaultModel, decoderName: decoder.name, packageVersion: version, startedAtMs, ...(overrides.now === undefined ? {} : { now: overrides.now }) }),
       ),
+      drift: makeHttpFunction(
+        httpDeps,
+        { name: 'drift', methods: ['GET', 'POST'], protected: true },
+        makeDriftHandler({
+          modelStore,
+          telemetryStore,
+          metrics,
+          windowHours: config.driftWindowHours,
+          minSamples: config.driftMinSamples,
+          ...(overrides.now === undefined ? {} : { now: overrides.now }),
+        }),
+      ),
     },
+    telemetry,
   };
 }
+
+function createMetricSink(config: Readonly<Config>, logger: Logger, instanceId: string): MetricSink {
+  switch (config.metricsSink) {
+    case 'cloud-monitoring':
+      if (config.projectId === null) throw new Error('METRICS_SINK=cloud-monitoring needs GOOGLE_CLOUD_PROJECT');
+      return new CloudMonitoringMetricSink({
+        projectId: config.projectId,
+        location: config.metricsLocation,
+        namespace: 'ai-photo-detector',
+        job: config.functionTarget,
+        taskId: instanceId,
+        minWriteIntervalMs: config.metricsFlushSeconds * 1000,
+        logger,
+      });
+    case 'log':
+      return new LogMetricSink((entry) => logger.log(entry));
+    default:
+      return NO_METRICS;
+  }
+}
+
+const NO_METRICS: MetricSink = {
+  recordPrediction: () => undefined,
+  recordLatency: () => undefined,
+  recordError: () => undefined,
+  recordDrift: () => undefined,
+  recordDroppedTelemetry: () => undefined,
+  flush: () => Promise.resolve(),
+};
 
 /** Routes /<function>/… to that function, for serving all of them on one local port. */
 export function makeRouter(service: Service): HttpFunction {

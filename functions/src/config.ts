@@ -37,6 +37,8 @@ export interface Config {
   metricsSink: 'log' | 'cloud-monitoring' | 'none';
   metricsFlushSeconds: number;
   instanceId: string | null;
+  functionTarget: string;
+  metricsLocation: string;
 }
 
 /** The repository root, found from this file whether it runs from `functions/src` or `dist/functions/src`. */
@@ -150,6 +152,8 @@ export const SETTINGS = [
   setting('metricsSink', 'METRICS_SINK', 'log', oneOf('log', 'cloud-monitoring', 'none'), 'Where metrics go: structured log lines, Cloud Monitoring custom metrics, or nowhere.'),
   setting('metricsFlushSeconds', 'METRICS_FLUSH_SECONDS', '60', int(10, 3600), 'Write aggregated metric points at most this often per instance.'),
   setting('instanceId', 'INSTANCE_ID', '', optionalText, 'Name of this instance in telemetry object names and metrics (default: random per cold start).'),
+  setting('functionTarget', 'FUNCTION_TARGET', 'local', text, 'The function this instance serves (set by Cloud Functions); the `job` label of its metrics.'),
+  setting('metricsLocation', 'METRICS_LOCATION', 'global', text, 'Region written as the `location` of Cloud Monitoring metrics (e.g. europe-west1).'),
 ] as const;
 
 function defaultFor(spec: SettingSpec): string {

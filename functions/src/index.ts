@@ -5,5 +5,9 @@
  */
 import { loadConfig } from './config';
 import { buildService, registerFunctions } from './app';
+import { installSigtermFlush } from './telemetry/telemetry-buffer';
 
-registerFunctions(buildService(loadConfig(process.env)));
+const service = buildService(loadConfig(process.env));
+registerFunctions(service);
+// Cloud Functions sends SIGTERM before stopping an instance: write buffered telemetry first.
+installSigtermFlush({ flush: () => service.observer.flushAll() }, { logger: service.logger });

@@ -24,7 +24,7 @@ export type TrainerEvent =
   | { event: 'step'; epoch: number; step: number; total_steps: number; loss: number | null; images_per_s: number | null; lr?: number }
   | { event: 'epoch'; epoch: number; step?: number; train_loss: number | null; val: ValMetrics; seconds: number }
   | { event: 'export'; [field: string]: unknown }
-  | { event: 'done'; best_epoch: number; best_val: ValMetrics | Record<string, never>; seconds: number; [field: string]: unknown }
+  | { event: 'done'; best_epoch: number; best_val: Record<string, unknown>; seconds: number; [field: string]: unknown }
   | { event: 'error'; message: string };
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
@@ -114,8 +114,6 @@ export interface RunTrainerOptions {
   logFile: string;
   progressStream: ProgressStream;
   progressIntervalMs?: number;
-  /** Extra environment for the child (added to the parent's). */
-  env?: Readonly<Record<string, string>>;
   onEvent?: (event: TrainerEvent) => void;
   /** Aborting kills the trainer (SIGTERM). */
   signal?: AbortSignal;
@@ -146,7 +144,6 @@ export async function runTrainer(options: RunTrainerOptions): Promise<TrainerRes
 
   const child = spawn(options.command, options.args, {
     cwd: options.cwd,
-    env: { ...process.env, PYTHONUNBUFFERED: '1', ...(options.env ?? {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const abort = (): void => {

@@ -63,3 +63,14 @@ def test_parity_bundle_round_trips(tmp_path):
     back = np.fromfile(tmp_path / "parity" / "inputs.f32", dtype="<f4").reshape(2, 3, 4, 4)
     assert np.array_equal(back, inputs)
     assert np.array_equal(np.fromfile(tmp_path / "parity" / "logits.f32", dtype="<f4").reshape(2, 2), logits)
+
+
+@pytest.mark.parametrize("arch", ["mobilenet_v3_small", "efficientnet_b0"])
+def test_torchvision_models_export_with_the_contract(arch, tmp_path):
+    model = build_model(arch, 32).eval()
+    path = tmp_path / "model.onnx"
+    export_onnx(model, 32, path)
+    summary = check_onnx(path, 32)
+    assert summary["input_shape"] == ["batch", 3, 32, 32] and summary["output_shape"] == ["batch", 2]
+    with pytest.raises(NotImplementedError, match="not supported by numpy_onnx"):
+        run_onnx(onnx.load(str(path)), np.zeros((1, 3, 32, 32), dtype=np.float32))

@@ -103,6 +103,9 @@ def test_bad_dataset_ends_with_an_error_event(tmp_path, capsys):
 
 
 def test_invalid_arguments_are_rejected(tmp_path, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_info:
         train.main(["--dataset", str(tmp_path), "--out", str(tmp_path / "r"), "--epochs", "0"])
-    assert "--epochs is 0" in capsys.readouterr().err
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert "--epochs is 0" in captured.err
+    assert json_lines(captured.out) == [{"event": "error", "message": "--epochs is 0; it must be positive"}]

@@ -11,7 +11,10 @@
  *   'insufficient_data' while the features are still judged.
  *
  * Status rules (DEFAULT_DRIFT_THRESHOLDS; a distribution takes the worse of its KS and PSI verdicts):
- * - PSI: warning at ≥ 0.10, drift at ≥ 0.25 (the usual credit-scoring rule of thumb).
+ * - PSI: warning at ≥ 0.10, drift at ≥ 0.25 (the usual credit-scoring rule of thumb), applied to
+ *   the PSI above its sampling-noise floor (bins - 1)·(1/n + 1/N): without that correction a
+ *   window of 200 records from the reference distribution itself scores PSI ≈ 0.07 on average
+ *   and crosses 0.10 in a good share of runs.
  * - KS: drift when p < 0.01 and D ≥ 0.10; warning when p < 0.05 and D ≥ 0.05. The p-value says the
  *   difference is real, the minimum D that it is big enough to matter: with thousands of records a
  *   p-value alone flags differences nobody should act on. The alphas are family-wise: with k
@@ -22,10 +25,8 @@
  * - Overall: 'insufficient_data' when the window holds fewer than `min_samples` records of the
  *   model (default 200, DRIFT_MIN_SAMPLES); otherwise the worst of the parts (ok < warning < drift).
  *
- * Known limit: near the minimum sample size, sampling noise alone gives PSI ≈ (bins - 1)·(1/n + 1/N)
- * ≈ 0.05, so PSI warnings there are weak evidence; drift (≥ 0.25) is not reached by noise.
  */
-import { FEATURE_NAMES } from '../features/image-features';
+import { FEATURE_NAMES, type FeatureName } from '../features/image-features';
 import { ksTwoSample, type KsMethod } from './ks';
 import { edgesFromQuantileGrid, populationStabilityIndex, PSI_DEFAULT_BINS, PSI_EPSILON } from './psi';
 import { AI_GENERATED_LABEL, type DistributionSummary, type DriftReference } from './reference';
@@ -47,6 +48,14 @@ export interface DriftThresholds {
   prediction_mix: { warning: number; drift: number };
   /** Fewer records than this in the window: 'insufficient_data' (DRIFT_MIN_SAMPLES). */
   min_samples: number;
+  /**
+   * Features that are compared and reported but do not decide the overall status. By default the
+   * size features: training sets are usually of one fixed size (CIFAKE 32×32, shoes 240×240)
+   * while shoppers upload photos of any size, so these would alarm from the first day. The
+   * content features (brightness, contrast, saturation, sharpness: measured on the model-input
+   * pixels) and the score decide.
+   */
+  informational: readonly string[];
 }
 
 export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = Object.freeze({
@@ -58,6 +67,7 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = Object.freeze({
   }),
   prediction_mix: Object.freeze({ warning: 0.1, drift: 0.2 }),
   min_samples: 200,
+  informational: Object.freeze(['width', 'height', 'bytes', 'aspect_ratio', 'megapixels']),
 }) as DriftThresholds;
 
 /** The fields of a telemetry record that drift reads. */
@@ -67,7 +77,7 @@ export interface DriftInputRecord {
   model_version: string;
   probability: number;
   prediction: string;
-  features: Readonly<Record<string, unknown>>;
+  features: Readonly<Partial<Record<FeatureName, number>>>;
 }
 
 export interface DistributionDrift {
@@ -81,6 +91,8 @@ export interface DistributionDrift {
   p_value: number | null;
   ks_method: KsMethod | null;
   psi: number | null;
+  /** PSI expected from sampling noise alone, (bins - 1)·(1/n + 1/N); statuses judge psi minus this. */
+  psi_noise_floor: number | null;
   mean: number | null;
   reference_mean: number;
 }
@@ -174,7 +186,11 @@ export function computeDriftReport(input: DriftReportInput): DriftReport {
     const values = inWindow.map((record) => record.features[feature]).filter(isFiniteNumber);
     const result = compareDistribution(reference.features[feature] as DistributionSummary, values, thresholds, ksTests);
     report.features[feature] = result;
-    judged.push([feature, result.status, describe(result)]);
+    if (thresholds.informational.includes(feature)) {
+      if (result.status === 'warning' || result.status === 'drift') report.reasons.push(`${feature}: ${result.status}, informational only (${describe(result)})`);
+    } else {
+      judged.push([feature, result.status, describe(result)]);
+    }
   }
 
   const sameVersion = inWindow.filter((record) => record.model_version === version);
@@ -216,7 +232,12 @@ function compareDistribution(
   if (values.length === 0) return { ...emptyDistribution(summary), status: 'insufficient_data' };
   const ks = ksTwoSample(summary.sample, values);
   const edges = edgesFromQuantileGrid(summary.quantiles, thresholds.psi.bins);
-  const { psi } = populationStabilityIndex(summary.sample, values, { edges, epsilon: thresholds.psi.epsilon });
+  const { psi, expected } = populationStabilityIndex(summary.sample, values, { edges, epsilon: thresholds.psi.epsilon });
+  // Two samples from one distribution still differ: PSI's expected value under no drift is about
+  // (bins - 1)·(1/n + 1/N) (PSI is a symmetrised chi-square divergence). The thresholds apply to
+  // the PSI above that floor, so small windows do not raise warnings on sampling noise alone.
+  const noiseFloor = Math.max(0, expected.length - 1) * (1 / values.length + 1 / summary.sample.length);
+  const excessPsi = Math.max(0, psi - noiseFloor);
   const divisor = thresholds.ks.family_wise ? ksTests : 1;
   const ksStatus: DriftStatus =
     ks.pValue < thresholds.ks.drift.alpha / divisor && ks.statistic >= thresholds.ks.drift.min_statistic
@@ -224,7 +245,7 @@ function compareDistribution(
       : ks.pValue < thresholds.ks.warning.alpha / divisor && ks.statistic >= thresholds.ks.warning.min_statistic
         ? 'warning'
         : 'ok';
-  const psiStatus: DriftStatus = psi >= thresholds.psi.drift ? 'drift' : psi >= thresholds.psi.warning ? 'warning' : 'ok';
+  const psiStatus: DriftStatus = excessPsi >= thresholds.psi.drift ? 'drift' : excessPsi >= thresholds.psi.warning ? 'warning' : 'ok';
   let sum = 0;
   for (const v of values) sum += v;
   return {
@@ -235,6 +256,7 @@ function compareDistribution(
     p_value: ks.pValue,
     ks_method: ks.method,
     psi,
+    psi_noise_floor: noiseFloor,
     mean: sum / values.length,
     reference_mean: summary.mean,
   };
@@ -249,6 +271,7 @@ function emptyDistribution(summary: DistributionSummary): DistributionDrift {
     p_value: null,
     ks_method: null,
     psi: null,
+    psi_noise_floor: null,
     mean: null,
     reference_mean: summary.mean,
   };
@@ -283,6 +306,7 @@ function validateThresholds(t: DriftThresholds): void {
     problems.push(`prediction_mix.warning ${t.prediction_mix.warning} must be > 0 and ≤ prediction_mix.drift ${t.prediction_mix.drift}`);
   }
   if (!Number.isInteger(t.min_samples) || t.min_samples < 1) problems.push(`min_samples ${t.min_samples} must be a positive integer`);
+  if (!Array.isArray(t.informational)) problems.push('informational must be a list of feature names');
   if (problems.length > 0) throw new RangeError(`invalid drift thresholds: ${problems.join('; ')}`);
 }
 

@@ -304,7 +304,7 @@ export class TelemetryBuffer {
 export interface SignalSource {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
-  listeners(event: string): Array<(...args: unknown[]) => void>;
+  listeners(event: string): unknown[];
 }
 
 export interface SigtermFlushOptions {
@@ -332,9 +332,10 @@ export function installSigtermFlush(buffer: Pick<TelemetryBuffer, 'flush'>, opti
   const held: Array<(...args: unknown[]) => void> = [];
   let handling = false;
 
-  const hold = (listener: (...args: unknown[]) => void): void => {
-    held.push(listener);
-    emitter.removeListener(signal, listener);
+  const hold = (listener: unknown): void => {
+    if (typeof listener !== 'function') return;
+    held.push(listener as (...args: unknown[]) => void);
+    emitter.removeListener(signal, listener as (...args: unknown[]) => void);
   };
   const onSignal = (...args: unknown[]): void => {
     if (handling) return;
@@ -352,7 +353,13 @@ export function installSigtermFlush(buffer: Pick<TelemetryBuffer, 'flush'>, opti
         clearTimeout(timer);
         uninstall();
         if (held.length > 0) {
-          for (const listener of held) listener(...args);
+          for (const listener of held) {
+            try {
+              listener(...args);
+            } catch (error) {
+              logger.error(`a ${signal} listener failed after the telemetry flush`, { error: errorText(error) });
+            }
+          }
         } else if (options.onDone !== undefined) {
           options.onDone();
         } else if (emitter === (process as unknown as SignalSource)) {
@@ -364,9 +371,7 @@ export function installSigtermFlush(buffer: Pick<TelemetryBuffer, 'flush'>, opti
     if (event !== signal || listener === onSignal || typeof listener !== 'function') return;
     // 'newListener' fires before the listener is added; take it out right after.
     queueMicrotask(() => {
-      if (emitter.listeners(signal).some((l) => l === listener || (l as { listener?: unknown }).listener === listener)) {
-        hold(listener as (...args: unknown[]) => void);
-      }
+      if (emitter.listeners(signal).includes(listener)) hold(listener);
     });
   };
 

@@ -34,12 +34,18 @@ const json = (value: unknown) => ({ body: JSON.stringify(value), headers: { ...a
 const file = (bytes: Buffer, filename = 'x.jpg', field = 'image') => ({ body: multipart([{ field, filename, bytes }]), headers: auth });
 const raw = (bytes: Buffer, type: string) => ({ body: bytes, headers: { ...auth, 'Content-Type': type } });
 
+/** A request body and headers; Buffers are valid fetch bodies at run time. */
+interface Init {
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
 interface Case {
   name: string;
   target: 'predict' | 'batch' | 'health';
   method?: string;
   query?: string;
-  init: () => Promise<{ body?: NonNullable<RequestInit['body']>; headers?: Record<string, string> }> | { body?: NonNullable<RequestInit['body']>; headers?: Record<string, string> };
+  init: () => Promise<Init> | Init;
   status: number;
   code: string;
   header?: [string, string];
@@ -111,7 +117,7 @@ describe('bad input', () => {
   });
 
   it('explains limits with numbers', async () => {
-    const bomb = await predict.request('/', { method: 'POST', ...file(fixtureImage('pixel-bomb.png'), 'bomb.png') });
+    const bomb = await predict.request('/', { method: 'POST', ...(file(fixtureImage('pixel-bomb.png'), 'bomb.png')) });
     expect(bomb.body.error.message).toMatch(/60000×60000/);
     expect(bomb.body.error.message).toMatch(/40(\.0)? ?MP/);
   });
@@ -122,7 +128,7 @@ describe('bad input', () => {
   });
 
   it('accepts an image of exactly MAX_IMAGE_BYTES', async () => {
-    const response = await predict.request('/', { method: 'POST', ...raw(padTo(photo, MAX_IMAGE_BYTES), 'image/jpeg') });
+    const response = await predict.request('/', { method: 'POST', ...(raw(padTo(photo, MAX_IMAGE_BYTES), 'image/jpeg')) });
     expect(response.status).toBe(200);
   });
 
@@ -133,7 +139,7 @@ describe('bad input', () => {
       const garbage = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 400) }, () => Math.floor(random() * 256)));
       // Half of them start like a real image.
       if (i % 2 === 0) photo.copy(garbage, 0, 0, Math.min(garbage.length, 20 + i * 10));
-      const response = await predict.request('/', { method: 'POST', ...raw(garbage, 'application/octet-stream') });
+      const response = await predict.request('/', { method: 'POST', ...(raw(garbage, 'application/octet-stream')) });
       expect(response.status).toBeGreaterThanOrEqual(400);
       expect(response.status).toBeLessThan(500);
     }

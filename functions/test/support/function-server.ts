@@ -14,9 +14,12 @@ export interface TestResponse {
   text: string;
 }
 
+/** RequestInit whose body may also be a Buffer (a valid fetch body at run time). */
+export type TestRequestInit = Omit<RequestInit, 'body'> & { body?: unknown };
+
 export interface FunctionClient {
   url: string;
-  request(path: string, init?: RequestInit): Promise<TestResponse>;
+  request(path: string, init?: TestRequestInit): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
@@ -28,7 +31,7 @@ export async function startFunction(name: string): Promise<FunctionClient> {
   return {
     url,
     async request(path, init = {}) {
-      const response = await fetch(`${url}${path}`, init);
+      const response = await fetch(`${url}${path}`, init as RequestInit);
       const text = await response.text();
       let body: unknown = null;
       try {
@@ -46,7 +49,7 @@ export async function startFunction(name: string): Promise<FunctionClient> {
 export function multipart(parts: Array<{ field: string; filename?: string; bytes: Buffer | Uint8Array; type?: string }>): FormData {
   const form = new FormData();
   for (const part of parts) {
-    form.append(part.field, new Blob([part.bytes], { type: part.type ?? 'application/octet-stream' }), part.filename ?? 'upload.bin');
+    form.append(part.field, new Blob([part.bytes as unknown as ArrayBuffer], { type: part.type ?? 'application/octet-stream' }), part.filename ?? 'upload.bin');
   }
   return form;
 }

@@ -161,6 +161,22 @@ describe('drift on synthetic product photos', () => {
     expect(statuses).not.toContain('drift');
     expect(statuses.filter((status) => status === 'warning').length).toBeLessThanOrEqual(1);
   });
+
+  it('judges PSI above its sampling-noise floor, so small windows of fresh samples stay quiet', () => {
+    const reports = Array.from({ length: 20 }, (_, k) =>
+      computeDriftReport({ reference, records: scoredPhotos(200 + k, 200), now: NOW, window: WINDOW, thresholds: { ...DEFAULT_DRIFT_THRESHOLDS, min_samples: 200 } }),
+    );
+    const brightness = reports[0]!.features.brightness!;
+    // (bins - 1)·(1/n + 1/N) = 9 · (1/200 + 1/2000)
+    expect(brightness.psi_noise_floor).toBeCloseTo(9 * (1 / 200 + 1 / 2000), 10);
+    // Raw PSI of pure noise often passes 0.10 at n = 200; the judged status must not follow it.
+    const rawOverWarning = reports.flatMap((r) => Object.values(r.features)).filter((f) => (f.psi ?? 0) >= 0.1).length;
+    expect(rawOverWarning).toBeGreaterThan(0);
+    const judged = reports.flatMap((r) => Object.values(r.features)).map((f) => (f.psi ?? 0) - (f.psi_noise_floor ?? 0));
+    expect(Math.max(...judged)).toBeLessThan(0.1);
+    // KS keeps its family-wise rates (≤ 5 % warning, ≤ 1 % drift per run): at most 2 of 20 runs.
+    expect(reports.filter((r) => r.status !== 'ok').length).toBeLessThanOrEqual(2);
+  });
 });
 
 /** Records with explicit values, for the rules. */

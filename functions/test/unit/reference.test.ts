@@ -72,25 +72,32 @@ describe('parseReference', () => {
     expect(parseReference(JSON.parse(text))).toEqual(reference);
   });
 
-  function mutated(change: (doc: Record<string, any>) => void): Record<string, unknown> {
+  /** Replaces (or, given undefined, removes) the value at a JSON pointer of a valid reference. */
+  function edited(pointer: string, change: (old: unknown) => unknown): Record<string, unknown> {
     const doc = valid();
-    change(doc);
+    const parts = pointer.split('/').slice(1);
+    const last = parts.pop() as string;
+    let parent = doc as Record<string, unknown>;
+    for (const part of parts) parent = parent[part] as Record<string, unknown>;
+    const value = change(parent[last]);
+    if (value === undefined) delete parent[last];
+    else parent[last] = value;
     return doc;
   }
 
-  it.each<[string, (doc: Record<string, any>) => void, string, RegExp]>([
-    ['a missing field', (d) => delete d.prediction_mix, '/prediction_mix', /\/prediction_mix is missing/],
-    ['a short quantile grid', (d) => d.features.brightness.quantiles.pop(), '/features/brightness/quantiles', /\/features\/brightness\/quantiles must NOT have fewer than 101 items/],
-    ['descending quantiles', (d) => (d.score.quantiles[50] = -1), '/score/quantiles/50', /\/score\/quantiles\/50 is -1, below the previous quantile/],
-    ['an unknown schema version', (d) => (d.schema_version = 2), '/schema_version', /\/schema_version must be equal to constant/],
-    ['a bad timestamp', (d) => (d.created_at = 'yesterday'), '/created_at', /\/created_at must match format "date-time"/],
-    ['an unknown field', (d) => (d.extra = true), '/extra', /\/extra is not a known field/],
-    ['a share above 1', (d) => (d.prediction_mix.ai_generated_share = 1.5), '/prediction_mix/ai_generated_share', /must be <= 1/],
-    ['a sample larger than n', (d) => (d.n = 10), '/score/sample', /\/score\/sample has 300 values but n is 10/],
-  ])('rejects %s, naming the field', (_name, change, field, message) => {
+  it.each<[string, string, (old: unknown) => unknown, string, RegExp]>([
+    ['a missing field', '/prediction_mix', () => undefined, '/prediction_mix', /\/prediction_mix is missing/],
+    ['a short quantile grid', '/features/brightness/quantiles', (q) => (q as number[]).slice(1), '/features/brightness/quantiles', /\/features\/brightness\/quantiles must NOT have fewer than 101 items/],
+    ['descending quantiles', '/score/quantiles/50', () => -1, '/score/quantiles/50', /\/score\/quantiles\/50 is -1, below the previous quantile/],
+    ['an unknown schema version', '/schema_version', () => 2, '/schema_version', /\/schema_version must be equal to constant/],
+    ['a bad timestamp', '/created_at', () => 'yesterday', '/created_at', /\/created_at must match format "date-time"/],
+    ['an unknown field', '/extra', () => true, '/extra', /\/extra is not a known field/],
+    ['a share above 1', '/prediction_mix/ai_generated_share', () => 1.5, '/prediction_mix/ai_generated_share', /must be <= 1/],
+    ['a sample larger than n', '/n', () => 10, '/score/sample', /\/score\/sample has 300 values but n is 10/],
+  ])('rejects %s, naming the field', (_name, pointer, change, field, message) => {
     let error: unknown;
     try {
-      parseReference(mutated(change), 'detector/3/reference.json');
+      parseReference(edited(pointer, change), 'detector/3/reference.json');
     } catch (caught) {
       error = caught;
     }

@@ -1,0 +1,338 @@
+/**
+ * `npm run pipeline -- --dataset <dir|gs://…> --name <model> [options]`: parses the command line,
+ * reads the serving configuration from the environment once, runs the pipeline and turns its
+ * outcome into an exit status. Logs and progress go to stderr; the result, as one JSON object, to
+ * stdout.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Config, ConfigError, loadConfig, repoRoot } from '../../functions/src/config';
+import { MODEL_NAME_PATTERN } from '../../functions/src/model/model-metadata';
+import { createConsoleLogger, type LogFormat } from './console-logger';
+import { EXIT_CODES, isPipelineError, UsageError } from './errors';
+import { DEFAULT_GATE, GATE_METRICS, type GateMetric } from './gate';
+import { DEFAULT_SKEW_TOLERANCES } from './parity';
+import { type PipelineOptions, runPipeline } from './pipeline';
+import { quoteArgument } from './run-trainer';
+import { DEFAULT_THRESHOLDS } from './validate-dataset';
+
+export const HELP = `Usage: npm run pipeline -- --dataset <dir|gs://…> --name <model> [options]
+
+Validates a dataset, trains a detector with the Python trainer, evaluates the exported ONNX model
+through the serving code, builds its drift reference, gates it against thresholds and the current
+production version, and publishes it to the model store (or keeps it as a candidate).
+
+Required:
+  --dataset <dir|gs://…>     dataset folder or Cloud Storage prefix holding dataset.json, train/,
+                             and optionally val/ and test/ (each with REAL/ and FAKE/)
+                             (with --from-run: defaults to the dataset recorded in training.json)
+  --name <model>             model name in the store (lower-case letters, digits, '-', '_')
+
+Where things go:
+  --store <dir|gs://…>       model store (default: $MODEL_STORE, else <repo>/models)
+  --work-dir <dir>           trainer output, train.log and reports
+                             (default: <repo>/runs/pipeline/<name>-<UTC timestamp>)
+  --cache-dir <dir>          where gs:// datasets are mirrored (default: <repo>/.local/datasets)
+
+Training (passed to python3 -m training.train):
+  --epochs <n>               epochs (trainer default: 10)
+  --arch <name>              compact | efficientnet_b0 | mobilenet_v3_small | mobilenet_v3_large
+                             (default: compact)
+  --image-size <px>          input side (trainer default: 32 for compact, 224 otherwise)
+  --batch-size <n>           (trainer default: 128)
+  --lr <float>               (trainer default: 2e-3)
+  --max-steps <n>            stop after n optimiser steps (smoke runs)
+  --val-fraction <f>         share of train/ carved out as val/ when there is no val/ (default: 0.1)
+  --seed <n>                 (trainer default: 42)
+  --threads <n>              torch CPU threads (default: 2)
+  --init-from <checkpoint>   start from a checkpoint.pt's matching weights
+  --trainer-arg <arg>        extra trainer argument, repeatable (--trainer-arg=--width --trainer-arg=24)
+  --python <path>            Python with torch (default: /usr/bin/python3 if present, else python3)
+  --from-run <run dir>       skip training: evaluate, gate and publish a completed run folder
+                             (model.onnx, metadata.json, split.json, torch_eval.json, parity/,
+                             training.json); the model card lists the trainer command from
+                             its training.json
+
+Dataset validation (the run stops with a report when one is crossed):
+  --min-train-per-class <n>  fewest usable images per class in train/ (default: ${DEFAULT_THRESHOLDS.minTrainPerClass})
+  --min-eval-per-class <n>   fewest usable images per class in val/ and test/ (default: ${DEFAULT_THRESHOLDS.minEvalPerClass})
+  --max-imbalance <ratio>    largest class / smallest class within a split (default: ${DEFAULT_THRESHOLDS.maxImbalance})
+  --max-corrupt <n>          corrupt or serving-refused images tolerated (default: ${DEFAULT_THRESHOLDS.maxCorrupt})
+  --max-duplicate-share <f>  extra byte-identical copies within a split (default: ${DEFAULT_THRESHOLDS.maxDuplicateShare})
+  --max-leaks <n>            evaluation images whose bytes are also in another split (default: ${DEFAULT_THRESHOLDS.maxLeaks})
+
+Train/serve skew (PyTorch vs the serving code on the same model and images):
+  --skew-max-logit-diff <x>  parity bundle: max |Δlogit| (default: ${DEFAULT_SKEW_TOLERANCES.maxLogitDiff})
+  --skew-max-mean-dp <x>     mean |ΔP(AI)| per split (default: ${DEFAULT_SKEW_TOLERANCES.maxMeanProbabilityDiff})
+  --skew-max-accuracy-delta <x>
+                             |Δaccuracy| per split, at least one image (default: ${DEFAULT_SKEW_TOLERANCES.maxAccuracyDelta})
+  --skew-max-auc-delta <x>   |ΔROC-AUC| per split (default: ${DEFAULT_SKEW_TOLERANCES.maxRocAucDelta})
+
+Gate (on test/ when present, else val):
+  --min-accuracy <f>         (default: ${DEFAULT_GATE.minAccuracy})
+  --min-roc-auc <f>          (default: ${DEFAULT_GATE.minRocAuc})
+  --min-precision <f>        (default: ${DEFAULT_GATE.minPrecision}, off)
+  --min-recall <f>           (default: ${DEFAULT_GATE.minRecall}, off)
+  --max-ece <f>              expected calibration error, 10 bins (default: ${DEFAULT_GATE.maxEce})
+  --max-jpeg-drop <points>   accuracy drop after JPEG re-encoding (default: ${DEFAULT_GATE.maxJpegDropPoints})
+  --jpeg-quality <q>         JPEG quality of that measurement (default: 75)
+  --no-robustness            do not measure JPEG robustness
+  --champion-metrics <list>  compared with production, comma-separated from ${GATE_METRICS.join(', ')}
+                             (default: ${DEFAULT_GATE.championMetrics.join(',')})
+  --champion-tolerance <f>   how much worse than production is allowed (default: ${DEFAULT_GATE.championTolerance})
+  --no-champion              publish without comparing with the production version
+
+Other:
+  --dry-run                  validate the dataset and print the plan; train and publish nothing
+  --eval-batch-size <n>      images per onnxruntime call (default: 64)
+  --progress-interval <s>    seconds between progress lines when stderr is not a terminal (default: 30)
+  --log-format <text|json>   (default: text)
+  -h, --help                 this text
+
+The serving settings apply as in the functions: IMAGE_DECODER, MAX_IMAGE_BYTES, MAX_PIXELS,
+MIN_IMAGE_SIDE, ORT_INTRA_OP_THREADS, STORAGE_API_ENDPOINT, GOOGLE_CLOUD_PROJECT, MODEL_STORE.
+
+Exit status: 0 published (or dry run passed), 2 usage, 3 dataset invalid, 4 training failed,
+5 train/serve skew, 6 rejected by the gate (kept under <store>/<name>/candidates/<version>/),
+7 production.json changed concurrently (publish conflict), 1 anything else.
+`;
+
+const OPTIONS = {
+  dataset: { type: 'string' },
+  name: { type: 'string' },
+  store: { type: 'string' },
+  'work-dir': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  epochs: { type: 'string' },
+  arch: { type: 'string' },
+  'image-size': { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  'max-steps': { type: 'string' },
+  'val-fraction': { type: 'string' },
+  seed: { type: 'string' },
+  threads: { type: 'string' },
+  'init-from': { type: 'string' },
+  'trainer-arg': { type: 'string', multiple: true },
+  python: { type: 'string' },
+  'from-run': { type: 'string' },
+  'min-train-per-class': { type: 'string' },
+  'min-eval-per-class': { type: 'string' },
+  'max-imbalance': { type: 'string' },
+  'max-corrupt': { type: 'string' },
+  'max-duplicate-share': { type: 'string' },
+  'max-leaks': { type: 'string' },
+  'skew-max-logit-diff': { type: 'string' },
+  'skew-max-mean-dp': { type: 'string' },
+  'skew-max-accuracy-delta': { type: 'string' },
+  'skew-max-auc-delta': { type: 'string' },
+  'min-accuracy': { type: 'string' },
+  'min-roc-auc': { type: 'string' },
+  'min-precision': { type: 'string' },
+  'min-recall': { type: 'string' },
+  'max-ece': { type: 'string' },
+  'max-jpeg-drop': { type: 'string' },
+  'jpeg-quality': { type: 'string' },
+  'no-robustness': { type: 'boolean' },
+  'champion-metrics': { type: 'string' },
+  'champion-tolerance': { type: 'string' },
+  'no-champion': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'eval-batch-size': { type: 'string' },
+  'progress-interval': { type: 'string' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const ARCHITECTURES = ['compact', 'efficientnet_b0', 'mobilenet_v3_small', 'mobilenet_v3_large'] as const;
+
+export interface CliContext {
+  config: Readonly<Config>;
+  repoRoot: string;
+  now: Date;
+  /** Whether /usr/bin/python3 exists (the default interpreter). */
+  systemPython: boolean;
+}
+
+export type ParsedCommand = { help: true } | { help: false; options: PipelineOptions; logFormat: LogFormat };
+
+/** Turns argv (without node and the script) into pipeline options; throws UsageError naming the bad flag. */
+export function parseCommandLine(argv: readonly string[], context: CliContext): ParsedCommand {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}; see --help`);
+  }
+  if (values.help === true) return { help: true };
+  const problems: string[] = [];
+  const number = (flag: keyof typeof OPTIONS, check: (value: number) => boolean, rule: string): number | null => {
+    const raw = values[flag];
+    if (raw === undefined) return null;
+    const value = Number(raw);
+    if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || !check(value)) {
+      problems.push(`--${flag} must be ${rule}; got ${JSON.stringify(raw)}`);
+      return null;
+    }
+    return value;
+  };
+  const integer = (flag: keyof typeof OPTIONS, min: number): number | null => number(flag, (v) => Number.isInteger(v) && v >= min, `an integer ≥ ${min}`);
+  const fraction = (flag: keyof typeof OPTIONS): number | null => number(flag, (v) => v >= 0 && v <= 1, 'a number from 0 to 1');
+
+  const name = values.name;
+  if (name === undefined) problems.push('--name is required (the model name in the store, e.g. --name shoes)');
+  else if (!MODEL_NAME_PATTERN.test(name)) problems.push(`--name ${JSON.stringify(name)} is not a model name: use lower-case letters, digits, '-' and '_' (at most 63)`);
+  const fromRun = values['from-run'] ?? null;
+  if (values.dataset === undefined && fromRun === null) problems.push('--dataset is required (a folder or gs://bucket/datasets/<name>/<version>)');
+  const arch = values.arch ?? 'compact';
+  if (!(ARCHITECTURES as readonly string[]).includes(arch)) problems.push(`--arch must be one of ${ARCHITECTURES.join(', ')}; got ${JSON.stringify(arch)}`);
+  const logFormat = values['log-format'] ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') problems.push(`--log-format must be text or json; got ${JSON.stringify(logFormat)}`);
+  const championMetrics = (values['champion-metrics'] ?? DEFAULT_GATE.championMetrics.join(','))
+    .split(',')
+    .map((metric) => metric.trim())
+    .filter((metric) => metric.length > 0);
+  const unknownMetrics = championMetrics.filter((metric) => !(GATE_METRICS as readonly string[]).includes(metric));
+  if (unknownMetrics.length > 0) problems.push(`--champion-metrics has unknown metric(s) ${unknownMetrics.join(', ')}; use ${GATE_METRICS.join(', ')}`);
+
+  const trainer = {
+    arch,
+    imageSize: integer('image-size', 1),
+    epochs: integer('epochs', 1),
+    batchSize: integer('batch-size', 1),
+    lr: number('lr', (v) => v > 0, 'a positive number'),
+    maxSteps: integer('max-steps', 1),
+    valFraction: number('val-fraction', (v) => v >= 0 && v < 1, 'a number in [0, 1)') ?? DEFAULT_THRESHOLDS.valFraction,
+    seed: integer('seed', 0),
+    threads: integer('threads', 1) ?? 2,
+    initFrom: values['init-from'] === undefined ? null : path.resolve(values['init-from']),
+    extraArgs: [...(values['trainer-arg'] ?? [])],
+  };
+  const validation = {
+    minTrainPerClass: integer('min-train-per-class', 0) ?? DEFAULT_THRESHOLDS.minTrainPerClass,
+    minEvalPerClass: integer('min-eval-per-class', 0) ?? DEFAULT_THRESHOLDS.minEvalPerClass,
+    maxImbalance: number('max-imbalance', (v) => v >= 1, 'a ratio ≥ 1') ?? DEFAULT_THRESHOLDS.maxImbalance,
+    maxCorrupt: integer('max-corrupt', 0) ?? DEFAULT_THRESHOLDS.maxCorrupt,
+    maxDuplicateShare: fraction('max-duplicate-share') ?? DEFAULT_THRESHOLDS.maxDuplicateShare,
+    maxLeaks: integer('max-leaks', 0) ?? DEFAULT_THRESHOLDS.maxLeaks,
+    valFraction: trainer.valFraction,
+  };
+  const positive = (flag: keyof typeof OPTIONS): number | null => number(flag, (v) => v >= 0, 'a non-negative number');
+  const skew = {
+    maxLogitDiff: positive('skew-max-logit-diff') ?? DEFAULT_SKEW_TOLERANCES.maxLogitDiff,
+    maxMeanProbabilityDiff: fraction('skew-max-mean-dp') ?? DEFAULT_SKEW_TOLERANCES.maxMeanProbabilityDiff,
+    maxAccuracyDelta: fraction('skew-max-accuracy-delta') ?? DEFAULT_SKEW_TOLERANCES.maxAccuracyDelta,
+    maxRocAucDelta: fraction('skew-max-auc-delta') ?? DEFAULT_SKEW_TOLERANCES.maxRocAucDelta,
+  };
+  const gate = {
+    minAccuracy: fraction('min-accuracy') ?? DEFAULT_GATE.minAccuracy,
+    minRocAuc: fraction('min-roc-auc') ?? DEFAULT_GATE.minRocAuc,
+    minPrecision: fraction('min-precision') ?? DEFAULT_GATE.minPrecision,
+    minRecall: fraction('min-recall') ?? DEFAULT_GATE.minRecall,
+    maxEce: fraction('max-ece') ?? DEFAULT_GATE.maxEce,
+    maxJpegDropPoints: number('max-jpeg-drop', (v) => v >= 0 && v <= 100, 'a number of points from 0 to 100') ?? DEFAULT_GATE.maxJpegDropPoints,
+    championMetrics: championMetrics as GateMetric[],
+    championTolerance: fraction('champion-tolerance') ?? DEFAULT_GATE.championTolerance,
+  };
+  const jpegQuality = integer('jpeg-quality', 1);
+  if (jpegQuality !== null && jpegQuality > 100) problems.push(`--jpeg-quality must be from 1 to 100; got ${jpegQuality}`);
+  const evalBatchSize = integer('eval-batch-size', 1) ?? 64;
+  const progressInterval = number('progress-interval', (v) => v > 0, 'a positive number of seconds') ?? 30;
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+
+  const stamp = context.now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const modelName = name as string;
+  const options: PipelineOptions = {
+    dataset: values.dataset === undefined ? null : resolveLocation(values.dataset),
+    name: modelName,
+    store: resolveLocation(values.store ?? context.config.modelStore),
+    fromRun: fromRun === null ? null : path.resolve(fromRun),
+    dryRun: values['dry-run'] === true,
+    workDir: path.resolve(values['work-dir'] ?? path.join(context.repoRoot, 'runs', 'pipeline', `${modelName}-${stamp}`)),
+    cacheDir: path.resolve(values['cache-dir'] ?? path.join(context.repoRoot, '.local', 'datasets')),
+    python: values.python ?? (context.systemPython ? '/usr/bin/python3' : 'python3'),
+    trainer,
+    validation,
+    skew,
+    gate,
+    champion: values['no-champion'] !== true,
+    robustnessQuality: values['no-robustness'] === true ? null : (jpegQuality ?? 75),
+    evalBatchSize,
+    progressIntervalMs: progressInterval * 1000,
+    invocation: ['npm', 'run', 'pipeline', '--', ...argv].map(quoteArgument).join(' '),
+  };
+  return { help: false, options, logFormat: logFormat as LogFormat };
+}
+
+/** gs:// URIs stay as they are; folders become absolute. */
+function resolveLocation(location: string): string {
+  return /^gs:\/\//i.test(location) ? location : path.resolve(location);
+}
+
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  const write = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    write(error instanceof ConfigError ? error.message : String(error));
+    return EXIT_CODES.usage;
+  }
+  let parsed: ParsedCommand;
+  try {
+    parsed = parseCommandLine(argv, { config, repoRoot: repoRoot(), now: new Date(), systemPython: existsSync('/usr/bin/python3') });
+  } catch (error) {
+    write(`error: ${(error as Error).message}`);
+    return EXIT_CODES.usage;
+  }
+  if (parsed.help) {
+    process.stdout.write(HELP);
+    return EXIT_CODES.ok;
+  }
+  const logger = createConsoleLogger({ format: parsed.logFormat, write, level: config.logLevel });
+  const controller = new AbortController();
+  const interrupt = (): void => {
+    logger.warning('interrupted: stopping the trainer');
+    controller.abort();
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    const result = await runPipeline(parsed.options, {
+      config,
+      logger,
+      progressStream: process.stderr,
+      repoRoot: repoRoot(),
+      signal: controller.signal,
+    });
+    process.stdout.write(`${JSON.stringify(result.status === 'planned' ? { status: result.status, plan: result.plan } : result)}\n`);
+    return EXIT_CODES.ok;
+  } catch (error) {
+    if (isPipelineError(error)) {
+      logger.error(error.message, { code: error.code });
+      process.stdout.write(`${JSON.stringify({ status: 'failed', code: error.code, message: error.message })}\n`);
+      return error.exitCode;
+    }
+    logger.error('the pipeline failed unexpectedly', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    process.stdout.write(`${JSON.stringify({ status: 'failed', code: 'unexpected', message: error instanceof Error ? error.message : String(error) })}\n`);
+    return EXIT_CODES.unexpected;
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = EXIT_CODES.unexpected;
+    },
+  );
+}

@@ -1,0 +1,191 @@
+/**
+ * The model card (README.md next to each published version): the data, the commands that produced
+ * the run, training time, every metric measured through the serving path, calibration, the
+ * train/serve agreement, the gate decision, and the limits — what the model has never seen. Pure:
+ * Markdown from plain data.
+ */
+import type { DriftReference } from '../../functions/src/drift/reference';
+import type { ModelMetadata } from '../../functions/src/model/model-metadata';
+import type { GateDecision } from './gate';
+import type { BinaryMetrics } from './metrics';
+import { formatNumber, type SkewReport } from './parity';
+import { formatDuration } from './progress';
+import type { Robustness, TrainingRecord } from './run-dir';
+import type { DatasetReport } from './validate-dataset';
+import type { DatasetInfo } from './dataset-info';
+
+/** Formats the service accepts; a format missing from the training data is a limit worth stating. */
+const SERVED_FORMATS = ['jpeg', 'png', 'webp', 'avif'];
+
+export interface ModelCardInput {
+  name: string;
+  version: string;
+  status: 'production' | 'candidate';
+  createdAt: Date;
+  metadata: ModelMetadata;
+  modelSha256: string;
+  modelBytes: number;
+  dataset: { uri: string; info: DatasetInfo | null; report: DatasetReport | null };
+  training: TrainingRecord;
+  /** Shell commands that produced and published this model, in order. */
+  commands: string[];
+  metrics: { val: BinaryMetrics; test?: BinaryMetrics };
+  skew: SkewReport;
+  gate: GateDecision;
+  reference: DriftReference;
+  robustness: Robustness | null;
+}
+
+const num = (value: number | null | undefined, digits = 4): string => (value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}
+
+export function renderModelCard(input: ModelCardInput): string {
+  const { metadata, training, gate } = input;
+  const pre = metadata.preprocessing;
+  const splits = (['val', 'test'] as const).flatMap((split) => {
+    const metrics = input.metrics[split];
+    return metrics === undefined ? [] : [[split, metrics] as const];
+  });
+  const gateMetrics = input.metrics[gate.split] ?? input.metrics.val;
+  const info = input.dataset.info;
+  const report = input.dataset.report;
+  const out: string[] = [];
+
+  out.push(`# ${input.name} ${input.version}`);
+  out.push('');
+  out.push(
+    `Tells whether a product photo was made by a generative model: P(AI-generated) from a ${metadata.architecture} ` +
+      `(${training.params ?? metadata.parameters ?? '?'} parameters) on ${pre.width}×${pre.height} RGB input. ` +
+      `Status: **${input.status === 'production' ? 'published to production' : 'candidate, rejected by the gate'}** on ${input.createdAt.toISOString()}.`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['split', 'images', 'accuracy', 'precision', 'recall', 'F1', 'ROC-AUC', 'ECE', 'Brier'],
+      splits.map(([split, m]) => [split, String(m.n), num(m.accuracy), num(m.precision), num(m.recall), num(m.f1), num(m.roc_auc), num(m.ece), num(m.brier)]),
+    ),
+  );
+  out.push('');
+  out.push(`Measured through the serving code (serving decoder, preprocessing and onnxruntime session), decision threshold ${metadata.threshold}.`);
+  out.push('');
+
+  out.push('## Data');
+  out.push('');
+  if (info !== null) {
+    out.push(`- Dataset: **${info.name}** version \`${info.version}\` by ${info.author}.`);
+    out.push(`- ${info.description}`);
+  }
+  out.push(`- Location: \`${input.dataset.uri}\``);
+  if (report !== null) {
+    const rows = (['train', 'val', 'test'] as const).flatMap((split) => {
+      const counts = report.splits[split];
+      return counts === undefined ? [] : [[split + (counts.carved ? ' (carved from train/ by content hash)' : ''), String(counts.REAL), String(counts.FAKE)]];
+    });
+    out.push('');
+    out.push(table(['split', 'REAL', 'FAKE'], rows));
+    out.push('');
+    out.push(`- Formats: ${Object.entries(report.formats).map(([format, count]) => `${format} ${count}`).join(', ') || 'n/a'}.`);
+    if (report.shorter_side !== null) {
+      out.push(`- Shorter side of the images: ${report.shorter_side.min} to ${report.shorter_side.max} px (median ${report.shorter_side.median}).`);
+    }
+    out.push(`- Validation: ${report.errors.length} errors, ${report.warnings.length} warnings, ${report.corrupt.length} corrupt, ${report.leaks.length} leaked, ${report.duplicates.length} duplicate groups.`);
+  }
+  out.push('');
+
+  out.push('## Training');
+  out.push('');
+  out.push(`- Architecture: ${training.arch ?? metadata.architecture}, ${training.params ?? metadata.parameters ?? '?'} parameters, input ${training.image_size}×${training.image_size}.`);
+  out.push(`- Epochs run: ${training.epochs_run} (best: ${training.best_epoch}); time: ${formatDuration(training.seconds)} (${training.images_per_s} images/s).`);
+  if (typeof training.torch_version === 'string') out.push(`- Framework: PyTorch ${training.torch_version}, ONNX opset ${String(training.onnx_opset ?? metadata.training?.onnx_opset ?? '?')}.`);
+  out.push(`- model.onnx: ${input.modelBytes} bytes, sha256 \`${input.modelSha256}\`.`);
+  out.push('');
+  out.push('Commands that produced this model:');
+  out.push('');
+  out.push('```sh');
+  out.push(...input.commands);
+  out.push('```');
+  out.push('');
+
+  out.push('## Evaluation');
+  out.push('');
+  for (const [split, m] of splits) {
+    out.push(`### ${split} (${m.n} images: ${m.positives} AI-generated, ${m.negatives} real)`);
+    out.push('');
+    out.push(
+      table(
+        ['', 'predicted real', 'predicted AI'],
+        [
+          ['real', String(m.confusion.tn), String(m.confusion.fp)],
+          ['AI-generated', String(m.confusion.fn), String(m.confusion.tp)],
+        ],
+      ),
+    );
+    out.push('');
+  }
+  if (input.robustness !== null) {
+    out.push(
+      `JPEG robustness (${input.robustness.split}, ${input.robustness.n} images re-encoded at quality ${input.robustness.quality}): ` +
+        `accuracy drops ${num(input.robustness.drop_points, 2)} points.`,
+    );
+    out.push('');
+  }
+
+  out.push('## Calibration');
+  out.push('');
+  out.push(`Reliability on ${gate.split} (10 equal-width bins of P(AI)); ECE ${num(gateMetrics.ece)}, Brier score ${num(gateMetrics.brier)}.`);
+  out.push('');
+  out.push(
+    table(
+      ['P(AI) bin', 'images', 'mean P(AI)', 'share AI-generated'],
+      gateMetrics.reliability.map((bin) => [`${bin.lower.toFixed(1)}–${bin.upper.toFixed(1)}`, String(bin.count), num(bin.mean_probability, 3), num(bin.positive_rate, 3)]),
+    ),
+  );
+  out.push('');
+
+  out.push('## Train/serve agreement');
+  out.push('');
+  for (const check of input.skew.checks) out.push(`- ${check.passed ? '✓' : '✗'} ${check.name}: ${formatNumber(check.value)} (limit ${formatNumber(check.limit)})`);
+  out.push('');
+
+  out.push('## Gate');
+  out.push('');
+  out.push(`${gate.passed ? 'Passed' : 'Rejected'} on ${gate.split}:`);
+  out.push('');
+  for (const check of gate.checks) out.push(`- ${check.passed ? '✓' : '✗'} ${check.detail}`);
+  out.push('');
+
+  out.push('## Limits: what this model has never seen');
+  out.push('');
+  const formats = report === null ? [] : Object.keys(report.formats);
+  const unseen = SERVED_FORMATS.filter((format) => !formats.includes(format));
+  if (report !== null && unseen.length > 0) out.push(`- Formats: it was trained on ${formats.join(', ')} only; the service also accepts ${unseen.join(', ')}.`);
+  const feature = (name: string): { low: number; high: number } | null => {
+    const q = input.reference.features[name]?.quantiles;
+    return q === undefined ? null : { low: q[1] as number, high: q[99] as number };
+  };
+  const widths = input.reference.features.width?.quantiles;
+  const heights = input.reference.features.height?.quantiles;
+  if (widths !== undefined && heights !== undefined) {
+    const span = (q: number[]): string => (q[0] === q[100] ? `${q[0]}` : `${q[0]}–${q[100]}`);
+    out.push(
+      `- Image size: evaluated images were ${span(widths)} px wide and ${span(heights)} px high; ` +
+        `every image is reduced to ${pre.width}×${pre.height} (${pre.resize}), so detail finer than that is invisible to it, ` +
+        'and much larger photos lose more of it than the evaluation shows.',
+    );
+  }
+  const ranges = ['brightness', 'contrast', 'saturation', 'sharpness']
+    .map((name) => [name, feature(name)] as const)
+    .filter((entry): entry is readonly [string, { low: number; high: number }] => entry[1] !== null)
+    .map(([name, range]) => `${name} ${range.low.toPrecision(3)}–${range.high.toPrecision(3)}`);
+  if (ranges.length > 0) out.push(`- Appearance (1st–99th percentile of the evaluation images): ${ranges.join(', ')}. Photos outside these ranges are extrapolation; the drift monitor compares live traffic with exactly these distributions.`);
+  out.push(
+    `- Sources: only the cameras, scenes and image generators represented in ${info === null ? 'the dataset' : `${info.name} ${info.version}`}; ` +
+      'images from other generators, heavy edits, composites, screenshots and photos of screens were not part of training or evaluation.',
+  );
+  out.push(`- The decision threshold is ${metadata.threshold}; P(AI) is calibrated only as far as the table above shows.`);
+  out.push('');
+  return out.join('\n');
+}
