@@ -195,7 +195,7 @@ describe('CloudMonitoringMetricSink failures', () => {
 });
 
 function driftReport(): DriftReport {
-  const base = { n: 500, reference_n: 2000, ks_method: 'exact' as const, reference_mean: 0.44, mean: 0.61 };
+  const base = { n: 500, reference_n: 2000, ks_method: 'exact' as const, psi_noise_floor: 0.02, reference_mean: 0.44, mean: 0.61 };
   return {
     schema_version: 1,
     generated_at: '2024-05-21T12:00:00.000Z',

@@ -6,7 +6,7 @@ import { ALL_METRICS, LATENCY_BOUNDS_MS, METRIC_PREFIX, METRICS, SCORE_BOUNDS } 
 import { bucketIndex, driftGauges, MetricAggregator } from '../../src/metrics/metric-sink';
 
 function sampleDriftReport(): DriftReport {
-  const distribution = { n: 500, reference_n: 2000, ks_method: 'exact' as const, reference_mean: 0.44 };
+  const distribution = { n: 500, reference_n: 2000, ks_method: 'exact' as const, psi_noise_floor: 0.02, reference_mean: 0.44 };
   return {
     schema_version: 1,
     generated_at: '2024-05-21T12:00:00.000Z',
