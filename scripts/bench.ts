@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
 
 const root = repoRoot();
 const requests = Number(args.requests);
+/** Requests per measurement that warm caches and JIT before timing starts. */
+const WARMUP = 5;
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -89,7 +91,8 @@ interface Server {
 
 async function startServer(env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const main = require.resolve('@google-cloud/functions-framework/build/src/main.js');
+  // The framework's CLI (package.json "bin"), the same one `npm start` runs.
+  const main = path.join(root, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, [main, '--target=app', `--source=${path.join(root, 'dist', 'functions', 'src', 'index.js')}`, `--port=${port}`], {
     env: { ...process.env, ...env, LOG_LEVEL: 'error', RATE_LIMIT_PER_SECOND: '0', METRICS_SINK: 'none', PORT: String(port) },
@@ -167,12 +170,12 @@ async function main(): Promise<void> {
       const rounds = decoderName === 'jimp' && name !== '256x256' ? Math.max(3, Math.floor(requests / 8)) : requests;
       const decodeTimes: number[] = [];
       const inferenceTimes: number[] = [];
-      for (let i = 0; i < rounds + 2; i += 1) {
+      for (let i = 0; i < rounds + WARMUP; i += 1) {
         const started = performance.now();
         const prepared = await prepareImage(photo, loaded, decoder, config);
         const decoded = performance.now();
         await inferBatch(loaded, [prepared]);
-        if (i >= 2) {
+        if (i >= WARMUP) {
           decodeTimes.push(decoded - started);
           inferenceTimes.push(performance.now() - decoded);
         }
@@ -192,11 +195,11 @@ async function main(): Promise<void> {
         const photo = photos.get(name)!;
         const rounds = decoderName === 'jimp' && name !== '256x256' ? Math.max(3, Math.floor(requests / 8)) : requests;
         const times: number[] = [];
-        for (let i = 0; i < rounds + 2; i += 1) {
+        for (let i = 0; i < rounds + WARMUP; i += 1) {
           const started = performance.now();
           const response = await post(`${server.url}/predict`, photo, 'image/jpeg');
           if (response.status !== 200) throw new Error(`/predict answered ${response.status}: ${JSON.stringify(response.json)}`);
-          if (i >= 2) times.push(performance.now() - started);
+          if (i >= WARMUP) times.push(performance.now() - started);
         }
         const b = bare.get(`${decoderName}/${name}`)!;
         const p50 = percentile(times, 50);
