@@ -1,5 +1,5 @@
 /**
- * Monitoring end to end: images scored through /batch leave telemetry in the store, POST /drift
+ * Monitoring end to end: images scored through /predict and /batch leave telemetry in the store, POST /drift
  * compares it with the model's reference, stores the report, and GET /drift reads it back.
  */
 import * as fs from 'node:fs';
@@ -78,6 +78,7 @@ async function scoreBatches(batch: FunctionClient, count: number, seedBase: numb
 describe('drift', () => {
   let store: string;
   let telemetryDir: string;
+  let predict: FunctionClient;
   let batch: FunctionClient;
   let drift: FunctionClient;
   let logger: ReturnType<typeof startService>['logger'];
@@ -95,11 +96,11 @@ describe('drift', () => {
       METRICS_SINK: 'log',
       INSTANCE_ID: 'test-instance',
     }));
-    [batch, drift] = await Promise.all([startFunction('batch'), startFunction('drift')]);
+    [predict, batch, drift] = await Promise.all([startFunction('predict'), startFunction('batch'), startFunction('drift')]);
   });
 
   afterAll(async () => {
-    await Promise.all([batch.close(), drift.close()]);
+    await Promise.all([predict.close(), batch.close(), drift.close()]);
   });
 
   const call = (method: string, query = '', headers: Record<string, string> = { 'X-API-Key': KEY }) => drift.request(`/${query}`, { method, headers });
@@ -119,7 +120,11 @@ describe('drift', () => {
   });
 
   it('reports insufficient_data with too few records', async () => {
-    await scoreBatches(batch, 40, 0, 0);
+    // The first 40 images go through /predict one by one, the rest through /batch.
+    for (let i = 0; i < 40; i += 1) {
+      const response = await predict.request('/', { method: 'POST', body: await photo(i), headers: { 'Content-Type': 'image/png', 'X-API-Key': KEY } });
+      expect(response.status).toBe(200);
+    }
     const response = await call('POST');
     expect(response.status).toBe(200);
     expect(response.body.reports).toHaveLength(1);
