@@ -24,7 +24,8 @@ import { DATASET_INFO_FILE, parseDatasetInfo } from '../pipeline/src/dataset-inf
 import { EXIT_CODES } from '../pipeline/src/errors';
 import { Progress, type ProgressStream } from '../pipeline/src/progress';
 import { scanDataset } from '../pipeline/src/scan-dataset';
-import { DEFAULT_THRESHOLDS, renderDatasetReport, validateDataset, type DatasetReport, type ValidationThresholds } from '../pipeline/src/validate-dataset';
+import { renderDatasetReport, validateDataset, type DatasetReport, type ValidationThresholds } from '../pipeline/src/validate-dataset';
+import { parseValidationFlags, VALIDATION_FLAGS, VALIDATION_HELP } from '../pipeline/src/validation-flags';
 
 export const HELP = `Usage: node dist/scripts/upload-dataset.js --dataset <dir> --to <gs://bucket/datasets | dir> [options]
 
@@ -35,13 +36,7 @@ Validates a local dataset folder and uploads it to <to>/<name>/<version>/, datas
   --name <name>              dataset name (default: dataset.json's "name")
   --version <version>        dataset version (default: dataset.json's "version")
   --concurrency <n>          parallel uploads (default: 8)
-  --val-fraction <f>         the trainer's share carved from train/ without val/ (default: ${DEFAULT_THRESHOLDS.valFraction})
-  --min-train-per-class <n>  (default: ${DEFAULT_THRESHOLDS.minTrainPerClass})
-  --min-eval-per-class <n>   (default: ${DEFAULT_THRESHOLDS.minEvalPerClass})
-  --max-imbalance <ratio>    (default: ${DEFAULT_THRESHOLDS.maxImbalance})
-  --max-corrupt <n>          (default: ${DEFAULT_THRESHOLDS.maxCorrupt})
-  --max-duplicate-share <f>  (default: ${DEFAULT_THRESHOLDS.maxDuplicateShare})
-  --max-leaks <n>            (default: ${DEFAULT_THRESHOLDS.maxLeaks})
+${VALIDATION_HELP}
   --dry-run                  validate only
   -h, --help                 this text
 
@@ -143,18 +138,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       strict: true,
       allowPositionals: false,
       options: {
+        ...VALIDATION_FLAGS,
         dataset: { type: 'string' },
         to: { type: 'string' },
         name: { type: 'string' },
         version: { type: 'string' },
         concurrency: { type: 'string' },
-        'val-fraction': { type: 'string' },
-        'min-train-per-class': { type: 'string' },
-        'min-eval-per-class': { type: 'string' },
-        'max-imbalance': { type: 'string' },
-        'max-corrupt': { type: 'string' },
-        'max-duplicate-share': { type: 'string' },
-        'max-leaks': { type: 'string' },
         'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -178,18 +167,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     }
     return value;
   };
-  const count = (flag: keyof typeof values, fallback: number): number => number(flag, fallback, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer');
   if (values.dataset === undefined) problems.push('--dataset is required (the local dataset folder)');
   if (values.to === undefined) problems.push('--to is required (e.g. gs://my-bucket/datasets)');
-  const thresholds: ValidationThresholds = {
-    minTrainPerClass: count('min-train-per-class', DEFAULT_THRESHOLDS.minTrainPerClass),
-    minEvalPerClass: count('min-eval-per-class', DEFAULT_THRESHOLDS.minEvalPerClass),
-    maxImbalance: number('max-imbalance', DEFAULT_THRESHOLDS.maxImbalance, (v) => v >= 1, 'a ratio ≥ 1'),
-    maxCorrupt: count('max-corrupt', DEFAULT_THRESHOLDS.maxCorrupt),
-    maxDuplicateShare: number('max-duplicate-share', DEFAULT_THRESHOLDS.maxDuplicateShare, (v) => v >= 0 && v <= 1, 'a number from 0 to 1'),
-    maxLeaks: count('max-leaks', DEFAULT_THRESHOLDS.maxLeaks),
-    valFraction: number('val-fraction', DEFAULT_THRESHOLDS.valFraction, (v) => v >= 0 && v < 1, 'a number in [0, 1)'),
-  };
+  const thresholds = parseValidationFlags(values, problems);
   const concurrency = number('concurrency', 8, (v) => Number.isInteger(v) && v >= 1 && v <= 64, 'an integer from 1 to 64');
   if (problems.length > 0) {
     say(`error: ${problems.join('\n       ')}`);

@@ -6,7 +6,12 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
+
+try:  # littlecms bindings; absent from some minimal Pillow builds
+    from PIL import ImageCms
+except ImportError:  # pragma: no cover
+    ImageCms = None
 
 WHITE = (255, 255, 255)
 
@@ -36,13 +41,28 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
 
 
+def _to_srgb(img: Image.Image) -> Image.Image:
+    """Converts an image with an embedded ICC profile to sRGB, as the serving decoder (libvips) does."""
+    profile = img.info.get("icc_profile")
+    if not profile or ImageCms is None or img.mode not in ("RGB", "RGBA", "CMYK"):
+        return img
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        mode = "RGBA" if img.mode == "RGBA" else "RGB"
+        return ImageCms.profileToProfile(img, source, ImageCms.createProfile("sRGB"), outputMode=mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return img
+
+
 def decode_bytes(data: bytes) -> Image.Image:
+    """Decodes like serving does: EXIF orientation applied, embedded colour profile to sRGB, RGB out."""
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
+        img = ImageOps.exif_transpose(img)
     except Exception as error:  # PIL raises several unrelated types for corrupt data
         raise ValueError(f"cannot decode image ({len(data)} bytes): {error}") from error
-    return to_rgb(img)
+    return to_rgb(_to_srgb(img))
 
 
 def decode_file(path: Path) -> Image.Image:

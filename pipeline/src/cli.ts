@@ -15,7 +15,7 @@ import { DEFAULT_GATE, GATE_METRICS, type GateMetric } from './gate';
 import { DEFAULT_SKEW_TOLERANCES } from './parity';
 import { type PipelineOptions, runPipeline } from './pipeline';
 import { quoteArgument } from './run-trainer';
-import { DEFAULT_THRESHOLDS } from './validate-dataset';
+import { parseValidationFlags, VALIDATION_FLAGS, VALIDATION_HELP } from './validation-flags';
 
 export const HELP = `Usage: npm run pipeline -- --dataset <dir|gs://…> --name <model> [options]
 
@@ -43,7 +43,6 @@ Training (passed to python3 -m training.train):
   --batch-size <n>           (trainer default: 128)
   --lr <float>               (trainer default: 2e-3)
   --max-steps <n>            stop after n optimiser steps (smoke runs)
-  --val-fraction <f>         share of train/ carved out as val/ when there is no val/ (default: 0.1)
   --seed <n>                 (trainer default: 42)
   --threads <n>              torch CPU threads (default: 2)
   --init-from <checkpoint>   start from a checkpoint.pt's matching weights
@@ -55,12 +54,7 @@ Training (passed to python3 -m training.train):
                              its training.json
 
 Dataset validation (the run stops with a report when one is crossed):
-  --min-train-per-class <n>  fewest usable images per class in train/ (default: ${DEFAULT_THRESHOLDS.minTrainPerClass})
-  --min-eval-per-class <n>   fewest usable images per class in val/ and test/ (default: ${DEFAULT_THRESHOLDS.minEvalPerClass})
-  --max-imbalance <ratio>    largest class / smallest class within a split (default: ${DEFAULT_THRESHOLDS.maxImbalance})
-  --max-corrupt <n>          corrupt or serving-refused images tolerated (default: ${DEFAULT_THRESHOLDS.maxCorrupt})
-  --max-duplicate-share <f>  extra byte-identical copies within a split (default: ${DEFAULT_THRESHOLDS.maxDuplicateShare})
-  --max-leaks <n>            evaluation images whose bytes are also in another split (default: ${DEFAULT_THRESHOLDS.maxLeaks})
+${VALIDATION_HELP}
 
 Train/serve skew (PyTorch vs the serving code on the same model and images):
   --skew-max-logit-diff <x>  parity bundle: max |Δlogit| (default: ${DEFAULT_SKEW_TOLERANCES.maxLogitDiff})
@@ -99,6 +93,7 @@ Exit status: 0 published (or dry run passed), 2 usage, 3 dataset invalid, 4 trai
 `;
 
 const OPTIONS = {
+  ...VALIDATION_FLAGS,
   dataset: { type: 'string' },
   name: { type: 'string' },
   store: { type: 'string' },
@@ -110,19 +105,12 @@ const OPTIONS = {
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   'max-steps': { type: 'string' },
-  'val-fraction': { type: 'string' },
   seed: { type: 'string' },
   threads: { type: 'string' },
   'init-from': { type: 'string' },
   'trainer-arg': { type: 'string', multiple: true },
   python: { type: 'string' },
   'from-run': { type: 'string' },
-  'min-train-per-class': { type: 'string' },
-  'min-eval-per-class': { type: 'string' },
-  'max-imbalance': { type: 'string' },
-  'max-corrupt': { type: 'string' },
-  'max-duplicate-share': { type: 'string' },
-  'max-leaks': { type: 'string' },
   'skew-max-logit-diff': { type: 'string' },
   'skew-max-mean-dp': { type: 'string' },
   'skew-max-accuracy-delta': { type: 'string' },
@@ -196,6 +184,7 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
   const unknownMetrics = championMetrics.filter((metric) => !(GATE_METRICS as readonly string[]).includes(metric));
   if (unknownMetrics.length > 0) problems.push(`--champion-metrics has unknown metric(s) ${unknownMetrics.join(', ')}; use ${GATE_METRICS.join(', ')}`);
 
+  const validation = parseValidationFlags(values, problems);
   const trainer = {
     arch,
     imageSize: integer('image-size', 1),
@@ -203,20 +192,11 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
     batchSize: integer('batch-size', 1),
     lr: number('lr', (v) => v > 0, 'a positive number'),
     maxSteps: integer('max-steps', 1),
-    valFraction: number('val-fraction', (v) => v >= 0 && v < 1, 'a number in [0, 1)') ?? DEFAULT_THRESHOLDS.valFraction,
+    valFraction: validation.valFraction,
     seed: integer('seed', 0),
     threads: integer('threads', 1) ?? 2,
     initFrom: values['init-from'] === undefined ? null : path.resolve(values['init-from']),
     extraArgs: [...(values['trainer-arg'] ?? [])],
-  };
-  const validation = {
-    minTrainPerClass: integer('min-train-per-class', 0) ?? DEFAULT_THRESHOLDS.minTrainPerClass,
-    minEvalPerClass: integer('min-eval-per-class', 0) ?? DEFAULT_THRESHOLDS.minEvalPerClass,
-    maxImbalance: number('max-imbalance', (v) => v >= 1, 'a ratio ≥ 1') ?? DEFAULT_THRESHOLDS.maxImbalance,
-    maxCorrupt: integer('max-corrupt', 0) ?? DEFAULT_THRESHOLDS.maxCorrupt,
-    maxDuplicateShare: fraction('max-duplicate-share') ?? DEFAULT_THRESHOLDS.maxDuplicateShare,
-    maxLeaks: integer('max-leaks', 0) ?? DEFAULT_THRESHOLDS.maxLeaks,
-    valFraction: trainer.valFraction,
   };
   const positive = (flag: keyof typeof OPTIONS): number | null => number(flag, (v) => v >= 0, 'a non-negative number');
   const skew = {
