@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import onnx
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 
 from .constants import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME
+from .numpy_onnx import run_onnx
 
 
 def export_onnx(model: nn.Module, image_size: int, path: Path, opset: int = ONNX_OPSET) -> None:
@@ -81,3 +83,17 @@ def write_parity_bundle(folder: Path, inputs: np.ndarray, logits: np.ndarray) ->
 def torch_logits(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
     model.eval()
     return model(torch.from_numpy(inputs)).float().numpy()
+
+
+def numpy_parity(onnx_path: Path, inputs: np.ndarray, expected: np.ndarray) -> Optional[dict]:
+    """Max |difference| between the NumPy interpreter and PyTorch; None for graphs it cannot run.
+
+    Raises when the difference exceeds 1e-3, so a broken export never ships."""
+    try:
+        logits = run_onnx(onnx.load(str(onnx_path)), inputs)
+    except NotImplementedError:
+        return None
+    diff = float(np.abs(logits - expected).max())
+    if diff > 1e-3:
+        raise ValueError(f"exported ONNX differs from PyTorch by {diff:.2e} on {len(inputs)} inputs; the limit is 1e-3")
+    return {"n": int(len(inputs)), "max_abs_diff": diff, "evaluator": "numpy_onnx"}

@@ -26,7 +26,8 @@ from .dataset_files import build_splits, read_dataset_info
 from .evaluation import evaluate
 from .image_cache import decode_split
 from .metadata import build_metadata, utc_now_iso
-from .onnx_export import check_onnx, export_onnx, reference_parity, torch_logits, write_parity_bundle
+from .onnx_export import (check_onnx, export_onnx, numpy_parity, reference_parity, torch_logits,
+                          write_parity_bundle)
 from .preprocess import normalize_chw
 from .progress_log import ProgressLog, say
 from .training_loop import LoopConfig, plan_steps, train_model
@@ -34,21 +35,6 @@ from .training_loop import LoopConfig, plan_steps, train_model
 DEFAULT_IMAGE_SIZE = {"compact": 32}
 PARITY_COUNT = 256
 NUMPY_PARITY_COUNT = 16
-
-
-def numpy_parity(onnx_path: Path, inputs: np.ndarray, expected: np.ndarray) -> Optional[dict]:
-    """Max |difference| between the NumPy interpreter and PyTorch; None for unsupported graphs."""
-    import onnx
-    from .numpy_onnx import run_onnx
-    try:
-        logits = run_onnx(onnx.load(str(onnx_path)), inputs)
-    except NotImplementedError as error:
-        say(f"NumPy parity skipped: {error}")
-        return None
-    diff = float(np.abs(logits - expected).max())
-    if diff > 1e-3:
-        raise ValueError(f"exported ONNX differs from PyTorch by {diff:.2e} on {len(inputs)} inputs; the limit is 1e-3")
-    return {"n": int(len(inputs)), "max_abs_diff": diff, "evaluator": "numpy_onnx"}
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -15,6 +15,7 @@
  * --dry-run stops after step 1 and prints the plan.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createDecoder } from '../../functions/src/app';
 import type { Config } from '../../functions/src/config';
@@ -150,7 +151,7 @@ export async function runPipeline(options: PipelineOptions, deps: PipelineDeps):
   // A completed run carved its val split with its own --val-fraction; predict the same split.
   const runValFraction = existingRun?.training.args.val_fraction;
   const validation = typeof runValFraction === 'number' ? { ...options.validation, valFraction: runValFraction } : options.validation;
-  const report = validateDataset({ listing, info, scanned }, validation);
+  const report = validateDataset({ listing: { ...listing, location: shownPath(listing.location, deps.repoRoot) }, info, scanned }, validation);
   await writeJson(path.join(options.workDir, 'dataset-report.json'), report);
   const rendered = renderDatasetReport(report);
   deps.progressStream.write(`${rendered}\n`);
@@ -276,13 +277,14 @@ export async function runPipeline(options: PipelineOptions, deps: PipelineDeps):
 
   // 6. publish
   const commands = [
-    `# training (from ${path.join(runDir.dir, 'training.json')})`,
+    `# training (from ${shownPath(path.join(runDir.dir, 'training.json'), deps.repoRoot)})`,
+    ...pretrainingCommands(runDir.training.args, deps.repoRoot),
     trainerCommand(runDir.training.args),
     '# evaluation, gate and publication',
     options.invocation,
   ];
   const files = buildVersionFiles(
-    { options, version, metadata, runDir, datasetUri, report, metrics, skew, decision, reference, commands, createdAt: now() },
+    { options, version, metadata, runDir, datasetUri: shownPath(datasetUri, deps.repoRoot), report, metrics, skew, decision, reference, commands, createdAt: now() },
     decision.passed ? 'production' : 'candidate',
   );
   await writeJson(path.join(options.workDir, 'report.json'), JSON.parse(files['report.json'] as string));
@@ -509,4 +511,33 @@ async function writeJson(file: string, value: unknown): Promise<void> {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A path as published files show it: relative to the repository when inside it (a model card must
+ * not depend on the machine it was made on), unchanged otherwise (gs:// URIs, other folders).
+ */
+export function shownPath(location: string, repoRoot: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(location)) return location;
+  const relative = path.relative(repoRoot, path.resolve(location));
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? location : relative;
+}
+
+/**
+ * When a run was initialised from another run's checkpoint, the commands of that run too, so the
+ * model card lists everything needed to reproduce the model.
+ */
+function pretrainingCommands(args: Record<string, unknown>, repoRoot: string): string[] {
+  const initFrom = args.init_from;
+  if (typeof initFrom !== 'string' || initFrom.length === 0) return [];
+  const trainingJson = path.join(path.dirname(path.resolve(repoRoot, initFrom)), 'training.json');
+  try {
+    const earlier = JSON.parse(readFileSync(trainingJson, 'utf8')) as { args?: Record<string, unknown> };
+    if (earlier.args === undefined) return [];
+    // Written to the folder whose checkpoint the next command loads.
+    const out = shownPath(path.dirname(path.resolve(repoRoot, initFrom)), repoRoot);
+    return [`# pre-training whose checkpoint --init-from loads (from ${shownPath(trainingJson, repoRoot)})`, trainerCommand({ ...earlier.args, out }), '# then'];
+  } catch {
+    return [`# initialised from ${shownPath(initFrom, repoRoot)} (its training.json is not available)`];
+  }
 }
