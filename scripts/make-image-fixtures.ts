@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
+import { mulberry32 as seededRandom } from '../functions/src/util/seeded-random';
 
 /** Limits the manifest's expectations assume (the service defaults). */
 export const FIXTURE_LIMITS = { maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000, minSide: 16 } as const;
@@ -44,18 +45,6 @@ function findRepoRoot(start: string): string {
     dir = parent;
   }
   return dir;
-}
-
-/** mulberry32: a small seeded generator, so the noise is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const clamp8 = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));

@@ -14,6 +14,7 @@
  */
 import { isBlobNotFound, type BlobStore } from '../storage/blob-store';
 import { parseTelemetryKey, parseTelemetryLine, telemetryDayPrefix, telemetryHourPrefix, type TelemetryRecord } from './telemetry-record';
+import { mulberry32 } from '../util/seeded-random';
 
 export interface ReadTelemetryOptions {
   model: string;
@@ -167,14 +168,3 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return parts;
 }
 
-/** Small seeded PRNG (mulberry32): uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

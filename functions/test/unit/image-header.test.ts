@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { isAppError } from '../../src/errors';
 import { IMAGE_FORMATS } from '../../src/image/image-decoder';
 import { displayedSize, exifOrientation, type ImageLimits, readImageHeader } from '../../src/image/image-header';
+import { mulberry32 } from '../../src/util/seeded-random';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'images');
 
@@ -394,17 +395,8 @@ describe('AVIF headers', () => {
 });
 
 describe('robustness: any bytes give a header or an AppError', () => {
-  /** mulberry32, seeded so that a failure can be replayed. */
-  function random(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  /** Seeded, so that a failure can be replayed. */
+  const random = mulberry32;
 
   /** What is wrong with readImageHeader's answer to these bytes, or undefined when nothing is. */
   function problem(bytes: Buffer): string | undefined {
