@@ -68,12 +68,6 @@ export class MethodNotAllowedError extends AppError {
   }
 }
 
-export class ConflictError extends AppError {
-  constructor(code: string, message: string, options?: AppErrorOptions) {
-    super(409, code, message, options);
-  }
-}
-
 /** 413: too many bytes, too many pixels or too many batch items. */
 export class PayloadTooLargeError extends AppError {
   constructor(code: string, message: string, options?: AppErrorOptions) {

@@ -35,10 +35,3 @@ export interface ScoreObserver {
   /** Writes everything now (SIGTERM). Never rejects. */
   flushAll(): Promise<void>;
 }
-
-export const noopObserver: ScoreObserver = {
-  scored: () => undefined,
-  requestFinished: () => undefined,
-  flushIfDue: () => Promise.resolve(),
-  flushAll: () => Promise.resolve(),
-};

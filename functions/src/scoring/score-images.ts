@@ -3,7 +3,7 @@
  * evaluation: bytes → header check → decode + resize → tensor → one onnxruntime call → verdicts.
  */
 import { performance } from 'node:perf_hooks';
-import { AppError, BadRequestError } from '../errors';
+import { BadRequestError } from '../errors';
 import type { DecodedImage, ImageDecoder, ImageHeader } from '../image/image-decoder';
 import { readImageHeader } from '../image/image-header';
 import { toInputTensor } from '../image/preprocess';
@@ -96,10 +96,4 @@ export function toScoredImage(model: LoadedModel, prepared: PreparedImage, proba
     decodeMs: prepared.decodeMs,
     inferenceMs,
   };
-}
-
-/** Wraps a non-AppError from a decoder in a 400, so that bad bytes never surface as a 500. */
-export function asImageError(error: unknown): AppError {
-  if (error instanceof AppError) return error;
-  return new BadRequestError('undecodable_image', 'the image could not be decoded', { cause: error });
 }
