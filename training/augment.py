@@ -30,6 +30,15 @@ class AugmentConfig:
 NO_AUGMENT = AugmentConfig(0.0, (1.0, 1.0), (1.0, 1.0), 0.0, 0.0, 0.0, 0.0, (1.0, 1.0), 0.0, (95, 95))
 
 
+def augment_config(profile: str, jpeg_prob: float) -> AugmentConfig:
+    """full: everything above; light: horizontal flips and JPEG re-encoding only."""
+    if profile == "full":
+        return AugmentConfig(jpeg_prob=jpeg_prob)
+    if profile == "light":
+        return AugmentConfig(crop_prob=0.0, jitter_prob=0.0, rescale_prob=0.0, jpeg_prob=jpeg_prob)
+    raise ValueError(f"unknown augmentation profile {profile!r}; use full or light")
+
+
 def random_resized_crop(img: Image.Image, rng: random.Random, cfg: AugmentConfig) -> Image.Image:
     w, h = img.size
     area = w * h * rng.uniform(*cfg.crop_scale)

@@ -59,14 +59,26 @@ def check_onnx(path: Path, image_size: int) -> dict:
 
 
 def reference_parity(path: Path, inputs: np.ndarray, expected: np.ndarray) -> dict | None:
-    """Max |difference| between onnx.reference and PyTorch logits; None without onnx.reference."""
+    """Max |difference| between onnx.reference and PyTorch logits (raises above PARITY_LIMIT);
+    None without onnx.reference."""
     try:
         from onnx.reference import ReferenceEvaluator  # onnx >= 1.13
     except ImportError:
         return None
     session = ReferenceEvaluator(str(path))
     (logits,) = session.run(None, {INPUT_NAME: inputs.astype(np.float32)})
-    return {"n": int(len(inputs)), "max_abs_diff": float(np.abs(logits - expected).max())}
+    return _parity_result(logits, expected, "onnx.reference")
+
+
+PARITY_LIMIT = 1e-3
+
+
+def _parity_result(logits: np.ndarray, expected: np.ndarray, evaluator: str) -> dict:
+    diff = float(np.abs(logits - expected).max())
+    if diff > PARITY_LIMIT:
+        raise ValueError(f"exported ONNX differs from PyTorch by {diff:.2e} on {len(logits)} inputs "
+                         f"({evaluator}); the limit is {PARITY_LIMIT}")
+    return {"n": int(len(logits)), "max_abs_diff": diff, "evaluator": evaluator}
 
 
 def write_parity_bundle(folder: Path, inputs: np.ndarray, logits: np.ndarray) -> dict:
@@ -88,12 +100,9 @@ def torch_logits(model: nn.Module, inputs: np.ndarray) -> np.ndarray:
 def numpy_parity(onnx_path: Path, inputs: np.ndarray, expected: np.ndarray) -> Optional[dict]:
     """Max |difference| between the NumPy interpreter and PyTorch; None for graphs it cannot run.
 
-    Raises when the difference exceeds 1e-3, so a broken export never ships."""
+    Raises above PARITY_LIMIT, so a broken export never ships."""
     try:
         logits = run_onnx(onnx.load(str(onnx_path)), inputs)
     except NotImplementedError:
         return None
-    diff = float(np.abs(logits - expected).max())
-    if diff > 1e-3:
-        raise ValueError(f"exported ONNX differs from PyTorch by {diff:.2e} on {len(inputs)} inputs; the limit is 1e-3")
-    return {"n": int(len(inputs)), "max_abs_diff": diff, "evaluator": "numpy_onnx"}
+    return _parity_result(logits, expected, "numpy_onnx")

@@ -33,3 +33,13 @@ def test_jpeg_round_trip_changes_noise():
     img = sample_image()
     out = jpeg_round_trip(img, 50)
     assert out.size == img.size and not np.array_equal(np.asarray(out), np.asarray(img))
+
+
+def test_light_profile_keeps_only_flips_and_jpeg():
+    from training.augment import augment_config
+
+    light = augment_config("light", 0.4)
+    assert light.crop_prob == 0.0 and light.jitter_prob == 0.0 and light.rescale_prob == 0.0
+    assert light.flip_prob > 0.0 and light.jpeg_prob == 0.4
+    full = augment_config("full", 0.5)
+    assert full.crop_prob > 0.0 and full.rescale_prob > 0.0 and full.jpeg_prob == 0.5
