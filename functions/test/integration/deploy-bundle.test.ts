@@ -5,7 +5,7 @@
  * child process started in that copy loads package.json's main, finds every deployed function
  * registered, and serves /health and /predict with the real onnxruntime and sharp it installed.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -148,5 +148,60 @@ describe('deploy bundle (scripts/build-bundle.sh)', () => {
       });
     },
     5 * MINUTES,
+  );
+
+  it(
+    'writes buffered telemetry when the instance gets SIGTERM, under the real framework CLI',
+    async () => {
+      const install = path.join(work, 'install');
+      expect(fs.existsSync(path.join(install, 'node_modules'))).toBe(true);
+      const telemetry = path.join(work, 'telemetry-sigterm');
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const child = spawn(process.execPath, [path.join(install, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js'), '--target=predict', `--port=${port}`], {
+        cwd: install,
+        env: {
+          PATH: process.env.PATH,
+          HOME: work,
+          METADATA_SERVER_DETECTION: 'none',
+          MODEL_STORE: path.join(work, 'models'),
+          DEFAULT_MODEL: 'brightness',
+          TELEMETRY_STORE: telemetry,
+          // Far from any flush threshold: only SIGTERM can write these records.
+          TELEMETRY_FLUSH_RECORDS: '1000',
+          TELEMETRY_FLUSH_SECONDS: '3600',
+          METRICS_SINK: 'none',
+          LOG_LEVEL: 'error',
+        },
+        stdio: 'ignore',
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        const image = fs.readFileSync(path.join(FIXTURE_IMAGES, 'photo.jpg'));
+        const statuses: number[] = [];
+        for (let attempt = 0; attempt < 200 && statuses.length === 0; attempt += 1) {
+          try {
+            const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: image, headers: { 'Content-Type': 'image/jpeg' } });
+            statuses.push(response.status);
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        }
+        for (let i = 0; i < 2; i += 1) {
+          const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: image, headers: { 'Content-Type': 'image/jpeg' } });
+          statuses.push(response.status);
+        }
+        expect(statuses).toEqual([200, 200, 200]);
+        expect(fs.existsSync(telemetry)).toBe(false);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      await exited;
+      const written = listFiles(telemetry).filter((file) => file.endsWith('.ndjson'));
+      expect(written).toHaveLength(1);
+      const lines = fs.readFileSync(path.join(telemetry, written[0]!), 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(3);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ model: 'brightness', model_version: 'v1' });
+    },
+    2 * MINUTES,
   );
 });
