@@ -191,6 +191,15 @@ async function main(): Promise<void> {
     try {
       const cold = await waitForFirstPrediction(server, photos.get('256x256')!);
       summary[`cold_start_ms/${decoderName}`] = cold;
+      // The floor every request pays: loopback HTTP, the framework's middleware and a JSON answer.
+      const floor: number[] = [];
+      for (let i = 0; i < requests + WARMUP; i += 1) {
+        const started = performance.now();
+        const response = await fetch(`${server.url}/health`);
+        await response.text();
+        if (i >= WARMUP) floor.push(performance.now() - started);
+      }
+      summary[`http_floor_p50_ms/${decoderName}/GET_health`] = percentile(floor, 50);
       for (const [name] of SIZES) {
         const photo = photos.get(name)!;
         const rounds = decoderName === 'jimp' && name !== '256x256' ? Math.max(3, Math.floor(requests / 8)) : requests;
