@@ -5,7 +5,7 @@
  * Reports are stored as <TELEMETRY_STORE>/<model>/drift/<timestamp>.json and latest.json,
  * exported as metrics, and logged at WARNING (warning) or ERROR (drift) for log-based alerts.
  */
-import { BadRequestError, NotFoundError, ServiceUnavailableError } from '../errors';
+import { NotFoundError, ServiceUnavailableError } from '../errors';
 import {
   computeDriftReport,
   DEFAULT_DRIFT_THRESHOLDS,
@@ -17,7 +17,8 @@ import {
 import { parseReference, referenceKey } from '../drift/reference';
 import type { Handler } from '../http/http-function';
 import type { MetricSink } from '../metrics/metric-sink';
-import { MODEL_NAME_PATTERN, parseProductionPointer } from '../model/model-metadata';
+import { parseProductionPointer } from '../model/model-metadata';
+import { requestedModel } from './model-choice';
 import { type BlobStore, isBlobNotFound } from '../storage/blob-store';
 import { readTelemetry } from '../telemetry/telemetry-reader';
 
@@ -40,15 +41,6 @@ async function publishedModels(store: BlobStore): Promise<string[]> {
   });
 }
 
-function requestedModel(query: unknown): string | null {
-  const value = (query as Record<string, unknown> | undefined)?.model;
-  if (value === undefined) return null;
-  if (typeof value !== 'string' || !MODEL_NAME_PATTERN.test(value)) {
-    throw new BadRequestError('invalid_model_name', 'give ?model= once, as a plain model name');
-  }
-  return value;
-}
-
 async function storage<T>(what: string, action: () => Promise<T>): Promise<T> {
   try {
     return await action();
@@ -61,19 +53,26 @@ export function makeDriftHandler(deps: DriftDeps): Handler {
   const now = deps.now ?? Date.now;
   const thresholds = { ...DEFAULT_DRIFT_THRESHOLDS, min_samples: deps.minSamples };
 
+  /** The blob's bytes, or null when it does not exist; any other failure is a 503. */
+  const readIfPresent = (store: BlobStore, key: string): Promise<Buffer | null> =>
+    storage(`reading ${key}`, async () => {
+      try {
+        return await store.read(key);
+      } catch (error) {
+        if (isBlobNotFound(error)) return null;
+        throw error;
+      }
+    });
+
   const latest = async (model: string): Promise<unknown | null> => {
-    try {
-      return JSON.parse((await deps.telemetryStore.read(latestDriftReportKey(model))).toString('utf8')) as unknown;
-    } catch (error) {
-      if (isBlobNotFound(error)) return null;
-      throw error;
-    }
+    const bytes = await readIfPresent(deps.telemetryStore, latestDriftReportKey(model));
+    return bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as unknown);
   };
 
   const get: Handler = async ({ req }) => {
-    const only = requestedModel(req.query);
+    const only = requestedModel(req);
     const models = only !== null ? [only] : await storage('listing the model store', () => publishedModels(deps.modelStore));
-    const reports = (await storage('reading drift reports', () => Promise.all(models.map(latest)))).filter((report) => report !== null);
+    const reports = (await Promise.all(models.map(latest))).filter((report) => report !== null);
     if (reports.length === 0) {
       throw new NotFoundError(
         'no_drift_report',
@@ -86,34 +85,29 @@ export function makeDriftHandler(deps: DriftDeps): Handler {
   };
 
   const post: Handler = async ({ req, logger }) => {
-    const only = requestedModel(req.query);
+    const only = requestedModel(req);
     const end = new Date(now());
     const start = new Date(end.getTime() - deps.windowHours * 3_600_000);
     const models = only !== null ? [only] : await storage('listing the model store', () => publishedModels(deps.modelStore));
-    const reports: DriftReport[] = [];
+    const reports: Array<DriftReport & { telemetry: Record<string, unknown> }> = [];
     const skipped: Array<{ model: string; reason: string }> = [];
     for (const model of models) {
-      let pointerBytes: Buffer;
-      let referenceBytes: Buffer;
-      try {
-        pointerBytes = await deps.modelStore.read(`${model}/production.json`);
-      } catch (error) {
-        if (!isBlobNotFound(error)) throw new ServiceUnavailableError('storage_unavailable', 'reading the model store failed; retry shortly', 30, { cause: error });
+      const pointerBytes = await readIfPresent(deps.modelStore, `${model}/production.json`);
+      if (pointerBytes === null) {
         if (only !== null) throw new NotFoundError('unknown_model', `unknown model "${model}": no production version of it is published`);
         continue;
       }
       const pointer = parseProductionPointer(`${model}/production.json`, pointerBytes);
-      try {
-        referenceBytes = await deps.modelStore.read(referenceKey(model, pointer.version));
-      } catch (error) {
-        if (!isBlobNotFound(error)) throw new ServiceUnavailableError('storage_unavailable', 'reading the model store failed; retry shortly', 30, { cause: error });
+      const referenceBytes = await readIfPresent(deps.modelStore, referenceKey(model, pointer.version));
+      if (referenceBytes === null) {
         skipped.push({ model, reason: `production version ${pointer.version} has no reference.json` });
         continue;
       }
       const reference = parseReference(referenceBytes, referenceKey(model, pointer.version));
       const telemetry = await storage(`reading telemetry of ${model}`, () => readTelemetry(deps.telemetryStore, { model, start, end }));
       const report = computeDriftReport({ reference, records: telemetry.records, now: end, window: { start, end }, thresholds });
-      const body = `${JSON.stringify({ ...report, telemetry: { total_records: telemetry.totalRecords, sampled: telemetry.sampled, corrupt_lines: telemetry.corruptLines, objects_read: telemetry.objectsRead } }, null, 2)}\n`;
+      const stored = { ...report, telemetry: { total_records: telemetry.totalRecords, sampled: telemetry.sampled, corrupt_lines: telemetry.corruptLines, objects_read: telemetry.objectsRead } };
+      const body = `${JSON.stringify(stored, null, 2)}\n`;
       await storage('storing the drift report', async () => {
         await deps.telemetryStore.write(driftReportKey(model, end), body, { contentType: 'application/json' });
         await deps.telemetryStore.write(latestDriftReportKey(model), body, { contentType: 'application/json' });
@@ -125,7 +119,7 @@ export function makeDriftHandler(deps: DriftDeps): Handler {
         drift: { model, status: report.status, n: report.n, reasons: report.reasons, window: report.window },
       });
       if (telemetry.corruptLines > 0) logger.warning('corrupt telemetry lines were skipped', { model, corrupt_lines: telemetry.corruptLines, examples: telemetry.corruptExamples });
-      reports.push(JSON.parse(body) as DriftReport);
+      reports.push(stored);
     }
     await deps.metrics.flush();
     return { status: 200, body: { reports, skipped } };
