@@ -30,7 +30,12 @@ def load_model(path: Path) -> tuple[nn.Module, dict]:
     checkpoint = read_checkpoint(path)
     config = dict(checkpoint["model_config"])
     config.pop("pretrained_path", None)
-    model = build_model(**config)
+    if config.get("arch") == "ensemble":
+        from .ensemble import build_ensemble  # imports this module
+
+        model = build_ensemble(config["members"], config["image_size"], config["flip"])
+    else:
+        model = build_model(**config)
     model.load_state_dict(checkpoint["state_dict"])
     model.eval()
     return model, checkpoint

@@ -2,8 +2,9 @@
 
 onnxruntime is not available to Python here and onnx < 1.13 has no reference evaluator, so this
 gives the Python side an independent numeric check of exported graphs. It supports Conv (any
-stride/padding/groups=1), Relu, Add, MaxPool, GlobalAveragePool, Flatten, Gemm and Identity, and
-names any other operator it meets.
+stride/padding/groups=1), Relu, Add, Mul, MaxPool, GlobalAveragePool, Flatten, Gemm, Identity,
+and the Constant, Cast and Gather nodes of ensembles (training/ensemble.py), and names any other
+operator it meets.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ OPERATORS = {
     "Flatten": lambda x, axis=1: x.reshape(int(np.prod(x.shape[:axis])), -1),
     "Gemm": gemm,
     "Identity": lambda x: x,
+    "Mul": lambda a, b: a * b,
+    "Cast": lambda x, to: x,  # values are float64 inside; float16 weights are exact in it
+    "Gather": lambda data, indices, axis=0: np.take(data, indices.astype(np.int64), axis=axis),
+    "Constant": lambda value: numpy_helper.to_array(value).astype(np.float64),
 }
 
 

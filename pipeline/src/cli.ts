@@ -50,8 +50,9 @@ Training (passed to python3 -m training.train):
   --python <path>            Python with torch (default: /usr/bin/python3 if present, else python3)
   --from-run <run dir>       skip training: evaluate, gate and publish a completed run folder
                              (model.onnx, metadata.json, split.json, torch_eval.json, parity/,
-                             training.json); the model card lists the trainer command from
-                             its training.json
+                             training.json) of training.train or training.ensemble; the model
+                             card lists the commands from its training.json (and from those of
+                             its --init-from run or ensemble members)
 
 Dataset validation (the run stops with a report when one is crossed):
 ${VALIDATION_HELP}

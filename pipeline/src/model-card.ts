@@ -57,7 +57,7 @@ export function renderModelCard(input: ModelCardInput): string {
   out.push(`# ${input.name} ${input.version}`);
   out.push('');
   out.push(
-    `Tells whether a product photo was made by a generative model: P(AI-generated) from a ${metadata.architecture} ` +
+    `Tells whether a product photo was made by a generative model: P(AI-generated) from ${/^[aeiou]/i.test(metadata.architecture) ? 'an' : 'a'} ${metadata.architecture} ` +
       `(${training.params ?? metadata.parameters ?? '?'} parameters) on ${pre.width}×${pre.height} RGB input. ` +
       `Status: **${input.status === 'production' ? 'published to production' : 'candidate, rejected by the gate'}** on ${input.createdAt.toISOString()}.`,
   );
@@ -98,7 +98,20 @@ export function renderModelCard(input: ModelCardInput): string {
   out.push('## Training');
   out.push('');
   out.push(`- Architecture: ${training.arch ?? metadata.architecture}, ${training.params ?? metadata.parameters ?? '?'} parameters, input ${training.image_size}×${training.image_size}.`);
-  out.push(`- Epochs run: ${training.epochs_run} (best: ${training.best_epoch}); time: ${formatDuration(training.seconds)} (${training.images_per_s} images/s).`);
+  const members = training.members ?? [];
+  if (members.length > 0) {
+    out.push(`- An ensemble: P(AI) comes from the mean of the logits of ${members.length} separately trained networks${training.args.flip === true ? ', each also run on the mirrored image' : ''}. Every member trained on the same train split and none saw a validation image. Batch norm is folded into the convolutions and the weights are stored as float16; the graph computes in float32.`);
+    out.push(`- Training time: ${formatDuration(training.seconds)} in all (${training.epochs_run} epochs across the members).`);
+    out.push('');
+    out.push(table(
+      ['member run', 'architecture', 'parameters', 'epochs (best)', 'time', 'images/s', 'val accuracy alone'],
+      members.map((m) => [m.run, m.arch ?? '?', String(m.params ?? '?'), `${m.epochs_run ?? '?'} (${m.best_epoch ?? '?'})`,
+        m.seconds === null ? '?' : formatDuration(m.seconds), String(m.images_per_s ?? '?'), num(m.val_accuracy)]),
+    ));
+    out.push('');
+  } else {
+    out.push(`- Epochs run: ${training.epochs_run} (best: ${training.best_epoch}); time: ${formatDuration(training.seconds)} (${training.images_per_s} images/s).`);
+  }
   if (typeof training.torch_version === 'string') out.push(`- Framework: PyTorch ${training.torch_version}, ONNX opset ${String(training.onnx_opset ?? metadata.training?.onnx_opset ?? '?')}.`);
   out.push(`- model.onnx: ${input.modelBytes} bytes, sha256 \`${input.modelSha256}\`.`);
   out.push('');

@@ -15,7 +15,6 @@
  * --dry-run stops after step 1 and prints the plan.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createDecoder } from '../../functions/src/app';
 import type { Config } from '../../functions/src/config';
@@ -40,7 +39,8 @@ import { checkParityBundle, compareSplit, judgeSkew, renderSkewReport, type Skew
 import { Progress, type ProgressStream } from './progress';
 import { keepCandidate, makeVersionId, publishVersion, readProductionPointer, type PointerState, type VersionFiles } from './publish';
 import { measureRobustness } from './robustness';
-import { readRunDir, trainerCommand, type RunDir, type SplitItem } from './run-dir';
+import { reproductionCommands, shownPath } from './run-commands';
+import { readRunDir, type RunDir, type SplitItem } from './run-dir';
 import { quoteArgument, runTrainer } from './run-trainer';
 import { scanDataset } from './scan-dataset';
 import { renderDatasetReport, validateDataset, type DatasetReport, type ValidationThresholds } from './validate-dataset';
@@ -278,8 +278,7 @@ export async function runPipeline(options: PipelineOptions, deps: PipelineDeps):
   // 6. publish
   const commands = [
     `# training (from ${shownPath(path.join(runDir.dir, 'training.json'), deps.repoRoot)})`,
-    ...pretrainingCommands(runDir.training.args, deps.repoRoot),
-    trainerCommand(runDir.training.args),
+    ...reproductionCommands(runDir.dir, runDir.training, deps.repoRoot),
     '# evaluation, gate and publication',
     options.invocation,
   ];
@@ -517,27 +516,3 @@ function messageOf(error: unknown): string {
  * A path as published files show it: relative to the repository when inside it (a model card must
  * not depend on the machine it was made on), unchanged otherwise (gs:// URIs, other folders).
  */
-export function shownPath(location: string, repoRoot: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//.test(location)) return location;
-  const relative = path.relative(repoRoot, path.resolve(location));
-  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? location : relative;
-}
-
-/**
- * When a run was initialised from another run's checkpoint, the commands of that run too, so the
- * model card lists everything needed to reproduce the model.
- */
-function pretrainingCommands(args: Record<string, unknown>, repoRoot: string): string[] {
-  const initFrom = args.init_from;
-  if (typeof initFrom !== 'string' || initFrom.length === 0) return [];
-  const trainingJson = path.join(path.dirname(path.resolve(repoRoot, initFrom)), 'training.json');
-  try {
-    const earlier = JSON.parse(readFileSync(trainingJson, 'utf8')) as { args?: Record<string, unknown> };
-    if (earlier.args === undefined) return [];
-    // Written to the folder whose checkpoint the next command loads.
-    const out = shownPath(path.dirname(path.resolve(repoRoot, initFrom)), repoRoot);
-    return [`# pre-training whose checkpoint --init-from loads (from ${shownPath(trainingJson, repoRoot)})`, trainerCommand({ ...earlier.args, out }), '# then'];
-  } catch {
-    return [`# initialised from ${shownPath(initFrom, repoRoot)} (its training.json is not available)`];
-  }
-}

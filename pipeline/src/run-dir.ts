@@ -41,7 +41,24 @@ export interface TorchSplitEval {
   probabilities: number[];
 }
 
+/** One member of an ensemble run, as training/ensemble.py records it in training.json. */
+export interface EnsembleMember {
+  run: string;
+  arch: string | null;
+  params: number | null;
+  epochs_run: number | null;
+  best_epoch: number | null;
+  seconds: number | null;
+  images_per_s: number | null;
+  val_accuracy: number | null;
+  val_roc_auc: number | null;
+}
+
 export interface TrainingRecord {
+  /** The Python module that wrote the run: training.train unless stated. */
+  module?: string;
+  /** Ensembles only: the runs whose models it averages. */
+  members?: EnsembleMember[];
   seconds: number;
   epochs_run: number;
   best_epoch: number;
@@ -158,6 +175,11 @@ function parseTraining(dir: string, value: unknown): TrainingRecord {
     if (typeof record[key] !== 'number') throw invalid(dir, 'training.json', `"${key}" is not a number`);
   }
   if (typeof record.args !== 'object' || record.args === null) throw invalid(dir, 'training.json', '"args" (the trainer\'s arguments) is missing');
+  if (record.module !== undefined && typeof record.module !== 'string') throw invalid(dir, 'training.json', '"module" is not a string');
+  const members = record.members;
+  if (members !== undefined && (!Array.isArray(members) || members.some((m: unknown) => typeof (m as { run?: unknown } | null)?.run !== 'string'))) {
+    throw invalid(dir, 'training.json', '"members" must be a list of {"run": "<run folder>", …} records');
+  }
   return record as TrainingRecord;
 }
 
@@ -225,15 +247,18 @@ export async function readRunDir(dirInput: string): Promise<RunDir> {
 }
 
 /**
- * The trainer command that reproduces a run, from training.json's `args` (every argument it ran
- * with, defaults included): `--flag value` for values, a bare `--flag` for true, nothing for false/null.
+ * The command that reproduces a run, from training.json's `args` (every argument it ran with,
+ * defaults included): `--flag value` for values, `--flag v1 v2` for lists, a bare `--flag` for
+ * true, nothing for false/null. `module` is training.json's "module" (training.train by default;
+ * training.ensemble for ensembles).
  */
-export function trainerCommand(args: Readonly<Record<string, unknown>>, python = 'python3'): string {
-  const parts = [python, '-m', 'training.train'];
+export function trainerCommand(args: Readonly<Record<string, unknown>>, python = 'python3', module = 'training.train'): string {
+  const parts = [python, '-m', module];
   for (const [key, value] of Object.entries(args)) {
     if (value === null || value === undefined || value === false) continue;
     const flag = `--${key.replace(/_/g, '-')}`;
     if (value === true) parts.push(flag);
+    else if (Array.isArray(value)) parts.push(flag, ...value.map((item) => quoteArgument(String(item))));
     else parts.push(flag, quoteArgument(String(value)));
   }
   return parts.join(' ');

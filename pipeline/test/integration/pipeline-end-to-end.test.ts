@@ -96,6 +96,44 @@ afterAll(() => {
     } finally {
       await client.close();
     }
+
+    // A second tiny run on the same split, combined with the first into a mirror-averaged
+    // float16 ensemble, goes through the same pipeline and is served in its turn.
+    const second = path.join(root, 'second');
+    const train = spawnSync(PYTHON, ['-m', 'training.train', '--dataset', dataset, '--out', second, '--image-size', '32', '--width', '8',
+      '--epochs', '1', '--max-steps', '2', '--batch-size', '16', '--threads', '1', '--seed', '7'], { cwd: repoRoot(), encoding: 'utf8' });
+    expect(train.status).toBe(0);
+    const ensembleDir = path.join(root, 'ensemble');
+    const combine = spawnSync(PYTHON, ['-m', 'training.ensemble', '--members', path.join(root, 'work', 'run'), second, '--out', ensembleDir,
+      '--name', 'tiny', '--flip', '--threads', '1'], { cwd: repoRoot(), encoding: 'utf8' });
+    expect(combine.stderr).not.toMatch(/Traceback/);
+    expect(combine.status).toBe(0);
+    const fromRun = parseCommandLine(
+      ['--from-run', ensembleDir, '--name', 'tiny', '--work-dir', path.join(root, 'work-ensemble'), '--no-champion',
+        '--min-train-per-class', '8', '--min-eval-per-class', '4',
+        '--min-accuracy', '0', '--min-roc-auc', '0', '--max-ece', '1', '--max-jpeg-drop', '100', '--python', PYTHON],
+      { config, repoRoot: repoRoot(), now: new Date(Date.now() + 2000), systemPython: true },
+    );
+    if (fromRun.help) throw new Error('unexpected --help');
+    progress = '';
+    const ensembleResult = await runPipeline(fromRun.options, { config, logger, progressStream: { write: (text: string) => (progress += text) }, repoRoot: repoRoot() });
+    expect(ensembleResult.status).toBe('published');
+    if (ensembleResult.status !== 'published') return;
+    expect(progress).toContain('Train/serve agreement: OK');
+    const ensembleCard = readFileSync(path.join(store, 'tiny', ensembleResult.version, 'README.md'), 'utf8');
+    expect(ensembleCard).toContain('from an ensemble of 2 compact-cnn, mirror-averaged');
+    expect(ensembleCard).toMatch(/# member 1 of 2 \(from .*work\/run\/training\.json\)\npython3 -m training\.train --dataset /);
+    expect(ensembleCard).toContain(`python3 -m training.ensemble --members ${path.join(root, 'work', 'run')} ${second} --out ${ensembleDir} --name tiny --flip`);
+    expect(ensembleCard).toMatch(/\| member run \| architecture \|[^\n]*\n\|---/);
+    registerFunctions(buildService(config, { logger: createMemoryLogger('error') }));
+    const again = await startFunction('predict');
+    try {
+      const response = await again.request('/', { method: 'POST', body: multipart([{ field: 'image', filename: 'x.png', bytes: await noiseImage(8) }]) });
+      expect(response.status).toBe(200);
+      expect(response.body.model).toEqual({ name: 'tiny', version: ensembleResult.version });
+    } finally {
+      await again.close();
+    }
   },
-  120_000,
+  240_000,
 );

@@ -1,0 +1,301 @@
+"""Combines finished training runs into one model: the mean of the members' logits, optionally
+also over the horizontally mirrored image, exported as a single ONNX graph.
+
+    python3 -m training.ensemble --members runs/a runs/b runs/c --out runs/ensemble [--flip]
+
+Members must come from the same dataset with identical train/val/test splits, so that no member
+has trained on an image the ensemble is validated on. Batch norm is folded into each convolution
+and every weight is rounded to float16 before evaluation and export; the ONNX file stores those
+weights as float16 (half the bytes) and casts them back to float32, so PyTorch and the served
+graph compute the same float32 numbers. The output folder has everything training.train writes,
+so `npm run pipeline -- --from-run <out>` evaluates, gates and publishes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+from torch import nn
+
+from .architectures import BasicBlock, CompactCNN, count_parameters
+from .checkpoint_io import read_checkpoint, save_checkpoint
+from .constants import ONNX_OPSET
+from .evaluation import evaluate
+from .image_cache import decode_split
+from .dataset_files import Item
+from .metadata import build_metadata, utc_now_iso
+from .onnx_export import (check_onnx, export_onnx, numpy_parity, reference_parity, torch_logits,
+                          write_parity_bundle)
+from .preprocess import normalize_chw
+from .progress_log import ProgressLog, say
+
+PARITY_COUNT = 256
+NUMPY_PARITY_COUNT = 16
+FLOAT16_MIN_ELEMENTS = 16  # smaller tensors (scalars, tiny biases) stay float32: no bytes to save
+
+
+class Ensemble(nn.Module):
+    """Mean of member logits; with flip, also of the logits of the mirrored input."""
+
+    def __init__(self, members: Sequence[nn.Module], image_size: int, flip: bool):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+        self.flip = flip
+        self.register_buffer("mirror", torch.arange(image_size - 1, -1, -1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        views = [x, x.index_select(3, self.mirror)] if self.flip else [x]
+        total = None
+        for member in self.members:
+            for view in views:
+                logits = member(view)
+                total = logits if total is None else total + logits
+        return total * (1.0 / (len(self.members) * len(views)))
+
+
+def fold_batch_norm(model: nn.Module) -> nn.Module:
+    """A copy of a CompactCNN in eval mode with every BatchNorm folded into its convolution."""
+    if not isinstance(model, CompactCNN):
+        raise ValueError(f"only compact-cnn members can be folded, not {type(model).__name__}")
+    folded = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
+    pairs = [["stem.0", "stem.1"]]
+    for name, module in folded.named_modules():
+        if isinstance(module, BasicBlock):
+            pairs += [[f"{name}.conv1", f"{name}.bn1"], [f"{name}.conv2", f"{name}.bn2"]]
+            if isinstance(module.shortcut, nn.Sequential):
+                pairs.append([f"{name}.shortcut.0", f"{name}.shortcut.1"])
+    return torch.ao.quantization.fuse_modules(folded, pairs)
+
+
+def round_to_float16(model: nn.Module) -> nn.Module:
+    """Rounds every floating-point parameter to the nearest float16 value (kept as float32)."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(parameter.half().float())
+    return model
+
+
+def store_weights_as_float16(path: Path, min_elements: int = FLOAT16_MIN_ELEMENTS) -> dict:
+    """Rewrites float32 initializers that are exactly float16-representable as float16 plus a
+    Cast back to float32, so the graph computes the same numbers from half the bytes."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    casts, kept, converted = [], [], 0
+    for tensor in graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        half = array.astype(np.float16)
+        if (tensor.data_type != TensorProto.FLOAT or array.size < min_elements
+                or not np.array_equal(half.astype(np.float32), array)):
+            kept.append(tensor)
+            continue
+        stored = numpy_helper.from_array(half, f"{tensor.name}__float16")
+        kept.append(stored)
+        casts.append(helper.make_node("Cast", [stored.name], [tensor.name], to=TensorProto.FLOAT,
+                                      name=f"{tensor.name}__to_float32"))
+        converted += 1
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)
+    onnx.save(model, str(path))
+    return {"float16_tensors": converted, "float32_tensors": len(kept) - converted}
+
+
+def split_signature(split: dict) -> dict:
+    return {name: [entry["sha256"] for entry in split.get(name, [])] for name in ("train", "val", "test")}
+
+
+def load_member(run_dir: Path) -> tuple[nn.Module, dict, dict, dict]:
+    """(model in eval mode, checkpoint, training.json, split.json) of a finished run."""
+    from .checkpoint_io import load_model
+
+    for required in ("checkpoint.pt", "split.json", "training.json"):
+        if not (run_dir / required).is_file():
+            raise FileNotFoundError(f"member {run_dir} has no {required}; is it a finished training run?")
+    model, checkpoint = load_model(run_dir / "checkpoint.pt")
+    return (model, checkpoint, json.loads((run_dir / "training.json").read_text()),
+            json.loads((run_dir / "split.json").read_text()))
+
+
+def build_ensemble(member_configs: Sequence[dict], image_size: int, flip: bool) -> Ensemble:
+    """The module structure of a saved ensemble checkpoint (folded members), weights not loaded."""
+    from .architectures import build_model
+
+    members = []
+    for config in member_configs:
+        config = {k: v for k, v in config.items() if k != "pretrained_path"}
+        members.append(fold_batch_norm(build_model(**config).eval()))
+    return Ensemble(members, image_size, flip).eval()
+
+
+def combine(run_dirs: Sequence[Path]) -> tuple[list[nn.Module], dict]:
+    """Loads and checks the members; returns them folded and float16-rounded, and a summary."""
+    if len(run_dirs) < 2:
+        raise ValueError(f"--members lists {len(run_dirs)} run; an ensemble needs at least 2")
+    loaded = [load_member(Path(run_dir)) for run_dir in run_dirs]
+    first_split = split_signature(loaded[0][3])
+    sizes = {checkpoint["model_config"]["image_size"] for _, checkpoint, _, _ in loaded}
+    if len(sizes) != 1:
+        raise ValueError(f"members take different input sizes {sorted(sizes)}; they must all take one")
+    for run_dir, (_, checkpoint, _, split) in zip(run_dirs, loaded):
+        if checkpoint["model_config"]["arch"] != "compact":
+            raise ValueError(f"member {run_dir} is a {checkpoint['model_config']['arch']} model; "
+                             "only compact members are supported")
+        if split_signature(split) != first_split:
+            raise ValueError(f"member {run_dir} was trained on a different train/val/test split than "
+                             f"{run_dirs[0]}; members must share one split, or validation leaks")
+    datasets = {json.dumps(checkpoint.get("dataset"), sort_keys=True) for _, checkpoint, _, _ in loaded}
+    if len(datasets) != 1:
+        raise ValueError(f"members come from different datasets: {sorted(datasets)}")
+    members = [round_to_float16(fold_batch_norm(model)) for model, _, _, _ in loaded]
+    summary = {
+        "image_size": sizes.pop(),
+        "member_configs": [checkpoint["model_config"] for _, checkpoint, _, _ in loaded],
+        "checkpoints": [checkpoint for _, checkpoint, _, _ in loaded],
+        "trainings": [training for _, _, training, _ in loaded],
+        "split": loaded[0][3],
+    }
+    return members, summary
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python3 -m training.ensemble", description=__doc__.split("\n")[0])
+    p.add_argument("--members", required=True, nargs="+", type=Path, help="finished run folders of training.train")
+    p.add_argument("--out", required=True, type=Path, help="run folder to write (created if missing)")
+    p.add_argument("--name", help="model name for metadata.json (default: the dataset name)")
+    p.add_argument("--flip", action="store_true", help="also average over the horizontally mirrored input")
+    p.add_argument("--dataset", type=Path, help="dataset folder (default: the one recorded in the first member)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    return p.parse_args(argv)
+
+
+def write_json(path: Path, value) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n")
+
+
+def member_record(run_dir: Path, training: dict, checkpoint: dict) -> dict:
+    best = checkpoint.get("best_val") or {}
+    return {"run": str(run_dir), "arch": training.get("arch"), "params": training.get("params"),
+            "epochs_run": training.get("epochs_run"), "best_epoch": training.get("best_epoch"),
+            "seconds": training.get("seconds"), "images_per_s": training.get("images_per_s"),
+            "val_accuracy": best.get("accuracy"), "val_roc_auc": best.get("roc_auc")}
+
+
+def run(args: argparse.Namespace, log: ProgressLog) -> dict:
+    started = time.time()
+    torch.set_num_threads(args.threads)
+    out: Path = args.out
+    members, summary = combine(args.members)
+    image_size = summary["image_size"]
+    model = Ensemble(members, image_size, args.flip).eval()
+    first = summary["checkpoints"][0]
+    dataset_info = first.get("dataset") or {}
+    dataset_root = Path(args.dataset or summary["trainings"][0].get("args", {}).get("dataset")
+                        or first.get("dataset_path") or "")
+    if not (dataset_root / "dataset.json").is_file():
+        raise FileNotFoundError(f"dataset folder {dataset_root} not found; pass --dataset")
+    split = summary["split"]
+    write_json(out / "split.json", split)
+    parameters = count_parameters(model)
+    log.emit("start", members=[str(m) for m in args.members], flip=args.flip, params=parameters,
+             image_size=image_size, dataset=dataset_info)
+
+    decoded = {}
+    for name in ("val", "test"):
+        items = [Item(**entry) for entry in split.get(name, [])]
+        if items:
+            say(f"decoding {len(items)} {name} images at {image_size}px")
+            decoded[name] = decode_split(dataset_root, items, image_size)
+    torch_eval = {}
+    for name, (pixels, labels) in decoded.items():
+        torch_eval[name] = evaluate(model, pixels, labels)
+        torch_eval[name].pop("loss")
+        log.emit("evaluate", split=name, accuracy=torch_eval[name]["accuracy"], roc_auc=torch_eval[name]["roc_auc"])
+    write_json(out / "torch_eval.json", torch_eval)
+
+    model_config = {"arch": "ensemble", "image_size": image_size, "flip": args.flip,
+                    "members": summary["member_configs"], "weights": "float16"}
+    val_metrics = {k: v for k, v in torch_eval["val"].items() if k != "probabilities"}
+    save_checkpoint(out / "checkpoint.pt", model, model_config,
+                    {"best_epoch": 0, "best_val": val_metrics, "dataset": dataset_info,
+                     "dataset_path": str(dataset_root.resolve()), "torch_version": torch.__version__,
+                     "members": [str(m) for m in args.members]})
+
+    onnx_path = out / "model.onnx"
+    export_onnx(model, image_size, onnx_path)
+    storage = store_weights_as_float16(onnx_path)
+    onnx_summary = check_onnx(onnx_path, image_size)
+    parity_inputs = normalize_chw(decoded["val"][0][:PARITY_COUNT])
+    parity_logits = torch_logits(model, parity_inputs)
+    parity_meta = write_parity_bundle(out / "parity", parity_inputs, parity_logits)
+    reference = reference_parity(onnx_path, parity_inputs[:NUMPY_PARITY_COUNT], parity_logits[:NUMPY_PARITY_COUNT])
+    if reference is None:
+        reference = numpy_parity(onnx_path, parity_inputs[:NUMPY_PARITY_COUNT], parity_logits[:NUMPY_PARITY_COUNT])
+    log.emit("export", path=str(onnx_path), bytes=onnx_summary["bytes"], opset=onnx_summary["opset"],
+             storage=storage, parity=parity_meta, reference_parity=reference)
+
+    trainings = summary["trainings"]
+    member_archs = sorted({t.get("arch", "?") for t in trainings})
+    architecture = (f"ensemble of {len(members)} {'/'.join(member_archs)}"
+                    + (", mirror-averaged" if args.flip else ""))
+    epochs = sum(int(t.get("epochs_run", 0)) for t in trainings)
+    write_json(out / "metadata.json", build_metadata(
+        name=args.name or dataset_info.get("name", "model"), architecture=architecture, parameters=parameters,
+        image_size=image_size, dataset=dataset_info, framework=f"pytorch {torch.__version__}",
+        opset=onnx_summary["opset"], epochs=epochs, seed=int(trainings[0].get("args", {}).get("seed", 0)),
+        created_at=utc_now_iso()))
+    member_seconds = sum(float(t.get("seconds", 0)) for t in trainings)
+    train_seconds = sum(float(t.get("train_seconds", 0)) for t in trainings)
+    images = sum(float(t.get("images_per_s", 0)) * float(t.get("train_seconds", 0)) for t in trainings)
+    seconds = round(time.time() - started, 2)
+    write_json(out / "training.json", {
+        "module": "training.ensemble",
+        "seconds": round(member_seconds + seconds, 2), "train_seconds": round(train_seconds, 2),
+        "ensemble_seconds": seconds, "epochs_run": epochs,
+        "best_epoch": max(int(t.get("best_epoch", 0)) for t in trainings),
+        "images_per_s": round(images / max(train_seconds, 1e-9), 1),
+        "arch": architecture, "params": parameters, "image_size": image_size,
+        "args": {"members": [str(m) for m in args.members], "out": str(out), "name": args.name,
+                 "flip": args.flip, "dataset": str(dataset_root),
+                 "threads": args.threads},
+        "members": [member_record(run_dir, t, c) for run_dir, t, c in
+                    zip(args.members, trainings, summary["checkpoints"])],
+        "torch_version": torch.__version__, "dataset": dataset_info, "onnx_opset": ONNX_OPSET,
+        "onnx_bytes": onnx_summary["bytes"], "weight_storage": storage})
+    return log.emit("done", val=val_metrics, onnx_bytes=onnx_summary["bytes"], seconds=seconds)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "ensemble_log.jsonl").write_text("")
+    except OSError as error:
+        ProgressLog().emit("error", message=f"cannot write run folder {args.out}: {error}")
+        return 1
+    log = ProgressLog(copy_path=args.out / "ensemble_log.jsonl")
+    try:
+        run(args, log)
+    except Exception as error:  # every failure still ends with one machine-readable line
+        log.emit("error", message=f"{type(error).__name__}: {error}")
+        import traceback
+        traceback.print_exc(file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from training import ensemble, train
+from training.architectures import build_model
+from training.checkpoint_io import load_model
+from training.numpy_onnx import run_onnx
+from training.onnx_export import export_onnx, torch_logits
+from training.tests.conftest import write_dataset
+
+
+def random_statistics(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Non-trivial batch-norm statistics, so folding is exercised."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            n = module.num_features
+            module.running_mean.copy_(torch.rand(n, generator=generator) - 0.5)
+            module.running_var.copy_(torch.rand(n, generator=generator) * 1.5 + 0.5)
+            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.rand(n, generator=generator) - 0.5)
+    return model.eval()
+
+
+def member(seed: int, width: int = 8, size: int = 16) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return random_statistics(build_model("compact", size, width=width), seed)
+
+
+def inputs(n: int, size: int = 16, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, 3, size, size)).astype(np.float32)
+
+
+def test_folding_batch_norm_keeps_the_outputs():
+    model = member(1)
+    folded = ensemble.fold_batch_norm(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = inputs(4)
+    np.testing.assert_allclose(torch_logits(folded, x), torch_logits(model, x), atol=1e-5, rtol=1e-5)
+
+
+def test_ensemble_is_the_mean_of_member_logits_over_both_mirror_images():
+    members = [member(1), member(2, width=4)]
+    x = inputs(3)
+    mirrored = x[:, :, :, ::-1].copy()
+    expected = sum(torch_logits(m, view) for m in members for view in (x, mirrored)) / 4
+    model = ensemble.Ensemble(members, 16, flip=True)
+    np.testing.assert_allclose(torch_logits(model, x), expected, atol=1e-5, rtol=1e-5)
+    plain = ensemble.Ensemble(members, 16, flip=False)
+    np.testing.assert_allclose(torch_logits(plain, x), sum(torch_logits(m, x) for m in members) / 2, atol=1e-5, rtol=1e-5)
+
+
+def test_float16_storage_halves_the_file_and_computes_the_same_numbers(tmp_path):
+    members = [ensemble.round_to_float16(ensemble.fold_batch_norm(member(seed))) for seed in (1, 2)]
+    model = ensemble.Ensemble(members, 16, flip=True).eval()
+    path = tmp_path / "model.onnx"
+    export_onnx(model, 16, path)
+    before = path.stat().st_size
+    storage = ensemble.store_weights_as_float16(path)
+    assert storage["float16_tensors"] > 0
+    assert path.stat().st_size < 0.6 * before
+    graph = onnx.load(str(path))
+    onnx.checker.check_model(graph, full_check=True)
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in graph.graph.initializer)
+    x = inputs(5)
+    np.testing.assert_allclose(run_onnx(graph, x), torch_logits(model, x), atol=1e-4, rtol=1e-4)
+
+
+def test_float16_storage_leaves_weights_that_float16_cannot_hold_exactly(tmp_path):
+    model = ensemble.fold_batch_norm(member(3))  # not rounded: most weights need float32
+    path = tmp_path / "model.onnx"
+    export_onnx(model, 16, path)
+    storage = ensemble.store_weights_as_float16(path)
+    assert storage["float16_tensors"] == 0
+    x = inputs(2)
+    np.testing.assert_allclose(run_onnx(onnx.load(str(path)), x), torch_logits(model, x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ensemble")
+    dataset = write_dataset(root / "data", per_class=20, size=(40, 36))
+    runs = []
+    for index, width in enumerate((8, 4)):
+        out = root / f"run{index}"
+        argv = ["--dataset", str(dataset), "--out", str(out), "--image-size", "24", "--width", str(width),
+                "--batch-size", "8", "--max-steps", "2", "--val-fraction", "0.3", "--threads", "1",
+                "--seed", str(40 + index)]
+        assert train.main(argv) == 0
+        runs.append(out)
+    return root, dataset, runs
+
+
+def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys):
+    root, _, runs = two_runs
+    capsys.readouterr()
+    out = root / "ensemble"
+    assert ensemble.main(["--members", *map(str, runs), "--out", str(out), "--name", "tiny", "--flip", "--threads", "1"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["event"] for e in events] == ["start", "evaluate", "export", "done"]
+    for name in ("model.onnx", "checkpoint.pt", "metadata.json", "split.json", "torch_eval.json", "training.json",
+                 "parity/inputs.f32", "parity/logits.f32", "parity/meta.json"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "split.json").read_text()) == json.loads((runs[0] / "split.json").read_text())
+
+    training = json.loads((out / "training.json").read_text())
+    assert training["module"] == "training.ensemble"
+    assert [m["run"] for m in training["members"]] == [str(r) for r in runs]
+    assert training["args"]["members"] == [str(r) for r in runs] and training["args"]["flip"] is True
+    member_params = [json.loads((r / "training.json").read_text())["params"] for r in runs]
+    assert training["params"] < sum(member_params)  # batch norm folded away
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["architecture"] == "ensemble of 2 compact-cnn, mirror-averaged"
+    assert metadata["name"] == "tiny" and metadata["preprocessing"]["width"] == 24
+
+    # The checkpoint rebuilds the exact model that produced the parity bundle.
+    model, checkpoint = load_model(out / "checkpoint.pt")
+    assert checkpoint["model_config"]["arch"] == "ensemble"
+    meta = json.loads((out / "parity" / "meta.json").read_text())
+    parity_inputs = np.fromfile(out / "parity" / "inputs.f32", dtype="<f4").reshape(meta["input_shape"])
+    parity_logits = np.fromfile(out / "parity" / "logits.f32", dtype="<f4").reshape(meta["output_shape"])
+    np.testing.assert_allclose(torch_logits(model, parity_inputs), parity_logits, atol=1e-6)
+    np.testing.assert_allclose(run_onnx(onnx.load(str(out / "model.onnx")), parity_inputs), parity_logits, atol=1e-4)
+
+
+def test_members_on_another_split_are_refused(two_runs, tmp_path):
+    root, dataset, runs = two_runs
+    other = tmp_path / "other"
+    assert train.main(["--dataset", str(dataset), "--out", str(other), "--image-size", "24", "--width", "4",
+                       "--batch-size", "8", "--max-steps", "1", "--val-fraction", "0.5", "--threads", "1"]) == 0
+    with pytest.raises(ValueError, match="different train/val/test split"):
+        ensemble.combine([runs[0], other])
+
+
+def test_members_of_another_input_size_are_refused(two_runs, tmp_path):
+    root, dataset, runs = two_runs
+    other = tmp_path / "other"
+    assert train.main(["--dataset", str(dataset), "--out", str(other), "--image-size", "16", "--width", "4",
+                       "--batch-size", "8", "--max-steps", "1", "--val-fraction", "0.3", "--threads", "1"]) == 0
+    with pytest.raises(ValueError, match="different input sizes"):
+        ensemble.combine([runs[0], other])
+
+
+@pytest.mark.parametrize("make_members, message", [
+    (lambda runs, tmp: [runs[0]], "needs at least 2"),
+    (lambda runs, tmp: [runs[0], tmp / "missing"], "has no checkpoint.pt"),
+])
+def test_bad_member_lists_are_refused_with_a_reason(two_runs, tmp_path, make_members, message):
+    _, _, runs = two_runs
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        ensemble.combine(make_members(runs, tmp_path))
+
+
+def test_cli_failure_ends_with_an_error_line(tmp_path, capsys):
+    assert ensemble.main(["--members", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "out")]) == 1
+    last = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert last["event"] == "error" and "has no checkpoint.pt" in last["message"]
