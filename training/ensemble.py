@@ -37,7 +37,7 @@ from .metadata import build_metadata, utc_now_iso
 from .onnx_export import (check_onnx, export_onnx, numpy_parity, reference_parity, torch_logits,
                           write_parity_bundle)
 from .preprocess import normalize_chw
-from .progress_log import ProgressLog, say
+from .progress_log import ProgressLog, run_logged, say
 
 PARITY_COUNT = 256
 NUMPY_PARITY_COUNT = 16
@@ -280,21 +280,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "ensemble_log.jsonl").write_text("")
-    except OSError as error:
-        ProgressLog().emit("error", message=f"cannot write run folder {args.out}: {error}")
-        return 1
-    log = ProgressLog(copy_path=args.out / "ensemble_log.jsonl")
-    try:
-        run(args, log)
-    except Exception as error:  # every failure still ends with one machine-readable line
-        log.emit("error", message=f"{type(error).__name__}: {error}")
-        import traceback
-        traceback.print_exc(file=sys.stderr)
-        return 1
-    return 0
+    return run_logged(args.out, "ensemble_log.jsonl", lambda log: run(args, log))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, Callable, Optional
 
 
 def _clean(value):
@@ -41,3 +41,23 @@ class ProgressLog:
 def say(message: str) -> None:
     """Human-readable chatter, kept off stdout so it never mixes with the JSON lines."""
     print(message, file=sys.stderr, flush=True)
+
+
+def run_logged(out: Path, log_name: str, body: Callable[[ProgressLog], object]) -> int:
+    """Creates the run folder, runs body with a log copied to out/log_name, and turns any failure
+    into a final {"event": "error"} line and exit status 1."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / log_name).write_text("")
+    except OSError as error:
+        ProgressLog().emit("error", message=f"cannot write run folder {out}: {error}")
+        return 1
+    log = ProgressLog(copy_path=out / log_name)
+    try:
+        body(log)
+    except Exception as error:  # every failure still ends with one machine-readable line
+        log.emit("error", message=f"{type(error).__name__}: {error}")
+        import traceback
+        traceback.print_exc(file=sys.stderr)
+        return 1
+    return 0

@@ -127,21 +127,16 @@ def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys):
     np.testing.assert_allclose(run_onnx(onnx.load(str(out / "model.onnx")), parity_inputs), parity_logits, atol=1e-4)
 
 
-def test_members_on_another_split_are_refused(two_runs, tmp_path):
-    root, dataset, runs = two_runs
+@pytest.mark.parametrize("image_size, val_fraction, message", [
+    ("24", "0.5", "different train/val/test split"),
+    ("16", "0.3", "different input sizes"),
+])
+def test_members_that_do_not_match_are_refused(two_runs, tmp_path, image_size, val_fraction, message):
+    _, dataset, runs = two_runs
     other = tmp_path / "other"
-    assert train.main(["--dataset", str(dataset), "--out", str(other), "--image-size", "24", "--width", "4",
-                       "--batch-size", "8", "--max-steps", "1", "--val-fraction", "0.5", "--threads", "1"]) == 0
-    with pytest.raises(ValueError, match="different train/val/test split"):
-        ensemble.combine([runs[0], other])
-
-
-def test_members_of_another_input_size_are_refused(two_runs, tmp_path):
-    root, dataset, runs = two_runs
-    other = tmp_path / "other"
-    assert train.main(["--dataset", str(dataset), "--out", str(other), "--image-size", "16", "--width", "4",
-                       "--batch-size", "8", "--max-steps", "1", "--val-fraction", "0.3", "--threads", "1"]) == 0
-    with pytest.raises(ValueError, match="different input sizes"):
+    assert train.main(["--dataset", str(dataset), "--out", str(other), "--image-size", image_size, "--width", "4",
+                       "--batch-size", "8", "--max-steps", "1", "--val-fraction", val_fraction, "--threads", "1"]) == 0
+    with pytest.raises(ValueError, match=message):
         ensemble.combine([runs[0], other])
 
 
