@@ -5,9 +5,9 @@ also over the horizontally mirrored image, exported as a single ONNX graph.
 
 Members must come from the same dataset with identical train/val/test splits, so that no member
 has trained on an image the ensemble is validated on. Batch norm is folded into each convolution
-and every weight is rounded to float16 before evaluation and export; the ONNX file stores those
-weights as float16 (half the bytes) and casts them back to float32, so PyTorch and the served
-graph compute the same float32 numbers. The output folder has everything training.train writes,
+and every weight is rounded to what the ONNX file stores (float16, or int8 levels with a float32
+scale per output channel: --weights) before evaluation and export; the graph turns them back into
+exactly those float32 values, so PyTorch and the served graph compute the same numbers. The output folder has everything training.train writes,
 so `npm run pipeline -- --from-run <out>` evaluates, gates and publishes it.
 """
 
@@ -79,39 +79,98 @@ def fold_batch_norm(model: nn.Module) -> nn.Module:
     return torch.ao.quantization.fuse_modules(folded, pairs)
 
 
-def round_to_float16(model: nn.Module) -> nn.Module:
-    """Rounds every floating-point parameter to the nearest float16 value (kept as float32)."""
+WEIGHT_FORMATS = ("float16", "int8")
+INT8_LEVELS = 127  # symmetric: -127..127, one scale per output channel
+
+
+def int8_scales(weight: torch.Tensor) -> torch.Tensor:
+    """One float32 scale per output channel (dimension 0), shaped to broadcast over the weight."""
+    amax = weight.detach().abs().reshape(weight.shape[0], -1).amax(dim=1)
+    scale = torch.where(amax > 0, amax / INT8_LEVELS, torch.ones_like(amax))
+    return scale.reshape(-1, *([1] * (weight.dim() - 1)))
+
+
+def round_weights(model: nn.Module, weights: str) -> nn.Module:
+    """Rounds the parameters to what the ONNX file will store, keeping them float32.
+
+    float16: every parameter to the nearest float16 value. int8: every convolution and linear
+    weight to int8 levels times a per-output-channel float32 scale; biases stay float32."""
+    if weights not in WEIGHT_FORMATS:
+        raise ValueError(f"weights {weights!r} is not one of {', '.join(WEIGHT_FORMATS)}")
     with torch.no_grad():
         for parameter in model.parameters():
-            parameter.copy_(parameter.half().float())
+            if weights == "float16":
+                parameter.copy_(parameter.half().float())
+            elif parameter.dim() >= 2:
+                scale = int8_scales(parameter)
+                parameter.copy_(torch.round(parameter / scale).clamp(-INT8_LEVELS, INT8_LEVELS) * scale)
     return model
 
 
-def store_weights_as_float16(path: Path, min_elements: int = FLOAT16_MIN_ELEMENTS) -> dict:
-    """Rewrites float32 initializers that are exactly float16-representable as float16 plus a
-    Cast back to float32, so the graph computes the same numbers from half the bytes."""
+def _as_int8(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(int8 levels, float32 per-row scales) that reproduce array exactly in float32, or None.
+
+    The scales are recomputed from the rounded weights; a recomputed scale can land one float32
+    step away from the one that made them, so the neighbours are tried too."""
+    rows = array.reshape(array.shape[0], -1)
+    amax = np.abs(rows).max(axis=1)
+    base = np.where(amax > 0, amax / np.float32(INT8_LEVELS), np.float32(1)).astype(np.float32)
+    chosen = np.full_like(base, np.nan)
+    for candidate in (base, np.nextafter(base, np.float32(np.inf)), np.nextafter(base, np.float32(0))):
+        levels = np.round(rows / candidate[:, None])
+        exact = (np.abs(levels) <= INT8_LEVELS).all(axis=1) & (
+            (levels.astype(np.float32) * candidate[:, None]).astype(np.float32) == rows).all(axis=1)
+        chosen = np.where(np.isnan(chosen) & exact, candidate, chosen)
+    if np.isnan(chosen).any():
+        return None
+    levels = np.round(rows / chosen[:, None]).astype(np.int8).reshape(array.shape)
+    return levels, chosen.reshape(-1, *([1] * (array.ndim - 1)))
+
+
+def store_weights(path: Path, weights: str, min_elements: int = FLOAT16_MIN_ELEMENTS) -> dict:
+    """Rewrites the float32 initializers of an exported graph that round_weights produced into
+    smaller ones the graph turns back into the same float32 values: float16 plus a Cast, or int8
+    levels plus a Cast and a Mul by per-channel scales. A tensor the format cannot reproduce
+    exactly stays float32; onnxruntime folds the conversions into constants when it loads."""
     model = onnx.load(str(path))
     graph = model.graph
-    casts, kept, converted = [], [], 0
+    prefix, kept, counts = [], [], {"float16": 0, "int8": 0, "float32": 0}
     for tensor in graph.initializer:
         array = numpy_helper.to_array(tensor)
-        half = array.astype(np.float16)
-        if (tensor.data_type != TensorProto.FLOAT or array.size < min_elements
-                or not np.array_equal(half.astype(np.float32), array)):
+        if tensor.data_type != TensorProto.FLOAT or array.size < min_elements:
             kept.append(tensor)
+            counts["float32"] += 1
             continue
-        stored = numpy_helper.from_array(half, f"{tensor.name}__float16")
-        kept.append(stored)
-        casts.append(helper.make_node("Cast", [stored.name], [tensor.name], to=TensorProto.FLOAT,
-                                      name=f"{tensor.name}__to_float32"))
-        converted += 1
+        int8 = _as_int8(array) if weights == "int8" and array.ndim >= 2 else None
+        half = array.astype(np.float16)
+        if int8 is not None:
+            levels, scales = int8
+            stored = numpy_helper.from_array(levels, f"{tensor.name}__int8")
+            scale = numpy_helper.from_array(scales, f"{tensor.name}__scale")
+            kept += [stored, scale]
+            prefix += [
+                helper.make_node("Cast", [stored.name], [f"{tensor.name}__levels"], to=TensorProto.FLOAT,
+                                 name=f"{tensor.name}__to_float32"),
+                helper.make_node("Mul", [f"{tensor.name}__levels", scale.name], [tensor.name],
+                                 name=f"{tensor.name}__dequantize"),
+            ]
+            counts["int8"] += 1
+        elif np.array_equal(half.astype(np.float32), array):
+            stored = numpy_helper.from_array(half, f"{tensor.name}__float16")
+            kept.append(stored)
+            prefix.append(helper.make_node("Cast", [stored.name], [tensor.name], to=TensorProto.FLOAT,
+                                           name=f"{tensor.name}__to_float32"))
+            counts["float16"] += 1
+        else:
+            kept.append(tensor)
+            counts["float32"] += 1
     del graph.initializer[:]
     graph.initializer.extend(kept)
     nodes = list(graph.node)
     del graph.node[:]
-    graph.node.extend(casts + nodes)
+    graph.node.extend(prefix + nodes)
     onnx.save(model, str(path))
-    return {"float16_tensors": converted, "float32_tensors": len(kept) - converted}
+    return {f"{name}_tensors": count for name, count in counts.items()}
 
 
 def split_signature(split: dict) -> dict:
@@ -141,8 +200,8 @@ def build_ensemble(member_configs: Sequence[dict], image_size: int, flip: bool) 
     return Ensemble(members, image_size, flip).eval()
 
 
-def combine(run_dirs: Sequence[Path]) -> tuple[list[nn.Module], dict]:
-    """Loads and checks the members; returns them folded and float16-rounded, and a summary."""
+def combine(run_dirs: Sequence[Path], weights: str = "float16") -> tuple[list[nn.Module], dict]:
+    """Loads and checks the members; returns them folded and rounded to `weights`, and a summary."""
     if len(run_dirs) < 2:
         raise ValueError(f"--members lists {len(run_dirs)} run; an ensemble needs at least 2")
     loaded = [load_member(Path(run_dir)) for run_dir in run_dirs]
@@ -160,7 +219,7 @@ def combine(run_dirs: Sequence[Path]) -> tuple[list[nn.Module], dict]:
     datasets = {json.dumps(checkpoint.get("dataset"), sort_keys=True) for _, checkpoint, _, _ in loaded}
     if len(datasets) != 1:
         raise ValueError(f"members come from different datasets: {sorted(datasets)}")
-    members = [round_to_float16(fold_batch_norm(model)) for model, _, _, _ in loaded]
+    members = [round_weights(fold_batch_norm(model), weights) for model, _, _, _ in loaded]
     summary = {
         "image_size": sizes.pop(),
         "member_configs": [checkpoint["model_config"] for _, checkpoint, _, _ in loaded],
@@ -177,6 +236,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--out", required=True, type=Path, help="run folder to write (created if missing)")
     p.add_argument("--name", help="model name for metadata.json (default: the dataset name)")
     p.add_argument("--flip", action="store_true", help="also average over the horizontally mirrored input")
+    p.add_argument("--weights", choices=WEIGHT_FORMATS, default="float16",
+                   help="how model.onnx stores the weights: float16 (half the bytes, no measurable change) "
+                        "or int8 with a scale per output channel (a quarter; evaluated as rounded)")
     p.add_argument("--dataset", type=Path, help="dataset folder (default: the one recorded in the first member)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     return p.parse_args(argv)
@@ -198,7 +260,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     started = time.time()
     torch.set_num_threads(args.threads)
     out: Path = args.out
-    members, summary = combine(args.members)
+    members, summary = combine(args.members, args.weights)
     image_size = summary["image_size"]
     model = Ensemble(members, image_size, args.flip).eval()
     first = summary["checkpoints"][0]
@@ -227,7 +289,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     write_json(out / "torch_eval.json", torch_eval)
 
     model_config = {"arch": "ensemble", "image_size": image_size, "flip": args.flip,
-                    "members": summary["member_configs"], "weights": "float16"}
+                    "members": summary["member_configs"], "weights": args.weights}
     val_metrics = {k: v for k, v in torch_eval["val"].items() if k != "probabilities"}
     save_checkpoint(out / "checkpoint.pt", model, model_config,
                     {"best_epoch": 0, "best_val": val_metrics, "dataset": dataset_info,
@@ -236,7 +298,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
 
     onnx_path = out / "model.onnx"
     export_onnx(model, image_size, onnx_path)
-    storage = store_weights_as_float16(onnx_path)
+    storage = store_weights(onnx_path, args.weights)
     onnx_summary = check_onnx(onnx_path, image_size)
     parity_inputs = normalize_chw(decoded["val"][0][:PARITY_COUNT])
     parity_logits = torch_logits(model, parity_inputs)
@@ -269,7 +331,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
         "images_per_s": round(images / max(train_seconds, 1e-9), 1),
         "arch": architecture, "params": parameters, "image_size": image_size,
         "args": {"members": [str(m) for m in args.members], "out": str(out), "name": args.name,
-                 "flip": args.flip, "dataset": str(dataset_root),
+                 "flip": args.flip, "weights": args.weights, "dataset": str(dataset_root),
                  "threads": args.threads},
         "members": [member_record(run_dir, t, c) for run_dir, t, c in
                     zip(args.members, trainings, summary["checkpoints"])],

@@ -100,7 +100,7 @@ export function renderModelCard(input: ModelCardInput): string {
   out.push(`- Architecture: ${training.arch ?? metadata.architecture}, ${training.params ?? metadata.parameters ?? '?'} parameters, input ${training.image_size}×${training.image_size}.`);
   const members = training.members ?? [];
   if (members.length > 0) {
-    out.push(`- An ensemble: P(AI) comes from the mean of the logits of ${members.length} separately trained networks${training.args.flip === true ? ', each also run on the mirrored image' : ''}. Every member trained on the same train split and none saw a validation image. Batch norm is folded into the convolutions and the weights are stored as float16; the graph computes in float32.`);
+    out.push(`- An ensemble: P(AI) comes from the mean of the logits of ${members.length} separately trained networks${training.args.flip === true ? ', each also run on the mirrored image' : ''}. Every member trained on the same train split and none saw a validation image. Batch norm is folded into the convolutions and the weights are stored ${training.args.weights === 'int8' ? 'as int8 with a float32 scale per output channel' : 'as float16'}; the graph computes in float32, and every number below was measured with those stored weights.`);
     out.push(`- Training time: ${formatDuration(training.seconds)} in all (${training.epochs_run} epochs across the members).`);
     out.push('');
     out.push(table(

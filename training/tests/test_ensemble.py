@@ -54,28 +54,47 @@ def test_ensemble_is_the_mean_of_member_logits_over_both_mirror_images():
     np.testing.assert_allclose(torch_logits(plain, x), sum(torch_logits(m, x) for m in members) / 2, atol=1e-5, rtol=1e-5)
 
 
-def test_float16_storage_halves_the_file_and_computes_the_same_numbers(tmp_path):
-    members = [ensemble.round_to_float16(ensemble.fold_batch_norm(member(seed))) for seed in (1, 2)]
+@pytest.mark.parametrize("weights, dtype, max_share", [
+    ("float16", onnx.TensorProto.FLOAT16, 0.6),
+    ("int8", onnx.TensorProto.INT8, 0.35),
+])
+def test_weight_storage_shrinks_the_file_and_computes_the_same_numbers(tmp_path, weights, dtype, max_share):
+    members = [ensemble.round_weights(ensemble.fold_batch_norm(member(seed)), weights) for seed in (1, 2)]
     model = ensemble.Ensemble(members, 16, flip=True).eval()
     path = tmp_path / "model.onnx"
     export_onnx(model, 16, path)
     before = path.stat().st_size
-    storage = ensemble.store_weights_as_float16(path)
-    assert storage["float16_tensors"] > 0
-    assert path.stat().st_size < 0.6 * before
+    storage = ensemble.store_weights(path, weights)
+    assert storage[f"{weights}_tensors"] > 0
+    assert path.stat().st_size < max_share * before
     graph = onnx.load(str(path))
     onnx.checker.check_model(graph, full_check=True)
-    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in graph.graph.initializer)
+    assert any(t.data_type == dtype for t in graph.graph.initializer)
     x = inputs(5)
-    np.testing.assert_allclose(run_onnx(graph, x), torch_logits(model, x), atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(run_onnx(graph, x), torch_logits(model, x), atol=1e-5, rtol=1e-5)
 
 
-def test_float16_storage_leaves_weights_that_float16_cannot_hold_exactly(tmp_path):
-    model = ensemble.fold_batch_norm(member(3))  # not rounded: most weights need float32
+def test_int8_rounding_keeps_each_channel_close_to_the_original():
+    model = ensemble.fold_batch_norm(member(4))
+    original = {name: p.detach().clone() for name, p in model.named_parameters()}
+    ensemble.round_weights(model, "int8")
+    for name, parameter in model.named_parameters():
+        if parameter.dim() < 2:
+            assert torch.equal(parameter, original[name]), f"{name}: biases stay float32"
+            continue
+        step = ensemble.int8_scales(original[name])
+        assert ((parameter - original[name]).abs() <= step / 2 + 1e-7).all(), name
+        levels = parameter / ensemble.int8_scales(parameter)
+        assert torch.allclose(levels, torch.round(levels), atol=1e-3), name
+
+
+@pytest.mark.parametrize("weights", ["float16", "int8"])
+def test_storage_leaves_weights_the_format_cannot_hold_exactly(tmp_path, weights):
+    model = ensemble.fold_batch_norm(member(3))  # not rounded: the weights need float32
     path = tmp_path / "model.onnx"
     export_onnx(model, 16, path)
-    storage = ensemble.store_weights_as_float16(path)
-    assert storage["float16_tensors"] == 0
+    storage = ensemble.store_weights(path, weights)
+    assert storage["float16_tensors"] == storage["int8_tensors"] == 0
     x = inputs(2)
     np.testing.assert_allclose(run_onnx(onnx.load(str(path)), x), torch_logits(model, x), atol=1e-4, rtol=1e-4)
 
@@ -95,11 +114,13 @@ def two_runs(tmp_path_factory):
     return root, dataset, runs
 
 
-def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys):
+@pytest.mark.parametrize("weights", ["float16", "int8"])
+def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys, weights):
     root, _, runs = two_runs
     capsys.readouterr()
-    out = root / "ensemble"
-    assert ensemble.main(["--members", *map(str, runs), "--out", str(out), "--name", "tiny", "--flip", "--threads", "1"]) == 0
+    out = root / f"ensemble-{weights}"
+    assert ensemble.main(["--members", *map(str, runs), "--out", str(out), "--name", "tiny", "--flip", "--threads", "1",
+                          "--weights", weights]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["event"] for e in events] == ["start", "evaluate", "export", "done"]
     for name in ("model.onnx", "checkpoint.pt", "metadata.json", "split.json", "torch_eval.json", "training.json",
@@ -111,6 +132,7 @@ def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys):
     assert training["module"] == "training.ensemble"
     assert [m["run"] for m in training["members"]] == [str(r) for r in runs]
     assert training["args"]["members"] == [str(r) for r in runs] and training["args"]["flip"] is True
+    assert training["args"]["weights"] == weights and training["weight_storage"][f"{weights}_tensors"] > 0
     member_params = [json.loads((r / "training.json").read_text())["params"] for r in runs]
     assert training["params"] < sum(member_params)  # batch norm folded away
     metadata = json.loads((out / "metadata.json").read_text())
