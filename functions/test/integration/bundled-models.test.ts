@@ -1,0 +1,76 @@
+/**
+ * The models committed in models/ (what `npm start` serves): each production version loads in the
+ * real onnxruntime session, answers /predict, keeps within the 5 MB model budget, and the README's
+ * model table states exactly the accuracy, ROC-AUC, ECE and JPEG numbers of its metrics.json.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../../src/config';
+import { parseProductionPointer } from '../../src/model/model-metadata';
+import { type FunctionClient, multipart, startFunction } from '../support/function-server';
+import { fixtureImage, startService } from '../support/test-service';
+
+const MODELS = path.join(repoRoot(), 'models');
+const MAX_MODEL_BYTES = 5_000_000;
+const names = fs.readdirSync(MODELS).filter((name) => fs.existsSync(path.join(MODELS, name, 'production.json')));
+const readme = fs.readFileSync(path.join(repoRoot(), 'README.md'), 'utf8');
+
+function production(name: string) {
+  const pointer = parseProductionPointer('production.json', fs.readFileSync(path.join(MODELS, name, 'production.json')));
+  const dir = path.join(MODELS, name, pointer.version);
+  const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
+  return { pointer, dir, metrics };
+}
+
+/** The cells of the README's model-table row for `name`. */
+function tableRow(name: string): string[] {
+  const line = readme.split('\n').find((row) => row.startsWith(`| \`${name}\``));
+  if (line === undefined) throw new Error(`README.md has no model-table row for ${name}`);
+  return line.split('|').slice(1, -1).map((cell) => cell.trim());
+}
+
+const percent = (value: number) => `${(100 * value).toFixed(2)} %`;
+
+it('finds the bundled models', () => {
+  expect(names).toEqual(expect.arrayContaining(['cifake', 'shoes']));
+});
+
+describe.each(names)('bundled model %s', (name) => {
+  let client: FunctionClient;
+
+  beforeAll(async () => {
+    startService({ MODEL_STORE: MODELS, DEFAULT_MODEL: name });
+    client = await startFunction('predict');
+  });
+
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it('serves its production version', async () => {
+    const { pointer } = production(name);
+    const response = await client.request('/', { method: 'POST', body: multipart([{ field: 'image', filename: 'photo.jpg', bytes: fixtureImage('photo.jpg') }]) });
+    expect(response.status).toBe(200);
+    expect(response.body.model).toEqual({ name, version: pointer.version });
+    expect(response.body.probability).toBeGreaterThanOrEqual(0);
+    expect(response.body.probability).toBeLessThanOrEqual(1);
+  });
+
+  it(`keeps model.onnx within ${MAX_MODEL_BYTES} bytes`, () => {
+    expect(fs.statSync(path.join(production(name).dir, 'model.onnx')).size).toBeLessThanOrEqual(MAX_MODEL_BYTES);
+  });
+
+  it("matches the README's model table", () => {
+    const { metrics } = production(name);
+    const serving = metrics.serving[metrics.gate_split];
+    const cells = tableRow(name);
+    expect(cells).toContain(`**${percent(serving.accuracy)}**`);
+    expect(cells).toContain(serving.roc_auc.toFixed(4));
+    expect(cells).toContain(serving.ece.toFixed(3));
+    const robustness = metrics.robustness;
+    const drop = robustness.drop_points.toFixed(2).replace('-', '−');
+    expect(cells).toContain(`${percent(robustness.jpeg75_accuracy)} (${drop.startsWith('−') ? '+' + drop.slice(1) : '−' + drop} points)`);
+    const megabytes = fs.statSync(path.join(production(name).dir, 'model.onnx')).size / 1e6;
+    expect(cells.at(-1)).toBe(`${megabytes.toFixed(1)} MB`);
+  });
+});
