@@ -35,6 +35,17 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** Builds a fresh service from the store (as a new instance would) and scores one noise image. */
+async function predictOnce(config: ReturnType<typeof loadConfig>, seed: number) {
+  registerFunctions(buildService(config, { logger: createMemoryLogger('error') }));
+  const client = await startFunction('predict');
+  try {
+    return await client.request('/', { method: 'POST', body: multipart([{ field: 'image', filename: 'x.png', bytes: await noiseImage(seed) }]) });
+  } finally {
+    await client.close();
+  }
+}
+
 (hasTorch ? it : it.skip)(
   'trains, evaluates through the serving code, publishes, and the functions serve the new version',
   async () => {
@@ -86,16 +97,10 @@ afterAll(() => {
     expect(metrics.robustness).toMatchObject({ quality: 75, split: 'val' });
 
     // The functions pick the new version up from the store, without a redeploy.
-    registerFunctions(buildService(config, { logger: createMemoryLogger('error') }));
-    const client = await startFunction('predict');
-    try {
-      const response = await client.request('/', { method: 'POST', body: multipart([{ field: 'image', filename: 'x.png', bytes: await noiseImage(7) }]) });
-      expect(response.status).toBe(200);
-      expect(response.body.model).toEqual({ name: 'tiny', version: result.version });
-      expect(response.body.probability).toBeGreaterThanOrEqual(0);
-    } finally {
-      await client.close();
-    }
+    const served = await predictOnce(config, 7);
+    expect(served.status).toBe(200);
+    expect(served.body.model).toEqual({ name: 'tiny', version: result.version });
+    expect(served.body.probability).toBeGreaterThanOrEqual(0);
 
     // A second tiny run on the same split, combined with the first into a mirror-averaged
     // float16 ensemble, goes through the same pipeline and is served in its turn.
@@ -125,15 +130,9 @@ afterAll(() => {
     expect(ensembleCard).toMatch(/# member 1 of 2 \(from .*work\/run\/training\.json\)\npython3 -m training\.train --dataset /);
     expect(ensembleCard).toContain(`python3 -m training.ensemble --members ${path.join(root, 'work', 'run')} ${second} --out ${ensembleDir} --name tiny --flip`);
     expect(ensembleCard).toMatch(/\| member run \| architecture \|[^\n]*\n\|---/);
-    registerFunctions(buildService(config, { logger: createMemoryLogger('error') }));
-    const again = await startFunction('predict');
-    try {
-      const response = await again.request('/', { method: 'POST', body: multipart([{ field: 'image', filename: 'x.png', bytes: await noiseImage(8) }]) });
-      expect(response.status).toBe(200);
-      expect(response.body.model).toEqual({ name: 'tiny', version: ensembleResult.version });
-    } finally {
-      await again.close();
-    }
+    const servedEnsemble = await predictOnce(config, 8);
+    expect(servedEnsemble.status).toBe(200);
+    expect(servedEnsemble.body.model).toEqual({ name: 'tiny', version: ensembleResult.version });
   },
   240_000,
 );
