@@ -27,20 +27,17 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
-from .architectures import BasicBlock, CompactCNN, count_parameters
-from .checkpoint_io import read_checkpoint, save_checkpoint
+from .architectures import BasicBlock, CompactCNN, build_model, count_parameters
+from .checkpoint_io import load_model, save_checkpoint
 from .constants import ONNX_OPSET
 from .evaluation import evaluate
 from .image_cache import decode_split
 from .dataset_files import Item
 from .metadata import build_metadata, utc_now_iso
-from .onnx_export import (check_onnx, export_onnx, numpy_parity, reference_parity, torch_logits,
-                          write_parity_bundle)
-from .preprocess import normalize_chw
+from .onnx_export import check_onnx, check_parity, export_onnx
 from .progress_log import ProgressLog, run_logged, say
+from .train import write_json
 
-PARITY_COUNT = 256
-NUMPY_PARITY_COUNT = 16
 FLOAT16_MIN_ELEMENTS = 16  # smaller tensors (scalars, tiny biases) stay float32: no bytes to save
 
 
@@ -179,8 +176,6 @@ def split_signature(split: dict) -> dict:
 
 def load_member(run_dir: Path) -> tuple[nn.Module, dict, dict, dict]:
     """(model in eval mode, checkpoint, training.json, split.json) of a finished run."""
-    from .checkpoint_io import load_model
-
     for required in ("checkpoint.pt", "split.json", "training.json"):
         if not (run_dir / required).is_file():
             raise FileNotFoundError(f"member {run_dir} has no {required}; is it a finished training run?")
@@ -191,8 +186,6 @@ def load_member(run_dir: Path) -> tuple[nn.Module, dict, dict, dict]:
 
 def build_ensemble(member_configs: Sequence[dict], image_size: int, flip: bool) -> Ensemble:
     """The module structure of a saved ensemble checkpoint (folded members), weights not loaded."""
-    from .architectures import build_model
-
     members = []
     for config in member_configs:
         config = {k: v for k, v in config.items() if k != "pretrained_path"}
@@ -242,10 +235,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--dataset", type=Path, help="dataset folder (default: the one recorded in the first member)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     return p.parse_args(argv)
-
-
-def write_json(path: Path, value) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n")
 
 
 def member_record(run_dir: Path, training: dict, checkpoint: dict) -> dict:
@@ -300,12 +289,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     export_onnx(model, image_size, onnx_path)
     storage = store_weights(onnx_path, args.weights)
     onnx_summary = check_onnx(onnx_path, image_size)
-    parity_inputs = normalize_chw(decoded["val"][0][:PARITY_COUNT])
-    parity_logits = torch_logits(model, parity_inputs)
-    parity_meta = write_parity_bundle(out / "parity", parity_inputs, parity_logits)
-    reference = reference_parity(onnx_path, parity_inputs[:NUMPY_PARITY_COUNT], parity_logits[:NUMPY_PARITY_COUNT])
-    if reference is None:
-        reference = numpy_parity(onnx_path, parity_inputs[:NUMPY_PARITY_COUNT], parity_logits[:NUMPY_PARITY_COUNT])
+    parity_meta, reference = check_parity(model, onnx_path, decoded["val"][0], out / "parity")
     log.emit("export", path=str(onnx_path), bytes=onnx_summary["bytes"], opset=onnx_summary["opset"],
              storage=storage, parity=parity_meta, reference_parity=reference)
 

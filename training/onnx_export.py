@@ -15,6 +15,11 @@ from torch import nn
 
 from .constants import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME
 from .numpy_onnx import run_onnx
+from .preprocess import normalize_chw
+from .progress_log import say
+
+PARITY_COUNT = 256  # validation images in the parity bundle that Node checks with onnxruntime
+PYTHON_PARITY_COUNT = 16  # of those, inputs checked by a Python ONNX evaluator (reference or NumPy); both are slow
 
 
 def export_onnx(model: nn.Module, image_size: int, path: Path, opset: int = ONNX_OPSET) -> None:
@@ -106,3 +111,17 @@ def numpy_parity(onnx_path: Path, inputs: np.ndarray, expected: np.ndarray) -> O
     except NotImplementedError:
         return None
     return _parity_result(logits, expected, "numpy_onnx")
+
+
+def check_parity(model: nn.Module, onnx_path: Path, val_pixels: np.ndarray, folder: Path) -> tuple[dict, Optional[dict]]:
+    """Writes the parity bundle of the first PARITY_COUNT validation images and checks the exported
+    graph against PyTorch with a Python evaluator; returns (bundle meta, Python parity or None)."""
+    inputs = normalize_chw(val_pixels[:PARITY_COUNT])
+    logits = torch_logits(model, inputs)
+    meta = write_parity_bundle(folder, inputs, logits)
+    few_inputs, few_logits = inputs[:PYTHON_PARITY_COUNT], logits[:PYTHON_PARITY_COUNT]
+    reference = reference_parity(onnx_path, few_inputs, few_logits)
+    if reference is None:
+        say("onnx.reference is unavailable in this onnx version; using the NumPy interpreter instead")
+        reference = numpy_parity(onnx_path, few_inputs, few_logits)
+    return meta, reference

@@ -26,15 +26,11 @@ from .dataset_files import build_splits, read_dataset_info
 from .evaluation import evaluate
 from .image_cache import decode_split
 from .metadata import build_metadata, utc_now_iso
-from .onnx_export import (check_onnx, export_onnx, numpy_parity, reference_parity, torch_logits,
-                          write_parity_bundle)
-from .preprocess import normalize_chw
+from .onnx_export import check_onnx, check_parity, export_onnx
 from .progress_log import ProgressLog, run_logged, say
 from .training_loop import LoopConfig, plan_steps, train_model
 
 DEFAULT_IMAGE_SIZE = {"compact": 32}
-PARITY_COUNT = 256
-NUMPY_PARITY_COUNT = 16  # inputs checked by a Python ONNX evaluator (reference or NumPy); both are slow
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -170,13 +166,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     onnx_path = out / "model.onnx"
     export_onnx(model, args.image_size, onnx_path)
     onnx_summary = check_onnx(onnx_path, args.image_size)
-    parity_inputs = normalize_chw(decoded["val"][0][:PARITY_COUNT])
-    parity_logits = torch_logits(model, parity_inputs)
-    parity_meta = write_parity_bundle(out / "parity", parity_inputs, parity_logits)
-    reference = reference_parity(onnx_path, parity_inputs[:NUMPY_PARITY_COUNT], parity_logits[:NUMPY_PARITY_COUNT])
-    if reference is None:
-        say("onnx.reference is unavailable in this onnx version; using the NumPy interpreter instead")
-        reference = numpy_parity(onnx_path, parity_inputs[:NUMPY_PARITY_COUNT], parity_logits[:NUMPY_PARITY_COUNT])
+    parity_meta, reference = check_parity(model, onnx_path, decoded["val"][0], out / "parity")
     log.emit("export", path=str(onnx_path), bytes=onnx_summary["bytes"], opset=onnx_summary["opset"],
              input_shape=onnx_summary["input_shape"], output_shape=onnx_summary["output_shape"],
              parity=parity_meta, reference_parity=reference)
