@@ -33,7 +33,7 @@ def load_model(path: Path) -> tuple[nn.Module, dict]:
     if config.get("arch") == "ensemble":
         from .ensemble import build_ensemble  # imports this module
 
-        model = build_ensemble(config["members"], config["image_size"], config["flip"])
+        model = build_ensemble(config["members"], config["image_size"], config["flip"], config.get("shift", 0))
     else:
         model = build_model(**config)
     model.load_state_dict(checkpoint["state_dict"])

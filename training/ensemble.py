@@ -1,7 +1,8 @@
 """Combines finished training runs into one model: the mean of the members' logits, optionally
-also over the horizontally mirrored image, exported as a single ONNX graph.
+also over the horizontally mirrored image (--flip) and over the image moved by a pixel or more
+left, right, up and down (--shift), exported as a single ONNX graph.
 
-    python3 -m training.ensemble --members runs/a runs/b runs/c --out runs/ensemble [--flip]
+    python3 -m training.ensemble --members runs/a runs/b runs/c --out runs/ensemble [--flip] [--shift 1]
 
 Members must come from the same dataset with identical train/val/test splits, so that no member
 has trained on an image the ensemble is validated on. Batch norm is folded into each convolution
@@ -27,7 +28,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
-from .architectures import BasicBlock, CompactCNN, build_model, count_parameters
+from .architectures import NUM_CLASSES, BasicBlock, CompactCNN, build_model, count_parameters
 from .checkpoint_io import load_model, save_checkpoint
 from .constants import ONNX_OPSET
 from .evaluation import evaluate
@@ -41,25 +42,66 @@ from .train import write_json
 FLOAT16_MIN_ELEMENTS = 16  # smaller tensors (scalars, tiny biases) stay float32: no bytes to save
 
 
-class Ensemble(nn.Module):
-    """Mean of member logits; with flip, also of the logits of the mirrored input."""
+def shift_index(size: int, offset: int) -> torch.Tensor:
+    """Indices that move an axis by `offset` pixels (new[i] = old[i + offset]), mirrored at the edges
+    the way reflect padding is, so no view sees a border that the training images never had."""
+    if abs(offset) >= size:
+        raise ValueError(f"a shift of {offset} pixels does not fit an axis of {size}")
+    index = torch.arange(size) + offset
+    index = torch.where(index < 0, -index, index)
+    return torch.where(index > size - 1, 2 * (size - 1) - index, index)
 
-    def __init__(self, members: Sequence[nn.Module], image_size: int, flip: bool):
+
+def view_indices(image_size: int, flip: bool, shift: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(rows, columns) gather indices of every view: the image, and with flip its mirror image;
+    with shift, each of those also moved by `shift` pixels left, right, up and down."""
+    if shift < 0:
+        raise ValueError(f"shift is {shift}; it must be 0 or more pixels")
+    identity = torch.arange(image_size)
+    bases = [identity, torch.arange(image_size - 1, -1, -1)] if flip else [identity]
+    offsets = [(0, 0)] + ([(-shift, 0), (shift, 0), (0, -shift), (0, shift)] if shift else [])
+    return [(shift_index(image_size, dy), base[shift_index(image_size, dx)])
+            for base in bases for dx, dy in offsets]
+
+
+class Ensemble(nn.Module):
+    """Mean of member logits over every view of the input (view_indices).
+
+    The views are stacked into one batch, so each member runs once per request however many
+    views there are.
+    """
+
+    def __init__(self, members: Sequence[nn.Module], image_size: int, flip: bool, shift: int = 0):
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one member")
         self.members = nn.ModuleList(members)
         self.flip = flip
-        self.register_buffer("mirror", torch.arange(image_size - 1, -1, -1), persistent=False)
+        self.shift = shift
+        views = view_indices(image_size, flip, shift)
+        self.view_count = len(views)
+        identity = torch.arange(image_size)
+        self.gathers = [(not torch.equal(rows, identity), not torch.equal(cols, identity)) for rows, cols in views]
+        self.register_buffer("view_rows", torch.stack([rows for rows, _ in views]), persistent=False)
+        self.register_buffer("view_cols", torch.stack([cols for _, cols in views]), persistent=False)
+
+    def _view(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        gather_rows, gather_cols = self.gathers[index]
+        if gather_rows:
+            x = x.index_select(2, self.view_rows[index])
+        if gather_cols:
+            x = x.index_select(3, self.view_cols[index])
+        return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        views = [x, x.index_select(3, self.mirror)] if self.flip else [x]
+        stacked = x if self.view_count == 1 else torch.cat([self._view(x, k) for k in range(self.view_count)])
         total = None
         for member in self.members:
-            for view in views:
-                logits = member(view)
-                total = logits if total is None else total + logits
-        return total * (1.0 / (len(self.members) * len(views)))
+            logits = member(stacked)
+            total = logits if total is None else total + logits
+        if self.view_count > 1:  # ReduceMean keeps its axes as an attribute, so the output stays [batch, 2]
+            total = total.reshape(self.view_count, -1, NUM_CLASSES).mean(0)
+        return total * (1.0 / len(self.members))
 
 
 def fold_batch_norm(model: nn.Module) -> nn.Module:
@@ -184,13 +226,13 @@ def load_member(run_dir: Path) -> tuple[nn.Module, dict, dict, dict]:
             json.loads((run_dir / "split.json").read_text()))
 
 
-def build_ensemble(member_configs: Sequence[dict], image_size: int, flip: bool) -> Ensemble:
+def build_ensemble(member_configs: Sequence[dict], image_size: int, flip: bool, shift: int = 0) -> Ensemble:
     """The module structure of a saved ensemble checkpoint (folded members), weights not loaded."""
     members = []
     for config in member_configs:
         config = {k: v for k, v in config.items() if k != "pretrained_path"}
         members.append(fold_batch_norm(build_model(**config).eval()))
-    return Ensemble(members, image_size, flip).eval()
+    return Ensemble(members, image_size, flip, shift).eval()
 
 
 def combine(run_dirs: Sequence[Path], weights: str = "float16") -> tuple[list[nn.Module], dict]:
@@ -229,6 +271,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--out", required=True, type=Path, help="run folder to write (created if missing)")
     p.add_argument("--name", help="model name for metadata.json (default: the dataset name)")
     p.add_argument("--flip", action="store_true", help="also average over the horizontally mirrored input")
+    p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
+                   help="also average over each view moved by PIXELS left, right, up and down, edges "
+                        "mirrored (default 0: no shifted views)")
     p.add_argument("--weights", choices=WEIGHT_FORMATS, default="float16",
                    help="how model.onnx stores the weights: float16 (half the bytes, no measurable change) "
                         "or int8 with a scale per output channel (a quarter; evaluated as rounded)")
@@ -245,13 +290,34 @@ def member_record(run_dir: Path, training: dict, checkpoint: dict) -> dict:
             "val_accuracy": best.get("accuracy"), "val_roc_auc": best.get("roc_auc")}
 
 
+def pretraining_runs(trainings: Sequence[dict]) -> list[dict]:
+    """Every run that a member continues from (--init-from, followed back through its own
+    --init-from), each counted once however many members share it: their time is part of the
+    ensemble's training time. A run folder that is gone is listed with unknown seconds."""
+    found: dict[str, dict] = {}
+    pending = [t.get("args", {}).get("init_from") for t in trainings]
+    while pending:
+        source = pending.pop(0)
+        if not source:
+            continue
+        run_dir = Path(source).parent if Path(source).suffix == ".pt" else Path(source)
+        key = str(run_dir.resolve())
+        if key in found:
+            continue
+        record_path = run_dir / "training.json"
+        training = json.loads(record_path.read_text()) if record_path.is_file() else {}
+        found[key] = {"run": str(run_dir), "seconds": training.get("seconds"), "epochs_run": training.get("epochs_run")}
+        pending.append(training.get("args", {}).get("init_from"))
+    return list(found.values())
+
+
 def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     started = time.time()
     torch.set_num_threads(args.threads)
     out: Path = args.out
     members, summary = combine(args.members, args.weights)
     image_size = summary["image_size"]
-    model = Ensemble(members, image_size, args.flip).eval()
+    model = Ensemble(members, image_size, args.flip, args.shift).eval()
     first = summary["checkpoints"][0]
     dataset_info = first.get("dataset") or {}
     dataset_root = Path(args.dataset or summary["trainings"][0].get("args", {}).get("dataset")
@@ -261,7 +327,8 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     split = summary["split"]
     write_json(out / "split.json", split)
     parameters = count_parameters(model)
-    log.emit("start", members=[str(m) for m in args.members], flip=args.flip, params=parameters,
+    log.emit("start", members=[str(m) for m in args.members], flip=args.flip, shift=args.shift,
+             views=model.view_count, params=parameters,
              image_size=image_size, dataset=dataset_info)
 
     decoded = {}
@@ -277,7 +344,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
         log.emit("evaluate", split=name, accuracy=torch_eval[name]["accuracy"], roc_auc=torch_eval[name]["roc_auc"])
     write_json(out / "torch_eval.json", torch_eval)
 
-    model_config = {"arch": "ensemble", "image_size": image_size, "flip": args.flip,
+    model_config = {"arch": "ensemble", "image_size": image_size, "flip": args.flip, "shift": args.shift,
                     "members": summary["member_configs"], "weights": args.weights}
     val_metrics = {k: v for k, v in torch_eval["val"].items() if k != "probabilities"}
     save_checkpoint(out / "checkpoint.pt", model, model_config,
@@ -296,29 +363,33 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     trainings = summary["trainings"]
     member_archs = sorted({t.get("arch", "?") for t in trainings})
     architecture = (f"ensemble of {len(members)} {'/'.join(member_archs)}"
-                    + (", mirror-averaged" if args.flip else ""))
+                    + (", mirror-averaged" if args.flip else "")
+                    + (f", averaged over {args.shift}-pixel shifts" if args.shift else ""))
     epochs = sum(int(t.get("epochs_run", 0)) for t in trainings)
     write_json(out / "metadata.json", build_metadata(
         name=args.name or dataset_info.get("name", "model"), architecture=architecture, parameters=parameters,
         image_size=image_size, dataset=dataset_info, framework=f"pytorch {torch.__version__}",
         opset=onnx_summary["opset"], epochs=epochs, seed=int(trainings[0].get("args", {}).get("seed", 0)),
         created_at=utc_now_iso()))
-    member_seconds = sum(float(t.get("seconds", 0)) for t in trainings)
+    pretraining = pretraining_runs(trainings)
+    earlier_seconds = sum(float(t.get("seconds", 0)) for t in trainings)
+    earlier_seconds += sum(float(r["seconds"] or 0) for r in pretraining)
     train_seconds = sum(float(t.get("train_seconds", 0)) for t in trainings)
     images = sum(float(t.get("images_per_s", 0)) * float(t.get("train_seconds", 0)) for t in trainings)
     seconds = round(time.time() - started, 2)
     write_json(out / "training.json", {
         "module": "training.ensemble",
-        "seconds": round(member_seconds + seconds, 2), "train_seconds": round(train_seconds, 2),
+        "seconds": round(earlier_seconds + seconds, 2), "train_seconds": round(train_seconds, 2),
         "ensemble_seconds": seconds, "epochs_run": epochs,
         "best_epoch": max(int(t.get("best_epoch", 0)) for t in trainings),
         "images_per_s": round(images / max(train_seconds, 1e-9), 1),
-        "arch": architecture, "params": parameters, "image_size": image_size,
+        "arch": architecture, "params": parameters, "image_size": image_size, "views": model.view_count,
         "args": {"members": [str(m) for m in args.members], "out": str(out), "name": args.name,
-                 "flip": args.flip, "weights": args.weights, "dataset": str(dataset_root),
+                 "flip": args.flip, "shift": args.shift, "weights": args.weights, "dataset": str(dataset_root),
                  "threads": args.threads},
         "members": [member_record(run_dir, t, c) for run_dir, t, c in
                     zip(args.members, trainings, summary["checkpoints"])],
+        "pretraining": pretraining,
         "torch_version": torch.__version__, "dataset": dataset_info, "onnx_opset": ONNX_OPSET,
         "onnx_bytes": onnx_summary["bytes"], "weight_storage": storage})
     return log.emit("done", val=val_metrics, onnx_bytes=onnx_summary["bytes"], seconds=seconds)

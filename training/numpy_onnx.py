@@ -3,8 +3,8 @@
 onnxruntime is not available to Python here and onnx < 1.13 has no reference evaluator, so this
 gives the Python side an independent numeric check of exported graphs. It supports Conv (any
 stride/padding/groups=1), Relu, Add, Mul, MaxPool, GlobalAveragePool, Flatten, Gemm, Identity,
-and the Constant, Cast and Gather nodes of ensembles (training/ensemble.py), and names any other
-operator it meets.
+and the Constant, Cast, Gather, Concat, Reshape and ReduceMean nodes of ensembles
+(training/ensemble.py), and names any other operator it meets.
 """
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ def gemm(a, b, c=None, alpha=1.0, beta=1.0, transA=0, transB=0, **_):
     return out + beta * c if c is not None else out
 
 
+def reshape_target(current: tuple, shape: np.ndarray, allowzero: int) -> tuple:
+    """ONNX Reshape's shape: 0 copies the input's dimension (unless allowzero), -1 is inferred."""
+    target = [int(v) for v in shape]
+    if not allowzero:
+        target = [current[i] if v == 0 else v for i, v in enumerate(target)]
+    return tuple(target)
+
+
 OPERATORS = {
     "Conv": conv,
     "Relu": lambda x: np.maximum(x, 0),
@@ -57,6 +65,9 @@ OPERATORS = {
     "Cast": lambda x, to: x,  # values are float64 inside; float16 weights are exact in it
     "Gather": lambda data, indices, axis=0: np.take(data, indices.astype(np.int64), axis=axis),
     "Constant": lambda value: numpy_helper.to_array(value).astype(np.float64),
+    "Concat": lambda *parts, axis: np.concatenate(parts, axis=axis),
+    "Reshape": lambda x, shape, allowzero=0: x.reshape(reshape_target(x.shape, shape, allowzero)),
+    "ReduceMean": lambda x, axes, keepdims=1: x.mean(axis=tuple(axes), keepdims=bool(keepdims)),
 }
 
 

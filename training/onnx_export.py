@@ -13,6 +13,7 @@ import onnx
 import torch
 from torch import nn
 
+from .architectures import NUM_CLASSES
 from .constants import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME
 from .numpy_onnx import run_onnx
 from .preprocess import normalize_chw
@@ -36,6 +37,18 @@ def export_onnx(model: nn.Module, image_size: int, path: Path, opset: int = ONNX
             opset_version=opset,
             do_constant_folding=True,
         )
+    _declare_class_count(path)
+
+
+def _declare_class_count(path: Path) -> None:
+    """torch's exporter loses the class dimension after a Reshape (ensemble views) and writes a
+    symbolic name; the contract is [batch, 2], which onnx.checker's full check then verifies."""
+    model = onnx.load(str(path))
+    dims = model.graph.output[0].type.tensor_type.shape.dim
+    if len(dims) == 2 and not dims[1].dim_value:
+        dims[1].Clear()
+        dims[1].dim_value = NUM_CLASSES
+        onnx.save(model, str(path))
 
 
 def _dims(value_info) -> list:

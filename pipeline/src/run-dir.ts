@@ -54,11 +54,20 @@ export interface EnsembleMember {
   val_roc_auc: number | null;
 }
 
+/** A run that ensemble members continue from, as training/ensemble.py records it. */
+export interface PretrainingRun {
+  run: string;
+  seconds: number | null;
+  epochs_run: number | null;
+}
+
 export interface TrainingRecord {
   /** The Python module that wrote the run: training.train unless stated. */
   module?: string;
   /** Ensembles only: the runs whose models it averages. */
   members?: EnsembleMember[];
+  /** Ensembles only: the runs its members continue from (--init-from), each once; part of `seconds`. */
+  pretraining?: PretrainingRun[];
   seconds: number;
   epochs_run: number;
   best_epoch: number;
@@ -179,6 +188,10 @@ function parseTraining(dir: string, value: unknown): TrainingRecord {
   const members = record.members;
   if (members !== undefined && (!Array.isArray(members) || members.some((m: unknown) => typeof (m as { run?: unknown } | null)?.run !== 'string'))) {
     throw invalid(dir, 'training.json', '"members" must be a list of {"run": "<run folder>", …} records');
+  }
+  const pretraining = record.pretraining;
+  if (pretraining !== undefined && (!Array.isArray(pretraining) || pretraining.some((r: unknown) => typeof (r as { run?: unknown } | null)?.run !== 'string'))) {
+    throw invalid(dir, 'training.json', '"pretraining" must be a list of {"run": "<run folder>", …} records');
   }
   return record as TrainingRecord;
 }

@@ -1,4 +1,6 @@
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -52,6 +54,42 @@ def test_ensemble_is_the_mean_of_member_logits_over_both_mirror_images():
     np.testing.assert_allclose(torch_logits(model, x), expected, atol=1e-5, rtol=1e-5)
     plain = ensemble.Ensemble(members, 16, flip=False)
     np.testing.assert_allclose(torch_logits(plain, x), sum(torch_logits(m, x) for m in members) / 2, atol=1e-5, rtol=1e-5)
+
+
+def reflect_views(x: np.ndarray, flip: bool, shift: int) -> list[np.ndarray]:
+    """The views an ensemble should average, built independently with NumPy's reflect padding."""
+    bases = [x, x[:, :, :, ::-1]] if flip else [x]
+    offsets = [(0, 0)] + ([(-shift, 0), (shift, 0), (0, -shift), (0, shift)] if shift else [])
+    size = x.shape[-1]
+    views = []
+    for base in bases:
+        padded = np.pad(base, ((0, 0), (0, 0), (shift, shift), (shift, shift)), mode="reflect")
+        for dx, dy in offsets:
+            views.append(np.ascontiguousarray(padded[:, :, shift + dy:shift + dy + size, shift + dx:shift + dx + size]))
+    return views
+
+
+@pytest.mark.parametrize("flip, shift, view_count", [(True, 1, 10), (False, 2, 5), (True, 0, 2)])
+def test_shifted_views_are_the_image_moved_with_mirrored_edges(flip, shift, view_count):
+    members = [member(1), member(2, width=4)]
+    x = inputs(3)
+    views = reflect_views(x, flip, shift)
+    assert len(views) == view_count
+    # A one-pixel move really changes what the members see.
+    assert shift == 0 or not np.allclose(views[1], x)
+    expected = sum(torch_logits(m, view) for m in members for view in views) / (len(members) * len(views))
+    model = ensemble.Ensemble(members, 16, flip=flip, shift=shift).eval()
+    assert model.view_count == view_count
+    np.testing.assert_allclose(torch_logits(model, x), expected, atol=1e-5, rtol=1e-5)
+    path = Path(tempfile.mkdtemp()) / "model.onnx"
+    export_onnx(model, 16, path)
+    np.testing.assert_allclose(run_onnx(onnx.load(str(path)), x), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shift, message", [(-1, "0 or more"), (16, "does not fit")])
+def test_impossible_shifts_are_refused(shift, message):
+    with pytest.raises(ValueError, match=message):
+        ensemble.Ensemble([member(1)], 16, flip=False, shift=shift)
 
 
 @pytest.mark.parametrize("weights, dtype, max_share", [
@@ -114,13 +152,13 @@ def two_runs(tmp_path_factory):
     return root, dataset, runs
 
 
-@pytest.mark.parametrize("weights", ["float16", "int8"])
-def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys, weights):
+@pytest.mark.parametrize("weights, shift", [("float16", 0), ("int8", 1)])
+def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys, weights, shift):
     root, _, runs = two_runs
     capsys.readouterr()
     out = root / f"ensemble-{weights}"
     assert ensemble.main(["--members", *map(str, runs), "--out", str(out), "--name", "tiny", "--flip", "--threads", "1",
-                          "--weights", weights]) == 0
+                          "--weights", weights, "--shift", str(shift)]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["event"] for e in events] == ["start", "evaluate", "export", "done"]
     for name in ("model.onnx", "checkpoint.pt", "metadata.json", "split.json", "torch_eval.json", "training.json",
@@ -133,15 +171,17 @@ def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys, weights)
     assert [m["run"] for m in training["members"]] == [str(r) for r in runs]
     assert training["args"]["members"] == [str(r) for r in runs] and training["args"]["flip"] is True
     assert training["args"]["weights"] == weights and training["weight_storage"][f"{weights}_tensors"] > 0
+    assert training["args"]["shift"] == shift and training["views"] == (10 if shift else 2)
     member_params = [json.loads((r / "training.json").read_text())["params"] for r in runs]
     assert training["params"] < sum(member_params)  # batch norm folded away
     metadata = json.loads((out / "metadata.json").read_text())
-    assert metadata["architecture"] == "ensemble of 2 compact-cnn, mirror-averaged"
+    assert metadata["architecture"] == "ensemble of 2 compact-cnn, mirror-averaged" + (
+        ", averaged over 1-pixel shifts" if shift else "")
     assert metadata["name"] == "tiny" and metadata["preprocessing"]["width"] == 24
 
     # The checkpoint rebuilds the exact model that produced the parity bundle.
     model, checkpoint = load_model(out / "checkpoint.pt")
-    assert checkpoint["model_config"]["arch"] == "ensemble"
+    assert checkpoint["model_config"]["arch"] == "ensemble" and model.view_count == (10 if shift else 2)
     meta = json.loads((out / "parity" / "meta.json").read_text())
     parity_inputs = np.fromfile(out / "parity" / "inputs.f32", dtype="<f4").reshape(meta["input_shape"])
     parity_logits = np.fromfile(out / "parity" / "logits.f32", dtype="<f4").reshape(meta["output_shape"])
@@ -176,3 +216,25 @@ def test_cli_failure_ends_with_an_error_line(tmp_path, capsys):
     assert ensemble.main(["--members", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "out")]) == 1
     last = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert last["event"] == "error" and "has no checkpoint.pt" in last["message"]
+
+
+def test_pretraining_runs_are_followed_back_and_counted_once(tmp_path):
+    def write_run(name, seconds, epochs, init_from=None):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "training.json").write_text(json.dumps(
+            {"seconds": seconds, "epochs_run": epochs, "args": {"init_from": init_from}}))
+        return folder
+
+    stage1 = write_run("stage1", 100.0, 10)
+    stage2 = write_run("stage2", 50.0, 5, str(stage1 / "checkpoint.pt"))
+    members = [{"args": {"init_from": str(stage2 / "checkpoint.pt")}},
+               {"args": {"init_from": str(stage2 / "checkpoint.pt")}},
+               {"args": {"init_from": str(stage1 / "checkpoint.pt")}},
+               {"args": {"init_from": None}},
+               {"args": {"init_from": str(tmp_path / "gone" / "checkpoint.pt")}}]
+    assert ensemble.pretraining_runs(members) == [
+        {"run": str(stage2), "seconds": 50.0, "epochs_run": 5},
+        {"run": str(stage1), "seconds": 100.0, "epochs_run": 10},
+        {"run": str(tmp_path / "gone"), "seconds": None, "epochs_run": None},
+    ]

@@ -102,15 +102,16 @@ async function predictOnce(config: ReturnType<typeof loadConfig>, seed: number) 
     expect(served.body.model).toEqual({ name: 'tiny', version: result.version });
     expect(served.body.probability).toBeGreaterThanOrEqual(0);
 
-    // A second tiny run on the same split, combined with the first into a mirror-averaged
-    // float16 ensemble, goes through the same pipeline and is served in its turn.
+    // A second tiny run on the same split, combined with the first into a float16 ensemble over
+    // the image, its mirror image and one-pixel shifts of both, goes through the same pipeline
+    // and is served in its turn.
     const second = path.join(root, 'second');
     const train = spawnSync(PYTHON, ['-m', 'training.train', '--dataset', dataset, '--out', second, '--image-size', '32', '--width', '8',
       '--epochs', '1', '--max-steps', '2', '--batch-size', '16', '--threads', '1', '--seed', '7'], { cwd: repoRoot(), encoding: 'utf8' });
     expect(train.status).toBe(0);
     const ensembleDir = path.join(root, 'ensemble');
     const combine = spawnSync(PYTHON, ['-m', 'training.ensemble', '--members', path.join(root, 'work', 'run'), second, '--out', ensembleDir,
-      '--name', 'tiny', '--flip', '--threads', '1'], { cwd: repoRoot(), encoding: 'utf8' });
+      '--name', 'tiny', '--flip', '--shift', '1', '--threads', '1'], { cwd: repoRoot(), encoding: 'utf8' });
     expect(combine.stderr).not.toMatch(/Traceback/);
     expect(combine.status).toBe(0);
     const fromRun = parseCommandLine(
@@ -126,9 +127,10 @@ async function predictOnce(config: ReturnType<typeof loadConfig>, seed: number) 
     if (ensembleResult.status !== 'published') return;
     expect(progress).toContain('Train/serve agreement: OK');
     const ensembleCard = readFileSync(path.join(store, 'tiny', ensembleResult.version, 'README.md'), 'utf8');
-    expect(ensembleCard).toContain('from an ensemble of 2 compact-cnn, mirror-averaged');
+    expect(ensembleCard).toContain('from an ensemble of 2 compact-cnn, mirror-averaged, averaged over 1-pixel shifts');
+    expect(ensembleCard).toContain('each also run on the mirrored image and on copies of both moved by 1 pixel left, right, up and down (edges mirrored): 10 views per image');
     expect(ensembleCard).toMatch(/# member 1 of 2 \(from .*work\/run\/training\.json\)\npython3 -m training\.train --dataset /);
-    expect(ensembleCard).toContain(`python3 -m training.ensemble --members ${path.join(root, 'work', 'run')} ${second} --out ${ensembleDir} --name tiny --flip`);
+    expect(ensembleCard).toContain(`python3 -m training.ensemble --members ${path.join(root, 'work', 'run')} ${second} --out ${ensembleDir} --name tiny --flip --shift 1`);
     expect(ensembleCard).toMatch(/\| member run \| architecture \|[^\n]*\n\|---/);
     const servedEnsemble = await predictOnce(config, 8);
     expect(servedEnsemble.status).toBe(200);
