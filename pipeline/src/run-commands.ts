@@ -31,18 +31,22 @@ function readRecordedRun(runDir: string): RecordedRun | null {
 }
 
 /**
- * Commands for the run recorded by `training` (training.json of `runDir`), earliest first.
- * `depth` guards against a training.json that names itself.
+ * Commands for the run recorded by `training` (training.json of `runDir`), earliest first. A run
+ * that several members share (one first stage that they all continue from) is listed once, where
+ * it is first needed; `listed` carries those folders through the recursion, which also stops a
+ * training.json that names itself, as `depth` does.
  */
-export function reproductionCommands(runDir: string, training: RecordedRun, repoRoot: string, depth = 0): string[] {
+export function reproductionCommands(runDir: string, training: RecordedRun, repoRoot: string, depth = 0, listed = new Set<string>()): string[] {
   const args = training.args ?? {};
   const module = typeof training.module === 'string' ? training.module : 'training.train';
   const lines: string[] = [];
   const earlier = (dir: string, heading: string): string[] => {
+    if (listed.has(dir)) return [`# ${heading}: ${shownPath(dir, repoRoot)} (listed above)`];
+    listed.add(dir);
     const jsonPath = shownPath(path.join(dir, 'training.json'), repoRoot);
     const recorded = depth < 8 ? readRecordedRun(dir) : null;
     if (recorded === null) return [`# ${heading}: ${shownPath(dir, repoRoot)} (its training.json is not available)`];
-    return [`# ${heading} (from ${jsonPath})`, ...reproductionCommands(dir, recorded, repoRoot, depth + 1)];
+    return [`# ${heading} (from ${jsonPath})`, ...reproductionCommands(dir, recorded, repoRoot, depth + 1, listed)];
   };
   const members = Array.isArray(training.members) ? training.members : [];
   members.forEach((member, index) => {

@@ -71,6 +71,23 @@ describe('reproductionCommands', () => {
     write('runs/loop', { module: 'training.ensemble', args: { members: ['runs/loop'] }, members: [{ run: 'runs/loop' }] });
     const lines = reproductionCommands(path.join(root, 'runs/loop'), { module: 'training.ensemble', args: { members: ['runs/loop'] }, members: [{ run: 'runs/loop' }] }, root);
     expect(lines.at(-1)).toBe('python3 -m training.ensemble --members runs/loop --out runs/loop');
-    expect(lines).toContain('# member 1 of 1: runs/loop (its training.json is not available)');
+    expect(lines).toContain('# member 1 of 1: runs/loop (listed above)');
+  });
+
+  it('lists a first stage that several members continue from once', () => {
+    write('runs/other', { args: { dataset: 'data/c', out: 'runs/other', seed: 44, init_from: 'runs/stage1/checkpoint.pt' } });
+    const ensemble = {
+      module: 'training.ensemble',
+      args: { members: ['runs/final', 'runs/other'], out: 'runs/ens' },
+      members: [{ run: 'runs/final' }, { run: 'runs/other' }],
+    };
+    const lines = reproductionCommands(path.join(root, 'runs/ens'), ensemble, root);
+    expect(lines.filter((line) => line.includes('--out runs/stage1 '))).toHaveLength(1);
+    expect(lines.slice(5, 9)).toEqual([
+      '# member 2 of 2 (from runs/other/training.json)',
+      '# pre-training whose checkpoint --init-from loads: runs/stage1 (listed above)',
+      '# then',
+      'python3 -m training.train --dataset data/c --out runs/other --seed 44 --init-from runs/stage1/checkpoint.pt',
+    ]);
   });
 });
