@@ -76,8 +76,6 @@ class Ensemble(nn.Module):
         if not members:
             raise ValueError("an ensemble needs at least one member")
         self.members = nn.ModuleList(members)
-        self.flip = flip
-        self.shift = shift
         views = view_indices(image_size, flip, shift)
         self.view_count = len(views)
         identity = torch.arange(image_size)

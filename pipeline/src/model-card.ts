@@ -42,16 +42,19 @@ function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 }
 
-/** How an ensemble's input views are described: the mirror image (--flip) and shifted copies (--shift). */
-export function ensembleViews(args: Record<string, unknown>): string {
-  const flip = args.flip === true;
-  const shift = typeof args.shift === 'number' && args.shift > 0 ? args.shift : 0;
+/**
+ * How an ensemble's input views are described: the mirror image (--flip) and shifted copies
+ * (--shift), with the number of views training/ensemble.py recorded (`views`).
+ */
+export function ensembleViews(training: Pick<TrainingRecord, 'args' | 'views'>): string {
+  const flip = training.args.flip === true;
+  const shift = typeof training.args.shift === 'number' && training.args.shift > 0 ? training.args.shift : 0;
   const views: string[] = [];
   if (flip) views.push('the mirrored image');
   if (shift > 0) views.push(`copies of ${flip ? 'both' : 'the image'} moved by ${shift} pixel${shift === 1 ? '' : 's'} left, right, up and down (edges mirrored)`);
   if (views.length === 0) return '';
-  const count = (flip ? 2 : 1) * (shift > 0 ? 5 : 1);
-  return `, each also run on ${views.join(' and on ')}: ${count} views per image`;
+  const count = typeof training.views === 'number' ? `: ${training.views} views per image` : '';
+  return `, each also run on ${views.join(' and on ')}${count}`;
 }
 
 /** An ensemble's training time: its members' runs plus each run they continue from, once. */
@@ -119,7 +122,7 @@ export function renderModelCard(input: ModelCardInput): string {
   out.push(`- Architecture: ${training.arch ?? metadata.architecture}, ${training.params ?? metadata.parameters ?? '?'} parameters, input ${training.image_size}×${training.image_size}.`);
   const members = training.members ?? [];
   if (members.length > 0) {
-    out.push(`- An ensemble: P(AI) comes from the mean of the logits of ${members.length} separately trained networks${ensembleViews(training.args)}. Every member trained on the same train split and none saw a validation image. Batch norm is folded into the convolutions and the weights are stored ${training.args.weights === 'int8' ? 'as int8 with a float32 scale per output channel' : 'as float16'}; the graph computes in float32, and every number below was measured with those stored weights.`);
+    out.push(`- An ensemble: P(AI) comes from the mean of the logits of ${members.length} separately trained networks${ensembleViews(training)}. Every member trained on the same train split and none saw a validation image. Batch norm is folded into the convolutions and the weights are stored ${training.args.weights === 'int8' ? 'as int8 with a float32 scale per output channel' : 'as float16'}; the graph computes in float32, and every number below was measured with those stored weights.`);
     out.push(ensembleTrainingTime(training));
     out.push('');
     out.push(table(

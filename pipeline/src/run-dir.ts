@@ -66,6 +66,8 @@ export interface TrainingRecord {
   module?: string;
   /** Ensembles only: the runs whose models it averages. */
   members?: EnsembleMember[];
+  /** Ensembles only: how many views of each image the members see (image, mirror, shifts). */
+  views?: number;
   /** Ensembles only: the runs its members continue from (--init-from), each once; part of `seconds`. */
   pretraining?: PretrainingRun[];
   seconds: number;

@@ -3,13 +3,17 @@ import type { TrainingRecord } from '../../src/run-dir';
 
 describe('ensembleViews', () => {
   it.each([
-    [{ flip: false, shift: 0 }, ''],
-    [{ flip: true }, ', each also run on the mirrored image: 2 views per image'],
-    [{ flip: true, shift: 0 }, ', each also run on the mirrored image: 2 views per image'],
-    [{ flip: false, shift: 2 }, ', each also run on copies of the image moved by 2 pixels left, right, up and down (edges mirrored): 5 views per image'],
-    [{ flip: true, shift: 1 }, ', each also run on the mirrored image and on copies of both moved by 1 pixel left, right, up and down (edges mirrored): 10 views per image'],
-  ])('describes %j', (args, expected) => {
-    expect(ensembleViews(args)).toBe(expected);
+    [{ flip: false, shift: 0 }, 1, ''],
+    [{ flip: true }, 2, ', each also run on the mirrored image: 2 views per image'],
+    [{ flip: true, shift: 0 }, 2, ', each also run on the mirrored image: 2 views per image'],
+    [{ flip: false, shift: 2 }, 5, ', each also run on copies of the image moved by 2 pixels left, right, up and down (edges mirrored): 5 views per image'],
+    [{ flip: true, shift: 1 }, 10, ', each also run on the mirrored image and on copies of both moved by 1 pixel left, right, up and down (edges mirrored): 10 views per image'],
+  ])('describes %j with its recorded view count', (args, views, expected) => {
+    expect(ensembleViews({ args, views })).toBe(expected);
+  });
+
+  it('leaves the count out of a record written before views were recorded', () => {
+    expect(ensembleViews({ args: { flip: true } })).toBe(', each also run on the mirrored image');
   });
 });
 
