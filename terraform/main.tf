@@ -28,6 +28,7 @@ locals {
       DEFAULT_MODEL        = var.default_model
       API_KEYS_FILE        = "/etc/secrets/api-keys" # the secret volume of functions.tf
       ALLOWED_BUCKETS      = join(",", var.allowed_buckets)
+      TRUSTED_PROXY_HOPS   = "1" # Google's front end appends the client address to X-Forwarded-For
       LOG_EXECUTION_ID     = "true"
     }
     drift = {

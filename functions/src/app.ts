@@ -10,13 +10,14 @@ import * as path from 'node:path';
 import * as functions from '@google-cloud/functions-framework';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { buildOpenApiDocument } from './api/openapi';
-import { type Config, repoRoot } from './config';
+import { type Config, ConfigError, repoRoot } from './config';
 import { makeBatchHandler } from './handlers/batch';
 import { makeDriftHandler } from './handlers/drift';
 import { makeHealthHandler } from './handlers/health';
 import { makePredictHandler } from './handlers/predict';
 import { ApiKeyAuth, collectApiKeys } from './http/api-key-auth';
-import { installBodyErrorHook } from './http/body-error-hook';
+import { NotFoundError } from './errors';
+import { installFrontDoor } from './http/front-door';
 import { type HttpFunctionDeps, makeHttpFunction } from './http/http-function';
 import { TokenBucketLimiter } from './http/rate-limiter';
 import type { ImageDecoder } from './image/image-decoder';
@@ -32,6 +33,7 @@ import { createOnnxEngine } from './model/onnx-session';
 import { BucketImageFetcher } from './scoring/image-fetcher';
 import type { ScoreObserver } from './scoring/observer';
 import type { BlobStore } from './storage/blob-store';
+import { DeadlineBlobStore } from './storage/deadline-blob-store';
 import { openBlobStore } from './storage/open-blob-store';
 import { TelemetryBuffer } from './telemetry/telemetry-buffer';
 
@@ -47,6 +49,8 @@ export interface Service {
   decoder: ImageDecoder;
   observer: ScoreObserver;
   functions: Record<(typeof DEPLOYED_FUNCTIONS)[number], HttpFunction>;
+  /** Answers every path the local router does not know (404 not_found, through the error mapper). */
+  notFound: HttpFunction;
   /** Telemetry buffer of this instance (flushed on SIGTERM by the entry point). */
   telemetry: TelemetryBuffer;
 }
@@ -73,8 +77,6 @@ export function packageVersion(): string {
 
 export function createDecoder(config: Readonly<Config>): ImageDecoder {
   if (config.imageDecoder === 'jimp') return new JimpDecoder({ maxPixels: config.maxPixels });
-  // One libvips thread per decode and no operation cache: measured faster on 1-2 vCPUs and keeps memory flat.
-  SharpDecoder.configure({ concurrency: 1, cache: false });
   return new SharpDecoder({ maxPixels: config.maxPixels });
 }
 
@@ -84,8 +86,9 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     ...(config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: config.storageApiEndpoint }),
     ...(config.projectId === null ? {} : { projectId: config.projectId }),
   };
-  const modelStore = overrides.modelStore ?? openBlobStore(config.modelStore, storeOptions);
-  const telemetryStore = overrides.telemetryStore ?? openBlobStore(config.telemetryStore, storeOptions);
+  // Every storage call on the request path has a deadline (storage/deadline-blob-store.ts).
+  const modelStore = new DeadlineBlobStore(overrides.modelStore ?? openBlobStore(config.modelStore, storeOptions), config.storageTimeoutMs);
+  const telemetryStore = new DeadlineBlobStore(overrides.telemetryStore ?? openBlobStore(config.telemetryStore, storeOptions), config.storageTimeoutMs);
   const instanceId = config.instanceId ?? `${config.functionTarget}-${randomBytes(4).toString('hex')}`;
   const metrics = overrides.metrics ?? createMetricSink(config, logger, instanceId);
   const telemetry = new TelemetryBuffer({
@@ -102,12 +105,13 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     store: modelStore,
     createEngine: overrides.createEngine ?? ((bytes) => createOnnxEngine(bytes, { intraOpNumThreads: config.ortIntraOpThreads })),
     refreshMs: config.modelRefreshSeconds * 1000,
+    defaultModel: config.defaultModel,
     logger,
     ...(overrides.now === undefined ? {} : { now: overrides.now }),
   });
   const decoder = createDecoder(config);
   const observer = overrides.observer ?? new MonitoringObserver({ telemetry, metrics, logger, ...(overrides.now === undefined ? {} : { now: overrides.now }) });
-  const apiKeysFile = config.apiKeysFile === null ? null : fs.readFileSync(config.apiKeysFile, 'utf8');
+  const apiKeysFile = config.apiKeysFile === null ? null : readApiKeysFile(config.apiKeysFile);
   const auth = new ApiKeyAuth(collectApiKeys(config.apiKeys, apiKeysFile));
   const limiter = new TokenBucketLimiter({
     ratePerSecond: config.rateLimitPerSecond,
@@ -127,6 +131,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     observer,
     openApi: () => (openApi ??= buildOpenApiDocument(version)),
     projectId: config.projectId,
+    trustedProxyHops: config.trustedProxyHops,
   };
   const limits = {
     maxImageBytes: config.maxImageBytes,
@@ -137,7 +142,6 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
   };
   const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits };
   const startedAtMs = (overrides.now ?? Date.now)();
-  installBodyErrorHook(logger);
   return {
     config,
     logger,
@@ -165,14 +169,28 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
         }),
       ),
     },
+    notFound: makeHttpFunction(httpDeps, { name: 'not_found', methods: 'any', protected: false }, ({ req }) => {
+      const requested = req.path ?? '/';
+      const shown = requested.length > 64 ? `${requested.slice(0, 64)}…` : requested;
+      return Promise.reject(new NotFoundError('not_found', `there is no endpoint ${JSON.stringify(shown)}; the API is /predict, /batch, /health, /drift and /openapi.json (paths are lower-case)`));
+    }),
     telemetry,
   };
+}
+
+function readApiKeysFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError([`API_KEYS_FILE names ${JSON.stringify(file)}, which cannot be read (${reason}); give the path of a file with one API key per line`]);
+  }
 }
 
 function createMetricSink(config: Readonly<Config>, logger: Logger, instanceId: string): MetricSink {
   switch (config.metricsSink) {
     case 'cloud-monitoring':
-      if (config.projectId === null) throw new Error('METRICS_SINK=cloud-monitoring needs GOOGLE_CLOUD_PROJECT');
+      if (config.projectId === null) throw new ConfigError(['METRICS_SINK=cloud-monitoring needs GOOGLE_CLOUD_PROJECT to be set']);
       return new CloudMonitoringMetricSink({
         projectId: config.projectId,
         location: config.metricsLocation,
@@ -207,18 +225,24 @@ export function makeRouter(service: Service): HttpFunction {
       await target(req, res);
       return;
     }
-    if (first === 'openapi.json' || first === '') {
-      // Every function answers GET …/openapi.json; "/" shows health.
+    if (first === 'openapi.json') {
+      // Every function answers GET …/openapi.json.
       await service.functions.health(req, res);
       return;
     }
-    res.status(404).set({ 'Content-Type': 'application/json; charset=utf-8' });
-    res.send(JSON.stringify({ error: { code: 'not_found', message: `no endpoint ${req.path}; try /predict, /batch, /health, /drift or /openapi.json` } }));
+    await service.notFound(req, res);
   };
 }
 
-/** Registers every function (and the local router) under its entry-point name. */
+/**
+ * Registers every function (and the local router) under its entry-point name, and sets up what is
+ * process-wide: the front door on the framework's Express (limits before any body is read) and
+ * sharp's settings. `buildService` itself has no process-wide effects.
+ */
 export function registerFunctions(service: Service): void {
+  installFrontDoor({ maxRequestBytes: service.config.maxRequestBytes, logger: service.logger });
+  // One libvips thread per decode and no operation cache: measured faster on 1-2 vCPUs and keeps memory flat.
+  if (service.decoder instanceof SharpDecoder) SharpDecoder.configure({ concurrency: 1, cache: false });
   for (const [name, handler] of Object.entries(service.functions)) {
     if (handler !== undefined) functions.http(name, handler);
   }

@@ -39,6 +39,8 @@ export interface Config {
   instanceId: string | null;
   functionTarget: string;
   metricsLocation: string;
+  trustedProxyHops: number;
+  storageTimeoutMs: number;
 }
 
 /** The repository root, found from this file whether it runs from `functions/src` or `dist/functions/src`. */
@@ -88,6 +90,30 @@ const modelName: Parser<string> = (raw, name) => {
 };
 
 const text: Parser<string> = (raw) => raw;
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+/** A folder path, a file: URL or gs://bucket/prefix; checked here so that a bad one names its variable. */
+const storeLocation: Parser<string> = (raw, name) => {
+  const value = raw.trim();
+  if (value === '') throw new Error(`${name} must be a folder path or gs://bucket/prefix; got an empty value`);
+  const gcs = /^gs:\/\/([^/]*)(\/.*)?$/i.exec(value);
+  if (gcs !== null) {
+    const bucket = gcs[1] ?? '';
+    if (!BUCKET_NAME.test(bucket) || bucket.split('.').some((part) => part.length === 0 || part.length > 63)) {
+      throw new Error(`${name} must name a valid Cloud Storage bucket (3-63 lower-case letters, digits, '-', '_' or '.'), like gs://my-bucket/prefix; got ${JSON.stringify(value.slice(0, 200))}`);
+    }
+    if ((gcs[2] ?? '').split('/').some((part, i, parts) => (part === '.' || part === '..') || (part === '' && i > 0 && i < parts.length - 1))) {
+      throw new Error(`${name} has an invalid prefix; use gs://bucket/some/prefix without '.', '..' or empty parts; got ${JSON.stringify(value.slice(0, 200))}`);
+    }
+    return value;
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+  if (scheme !== undefined && scheme.toLowerCase() !== 'file') {
+    throw new Error(`${name} must be a folder path or gs://bucket/prefix; "${scheme}://" is not supported`);
+  }
+  return value;
+};
+
 const optionalText: Parser<string | null> = (raw) => (raw.trim() === '' ? null : raw.trim());
 
 const list: Parser<readonly string[]> = (raw) =>
@@ -125,7 +151,7 @@ const MIB = 1024 * 1024;
 /** Every variable the service reads. The README's table and the Terraform checks are derived from this list. */
 export const SETTINGS = [
   setting('port', 'PORT', '8080', int(1, 65535), 'Port of the local server (`npm start`).'),
-  setting('modelStore', 'MODEL_STORE', '<repo>/models', text, 'Model registry: a local folder or gs://bucket/prefix.'),
+  setting('modelStore', 'MODEL_STORE', '<repo>/models', storeLocation, 'Model registry: a local folder or gs://bucket/prefix.'),
   setting('defaultModel', 'DEFAULT_MODEL', 'shoes', modelName, 'Model used when a request has no ?model=.'),
   setting('modelRefreshSeconds', 'MODEL_REFRESH_SECONDS', '60', int(0, 86400), 'Re-read each model\'s production.json at most this often (0: every request).'),
   setting('ortIntraOpThreads', 'ORT_INTRA_OP_THREADS', '1', int(1, 64), 'onnxruntime intra-op threads per session.'),
@@ -143,7 +169,7 @@ export const SETTINGS = [
   setting('logLevel', 'LOG_LEVEL', 'info', oneOf<LogLevel>('debug', 'info', 'warning', 'error'), 'Lowest severity written to the log.'),
   setting('storageApiEndpoint', 'STORAGE_API_ENDPOINT', '', optionalText, 'Cloud Storage JSON API endpoint override (tests, emulators).'),
   setting('projectId', 'GOOGLE_CLOUD_PROJECT', '', optionalText, 'Google Cloud project (metrics, storage).'),
-  setting('telemetryStore', 'TELEMETRY_STORE', '<repo>/.local/telemetry', text, 'Where telemetry records and drift reports go: a folder or gs://bucket/prefix.'),
+  setting('telemetryStore', 'TELEMETRY_STORE', '<repo>/.local/telemetry', storeLocation, 'Where telemetry records and drift reports go: a folder or gs://bucket/prefix.'),
   setting('telemetryFlushRecords', 'TELEMETRY_FLUSH_RECORDS', '100', int(1, 100000), 'Flush telemetry when this many records are buffered.'),
   setting('telemetryFlushSeconds', 'TELEMETRY_FLUSH_SECONDS', '60', int(0, 86400), 'Flush telemetry when the oldest buffered record is this old.'),
   setting('telemetryBufferCapacity', 'TELEMETRY_BUFFER_CAPACITY', '10000', int(1, 10000000), 'Most records buffered per instance; older ones are dropped (and counted) past it.'),
@@ -154,6 +180,8 @@ export const SETTINGS = [
   setting('instanceId', 'INSTANCE_ID', '', optionalText, 'Name of this instance in telemetry object names and metrics (default: random per cold start).'),
   setting('functionTarget', 'FUNCTION_TARGET', 'local', text, 'The function this instance serves (set by Cloud Functions); the `job` label of its metrics.'),
   setting('metricsLocation', 'METRICS_LOCATION', 'global', text, 'Region written as the `location` of Cloud Monitoring metrics (e.g. europe-west1).'),
+  setting('storageTimeoutMs', 'STORAGE_TIMEOUT_MS', '10000', int(50, 600000), 'Deadline of every model, telemetry and drift storage call; a call past it fails (model_unavailable or a retried telemetry write) instead of holding the request.'),
+  setting('trustedProxyHops', 'TRUSTED_PROXY_HOPS', '0', int(0, 10), 'Proxies in front of the service that append to X-Forwarded-For (1 on Cloud Functions); the client IP for the rate limit is the address the outermost of them saw, never a client-supplied entry. 0: the socket peer.'),
 ] as const;
 
 function defaultFor(spec: SettingSpec): string {
@@ -175,8 +203,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       problems.push((error as Error).message);
     }
   }
-  if (problems.length === 0 && (values.maxImageBytes as number) > (values.maxRequestBytes as number)) {
-    problems.push('MAX_IMAGE_BYTES must not exceed MAX_REQUEST_BYTES');
+  const both = (a: keyof Config, b: keyof Config) => typeof values[a] === 'number' && typeof values[b] === 'number';
+  if (both('maxImageBytes', 'maxRequestBytes') && (values.maxImageBytes as number) > (values.maxRequestBytes as number)) {
+    problems.push(`MAX_IMAGE_BYTES (${values.maxImageBytes as number}) must not exceed MAX_REQUEST_BYTES (${values.maxRequestBytes as number})`);
+  }
+  if (both('telemetryFlushRecords', 'telemetryBufferCapacity') && (values.telemetryFlushRecords as number) > (values.telemetryBufferCapacity as number)) {
+    problems.push(`TELEMETRY_FLUSH_RECORDS (${values.telemetryFlushRecords as number}) must not exceed TELEMETRY_BUFFER_CAPACITY (${values.telemetryBufferCapacity as number})`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(values as Config);

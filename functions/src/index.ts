@@ -2,12 +2,39 @@
  * Entry point of every deployed function: reads the configuration once per instance (cold start)
  * and registers `predict`, `batch`, `health` and `drift` (plus `app`, the local router).
  * Deploy each with `--entry-point=<name>`.
+ *
+ * Shutdown (SIGTERM, which Cloud Functions sends before stopping an instance) is one sequence:
+ * stop accepting connections, let in-flight requests finish, flush telemetry and metrics, exit.
  */
 import { loadConfig } from './config';
-import { buildService, registerFunctions } from './app';
+import { buildService, registerFunctions, type Service } from './app';
+import { drainRequests } from './http/front-door';
 import { installSigtermFlush } from './telemetry/telemetry-buffer';
 
-const service = buildService(loadConfig(process.env));
+/** Cloud Run gives an instance 10 s after SIGTERM: most of it for requests, the rest for the flush. */
+const DRAIN_MS = 6000;
+const SHUTDOWN_MS = 9000;
+
+function start(): Service {
+  try {
+    return buildService(loadConfig(process.env));
+  } catch (error) {
+    // Say what is wrong and stop here, before the framework reports a failed load as a "syntax error".
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${JSON.stringify({ severity: 'CRITICAL', message: `the service cannot start: ${message}` })}\n`);
+    process.exit(78);
+  }
+}
+
+const service = start();
 registerFunctions(service);
-// Cloud Functions sends SIGTERM before stopping an instance: write buffered telemetry first.
-installSigtermFlush({ flush: () => service.observer.flushAll() }, { logger: service.logger });
+installSigtermFlush(
+  {
+    flush: async () => {
+      const unfinished = await drainRequests(DRAIN_MS);
+      if (unfinished > 0) service.logger.warning(`shutting down with ${unfinished} requests still in flight after ${DRAIN_MS} ms`);
+      await service.observer.flushAll();
+    },
+  },
+  { logger: service.logger, timeoutMs: SHUTDOWN_MS },
+);

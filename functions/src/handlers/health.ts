@@ -33,6 +33,7 @@ export function makeHealthHandler(deps: HealthDeps): Handler {
       decoder: deps.decoderName,
     };
     let status = 200;
+    let retryAfter = '5';
     let served: { name: string; version: string } | null = null;
     if (deep) {
       const started = performance.now();
@@ -46,6 +47,7 @@ export function makeHealthHandler(deps: HealthDeps): Handler {
       } catch (error) {
         status = 503;
         body.status = 'unavailable';
+        if (isAppError(error) && error.headers['Retry-After'] !== undefined) retryAfter = error.headers['Retry-After'];
         body.error = isAppError(error)
           ? { code: error.code, message: error.message }
           : { code: 'model_unavailable', message: 'the warm-up inference failed' };
@@ -53,6 +55,6 @@ export function makeHealthHandler(deps: HealthDeps): Handler {
       }
     }
     body.models = deps.registry.states([modelName]);
-    return { status, body, headers: status === 503 ? { 'Retry-After': '5' } : {}, model: served };
+    return { status, body, headers: status === 503 ? { 'Retry-After': retryAfter } : {}, model: served };
   };
 }

@@ -12,7 +12,13 @@ import type { ScoreObserver } from '../scoring/observer';
 import type { ApiKeyAuth } from './api-key-auth';
 import { toErrorResponse } from './error-response';
 import type { TokenBucketLimiter } from './rate-limiter';
+import { clientAddress } from './client-address';
+import { restoreContentType } from './front-door';
+import { redactUrl } from './redact-url';
 import { requestIdFrom } from './request-id';
+
+/** How long a request waits for a telemetry flush it started before answering; the flush goes on after. */
+const FLUSH_WAIT_MS = 250;
 
 export interface HandlerResult {
   status: number;
@@ -36,11 +42,14 @@ export interface HttpFunctionDeps {
   observer: ScoreObserver;
   openApi: () => unknown;
   projectId: string | null;
+  /** Proxies in front that append to X-Forwarded-For (see client-address.ts). */
+  trustedProxyHops: number;
 }
 
 export interface RouteOptions {
   name: string;
-  methods: readonly string[];
+  /** Accepted methods; 'any' for a handler that answers every method (the router's 404). */
+  methods: readonly string[] | 'any';
   /** Whether API keys and the rate limit apply (health stays open). */
   protected: boolean;
 }
@@ -50,6 +59,7 @@ export type Handler = (context: RequestContext) => Promise<HandlerResult>;
 export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, handler: Handler) {
   return async (req: Request, res: Response): Promise<void> => {
     const started = performance.now();
+    restoreContentType(req);
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const logger = deps.logger.child({ request_id: requestId, function: route.name, ...traceFields(req, deps.projectId) });
     let result: HandlerResult;
@@ -58,8 +68,8 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
       if (req.method === 'GET' && (req.path ?? '').endsWith('/openapi.json')) {
         result = { status: 200, body: deps.openApi() };
       } else {
-        if (!route.methods.includes(req.method)) throw new MethodNotAllowedError(req.method, route.methods);
-        let principal = `ip:${req.ip ?? 'unknown'}`;
+        if (route.methods !== 'any' && !route.methods.includes(req.method)) throw new MethodNotAllowedError(req.method, route.methods);
+        let principal = `ip:${clientAddress(req, deps.trustedProxyHops)}`;
         if (route.protected) {
           const auth = deps.auth.authenticate(req.headers);
           if (auth.principal !== 'anonymous') principal = auth.principal;
@@ -76,7 +86,7 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
     }
     const latencyMs = performance.now() - started;
     deps.observer.requestFinished({ function: route.name, status: result.status, code: errorCode, latencyMs, model: result.model ?? null });
-    await deps.observer.flushIfDue();
+    await waitAtMost(deps.observer.flushIfDue(), FLUSH_WAIT_MS);
     const payload = JSON.stringify(result.body);
     res.status(result.status);
     res.set({ ...(result.headers ?? {}), 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId, 'Cache-Control': 'no-store' });
@@ -86,11 +96,11 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
       message: `${req.method} ${route.name} ${result.status}`,
       httpRequest: {
         requestMethod: req.method,
-        requestUrl: req.originalUrl ?? req.url,
+        requestUrl: redactUrl(req.originalUrl ?? req.url ?? ''),
         status: result.status,
         responseSize: String(Buffer.byteLength(payload)),
         latency: `${(latencyMs / 1000).toFixed(4)}s`,
-        remoteIp: req.ip,
+        remoteIp: clientAddress(req, deps.trustedProxyHops),
         userAgent: req.get?.('user-agent'),
       },
       error_code: errorCode ?? undefined,
@@ -106,4 +116,14 @@ function traceFields(req: Request, projectId: string | null): Record<string, str
   const trace = header?.split('/')[0];
   if (projectId === null || trace === undefined || !/^[0-9a-f]{32}$/i.test(trace)) return {};
   return { 'logging.googleapis.com/trace': `projects/${projectId}/traces/${trace}` };
+}
+
+/** Resolves when `work` settles or after `ms`, whichever is first; `work` never rejects here. */
+function waitAtMost(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([work.catch(() => undefined), limit]).finally(() => clearTimeout(timer));
 }

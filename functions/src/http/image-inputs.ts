@@ -9,6 +9,7 @@ import Ajv from 'ajv';
 import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors';
 import { batchItemSchema, batchJsonRequestSchema, predictJsonRequestSchema } from '../api/schemas';
 import { describeAjvErrors } from '../model/model-metadata';
+import { checkJsonShape } from './json-shape';
 
 export interface InputLimits {
   maxImageBytes: number;
@@ -40,6 +41,8 @@ const validateBatchJson = ajv.compile(batchJsonRequestSchema);
 const validateBatchItem = ajv.compile(batchItemSchema);
 
 const FILE_FIELDS = ['image', 'file'];
+/** Non-file form fields tolerated (browsers may add a few); more is refused, never silently cut. */
+const MAX_FORM_FIELDS = 100;
 
 function header(request: IncomingRequest, name: string): string {
   const value = request.headers[name];
@@ -77,7 +80,7 @@ export async function readPredictInput(request: IncomingRequest, limits: InputLi
     return input;
   }
   if (type === 'application/json') {
-    const body = jsonBody(request, raw);
+    const body = jsonBody(request, raw, PREDICT_JSON_SHAPE, () => new BadRequestError('invalid_request', 'the JSON body holds more values than {"image": "<base64>"} or {"uri": "gs://bucket/object"} needs'));
     if (!validatePredictJson(body)) {
       throw new BadRequestError('invalid_request', `JSON body must be {"image": "<base64>"} or {"uri": "gs://bucket/object"}: ${describeAjvErrors(validatePredictJson.errors)}`);
     }
@@ -101,12 +104,14 @@ export async function readBatchInputs(request: IncomingRequest, limits: InputLim
   if (type === 'multipart/form-data') {
     inputs = (await parseMultipart(request, raw, limits, limits.maxBatchItems)).map((file) => file.input);
   } else if (type === 'application/json') {
-    const body = jsonBody(request, raw);
+    const body = jsonBody(request, raw, batchJsonShape(limits), () => new PayloadTooLargeError('too_many_items', `the JSON body holds more values than a batch of ${limits.maxBatchItems} images ({"id", "image" | "uri"} each) needs; the limit is ${limits.maxBatchItems} images`));
+    // Count before the schema, whose error list would grow with the array.
+    const images = (body as { images?: unknown } | null)?.images;
+    if (Array.isArray(images)) checkBatchCount(images.length, limits);
     if (!validateBatchJson(body)) {
       throw new BadRequestError('invalid_request', `JSON body must be {"images": [{"id": "...", "image": "<base64>" | "uri": "gs://..."}]}: ${describeAjvErrors(validateBatchJson.errors)}`);
     }
     const items = (body as { images: unknown[] }).images;
-    checkBatchCount(items.length, limits);
     inputs = items.map((item, index) => {
       const id = typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : String(index);
       if (!validateBatchItem(item)) {
@@ -141,11 +146,28 @@ function checkImageSize(size: number, limits: InputLimits): void {
   }
 }
 
-function jsonBody(request: IncomingRequest, raw: Buffer): unknown {
+/** A {"image"} or {"uri"} body with room for whitespace-free variants of itself. */
+const PREDICT_JSON_SHAPE = { maxValues: 16, maxDepth: 4 };
+
+function batchJsonShape(limits: InputLimits) {
+  // Root, the array, and per item its object plus id, image and uri; generous for malformed items.
+  return { maxValues: 16 + 8 * limits.maxBatchItems, maxDepth: 4 };
+}
+
+function jsonBody(request: IncomingRequest, raw: Buffer, shape: { maxValues: number; maxDepth: number }, tooMany: () => AppError): unknown {
   if (request.body !== undefined && !Buffer.isBuffer(request.body) && typeof request.body === 'object' && request.body !== null) {
     return request.body;
   }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(header(request, 'content-type'))?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new UnsupportedMediaTypeError('unsupported_charset', `charset ${JSON.stringify(charset.slice(0, 40))} is not supported; send JSON as UTF-8`);
+  }
   if (raw.length === 0) throw new BadRequestError('invalid_json', 'the JSON body is empty');
+  const verdict = checkJsonShape(raw, shape);
+  if (!verdict.ok) {
+    if (verdict.reason === 'too_deep') throw new BadRequestError('invalid_request', `the JSON body nests deeper than ${shape.maxDepth} levels; send {"image": …}, {"uri": …} or {"images": [...]}`);
+    throw tooMany();
+  }
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch {
@@ -190,7 +212,10 @@ function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimi
     try {
       parser = Busboy({
         headers: { 'content-type': header(request, 'content-type') },
-        limits: { fileSize: limits.maxImageBytes, files: maxFiles, fields: 100, fieldSize: 64 * 1024, parts: maxFiles + 100 },
+        // One byte over the limit, so that a file of exactly maxImageBytes is whole and a larger one is truncated.
+        limits: { fileSize: limits.maxImageBytes + 1, files: maxFiles, fields: MAX_FORM_FIELDS, fieldSize: 64 * 1024, parts: maxFiles + MAX_FORM_FIELDS },
+        // Filenames as browsers send them: UTF-8, not latin1.
+        defParamCharset: 'utf8',
       });
     } catch (error) {
       reject(new BadRequestError('malformed_multipart', `multipart body cannot be parsed: ${(error as Error).message}`));
@@ -199,6 +224,7 @@ function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimi
     const files: MultipartFile[] = [];
     const pending: Promise<void>[] = [];
     let tooManyFiles = false;
+    let tooManyFields = false;
     parser.on('file', (field, stream, info) => {
       const index = files.length;
       const chunks: Buffer[] = [];
@@ -217,7 +243,7 @@ function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimi
           // A body cut off mid-file errors the file stream too; the parser's own 'error' reports it.
           stream.on('error', () => done());
           stream.on('end', () => {
-            if (stream.truncated === true) {
+            if (stream.truncated === true || size > limits.maxImageBytes) {
               file.input.error = new PayloadTooLargeError('image_too_large', `image is over the limit of ${limits.maxImageBytes} bytes`);
             } else if (size === 0) {
               file.input.error = new BadRequestError('empty_image', `the file${info.filename ? ` "${info.filename}"` : ''} is empty (0 bytes)`);
@@ -232,12 +258,21 @@ function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimi
     parser.on('filesLimit', () => {
       tooManyFiles = true;
     });
+    // Past these limits busboy ignores the rest of the form: refuse instead of losing an image silently.
+    const tooManyParts = () => {
+      tooManyFields = true;
+    };
+    parser.on('fieldsLimit', tooManyParts);
+    parser.on('partsLimit', tooManyParts);
     parser.on('error', (error: Error) => {
       reject(new BadRequestError('malformed_multipart', `multipart body cannot be parsed: ${error.message}`));
     });
     parser.on('close', () => {
       Promise.all(pending)
         .then(() => {
+          if (tooManyFields) {
+            throw new BadRequestError('too_many_fields', `the form has more than ${MAX_FORM_FIELDS} fields besides the image files; send only the image part(s)`);
+          }
           if (tooManyFiles) {
             if (maxFiles === 1) throw new BadRequestError('too_many_images', '/predict takes one image; send several to /batch');
             throw new PayloadTooLargeError('too_many_items', `the batch holds more than ${maxFiles} images; the limit is ${maxFiles}`);

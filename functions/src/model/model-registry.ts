@@ -10,6 +10,14 @@
  *   one and swapped in only once it works. In-flight requests finish on the model they started
  *   with; the old session is released when its last request is done. If the new version fails to
  *   load, the old one keeps serving and the failure is logged.
+ * - A model that fails to load is not re-read, re-hashed and re-parsed by every request: after a
+ *   failure the next attempt waits `retryBaseMs`, doubling per consecutive failure up to
+ *   `retryMaxMs`; meanwhile requests get 503 model_unavailable with a Retry-After that says when.
+ * - The default model (`defaultModel`) missing from the store is the deployment's problem, not
+ *   the client's: 503 model_unavailable (an empty store, a model not yet published), while a
+ *   client-chosen name that is not published is 404 unknown_model.
+ * - `states()` (for the unauthenticated /health) says that the last attempt failed and when, never
+ *   the error's text: that goes to the log.
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError, ServiceUnavailableError, BadRequestError } from '../errors';
@@ -26,6 +34,12 @@ export interface ModelRegistryOptions {
   createEngine: EngineFactory;
   refreshMs: number;
   logger: Logger;
+  /** The model a request gets without ?model=; its absence answers 503, not 404. */
+  defaultModel?: string;
+  /** Wait after a failed load before the next attempt; doubles per consecutive failure. Default 1000 ms. */
+  retryBaseMs?: number;
+  /** Longest wait between attempts. Default 60 000 ms. */
+  retryMaxMs?: number;
   now?: () => number;
 }
 
@@ -35,7 +49,10 @@ export interface ModelState {
   version: string | null;
   sha256: string | null;
   loaded_at: string | null;
+  /** A generic sentence when the last load or refresh failed (details are in the log), else null. */
   last_error: string | null;
+  /** When that failure happened. */
+  last_error_at: string | null;
 }
 
 export class LoadedModel {
@@ -96,6 +113,10 @@ interface Entry {
   checking: Promise<void> | null;
   checkedAtMs: number;
   lastError: string | null;
+  lastErrorAtMs: number;
+  /** Consecutive failed first loads, and when the next may be attempted. */
+  failures: number;
+  retryAtMs: number;
 }
 
 class UnknownModelError extends NotFoundError {
@@ -119,6 +140,10 @@ export class ModelRegistry {
     }
     const entry = this.entry(name);
     if (entry.current === null) {
+      const waitMs = entry.retryAtMs - this.now();
+      if (entry.loading === null && waitMs > 0) {
+        throw new ServiceUnavailableError('model_unavailable', `model "${name}" failed to load; the next attempt is in ${Math.ceil(waitMs / 1000)} s`, Math.ceil(waitMs / 1000));
+      }
       entry.loading ??= this.firstLoad(name, entry).finally(() => {
         entry.loading = null;
       });
@@ -144,13 +169,15 @@ export class ModelRegistry {
     return [...names].sort().map((name) => {
       const entry = this.entries.get(name);
       const current = entry?.current ?? null;
+      const failedAt = entry === undefined || entry.lastError === null ? null : new Date(entry.lastErrorAtMs);
       return {
         name,
         loaded: current !== null,
         version: current?.version ?? null,
         sha256: current?.sha256 ?? null,
         loaded_at: current?.loadedAt.toISOString() ?? null,
-        last_error: entry?.lastError ?? null,
+        last_error: failedAt === null ? null : current === null ? 'the model could not be loaded; the details are in the service log' : 'the last refresh failed and the loaded version keeps serving; the details are in the service log',
+        last_error_at: failedAt?.toISOString() ?? null,
       };
     });
   }
@@ -158,7 +185,7 @@ export class ModelRegistry {
   private entry(name: string): Entry {
     let entry = this.entries.get(name);
     if (entry === undefined) {
-      entry = { current: null, loading: null, checking: null, checkedAtMs: 0, lastError: null };
+      entry = { current: null, loading: null, checking: null, checkedAtMs: 0, lastError: null, lastErrorAtMs: 0, failures: 0, retryAtMs: 0 };
       this.entries.set(name, entry);
     }
     return entry;
@@ -170,25 +197,46 @@ export class ModelRegistry {
       pointer = await this.readPointer(name);
     } catch (error) {
       if (error instanceof UnknownModelError) {
+        if (name === this.options.defaultModel) {
+          this.failed(entry, error);
+          this.options.logger.error('the default model has no production version in the model store', { model: name, store: this.options.store.location });
+          throw new ServiceUnavailableError('model_unavailable', `the default model "${name}" is not published in the model store yet; retry later`, this.retryAfterSeconds(entry), { cause: error });
+        }
         // Unknown names must not grow the registry without bound.
         if (entry.current === null) this.entries.delete(name);
         throw error;
       }
-      entry.lastError = messageOf(error);
+      this.failed(entry, error);
       this.options.logger.error('reading the production pointer failed', { model: name, error });
-      throw new ServiceUnavailableError('model_unavailable', `model "${name}" is not available right now; retry shortly`, 5, { cause: error });
+      throw new ServiceUnavailableError('model_unavailable', `model "${name}" is not available right now; retry shortly`, this.retryAfterSeconds(entry), { cause: error });
     }
     try {
       const model = await this.load(name, pointer);
       entry.current = model;
       entry.checkedAtMs = this.now();
       entry.lastError = null;
+      entry.failures = 0;
+      entry.retryAtMs = 0;
       return model;
     } catch (error) {
-      entry.lastError = messageOf(error);
+      this.failed(entry, error);
       this.options.logger.error('loading a model failed', { model: name, version: pointer.version, error });
-      throw new ServiceUnavailableError('model_unavailable', `model "${name}" could not be loaded; retry shortly`, 5, { cause: error });
+      throw new ServiceUnavailableError('model_unavailable', `model "${name}" could not be loaded; retry shortly`, this.retryAfterSeconds(entry), { cause: error });
     }
+  }
+
+  /** Records a failed first load and when the next attempt may run. */
+  private failed(entry: Entry, error: unknown): void {
+    const base = this.options.retryBaseMs ?? 1000;
+    const max = this.options.retryMaxMs ?? 60_000;
+    entry.lastError = messageOf(error);
+    entry.lastErrorAtMs = this.now();
+    entry.failures += 1;
+    entry.retryAtMs = this.now() + Math.min(max, base * 2 ** Math.min(30, entry.failures - 1));
+  }
+
+  private retryAfterSeconds(entry: Entry): number {
+    return Math.max(1, Math.ceil((entry.retryAtMs - this.now()) / 1000));
   }
 
   private async refresh(name: string, entry: Entry): Promise<void> {
@@ -207,6 +255,7 @@ export class ModelRegistry {
       this.options.logger.info('model version swapped in', { model: name, from: current.version, to: next.version });
     } catch (error) {
       entry.lastError = messageOf(error);
+      entry.lastErrorAtMs = this.now();
       this.options.logger.error('model refresh failed; the loaded version keeps serving', { model: name, version: current.version, error });
     }
     entry.checkedAtMs = this.now();

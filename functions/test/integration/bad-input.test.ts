@@ -2,6 +2,8 @@
  * Every way a client can get a request wrong, each answered with the documented status and stable
  * error code (and never a 500), through the real framework and the real decoders.
  */
+import * as http from 'node:http';
+import * as zlib from 'node:zlib';
 import { fixtureImage, solidImage, startService, WHITE } from '../support/test-service';
 import { type FunctionClient, multipart, rawMultipart, startFunction } from '../support/function-server';
 
@@ -12,6 +14,7 @@ const KEY = 'test-key-0123456789';
 let predict: FunctionClient;
 let batch: FunctionClient;
 let health: FunctionClient;
+let app: FunctionClient;
 let photo: Buffer;
 
 beforeAll(async () => {
@@ -21,12 +24,12 @@ beforeAll(async () => {
     API_KEYS: KEY,
     ALLOWED_BUCKETS: 'allowed-photos',
   });
-  [predict, batch, health] = await Promise.all([startFunction('predict'), startFunction('batch'), startFunction('health')]);
+  [predict, batch, health, app] = await Promise.all([startFunction('predict'), startFunction('batch'), startFunction('health'), startFunction('app')]);
   photo = fixtureImage('photo.jpg');
 });
 
 afterAll(async () => {
-  await Promise.all([predict.close(), batch.close(), health.close()]);
+  await Promise.all([predict.close(), batch.close(), health.close(), app.close()]);
 });
 
 const auth = { 'X-API-Key': KEY };
@@ -37,12 +40,15 @@ const raw = (bytes: Buffer, type: string) => ({ body: bytes, headers: { ...auth,
 /** A request body and headers; Buffers are valid fetch bodies at run time. */
 interface Init {
   body?: unknown;
+  /** 'half' for a streamed (chunked) body. */
+  duplex?: 'half';
   headers?: Record<string, string>;
 }
 
 interface Case {
   name: string;
-  target: 'predict' | 'batch' | 'health';
+  target: 'predict' | 'batch' | 'health' | 'app';
+  path?: string;
   method?: string;
   query?: string;
   init: () => Promise<Init> | Init;
@@ -52,6 +58,28 @@ interface Case {
 }
 
 const padTo = (bytes: Buffer, size: number) => Buffer.concat([bytes, Buffer.alloc(size - bytes.length)]);
+const gzipped = (text: string) => zlib.gzipSync(Buffer.from(text));
+/** A body sent with Transfer-Encoding: chunked (no Content-Length), `size` bytes in 16 KB chunks. */
+const chunked = (size: number) => {
+  const chunk = new Uint8Array(16 * 1024);
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
+      sent += part.length;
+      controller.enqueue(part);
+    },
+  });
+};
+/** A form with `count` text fields before the image. */
+const manyFields = (count: number) => {
+  const form = new FormData();
+  for (let i = 0; i < count; i += 1) form.append(`note${i}`, 'x');
+  form.append('image', new Blob([photo as unknown as ArrayBuffer]), 'x.jpg');
+  return form;
+};
+const deepJson = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
 const cases: Case[] = [
   { name: 'zero-byte file', target: 'predict', init: () => file(Buffer.alloc(0)), status: 400, code: 'empty_image' },
@@ -98,18 +126,44 @@ const cases: Case[] = [
   { name: 'batch without images array', target: 'batch', init: () => json({ image: 'aGVsbG8=' }), status: 400, code: 'invalid_request' },
   { name: 'batch as a raw image', target: 'batch', init: () => raw(photo, 'image/jpeg'), status: 415, code: 'unsupported_content_type' },
   { name: 'batch with malformed JSON', target: 'batch', init: () => ({ body: '{"images": [', headers: { ...auth, 'Content-Type': 'application/json' } }), status: 400, code: 'invalid_json' },
+  // Hostile bodies: refused before the framework buffers, inflates or parses them.
+  { name: 'batch of 90 000 numbers (JSON within the byte limit)', target: 'batch', init: () => ({ body: `{"images":[${'1,'.repeat(89_999)}1]}`, headers: { ...auth, 'Content-Type': 'application/json' } }), status: 413, code: 'too_many_items' },
+  { name: 'batch of 21 numbers (count checked before the schema)', target: 'batch', init: () => json({ images: Array.from({ length: 21 }, () => 1) }), status: 413, code: 'too_many_items' },
+  { name: 'batch of 20 numbers (schema errors, bounded message)', target: 'batch', init: () => json({ images: Array.from({ length: 20 }, () => 1) }), status: 400, code: 'invalid_request' },
+  { name: 'predict JSON with thousands of values', target: 'predict', init: () => json({ image: 'aGVsbG8=', extra: Array.from({ length: 5000 }, () => 0) }), status: 400, code: 'invalid_request' },
+  { name: 'JSON nested 10 000 deep', target: 'predict', init: () => ({ body: deepJson(10_000), headers: { ...auth, 'Content-Type': 'application/json' } }), status: 400, code: 'invalid_request' },
+  { name: 'gzip-encoded JSON', target: 'batch', init: () => ({ body: gzipped('{"images":[]}'), headers: { ...auth, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' } }), status: 415, code: 'unsupported_content_encoding' },
+  { name: 'gzip bomb (1 MB of zeros as 1 KB)', target: 'predict', init: () => ({ body: zlib.gzipSync(Buffer.alloc(1024 * 1024)), headers: { ...auth, 'Content-Type': 'image/png', 'Content-Encoding': 'gzip' } }), status: 415, code: 'unsupported_content_encoding' },
+  { name: 'Content-Encoding gzip that does not decompress', target: 'predict', init: () => ({ body: Buffer.from('not gzip at all'), headers: { ...auth, 'Content-Type': 'image/jpeg', 'Content-Encoding': 'gzip' } }), status: 415, code: 'unsupported_content_encoding' },
+  { name: 'Content-Encoding br', target: 'predict', init: () => ({ body: Buffer.from('xx'), headers: { ...auth, 'Content-Type': 'image/jpeg', 'Content-Encoding': 'br' } }), status: 415, code: 'unsupported_content_encoding' },
+  { name: 'Content-Encoding deflate', target: 'predict', init: () => ({ body: Buffer.from('xx'), headers: { ...auth, 'Content-Type': 'application/json', 'Content-Encoding': 'deflate' } }), status: 415, code: 'unsupported_content_encoding' },
+  { name: 'chunked body over MAX_REQUEST_BYTES', target: 'predict', init: () => ({ body: chunked(MAX_REQUEST_BYTES * 3), duplex: 'half', headers: { ...auth, 'Content-Type': 'application/octet-stream' } }), status: 413, code: 'request_too_large' },
+  { name: 'chunked JSON over MAX_REQUEST_BYTES', target: 'batch', init: () => ({ body: chunked(MAX_REQUEST_BYTES + 1), duplex: 'half', headers: { ...auth, 'Content-Type': 'application/json' } }), status: 413, code: 'request_too_large' },
+  { name: 'urlencoded body', target: 'predict', init: () => raw(Buffer.from(`image=${'a'.repeat(100)}`), 'application/x-www-form-urlencoded'), status: 415, code: 'unsupported_content_type' },
+  { name: 'JSON in latin1', target: 'predict', init: () => ({ body: '{"image":"aGVsbG8="}', headers: { ...auth, 'Content-Type': 'application/json; charset=latin1' } }), status: 415, code: 'unsupported_charset' },
+  { name: 'image after 101 form fields', target: 'predict', init: () => ({ body: manyFields(101), headers: auth }), status: 400, code: 'too_many_fields' },
+  // Paths nobody serves, through the local router: the same JSON errors, with a request id.
+  { name: 'unknown path', target: 'app', path: '/nope', init: () => ({}), status: 404, code: 'not_found' },
+  { name: 'upper-case path', target: 'app', path: '/PREDICT', init: () => ({ body: photo, headers: { 'Content-Type': 'image/jpeg' } }), status: 404, code: 'not_found' },
+  { name: 'root path', target: 'app', path: '/', method: 'GET', init: () => ({}), status: 404, code: 'not_found' },
+  { name: 'favicon', target: 'app', path: '/favicon.ico', method: 'GET', init: () => ({}), status: 404, code: 'not_found' },
+  { name: 'robots.txt on a function', target: 'predict', path: '/robots.txt', method: 'GET', init: () => ({}), status: 404, code: 'not_found' },
+  { name: '8 KB path', target: 'app', path: `/${'x'.repeat(8000)}`, method: 'GET', init: () => ({}), status: 404, code: 'not_found' },
 ];
 
 describe('bad input', () => {
-  it('covers at least 30 cases', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(30);
+  it('covers at least 60 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(60);
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const client = { predict, batch, health }[c.target];
+    const client = { predict, batch, health, app }[c.target];
     const init = await c.init();
-    const response = await client.request(`/${c.query ?? ''}`, { method: c.method ?? 'POST', ...init });
+    const response = await client.request(`${c.path ?? '/'}${c.query ?? ''}`, { method: c.method ?? 'POST', ...init });
     expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status: c.status, code: c.code });
+    // However large or odd the request, the answer is a short JSON error.
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(response.text.length).toBeLessThan(1024);
     expect(typeof response.body.error.message).toBe('string');
     expect(response.body.error.message.length).toBeGreaterThan(10);
     expect(response.body.error.request_id).toBe(response.headers.get('x-request-id'));
@@ -127,9 +181,56 @@ describe('bad input', () => {
     expect(response.status).toBe(200);
   });
 
-  it('accepts an image of exactly MAX_IMAGE_BYTES', async () => {
-    const response = await predict.request('/', { method: 'POST', ...(raw(padTo(photo, MAX_IMAGE_BYTES), 'image/jpeg')) });
+  it.each([
+    ['raw', () => raw(padTo(photo, MAX_IMAGE_BYTES), 'image/jpeg')],
+    ['multipart', () => file(padTo(photo, MAX_IMAGE_BYTES))],
+    ['base64', () => json({ image: padTo(photo, MAX_IMAGE_BYTES).toString('base64') })],
+  ])('accepts an image of exactly MAX_IMAGE_BYTES (%s)', async (_form, init) => {
+    const response = await predict.request('/', { method: 'POST', ...init() });
     expect(response.status).toBe(200);
+    expect(response.body.image.bytes).toBe(MAX_IMAGE_BYTES);
+  });
+
+  it('refuses one multipart batch file over MAX_IMAGE_BYTES as that item only', async () => {
+    const body = multipart([
+      { field: 'images', filename: 'big.jpg', bytes: padTo(photo, MAX_IMAGE_BYTES + 1) },
+      { field: 'images', filename: 'ok.jpg', bytes: photo },
+    ]);
+    const response = await batch.request('/', { method: 'POST', body, headers: auth });
+    expect(response.status).toBe(200);
+    expect(response.body.results.map((r: { error?: { code: string } }) => r.error?.code ?? 'ok')).toEqual(['image_too_large', 'ok']);
+  });
+
+  it('echoes UTF-8 multipart filenames as sent', async () => {
+    const names = ['chaussure-été.jpg', '靴.jpg', 'сапог 👟.jpg'];
+    const body = multipart(names.map((filename) => ({ field: 'images', filename, bytes: photo })));
+    const response = await batch.request('/', { method: 'POST', body, headers: auth });
+    expect(response.status).toBe(200);
+    expect(response.body.results.map((r: { filename: string }) => r.filename)).toEqual(names);
+  });
+
+  it('answers router 404s with a request id and without echoing a long path', async () => {
+    const response = await app.request(`/${'y'.repeat(8000)}`, { headers: { 'X-Request-Id': 'trace-404' } });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('x-request-id')).toBe('trace-404');
+    expect(response.body.error.request_id).toBe('trace-404');
+    expect(response.text.length).toBeLessThan(400);
+    expect(response.body.error.message).toMatch(/\/predict/);
+  });
+
+  it('refuses a declared Content-Length over the limit without reading the body', async () => {
+    // The client declares a huge body and sends none of it: the answer must come anyway.
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = http.request(predict.url, { method: 'POST', headers: { ...auth, 'Content-Type': 'image/jpeg', 'Content-Length': String(1024 ** 3) } }, (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      });
+      request.on('error', reject);
+      request.flushHeaders();
+    });
+    expect(status).toBe(413);
+    expect(JSON.parse(body).error).toMatchObject({ code: 'request_too_large', message: expect.stringMatching(/1073741824 bytes; the limit is 200000 bytes/) });
   });
 
   it('never answers 500 to random garbage', async () => {

@@ -32,6 +32,7 @@ describe('GET /health', () => {
         sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
         loaded_at: expect.any(String),
         last_error: null,
+        last_error_at: null,
       },
     ]);
   });
@@ -40,14 +41,18 @@ describe('GET /health', () => {
     const store = copyModelStore();
     // Corrupt the model: its sha256 no longer matches production.json.
     fs.appendFileSync(path.join(store, 'brightness', 'v1', 'model.onnx'), Buffer.from([0]));
-    startService({ MODEL_STORE: store });
+    const { logger } = startService({ MODEL_STORE: store });
     client = await startFunction('health');
     const deep = await client.request('/?deep=1');
     expect(deep.status).toBe(503);
-    expect(deep.headers.get('retry-after')).toBe('5');
+    // The first retry is allowed after 1 s (the registry's back-off).
+    expect(deep.headers.get('retry-after')).toBe('1');
     expect(deep.body.status).toBe('unavailable');
     expect(deep.body.error.code).toBe('model_unavailable');
-    expect(deep.body.models[0].last_error).toContain('sha256');
+    // Unauthenticated callers get a generic sentence; the cause is in the log.
+    expect(deep.body.models[0].last_error).toBe('the model could not be loaded; the details are in the service log');
+    expect(deep.text).not.toContain('sha256 ');
+    expect(logger.entries.some((entry) => JSON.stringify(entry).includes('production.json expects'))).toBe(true);
     // Shallow health still answers: the instance itself is alive.
     expect((await client.request('/')).status).toBe(200);
   });

@@ -95,8 +95,9 @@ describe.each(adapters)('ModelRegistry on %s', (_name, open) => {
     await fixture.close();
   });
 
-  const registry = (engines: ReturnType<typeof countingFactory>, logger = createMemoryLogger()) =>
-    new ModelRegistry({ store: fixture.store, createEngine: engines.factory, refreshMs: 60_000, logger, now: () => now });
+  const registry = (engines: ReturnType<typeof countingFactory>, logger = createMemoryLogger(), defaultModel = 'default-model') =>
+    new ModelRegistry({ store: fixture.store, createEngine: engines.factory, refreshMs: 60_000, logger, now: () => now, defaultModel });
+  const logged = (logger: ReturnType<typeof createMemoryLogger>, text: RegExp) => logger.entries.some((entry) => text.test(JSON.stringify(entry)));
 
   it('loads once for concurrent first requests', async () => {
     await publish(fixture.store, 'v1');
@@ -109,25 +110,67 @@ describe.each(adapters)('ModelRegistry on %s', (_name, open) => {
     expect(p).toBeCloseTo(1 / (1 + Math.exp(-4)), 5);
   });
 
-  it('does not cache a failed load: the next request retries and succeeds', async () => {
+  it('does not cache a failed load: once the back-off has passed the next request retries and succeeds', async () => {
     await publish(fixture.store, 'v1');
+    const logger = createMemoryLogger();
     const engines = countingFactory();
-    const reg = registry(engines);
+    const reg = registry(engines, logger);
     engines.failOnce();
     await expect(reg.get('brightness')).rejects.toMatchObject({ status: 503, code: 'model_unavailable' });
-    expect(reg.states()[0]).toMatchObject({ loaded: false, last_error: 'simulated session failure' });
+    // /health's view is generic; the error's text is in the log only.
+    expect(reg.states()[0]).toMatchObject({ loaded: false, last_error: expect.stringMatching(/could not be loaded; the details are in the service log/), last_error_at: new Date(now).toISOString() });
+    expect(JSON.stringify(reg.states())).not.toContain('simulated');
+    expect(logged(logger, /simulated session failure/)).toBe(true);
+    now += 1000;
     const model = await reg.get('brightness');
     expect(model.version).toBe('v1');
     expect(reg.states()[0]).toMatchObject({ loaded: true, last_error: null });
   });
 
+  it('backs off a broken model instead of re-reading it on every request, doubling the wait', async () => {
+    await publish(fixture.store, 'v1', { badSha: true });
+    const reads: string[] = [];
+    const store = fixture.store;
+    const counting: BlobStore = { ...store, location: store.location, read: (key) => (reads.push(key), store.read(key)), readWithInfo: (k) => store.readWithInfo(k), stat: (k) => store.stat(k), write: (k, d, o) => store.write(k, d, o), list: (p) => store.list(p), delete: (k) => store.delete(k) };
+    const reg = new ModelRegistry({ store: counting, createEngine: countingFactory().factory, refreshMs: 60_000, logger: createMemoryLogger(), now: () => now });
+    await expect(reg.get('brightness')).rejects.toMatchObject({ status: 503 });
+    const afterFirst = reads.length;
+    expect(afterFirst).toBe(3);
+    for (let i = 0; i < 50; i += 1) {
+      await expect(reg.get('brightness')).rejects.toMatchObject({ status: 503, code: 'model_unavailable', headers: { 'Retry-After': '1' } });
+    }
+    expect(reads.length).toBe(afterFirst);
+    now += 1000;
+    await expect(reg.get('brightness')).rejects.toMatchObject({ status: 503 });
+    expect(reads.length).toBe(2 * afterFirst);
+    // Second failure in a row: the next attempt waits 2 s.
+    now += 1000;
+    await expect(reg.get('brightness')).rejects.toMatchObject({ status: 503, headers: { 'Retry-After': '1' } });
+    expect(reads.length).toBe(2 * afterFirst);
+    now += 1000;
+    await expect(reg.get('brightness')).rejects.toMatchObject({ status: 503, headers: { 'Retry-After': '4' } });
+    expect(reads.length).toBe(3 * afterFirst);
+  });
+
+  it('answers 503 model_unavailable, not 404, when the default model is not in the store (an empty store)', async () => {
+    const reg = registry(countingFactory(), createMemoryLogger(), 'brightness');
+    const error = await reg.get('brightness').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 503, code: 'model_unavailable', headers: { 'Retry-After': '1' } });
+    expect((error as Error).message).toMatch(/default model "brightness" is not published/);
+    // Once it is published (and the back-off has passed) it serves.
+    await publish(fixture.store, 'v1');
+    now += 1000;
+    expect((await reg.get('brightness')).version).toBe('v1');
+  });
+
   it('refuses a model whose sha256 does not match production.json', async () => {
     await publish(fixture.store, 'v1', { badSha: true });
+    const logger = createMemoryLogger();
     const engines = countingFactory();
-    const reg = registry(engines);
+    const reg = registry(engines, logger);
     await expect(reg.get('brightness')).rejects.toMatchObject({ status: 503, code: 'model_unavailable' });
     expect(engines.created).toBe(0);
-    expect(reg.states()[0]!.last_error).toMatch(/sha256 .* expects 0{64}/);
+    expect(logged(logger, /sha256 .* expects 0{64}/)).toBe(true);
   });
 
   it('answers 404 unknown_model for a name with no production.json', async () => {
@@ -171,7 +214,8 @@ describe.each(adapters)('ModelRegistry on %s', (_name, open) => {
     expect(model.isReleased).toBe(false);
     await expect(model.predict(input, 1)).resolves.toHaveLength(1);
     expect(logger.entries.some((entry) => entry.severity === 'ERROR' && entry.message.includes('keeps serving'))).toBe(true);
-    expect(reg.states()[0]).toMatchObject({ version: 'v1', last_error: expect.stringContaining('sha256') });
+    expect(reg.states()[0]).toMatchObject({ version: 'v1', last_error: expect.stringContaining('the loaded version keeps serving') });
+    expect(logged(logger, /sha256/)).toBe(true);
   });
 });
 

@@ -57,7 +57,7 @@ describe('loadConfig', () => {
   });
 
   it('rejects an image limit above the request limit', () => {
-    expect(() => loadConfig({ MAX_IMAGE_BYTES: '2000', MAX_REQUEST_BYTES: '1000' })).toThrow('MAX_IMAGE_BYTES must not exceed MAX_REQUEST_BYTES');
+    expect(() => loadConfig({ MAX_IMAGE_BYTES: '2000', MAX_REQUEST_BYTES: '1000' })).toThrow('MAX_IMAGE_BYTES (2000) must not exceed MAX_REQUEST_BYTES (1000)');
   });
 
   it('declares each variable once', () => {

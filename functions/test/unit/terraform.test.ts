@@ -235,7 +235,11 @@ describe('terraform/', () => {
 
       for (const [name, settings] of Object.entries(deployment.functions)) {
         const environment = locals.environments[settings.identity] as Record<string, string>;
-        if (settings.public) expect({ name, file: environment.API_KEYS_FILE }).toEqual({ name, file: '/etc/secrets/api-keys' });
+        if (settings.public) {
+          expect({ name, file: environment.API_KEYS_FILE }).toEqual({ name, file: '/etc/secrets/api-keys' });
+          // The rate limit keys on the address Google's front end saw, not on what the client wrote.
+          expect({ name, hops: environment.TRUSTED_PROXY_HOPS }).toEqual({ name, hops: '1' });
+        }
         else expect({ name, keys: [environment.API_KEYS_FILE, environment.API_KEYS] }).toEqual({ name, keys: [undefined, undefined] });
       }
       expect(deployment.functions.drift?.public).toBe(false);
