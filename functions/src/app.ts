@@ -17,7 +17,7 @@ import { makeHealthHandler } from './handlers/health';
 import { makePredictHandler } from './handlers/predict';
 import { ApiKeyAuth, collectApiKeys } from './http/api-key-auth';
 import { NotFoundError } from './errors';
-import { installFrontDoor } from './http/front-door';
+import { drainRequests, installFrontDoor } from './http/front-door';
 import { type HttpFunctionDeps, makeHttpFunction } from './http/http-function';
 import { TokenBucketLimiter } from './http/rate-limiter';
 import type { ImageDecoder } from './image/image-decoder';
@@ -247,4 +247,15 @@ export function registerFunctions(service: Service): void {
     if (handler !== undefined) functions.http(name, handler);
   }
   functions.http('app', makeRouter(service));
+}
+
+/**
+ * The one shutdown sequence of a serving instance: stop accepting connections and let the requests
+ * in flight finish (up to `drainMs`), then flush telemetry and metrics. The entry point runs it on
+ * SIGTERM, before the framework's own handler exits the process.
+ */
+export async function shutDown(service: Pick<Service, 'logger' | 'observer'>, drainMs: number): Promise<void> {
+  const unfinished = await drainRequests(drainMs);
+  if (unfinished > 0) service.logger.warning(`shutting down with ${unfinished} requests still in flight after ${drainMs} ms`);
+  await service.observer.flushAll();
 }

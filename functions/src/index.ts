@@ -7,8 +7,7 @@
  * stop accepting connections, let in-flight requests finish, flush telemetry and metrics, exit.
  */
 import { loadConfig } from './config';
-import { buildService, registerFunctions, type Service } from './app';
-import { drainRequests } from './http/front-door';
+import { buildService, registerFunctions, type Service, shutDown } from './app';
 import { installSigtermFlush } from './telemetry/telemetry-buffer';
 
 /** Cloud Run gives an instance 10 s after SIGTERM: most of it for requests, the rest for the flush. */
@@ -28,13 +27,4 @@ function start(): Service {
 
 const service = start();
 registerFunctions(service);
-installSigtermFlush(
-  {
-    flush: async () => {
-      const unfinished = await drainRequests(DRAIN_MS);
-      if (unfinished > 0) service.logger.warning(`shutting down with ${unfinished} requests still in flight after ${DRAIN_MS} ms`);
-      await service.observer.flushAll();
-    },
-  },
-  { logger: service.logger, timeoutMs: SHUTDOWN_MS },
-);
+installSigtermFlush({ flush: () => shutDown(service, DRAIN_MS) }, { logger: service.logger, timeoutMs: SHUTDOWN_MS });

@@ -204,4 +204,31 @@ describe('deploy bundle (scripts/build-bundle.sh)', () => {
     },
     2 * MINUTES,
   );
+
+  it(
+    'stops at start with every invalid setting named, before the framework can call it a syntax error',
+    () => {
+      const install = path.join(work, 'install');
+      const result = spawnSync(process.execPath, [path.join(install, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js'), '--target=predict', '--port=0'], {
+        cwd: install,
+        encoding: 'utf8',
+        timeout: MINUTES,
+        env: {
+          PATH: process.env.PATH,
+          HOME: work,
+          METADATA_SERVER_DETECTION: 'none',
+          MODEL_STORE: 's3://elsewhere/models',
+          TELEMETRY_STORE: 'gs://Not_A_Bucket/t',
+          TELEMETRY_FLUSH_RECORDS: '5000',
+          TELEMETRY_BUFFER_CAPACITY: '100',
+          METRICS_SINK: 'none',
+        },
+      });
+      expect(result.status).toBe(78);
+      const output = `${result.stdout}\n${result.stderr}`;
+      expect(output).not.toMatch(/syntax error/i);
+      for (const name of ['MODEL_STORE', 'TELEMETRY_STORE', 'TELEMETRY_FLUSH_RECORDS']) expect(output).toContain(name);
+    },
+    2 * MINUTES,
+  );
 });

@@ -60,6 +60,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MAX_IMAGE_BYTES: '2000', MAX_REQUEST_BYTES: '1000' })).toThrow('MAX_IMAGE_BYTES (2000) must not exceed MAX_REQUEST_BYTES (1000)');
   });
 
+  it.each([
+    [{ TELEMETRY_FLUSH_RECORDS: '500', TELEMETRY_BUFFER_CAPACITY: '100' }, 'TELEMETRY_FLUSH_RECORDS (500) must not exceed TELEMETRY_BUFFER_CAPACITY (100)'],
+    [{ MODEL_STORE: 's3://bucket/models' }, 'MODEL_STORE must be a folder path or gs://bucket/prefix; "s3://" is not supported'],
+    [{ TELEMETRY_STORE: 'gs://Bad_Bucket!/t' }, 'TELEMETRY_STORE must name a valid Cloud Storage bucket'],
+    [{ MODEL_STORE: 'gs://' }, 'MODEL_STORE must name a valid Cloud Storage bucket'],
+    [{ MODEL_STORE: 'gs://models-bucket/a/../b' }, 'MODEL_STORE has an invalid prefix'],
+    [{ TRUSTED_PROXY_HOPS: '-1' }, 'TRUSTED_PROXY_HOPS must be between 0 and 10'],
+    [{ STORAGE_TIMEOUT_MS: '0' }, 'STORAGE_TIMEOUT_MS must be between 50 and 600000'],
+  ])('names the variable of an invalid setting: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('accepts the store locations it documents', () => {
+    for (const location of ['gs://my-bucket', 'gs://my-bucket/models/v1', 'gs://my.dotted.bucket/x/', './models', '/srv/models', 'file:///srv/models']) {
+      expect(loadConfig({ MODEL_STORE: location }).modelStore).toBe(location);
+    }
+  });
+
   it('declares each variable once', () => {
     const names = SETTINGS.map((setting) => setting.env);
     expect(new Set(names).size).toBe(names.length);
