@@ -14,10 +14,7 @@
  * STORAGE_API_ENDPOINT) apply as in the functions.
  */
 import { parseArgs } from 'node:util';
-import { createDecoder } from '../functions/src/app';
-import { type Config, ConfigError, loadConfig } from '../functions/src/config';
-import { type BlobStore, isPreconditionFailed } from '../functions/src/storage/blob-store';
-import { openBlobStore, type OpenBlobStoreOptions } from '../functions/src/storage/open-blob-store';
+import { type BlobStore, type Config, ConfigError, createDecoder, isPreconditionFailed, loadConfig, openBlobStore, type OpenBlobStoreOptions } from '../functions/src/core';
 import { mapConcurrent } from '../pipeline/src/concurrency';
 import { listDataset, openDataset } from '../pipeline/src/dataset';
 import { DATASET_INFO_FILE, parseDatasetInfo } from '../pipeline/src/dataset-info';

@@ -21,7 +21,7 @@ import { drainRequests, installFrontDoor } from './http/front-door';
 import { type HttpFunctionDeps, makeHttpFunction } from './http/http-function';
 import { TokenBucketLimiter } from './http/rate-limiter';
 import type { ImageDecoder } from './image/image-decoder';
-import { JimpDecoder } from './image/jimp-decoder';
+import { createDecoder } from './image/create-decoder';
 import { SharpDecoder } from './image/sharp-decoder';
 import { createLogger, type Logger } from './logger';
 import { CloudMonitoringMetricSink } from './metrics/cloud-monitoring-metric-sink';
@@ -40,6 +40,8 @@ import { TelemetryBuffer } from './telemetry/telemetry-buffer';
 export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 
 /** The functions deployed to Cloud Functions, each with `--entry-point=<name>`. */
+export { createDecoder } from './image/create-decoder';
+
 export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'health', 'drift'] as const;
 
 export interface Service {
@@ -73,11 +75,6 @@ export function packageVersion(): string {
   } catch {
     return '0.0.0';
   }
-}
-
-export function createDecoder(config: Readonly<Config>): ImageDecoder {
-  if (config.imageDecoder === 'jimp') return new JimpDecoder({ maxPixels: config.maxPixels });
-  return new SharpDecoder({ maxPixels: config.maxPixels });
 }
 
 export function buildService(config: Readonly<Config>, overrides: ServiceOverrides = {}): Service {
@@ -139,6 +136,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     maxBatchItems: config.maxBatchItems,
     maxPixels: config.maxPixels,
     minImageSide: config.minImageSide,
+    maxDecodeMs: config.maxDecodeMs,
   };
   const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits };
   const startedAtMs = (overrides.now ?? Date.now)();

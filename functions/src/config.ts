@@ -19,6 +19,7 @@ export interface Config {
   maxRequestBytes: number;
   maxPixels: number;
   minImageSide: number;
+  maxDecodeMs: number;
   maxBatchItems: number;
   allowedBuckets: readonly string[];
   apiKeys: readonly string[];
@@ -160,6 +161,7 @@ export const SETTINGS = [
   setting('maxRequestBytes', 'MAX_REQUEST_BYTES', String(31 * MIB), int(1, 32 * MIB), 'Largest accepted request body, in bytes (Cloud Functions caps requests at 32 MiB).'),
   setting('maxPixels', 'MAX_PIXELS', '40000000', int(1, 268402689), 'Largest accepted image area in pixels, read from the header before decoding.'),
   setting('minImageSide', 'MIN_IMAGE_SIDE', '16', int(1, 4096), 'Smallest accepted width or height in pixels.'),
+  setting('maxDecodeMs', 'MAX_DECODE_MS', '1500', int(10, 60000), 'Estimated decode time one request may spend, from each image\'s format and size before decoding (AVIF costs about 18× JPEG per pixel); an image over it is 413 too_many_pixels, batch images past it 413 decode_budget_exceeded.'),
   setting('maxBatchItems', 'MAX_BATCH_ITEMS', '20', int(1, 256), 'Most images in one /batch request.'),
   setting('allowedBuckets', 'ALLOWED_BUCKETS', '', buckets, 'Buckets that {"uri": "gs://..."} may read from (comma-separated; empty: none).'),
   setting('apiKeys', 'API_KEYS', '', apiKeyList, 'Accepted API keys (comma-separated, each ≥ 16 characters); empty with no API_KEYS_FILE: no auth.'),

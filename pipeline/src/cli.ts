@@ -7,8 +7,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, loadConfig, repoRoot } from '../../functions/src/config';
-import { MODEL_NAME_PATTERN } from '../../functions/src/model/model-metadata';
+import { type Config, ConfigError, loadConfig, MODEL_NAME_PATTERN, repoRoot } from '../../functions/src/core';
 import { createConsoleLogger, type LogFormat } from './console-logger';
 import { EXIT_CODES, isPipelineError, UsageError } from './errors';
 import { DEFAULT_GATE, GATE_METRICS, type GateMetric } from './gate';

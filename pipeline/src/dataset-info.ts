@@ -4,7 +4,7 @@
  */
 import Ajv from 'ajv';
 import datasetSchema from '../../models/dataset.schema.json';
-import { describeAjvErrors } from '../../functions/src/model/model-metadata';
+import { describeAjvErrors } from '../../functions/src/core';
 
 export interface DatasetInfo {
   name: string;

@@ -13,9 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { type BlobStore, isBlobNotFound } from '../../functions/src/storage/blob-store';
-import { FileBlobStore } from '../../functions/src/storage/file-blob-store';
-import { openBlobStore, parseGcsUri, type OpenBlobStoreOptions } from '../../functions/src/storage/open-blob-store';
+import { type BlobStore, FileBlobStore, isBlobNotFound, openBlobStore, type OpenBlobStoreOptions, parseGcsUri } from '../../functions/src/core';
 import { DATASET_INFO_FILE } from './dataset-info';
 import { mapConcurrent } from './concurrency';
 

@@ -1,19 +1,13 @@
 /**
- * Evaluation through the serving path: the exported model is loaded into the same `LoadedModel`
- * the functions serve from, and every image goes through `prepareImage` (header check, serving
- * decoder, resize) and `inferBatch` (tensor, onnxruntime, P(AI)) — the code /predict runs. The
- * drift features of each image are computed from the same decoded pixels, as serving records them.
+ * Evaluation through the serving path: the exported model is loaded by `loadModel` (the registry's
+ * own loading and checks) and every image is scored by `scoreImages`, the core /predict and /batch
+ * run (header check, serving decoder, resize, tensor, onnxruntime, P(AI)). The drift features of
+ * each image are computed from the same decoded pixels, as serving records them.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { computeImageFeatures, type ImageFeatures } from '../../functions/src/features/image-features';
-import type { ImageDecoder } from '../../functions/src/image/image-decoder';
-import type { Logger } from '../../functions/src/logger';
-import type { ModelMetadata } from '../../functions/src/model/model-metadata';
-import { LoadedModel } from '../../functions/src/model/model-registry';
-import { createOnnxEngine } from '../../functions/src/model/onnx-session';
-import { type ImageLimits, inferBatch, prepareImage, type PreparedImage } from '../../functions/src/scoring/score-images';
+import { AppError, computeImageFeatures, createOnnxEngine, type ImageDecoder, type ImageFeatures, type ImageLimits, type LoadedModel, loadModel, type Logger, type ModelMetadata, scoreImages, type ScoreItem } from '../../functions/src/core';
 import { binaryMetrics, type BinaryMetrics } from './metrics';
 import type { SplitItem } from './run-dir';
 
@@ -45,7 +39,7 @@ export interface EvaluationOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** A `LoadedModel` on a fresh onnxruntime session, after checking the model against its metadata. */
+/** A `LoadedModel` on a fresh onnxruntime session, loaded and checked exactly as the registry does. */
 export async function loadModelForEvaluation(
   name: string,
   version: string,
@@ -53,16 +47,14 @@ export async function loadModelForEvaluation(
   metadata: ModelMetadata,
   options: { intraOpNumThreads: number; logger: Logger },
 ): Promise<LoadedModel> {
-  const engine = await createOnnxEngine(modelBytes, { intraOpNumThreads: options.intraOpNumThreads });
-  const problems: string[] = [];
-  if (!engine.inputNames.includes(metadata.input.name)) problems.push(`metadata names input "${metadata.input.name}"; the model's inputs are ${engine.inputNames.join(', ')}`);
-  if (!engine.outputNames.includes(metadata.output.name)) problems.push(`metadata names output "${metadata.output.name}"; the model's outputs are ${engine.outputNames.join(', ')}`);
-  if (problems.length > 0) {
-    await engine.release().catch(() => undefined);
-    throw new Error(`model ${name}@${version} does not match its metadata: ${problems.join('; ')}`);
-  }
-  const sha256 = createHash('sha256').update(modelBytes).digest('hex');
-  return new LoadedModel(name, version, sha256, metadata, new Date(), engine, options.logger);
+  return loadModel({
+    name,
+    version,
+    modelBytes,
+    metadata,
+    createEngine: (bytes) => createOnnxEngine(bytes, { intraOpNumThreads: options.intraOpNumThreads }),
+    logger: options.logger,
+  });
 }
 
 /** Scores `items` (paths relative to `root`) with `model`, in batches, through the serving code. */
@@ -72,36 +64,32 @@ export async function evaluateItems(model: LoadedModel, root: string, items: rea
   const results: EvaluatedItem[] = [];
   for (let start = 0; start < items.length; start += batchSize) {
     const batch = items.slice(start, start + batchSize);
-    const prepared = await Promise.all(
-      batch.map(async (item): Promise<{ prepared: PreparedImage; bytes: number } | { error: string }> => {
+    const sources = await Promise.all(
+      batch.map(async (item): Promise<ScoreItem> => {
         try {
           const bytes = await readFile(path.join(root, ...item.path.split('/')));
           if (verify) {
             const sha256 = createHash('sha256').update(bytes).digest('hex');
-            if (sha256 !== item.sha256) return { error: `the file changed since training: sha256 ${sha256}, split.json says ${item.sha256}` };
+            if (sha256 !== item.sha256) return new AppError(409, 'file_changed', `the file changed since training: sha256 ${sha256}, split.json says ${item.sha256}`);
           }
-          return { prepared: await prepareImage(bytes, model, options.decoder, options.limits), bytes: bytes.length };
+          return { kind: 'bytes', bytes };
         } catch (error) {
-          return { error: error instanceof Error ? error.message : String(error) };
+          return new AppError(404, 'unreadable_file', error instanceof Error ? error.message : String(error));
         }
       }),
     );
-    const ok = prepared.flatMap((entry) => ('prepared' in entry ? [entry.prepared] : []));
-    const { probabilities } = await inferBatch(model, ok);
-    let next = 0;
+    const scored = await scoreImages(model, sources, { decoder: options.decoder, fetcher: null, limits: options.limits });
     batch.forEach((item, index) => {
-      const entry = prepared[index] as { prepared: PreparedImage; bytes: number } | { error: string };
-      if ('error' in entry) {
-        results.push({ path: item.path, label: item.label, probability: null, features: null, error: entry.error });
+      const entry = scored.items[index]!;
+      if (!entry.ok) {
+        results.push({ path: item.path, label: item.label, probability: null, features: null, error: entry.error.message });
         return;
       }
-      const probability = probabilities[next] as number;
-      next += 1;
       results.push({
         path: item.path,
         label: item.label,
-        probability,
-        features: computeImageFeatures(entry.prepared.decoded, entry.bytes),
+        probability: entry.probability,
+        features: computeImageFeatures(entry.prepared.decoded, entry.prepared.bytes),
         error: null,
       });
     });

@@ -4,8 +4,7 @@
  * train/serve agreement, the gate decision, and the limits — what the model has never seen. Pure:
  * Markdown from plain data.
  */
-import type { DriftReference } from '../../functions/src/drift/reference';
-import type { ModelMetadata } from '../../functions/src/model/model-metadata';
+import { type DriftReference, type ModelMetadata } from '../../functions/src/core';
 import type { GateDecision } from './gate';
 import type { BinaryMetrics } from './metrics';
 import { formatNumber, type SkewReport } from './parity';

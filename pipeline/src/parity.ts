@@ -13,8 +13,7 @@
  * The defaults hold with a wide margin for float32 models (see the README's table of measured
  * values); a quantized model needs looser ones (--skew-* options).
  */
-import type { ModelMetadata } from '../../functions/src/model/model-metadata';
-import { createOnnxEngine } from '../../functions/src/model/onnx-session';
+import { createOnnxEngine, type ModelMetadata } from '../../functions/src/core';
 import type { SplitEvaluation } from './evaluate';
 import type { ParityBundle, TorchSplitEval } from './run-dir';
 

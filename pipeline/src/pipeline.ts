@@ -16,18 +16,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { createDecoder } from '../../functions/src/app';
-import type { Config } from '../../functions/src/config';
-import { buildReference, parseReference, type DriftReference, type ReferenceInput } from '../../functions/src/drift/reference';
-import type { ImageDecoder } from '../../functions/src/image/image-decoder';
-import type { Logger } from '../../functions/src/logger';
-import { ModelRegistry, type LoadedModel } from '../../functions/src/model/model-registry';
-import { parseMetadata, type ModelMetadata } from '../../functions/src/model/model-metadata';
-import { createOnnxEngine } from '../../functions/src/model/onnx-session';
-import type { ImageLimits } from '../../functions/src/scoring/score-images';
-import { type BlobStore } from '../../functions/src/storage/blob-store';
-import { FileBlobStore } from '../../functions/src/storage/file-blob-store';
-import { openBlobStore, type OpenBlobStoreOptions } from '../../functions/src/storage/open-blob-store';
+import { type BlobStore, buildReference, type Config, createDecoder, createOnnxEngine, type DriftReference, FileBlobStore, type ImageDecoder, type ImageLimits, type LoadedModel, type Logger, type ModelMetadata, ModelRegistry, openBlobStore, type OpenBlobStoreOptions, parseMetadata, parseReference, type ReferenceInput } from '../../functions/src/core';
 import { cacheFolderFor, downloadDataset, listDataset, openDataset } from './dataset';
 import { parseDatasetInfo } from './dataset-info';
 import { DatasetInvalidError, GateRejectedError, SkewError, UsageError } from './errors';

@@ -14,8 +14,7 @@
  *   holds a lock and renames atomically), so the pointer is never corrupted, and this run gets a
  *   PublishConflictError naming both versions.
  */
-import { type BlobStore, isBlobNotFound, isPreconditionFailed, joinKey } from '../../functions/src/storage/blob-store';
-import { parseProductionPointer, type ProductionPointer } from '../../functions/src/model/model-metadata';
+import { type BlobStore, isBlobNotFound, isPreconditionFailed, joinKey, parseProductionPointer, type ProductionPointer } from '../../functions/src/core';
 import { PublishConflictError } from './errors';
 
 export const VERSION_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;

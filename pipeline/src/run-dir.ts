@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { type ModelMetadata, parseMetadata } from '../../functions/src/model/model-metadata';
+import { type ModelMetadata, parseMetadata } from '../../functions/src/core';
 import { TrainingFailedError } from './errors';
 import { quoteArgument } from './run-trainer';
 

@@ -4,10 +4,7 @@
  * functions use. An image the service would refuse is a problem even if PyTorch could read it.
  */
 import { createHash } from 'node:crypto';
-import { isAppError } from '../../functions/src/errors';
-import type { ImageDecoder, ImageFormat, ResizeSpec } from '../../functions/src/image/image-decoder';
-import { readImageHeader } from '../../functions/src/image/image-header';
-import type { ImageLimits } from '../../functions/src/scoring/score-images';
+import { type ImageDecoder, type ImageFormat, type ImageLimits, isAppError, readImageHeader, type ResizeSpec } from '../../functions/src/core';
 import { mapConcurrent } from './concurrency';
 import type { DatasetFile } from './dataset';
 

@@ -6,7 +6,7 @@ import type { ImageDecoder } from '../image/image-decoder';
 import type { ModelRegistry } from '../model/model-registry';
 import type { ImageFetcher } from '../scoring/image-fetcher';
 import type { ScoreObserver } from '../scoring/observer';
-import { type ImageLimits, inferBatch, prepareImage, resolveSource, toScoredImage, toVerdict } from '../scoring/score-images';
+import { type ImageLimits, scoreImages, toScoredImage, toVerdict } from '../scoring/score-images';
 import { chosenModel } from './model-choice';
 
 export interface PredictDeps {
@@ -24,12 +24,11 @@ export function makePredictHandler(deps: PredictDeps): Handler {
     const input = await readPredictInput(req, deps.limits);
     const modelName = chosenModel(req, deps.defaultModel);
     const model = await deps.registry.get(modelName);
-    const bytes = await resolveSource(input.source!, deps.fetcher, deps.limits);
-    const prepared = await prepareImage(bytes, model, deps.decoder, deps.limits);
-    const { probabilities, inferenceMs } = await inferBatch(model, [prepared]);
-    const probability = probabilities[0]!;
-    deps.observer.scored([toScoredImage(model, prepared, probability, inferenceMs)]);
-    const verdict = toVerdict(model, prepared, probability, inferenceMs, performance.now() - started);
+    const { items, inferenceMs } = await scoreImages(model, [input.source!], deps);
+    const item = items[0]!;
+    if (!item.ok) throw item.error;
+    deps.observer.scored([toScoredImage(model, item.prepared, item.probability, inferenceMs)]);
+    const verdict = toVerdict(model, item.prepared, item.probability, inferenceMs, performance.now() - started);
     return { status: 200, body: { ...verdict, request_id: requestId }, model: verdict.model };
   };
 }

@@ -19,15 +19,15 @@
  * - `states()` (for the unauthenticated /health) says that the last attempt failed and when, never
  *   the error's text: that goes to the log.
  */
-import { createHash } from 'node:crypto';
 import { NotFoundError, ServiceUnavailableError, BadRequestError } from '../errors';
 import type { Logger } from '../logger';
 import { type BlobStore, isBlobNotFound } from '../storage/blob-store';
-import type { InferenceEngine } from './onnx-session';
-import { MODEL_NAME_PATTERN, type ModelMetadata, parseMetadata, parseProductionPointer, type ProductionPointer } from './model-metadata';
-import { probabilitiesOfAi } from './scores';
+import { type EngineFactory, loadModel } from './load-model';
+import { MODEL_NAME_PATTERN, parseMetadata, parseProductionPointer, type ProductionPointer } from './model-metadata';
+import type { LoadedModel } from './loaded-model';
 
-export type EngineFactory = (model: Uint8Array) => Promise<InferenceEngine>;
+export type { EngineFactory } from './load-model';
+export { LoadedModel } from './loaded-model';
 
 export interface ModelRegistryOptions {
   store: BlobStore;
@@ -53,56 +53,6 @@ export interface ModelState {
   last_error: string | null;
   /** When that failure happened. */
   last_error_at: string | null;
-}
-
-export class LoadedModel {
-  private inFlight = 0;
-  private retired = false;
-  private released = false;
-
-  constructor(
-    readonly name: string,
-    readonly version: string,
-    readonly sha256: string,
-    readonly metadata: ModelMetadata,
-    readonly loadedAt: Date,
-    private readonly engine: InferenceEngine,
-    private readonly logger: Logger,
-  ) {}
-
-  /** Runs one batch of `count` preprocessed images (NCHW float32) and returns P(AI) for each. */
-  async predict(input: Float32Array, count: number): Promise<Float32Array> {
-    if (this.released) throw new Error(`model ${this.name}@${this.version} was released`);
-    const { preprocessing, input: inputSpec, output } = this.metadata;
-    this.inFlight += 1;
-    try {
-      const result = await this.engine.run(inputSpec.name, input, [count, 3, preprocessing.height, preprocessing.width], output.name);
-      return probabilitiesOfAi(result.data, result.dims, output.activation, output.ai_index, count);
-    } finally {
-      this.inFlight -= 1;
-      if (this.retired && this.inFlight === 0) void this.release();
-    }
-  }
-
-  /** Called when a newer version replaced this one: release once idle. */
-  retire(): void {
-    this.retired = true;
-    if (this.inFlight === 0) void this.release();
-  }
-
-  get isReleased(): boolean {
-    return this.released;
-  }
-
-  private async release(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    try {
-      await this.engine.release();
-    } catch (error) {
-      this.logger.warning('releasing a retired model session failed', { model: this.name, version: this.version, error });
-    }
-  }
 }
 
 interface Entry {
@@ -280,35 +230,19 @@ export class ModelRegistry {
       this.options.store.read(`${prefix}/model.onnx`),
     ]);
     const metadata = parseMetadata(`${prefix}/metadata.json`, metadataBytes);
-    if (metadata.name !== name) throw new Error(`${prefix}/metadata.json names model "${metadata.name}", not "${name}"`);
-    const sha256 = createHash('sha256').update(modelBytes).digest('hex');
-    if (sha256 !== pointer.sha256) {
-      throw new Error(`${prefix}/model.onnx has sha256 ${sha256}; production.json expects ${pointer.sha256}`);
-    }
-    const engine = await this.options.createEngine(modelBytes);
-    try {
-      checkEngineMatchesMetadata(engine, metadata);
-    } catch (error) {
-      await engine.release().catch(() => undefined);
-      throw error;
-    }
-    const model = new LoadedModel(name, pointer.version, sha256, metadata, new Date(this.now()), engine, this.options.logger);
+    const model = await loadModel({
+      name,
+      version: pointer.version,
+      modelBytes,
+      metadata,
+      expectedSha256: pointer.sha256,
+      createEngine: this.options.createEngine,
+      logger: this.options.logger,
+      loadedAt: new Date(this.now()),
+    });
+    const sha256 = model.sha256;
     this.options.logger.info('model loaded', { model: name, version: pointer.version, sha256 });
     return model;
-  }
-}
-
-function checkEngineMatchesMetadata(engine: InferenceEngine, metadata: ModelMetadata): void {
-  if (!engine.inputNames.includes(metadata.input.name)) {
-    throw new Error(`metadata names input "${metadata.input.name}"; the model's inputs are ${engine.inputNames.join(', ')}`);
-  }
-  if (!engine.outputNames.includes(metadata.output.name)) {
-    throw new Error(`metadata names output "${metadata.output.name}"; the model's outputs are ${engine.outputNames.join(', ')}`);
-  }
-  const dims = engine.inputDims(metadata.input.name);
-  const want = [-1, 3, metadata.preprocessing.height, metadata.preprocessing.width];
-  if (dims !== null && (dims.length !== 4 || dims.some((dim, i) => dim !== -1 && want[i] !== -1 && dim !== want[i]))) {
-    throw new Error(`the model's input dims [${dims.join(', ')}] do not match metadata [${want.join(', ')}]`);
   }
 }
 

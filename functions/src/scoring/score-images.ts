@@ -1,9 +1,13 @@
 /**
- * The scoring path shared by /predict, /batch, health's warm-up and the training pipeline's
- * evaluation: bytes → header check → decode + resize → tensor → one onnxruntime call → verdicts.
+ * The one scoring path, shared by /predict, /batch, the training pipeline's evaluation and the
+ * benchmark: `scoreImages` takes image sources (or an item's error), and for each one resolves the
+ * bytes, checks the header (bytes, format, pixels, estimated decode cost) before any decoding,
+ * decodes and resizes, then runs every decoded image through one onnxruntime call. A bad item gets
+ * its own error and never fails the others; only a bug (a non-AppError) rejects.
  */
 import { performance } from 'node:perf_hooks';
-import { BadRequestError } from '../errors';
+import { type AppError, BadRequestError, isAppError, PayloadTooLargeError } from '../errors';
+import { estimatedDecodeMs, pixelsWithin } from '../image/decode-cost';
 import type { DecodedImage, ImageDecoder, ImageHeader } from '../image/image-decoder';
 import { readImageHeader } from '../image/image-header';
 import { toInputTensor } from '../image/preprocess';
@@ -17,6 +21,8 @@ export interface ImageLimits {
   maxImageBytes: number;
   maxPixels: number;
   minImageSide: number;
+  /** Estimated decode time one request may spend (image/decode-cost.ts); unset: no budget (offline evaluation). */
+  maxDecodeMs?: number;
 }
 
 export interface PreparedImage {
@@ -47,13 +53,88 @@ export async function resolveSource(source: ImageSource, fetcher: ImageFetcher |
   return fetcher.fetch(source.uri, limits.maxImageBytes);
 }
 
-/** Checks the header (bytes, format, pixels, size) before any decoding, then decodes to the model's input size. */
-export async function prepareImage(bytes: Buffer, model: LoadedModel, decoder: ImageDecoder, limits: ImageLimits): Promise<PreparedImage> {
+/**
+ * Checks the header (bytes, format, pixels, size) before any decoding, then decodes to the model's
+ * input size. `budgetLeftMs` is what remains of the request's decode budget.
+ */
+export async function prepareImage(bytes: Buffer, model: LoadedModel, decoder: ImageDecoder, limits: ImageLimits, budgetLeftMs = Number.POSITIVE_INFINITY): Promise<PreparedImage> {
   const started = performance.now();
   const header = readImageHeader(bytes, { maxBytes: limits.maxImageBytes, maxPixels: limits.maxPixels, minSide: limits.minImageSide });
+  checkDecodeCost(header, limits, budgetLeftMs);
   const pre = model.metadata.preprocessing;
   const decoded = await decoder.decode(bytes, header, { width: pre.width, height: pre.height, resize: pre.resize, interpolation: pre.interpolation });
   return { header, decoded, bytes: bytes.length, decodeMs: performance.now() - started };
+}
+
+const FORMAT_NAMES: Readonly<Record<ImageHeader['format'], string>> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', avif: 'AVIF' };
+
+function checkDecodeCost(header: ImageHeader, limits: ImageLimits, budgetLeftMs: number): void {
+  if (limits.maxDecodeMs === undefined) return;
+  const cost = estimatedDecodeMs(header);
+  const size = `${header.width}×${header.height} (${((header.width * header.height) / 1e6).toFixed(1)} MP)`;
+  if (cost > limits.maxDecodeMs) {
+    const limit = (Math.min(limits.maxPixels, pixelsWithin(header.format, limits.maxDecodeMs)) / 1e6).toFixed(1);
+    throw new PayloadTooLargeError('too_many_pixels', `the ${FORMAT_NAMES[header.format]} image is ${size}; ${FORMAT_NAMES[header.format]} is slow to decode, so its limit is ${limit} MP`);
+  }
+  if (cost > budgetLeftMs) {
+    throw new PayloadTooLargeError('decode_budget_exceeded', `decoding this ${FORMAT_NAMES[header.format]} image (${size}) would pass the request's decode budget, spent by the images before it; send it in another request`);
+  }
+}
+
+/** One item to score: where its bytes are, or why it cannot be scored (an input error). */
+export type ScoreItem = ImageSource | AppError;
+
+export type ItemScore = { ok: true; prepared: PreparedImage; probability: number } | { ok: false; error: AppError };
+
+export interface ScoredImages {
+  /** Aligned with the items. */
+  items: ItemScore[];
+  decodeMs: number;
+  inferenceMs: number;
+  /** Number of images that went through onnxruntime. */
+  inferred: number;
+}
+
+export interface ScoringDeps {
+  decoder: ImageDecoder;
+  fetcher: ImageFetcher | null;
+  limits: ImageLimits;
+}
+
+/**
+ * Scores `items` with `model`: each is resolved, checked and decoded in turn (sharp already uses
+ * the cores, and one at a time bounds memory), then all that decoded go through one onnxruntime call.
+ */
+export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[], deps: ScoringDeps): Promise<ScoredImages> {
+  const decodeStarted = performance.now();
+  const prepared: Array<PreparedImage | AppError> = [];
+  let budgetLeftMs = deps.limits.maxDecodeMs ?? Number.POSITIVE_INFINITY;
+  for (const item of items) {
+    if (isAppError(item)) {
+      prepared.push(item);
+      continue;
+    }
+    try {
+      const bytes = await resolveSource(item, deps.fetcher, deps.limits);
+      const image = await prepareImage(bytes, model, deps.decoder, deps.limits, budgetLeftMs);
+      budgetLeftMs -= estimatedDecodeMs(image.header);
+      prepared.push(image);
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      prepared.push(error);
+    }
+  }
+  const decodeMs = performance.now() - decodeStarted;
+  const decoded = prepared.filter((entry): entry is PreparedImage => !isAppError(entry));
+  const { probabilities, inferenceMs } = await inferBatch(model, decoded);
+  let next = 0;
+  const scored = prepared.map((entry): ItemScore => {
+    if (isAppError(entry)) return { ok: false, error: entry };
+    const probability = probabilities[next]!;
+    next += 1;
+    return { ok: true, prepared: entry, probability };
+  });
+  return { items: scored, decodeMs, inferenceMs, inferred: decoded.length };
 }
 
 /** One onnxruntime call for every prepared image. */

@@ -4,6 +4,7 @@
  */
 import * as http from 'node:http';
 import * as zlib from 'node:zlib';
+import sharp from 'sharp';
 import { fixtureImage, solidImage, startService, WHITE } from '../support/test-service';
 import { type FunctionClient, multipart, rawMultipart, startFunction } from '../support/function-server';
 
@@ -16,6 +17,8 @@ let batch: FunctionClient;
 let health: FunctionClient;
 let app: FunctionClient;
 let photo: Buffer;
+/** A flat-colour AVIF: a few hundred bytes, yet seconds of CPU to decode at this size. */
+let avif6000: Buffer;
 
 beforeAll(async () => {
   startService({
@@ -26,6 +29,7 @@ beforeAll(async () => {
   });
   [predict, batch, health, app] = await Promise.all([startFunction('predict'), startFunction('batch'), startFunction('health'), startFunction('app')]);
   photo = fixtureImage('photo.jpg');
+  avif6000 = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 30, b: 200 } } }).avif({ effort: 0 }).toBuffer();
 });
 
 afterAll(async () => {
@@ -142,6 +146,7 @@ const cases: Case[] = [
   { name: 'urlencoded body', target: 'predict', init: () => raw(Buffer.from(`image=${'a'.repeat(100)}`), 'application/x-www-form-urlencoded'), status: 415, code: 'unsupported_content_type' },
   { name: 'JSON in latin1', target: 'predict', init: () => ({ body: '{"image":"aGVsbG8="}', headers: { ...auth, 'Content-Type': 'application/json; charset=latin1' } }), status: 415, code: 'unsupported_charset' },
   { name: 'image after 101 form fields', target: 'predict', init: () => ({ body: manyFields(101), headers: auth }), status: 400, code: 'too_many_fields' },
+  { name: '6000×6000 AVIF of a few hundred bytes (decode cost, not pixels)', target: 'predict', init: () => raw(avif6000, 'image/avif'), status: 413, code: 'too_many_pixels' },
   // Paths nobody serves, through the local router: the same JSON errors, with a request id.
   { name: 'unknown path', target: 'app', path: '/nope', init: () => ({}), status: 404, code: 'not_found' },
   { name: 'upper-case path', target: 'app', path: '/PREDICT', init: () => ({ body: photo, headers: { 'Content-Type': 'image/jpeg' } }), status: 404, code: 'not_found' },
@@ -199,6 +204,26 @@ describe('bad input', () => {
     const response = await batch.request('/', { method: 'POST', body, headers: auth });
     expect(response.status).toBe(200);
     expect(response.body.results.map((r: { error?: { code: string } }) => r.error?.code ?? 'ok')).toEqual(['image_too_large', 'ok']);
+  });
+
+  it('names the format and its own pixel limit when an image is too costly to decode', async () => {
+    const response = await predict.request('/', { method: 'POST', ...raw(avif6000, 'image/avif') });
+    expect(avif6000.length).toBeLessThan(2000);
+    expect(response.body.error.message).toBe('the AVIF image is 6000×6000 (36.0 MP); AVIF is slow to decode, so its limit is 33.3 MP');
+  });
+
+  it('admits batch images until the request\'s decode budget is spent, and scores the rest of the batch', async () => {
+    const avif12mp = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: 10, g: 200, b: 40 } } }).avif({ effort: 0 }).toBuffer();
+    const body = multipart([
+      { field: 'images', filename: 'a.avif', bytes: avif12mp },
+      { field: 'images', filename: 'b.avif', bytes: avif12mp },
+      { field: 'images', filename: 'c.avif', bytes: avif12mp },
+      { field: 'images', filename: 'small.jpg', bytes: photo },
+    ]);
+    const response = await batch.request('/', { method: 'POST', body, headers: auth });
+    expect(response.status).toBe(200);
+    // 12 MP of AVIF is estimated at 540 ms: two fit in 1500 ms, the third does not, the small JPEG does.
+    expect(response.body.results.map((r: { error?: { code: string } }) => r.error?.code ?? 'ok')).toEqual(['ok', 'ok', 'decode_budget_exceeded', 'ok']);
   });
 
   it('echoes UTF-8 multipart filenames as sent', async () => {

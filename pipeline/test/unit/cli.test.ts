@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { loadConfig } from '../../../functions/src/config';
+import { loadConfig } from '../../../functions/src/core';
 import { HELP, parseCommandLine, type CliContext } from '../../src/cli';
 import { UsageError } from '../../src/errors';
 import { buildTrainerArgs } from '../../src/pipeline';

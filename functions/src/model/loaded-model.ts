@@ -1,0 +1,59 @@
+/**
+ * A model ready to score: its metadata and onnxruntime session, with in-flight counting so that a
+ * version swapped out by the registry is released only once its last request is done.
+ */
+import type { Logger } from '../logger';
+import type { ModelMetadata } from './model-metadata';
+import type { InferenceEngine } from './onnx-session';
+import { probabilitiesOfAi } from './scores';
+
+export class LoadedModel {
+  private inFlight = 0;
+  private retired = false;
+  private released = false;
+
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly sha256: string,
+    readonly metadata: ModelMetadata,
+    readonly loadedAt: Date,
+    private readonly engine: InferenceEngine,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs one batch of `count` preprocessed images (NCHW float32) and returns P(AI) for each. */
+  async predict(input: Float32Array, count: number): Promise<Float32Array> {
+    if (this.released) throw new Error(`model ${this.name}@${this.version} was released`);
+    const { preprocessing, input: inputSpec, output } = this.metadata;
+    this.inFlight += 1;
+    try {
+      const result = await this.engine.run(inputSpec.name, input, [count, 3, preprocessing.height, preprocessing.width], output.name);
+      return probabilitiesOfAi(result.data, result.dims, output.activation, output.ai_index, count);
+    } finally {
+      this.inFlight -= 1;
+      if (this.retired && this.inFlight === 0) void this.release();
+    }
+  }
+
+  /** Called when a newer version replaced this one: release once idle. */
+  retire(): void {
+    this.retired = true;
+    if (this.inFlight === 0) void this.release();
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  private async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    try {
+      await this.engine.release();
+    } catch (error) {
+      this.logger.warning('releasing a retired model session failed', { model: this.name, version: this.version, error });
+    }
+  }
+}
+
