@@ -1,13 +1,19 @@
 /**
- * `npm run bench`: latency, throughput, cold start and memory of the real server on loopback.
+ * `npm run bench`: latency, throughput, cold start and memory of the real server on loopback, and
+ * what hostile requests cost it. Every suite starts a functions-framework process serving `app`
+ * from dist/, exactly as `npm start` runs it, and prints numbers; none of them is a pass/fail test.
  *
- * For JPEG photos of 256², 1000², 2000² and 4000×3000 pixels and for a batch of 20, it prints
- * p50/p95 latency through real HTTP (a functions-framework process serving `app`) with each
- * decoder, bare decode (header check + decode + resize) and bare inference time in-process, cold
- * start (process spawn to the first 200 from /predict), and peak RSS after 1000 requests.
- *
- * Options: --model <name> (default: DEFAULT_MODEL or shoes; falls back to the test model when the
- * store lacks it), --store <dir>, --requests <n> per size (default 40), --decoders sharp,jimp.
+ * Suites (--suite, comma-separated; default latency,memory,hostile):
+ * - latency: for JPEG photos of 256², 1000², 2000² and 4000×3000 pixels and a batch of 20, p50/p95
+ *   over HTTP with each decoder, bare decode and inference in-process (the same scoreImages core),
+ *   cold start (spawn to the first 200 from /predict), peak RSS after --rss-requests requests;
+ * - memory: RSS after --memory-requests (10 000) mixed valid and invalid requests, sampled every
+ *   500, with the growth over the last half;
+ * - hostile: each hostile request of the bad-input table at full size (a 31 MB 15 M-item batch,
+ *   a gzip bomb, a chunked 100 MB body, a 6000×6000 AVIF, …): its status, how far it raised the
+ *   server's RSS and how much CPU it took;
+ * - fuzz: --fuzz-images (3000) seeded mutations of the fixture images, counted by status;
+ * - decode-cost: sharp's decode time per megapixel for each format (image/decode-cost.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,13 +22,9 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { createDecoder } from '../functions/src/app';
-import { loadConfig, repoRoot } from '../functions/src/config';
-import { createLogger } from '../functions/src/logger';
-import { ModelRegistry } from '../functions/src/model/model-registry';
-import { createOnnxEngine } from '../functions/src/model/onnx-session';
-import { inferBatch, prepareImage } from '../functions/src/scoring/score-images';
-import { FileBlobStore } from '../functions/src/storage/file-blob-store';
+import * as zlib from 'node:zlib';
+import { createDecoder, createLogger, createOnnxEngine, FileBlobStore, loadConfig, ModelRegistry, repoRoot, scoreImages } from '../functions/src/core';
+import { fuzzImages } from './image-fuzzer';
 
 const SIZES: Array<[string, number, number]> = [
   ['256x256', 256, 256],
@@ -31,18 +33,80 @@ const SIZES: Array<[string, number, number]> = [
   ['4000x3000', 4000, 3000],
 ];
 
-const { values: args } = parseArgs({
-  options: {
-    model: { type: 'string' },
-    store: { type: 'string' },
-    requests: { type: 'string', default: '40' },
-    decoders: { type: 'string', default: 'sharp,jimp' },
-    'rss-requests': { type: 'string', default: '1000' },
-  },
-});
+const USAGE = `usage: npm run bench -- [options]
 
+  --suite <list>            latency,memory,hostile,fuzz,decode-cost (default latency,memory,hostile)
+  --model <name>            model to serve (default DEFAULT_MODEL or shoes; the test model if absent)
+  --store <dir>             model store folder (default models/)
+  --requests <n>            timed requests per size in the latency suite (default 40)
+  --decoders <list>         sharp,jimp (default sharp,jimp)
+  --rss-requests <n>        requests before the latency suite reads peak RSS (default 1000)
+  --memory-requests <n>     mixed requests of the memory suite (default 10000)
+  --fuzz-images <n>         mutated images of the fuzz suite (default 3000)
+  --seed <n>                seed of the fuzz suite (default 1)
+  -h, --help                this text
+`;
+
+const SUITES = ['latency', 'memory', 'hostile', 'fuzz', 'decode-cost'] as const;
+type Suite = (typeof SUITES)[number];
+
+function usageError(message: string): never {
+  process.stderr.write(`bench: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function positive(name: string, raw: string | undefined): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) usageError(`--${name} must be a positive integer; got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function parseCommandLine() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        suite: { type: 'string', default: 'latency,memory,hostile' },
+        model: { type: 'string' },
+        store: { type: 'string' },
+        requests: { type: 'string', default: '40' },
+        decoders: { type: 'string', default: 'sharp,jimp' },
+        'rss-requests': { type: 'string', default: '1000' },
+        'memory-requests': { type: 'string', default: '10000' },
+        'fuzz-images': { type: 'string', default: '3000' },
+        seed: { type: 'string', default: '1' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    usageError((error as Error).message);
+  }
+  if (parsed.help === true) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const suites = parsed.suite!.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = suites.filter((name) => !(SUITES as readonly string[]).includes(name));
+  if (unknown.length > 0 || suites.length === 0) usageError(`--suite takes ${SUITES.join(', ')}; got ${JSON.stringify(parsed.suite)}`);
+  const decoders = parsed.decoders!.split(',').map((name) => name.trim());
+  if (decoders.some((name) => name !== 'sharp' && name !== 'jimp')) usageError(`--decoders takes sharp and/or jimp; got ${JSON.stringify(parsed.decoders)}`);
+  return {
+    suites: suites as Suite[],
+    model: parsed.model,
+    store: parsed.store,
+    requests: positive('requests', parsed.requests),
+    decoders: decoders as Array<'sharp' | 'jimp'>,
+    rssRequests: positive('rss-requests', parsed['rss-requests']),
+    memoryRequests: positive('memory-requests', parsed['memory-requests']),
+    fuzzImages: positive('fuzz-images', parsed['fuzz-images']),
+    seed: positive('seed', parsed.seed),
+  };
+}
+
+const args = parseCommandLine();
 const root = repoRoot();
-const requests = Number(args.requests);
+const requests = args.requests;
 /** Requests per measurement that warm caches and JIT before timing starts. */
 const WARMUP = 5;
 
@@ -148,14 +212,10 @@ function multipartBatch(images: Buffer[]): { body: Buffer; type: string } {
   return { body: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
 }
 
-async function main(): Promise<void> {
-  const { store, model } = chooseModel();
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
-  console.log(`model: ${model} from ${store}`);
-  const photos = new Map<string, Buffer>();
-  for (const [name, width, height] of SIZES) photos.set(name, await makePhoto(width, height));
+async function latencySuite(store: string, model: string, photos: Map<string, Buffer>): Promise<void> {
+  console.log('\n## latency');
   const batch = multipartBatch(Array.from({ length: 20 }, () => photos.get('1000x1000')!));
-  const decoders = args.decoders.split(',').map((name) => name.trim()) as Array<'sharp' | 'jimp'>;
+  const decoders = args.decoders;
 
   // Bare decode and inference, in-process, through the serving code.
   const logger = createLogger({ level: 'error' });
@@ -171,13 +231,11 @@ async function main(): Promise<void> {
       const decodeTimes: number[] = [];
       const inferenceTimes: number[] = [];
       for (let i = 0; i < rounds + WARMUP; i += 1) {
-        const started = performance.now();
-        const prepared = await prepareImage(photo, loaded, decoder, config);
-        const decoded = performance.now();
-        await inferBatch(loaded, [prepared]);
+        const scored = await scoreImages(loaded, [{ kind: 'bytes', bytes: photo }], { decoder, fetcher: null, limits: config });
+        if (!scored.items[0]!.ok) throw scored.items[0]!.error;
         if (i >= WARMUP) {
-          decodeTimes.push(decoded - started);
-          inferenceTimes.push(performance.now() - decoded);
+          decodeTimes.push(scored.decodeMs);
+          inferenceTimes.push(scored.inferenceMs);
         }
       }
       bare.set(`${decoderName}/${name}`, { decode: percentile(decodeTimes, 50), inference: percentile(inferenceTimes, 50) });
@@ -226,7 +284,7 @@ async function main(): Promise<void> {
       rows.push(`| ${decoderName} | batch of 20 × 1000x1000 | ${fmt(percentile(batchTimes, 50))} | ${fmt(percentile(batchTimes, 95))} | | | | ${batchTimes.length} |`);
       if (decoderName === decoders[0]) {
         const photo = photos.get('1000x1000')!;
-        const total = Number(args['rss-requests']);
+        const total = args.rssRequests;
         for (let i = 0; i < total; i += 1) {
           const response = await post(`${server.url}/predict`, photo, 'image/jpeg');
           if (response.status !== 200) throw new Error(`/predict answered ${response.status}`);
@@ -243,6 +301,205 @@ async function main(): Promise<void> {
   for (const row of rows) console.log(row);
   console.log('');
   for (const [key, value] of Object.entries(summary)) console.log(`${key}: ${value.toFixed(1)}`);
+}
+
+
+/** Resident set size of a process now, in MB. */
+function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match === null ? Number.NaN : Number(match[1]) / 1024;
+}
+
+/** CPU time (user + system) a process has used, in ms. */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+interface Probe {
+  status: number;
+  code: string;
+}
+
+/** Sends one request with fetch; a refused or dropped connection is status 0. */
+async function send(url: string, init: RequestInit & { duplex?: 'half' }): Promise<Probe> {
+  try {
+    const response = await fetch(url, init);
+    const text = await response.text();
+    let code = '';
+    try {
+      code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? '';
+    } catch {
+      code = 'not-json';
+    }
+    return { status: response.status, code };
+  } catch (error) {
+    return { status: 0, code: (error as Error).message };
+  }
+}
+
+/** A body streamed in 64 KB chunks without a Content-Length. */
+function chunkedBody(size: number): ReadableStream<Uint8Array> {
+  const chunk = new Uint8Array(64 * 1024);
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
+      sent += part.length;
+      controller.enqueue(part);
+    },
+  });
+}
+
+async function hostileCases(photo: Buffer): Promise<Array<{ name: string; path: string; init: () => RequestInit & { duplex?: 'half' } }>> {
+  const avif = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 30, b: 200 } } }).avif({ effort: 0 }).toBuffer();
+  const numbers = Buffer.from(`{"images":[${'1,'.repeat(15_000_000)}1]}`);
+  const zeros = zlib.gzipSync(Buffer.alloc(200 * 1024 * 1024));
+  const json = (body: Buffer | string) => ({ method: 'POST', body: body as unknown as ArrayBuffer, headers: { 'Content-Type': 'application/json' } });
+  const form = new FormData();
+  for (let i = 0; i < 20; i += 1) form.append('images', new Blob([avif as unknown as ArrayBuffer]), `${i}.avif`);
+  return [
+    { name: `batch of 15 M numbers (${(numbers.length / 2 ** 20).toFixed(0)} MB JSON)`, path: '/batch', init: () => json(numbers) },
+    { name: `gzip bomb (${(zeros.length / 1024).toFixed(0)} KB → 200 MB)`, path: '/predict', init: () => ({ method: 'POST', body: zeros as unknown as ArrayBuffer, headers: { 'Content-Type': 'image/jpeg', 'Content-Encoding': 'gzip' } }) },
+    { name: 'chunked 100 MB body', path: '/predict', init: () => ({ method: 'POST', body: chunkedBody(100 * 2 ** 20), duplex: 'half', headers: { 'Content-Type': 'application/octet-stream' } }) },
+    { name: `6000×6000 AVIF (${avif.length} bytes)`, path: '/predict', init: () => ({ method: 'POST', body: avif as unknown as ArrayBuffer, headers: { 'Content-Type': 'image/avif' } }) },
+    { name: 'batch of 20 × 6000×6000 AVIF', path: '/batch', init: () => ({ method: 'POST', body: form }) },
+    { name: 'JSON nested 1 M deep', path: '/predict', init: () => json(`${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`) },
+    { name: 'batch of 20 × 2000×2000 photo JPEG (valid, for scale)', path: '/batch', init: () => ({ method: 'POST', body: multipartBatch(Array.from({ length: 20 }, () => photo)).body as unknown as ArrayBuffer, headers: { 'Content-Type': multipartBatch([]).type } }) },
+  ];
+}
+
+async function hostileSuite(store: string, model: string, photos: Map<string, Buffer>): Promise<void> {
+  console.log('\n## hostile requests (one server; RSS rise = highest RSS during the request − RSS before it)');
+  const server = await startServer({ MODEL_STORE: store, DEFAULT_MODEL: model });
+  try {
+    await waitForFirstPrediction(server, photos.get('256x256')!);
+    const pid = server.child.pid!;
+    console.log('\n| request | status | code | RSS rise MB | server CPU ms | wall ms |');
+    console.log('| --- | ---: | --- | ---: | ---: | ---: |');
+    for (const c of await hostileCases(photos.get('2000x2000')!)) {
+      const init = c.init();
+      const before = rssMb(pid);
+      const cpuBefore = cpuMs(pid);
+      let peak = before;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, rssMb(pid));
+      }, 5);
+      const started = performance.now();
+      const result = await send(`${server.url}${c.path}`, init);
+      const wall = performance.now() - started;
+      clearInterval(sampler);
+      peak = Math.max(peak, rssMb(pid));
+      console.log(`| ${c.name} | ${result.status} | ${result.code} | ${(peak - before).toFixed(1)} | ${(cpuMs(pid) - cpuBefore).toFixed(0)} | ${wall.toFixed(0)} |`);
+    }
+  } finally {
+    await stopServer(server);
+  }
+}
+
+async function memorySuite(store: string, model: string, photos: Map<string, Buffer>): Promise<void> {
+  const total = args.memoryRequests;
+  console.log(`\n## memory: ${total} mixed valid and invalid requests`);
+  const server = await startServer({ MODEL_STORE: store, DEFAULT_MODEL: model });
+  try {
+    await waitForFirstPrediction(server, photos.get('256x256')!);
+    const pid = server.child.pid!;
+    const seeds: Array<[string, Buffer]> = [...photos.entries()].filter(([name]) => name !== '4000x3000');
+    const fuzz = fuzzImages(seeds.concat([['avif', await sharp(photos.get('256x256')!).avif().toBuffer()], ['png', await sharp(photos.get('256x256')!).png().toBuffer()], ['webp', await sharp(photos.get('256x256')!).webp().toBuffer()]]), 500, args.seed);
+    const batch = multipartBatch(Array.from({ length: 5 }, () => photos.get('1000x1000')!));
+    const kinds: Array<() => RequestInit & { path: string }> = [
+      () => ({ path: '/predict', method: 'POST', body: photos.get('1000x1000')! as unknown as ArrayBuffer, headers: { 'Content-Type': 'image/jpeg' } }),
+      () => ({ path: '/predict', method: 'POST', body: photos.get('2000x2000')! as unknown as ArrayBuffer, headers: { 'Content-Type': 'image/jpeg' } }),
+      () => ({ path: '/batch', method: 'POST', body: batch.body as unknown as ArrayBuffer, headers: { 'Content-Type': batch.type } }),
+      () => ({ path: '/predict', method: 'POST', body: JSON.stringify({ image: photos.get('256x256')!.toString('base64') }), headers: { 'Content-Type': 'application/json' } }),
+      () => ({ path: '/batch', method: 'POST', body: `{"images":[${'1,'.repeat(5000)}1]}`, headers: { 'Content-Type': 'application/json' } }),
+      () => ({ path: '/predict', method: 'POST', body: 'not an image', headers: { 'Content-Type': 'image/png' } }),
+      () => ({ path: '/nope', method: 'GET' }),
+      () => ({ path: '/health', method: 'GET' }),
+    ];
+    const samples: Array<[number, number]> = [];
+    const statuses = new Map<number, number>();
+    let next = 0;
+    for (let i = 1; i <= total; i += 1) {
+      // Every third request is a fuzzed image, the rest cycle through the kinds above.
+      const request = i % 3 === 0 ? { path: '/predict', method: 'POST', body: fuzz[next++ % fuzz.length]!.bytes as unknown as ArrayBuffer, headers: { 'Content-Type': 'application/octet-stream' } } : kinds[i % kinds.length]!();
+      const { path: target, ...init } = request;
+      const result = await send(`${server.url}${target}`, init);
+      statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
+      if (i % 500 === 0 || i === total) samples.push([i, rssMb(pid)]);
+    }
+    console.log(`statuses: ${[...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(', ')}`);
+    console.log(`rss_mb by request: ${samples.map(([i, mb]) => `${i}:${mb.toFixed(0)}`).join(' ')}`);
+    const half = samples.find(([i]) => i >= total / 2)![1];
+    const last = samples[samples.length - 1]![1];
+    console.log(`rss_mb_after_${total}_requests: ${last.toFixed(1)}`);
+    console.log(`peak_rss_mb: ${peakRssMb(pid).toFixed(1)}`);
+    console.log(`rss_growth_over_last_half: ${(((last - half) / half) * 100).toFixed(1)} %`);
+  } finally {
+    await stopServer(server);
+  }
+}
+
+async function fuzzSuite(store: string, model: string): Promise<void> {
+  const names = ['photo.jpg', 'photo.png', 'photo.webp', 'photo.avif', 'animated.webp', 'apng.png', 'cmyk.jpg', 'exif-rotated.jpg', 'palette.png', 'rgb16.png', 'lossless.webp'];
+  const seeds = names.map((name) => [name, fs.readFileSync(path.join(root, 'functions', 'test', 'fixtures', 'images', name))] as [string, Buffer]);
+  const cases = fuzzImages(seeds, args.fuzzImages, args.seed);
+  console.log(`\n## fuzz: ${cases.length} mutated images, seed ${args.seed}`);
+  const server = await startServer({ MODEL_STORE: store, DEFAULT_MODEL: model });
+  try {
+    await waitForFirstPrediction(server, seeds[0]![1]);
+    const codes = new Map<string, number>();
+    const bad: string[] = [];
+    const started = performance.now();
+    for (const { name, bytes } of cases) {
+      const result = await send(`${server.url}/predict`, { method: 'POST', body: bytes as unknown as ArrayBuffer, headers: { 'Content-Type': 'application/octet-stream' } });
+      const key = `${result.status} ${result.code || 'ok'}`;
+      codes.set(key, (codes.get(key) ?? 0) + 1);
+      if (result.status === 0 || result.status >= 500) bad.push(`${name}: ${key}`);
+    }
+    for (const [key, count] of [...codes.entries()].sort()) console.log(`${key}: ${count}`);
+    console.log(`images_per_second: ${(cases.length / ((performance.now() - started) / 1000)).toFixed(1)}`);
+    console.log(`failures (5xx or dropped): ${bad.length}${bad.length > 0 ? `\n  ${bad.slice(0, 20).join('\n  ')}` : ''}`);
+    console.log(`rss_mb_after: ${rssMb(server.child.pid!).toFixed(1)}`);
+  } finally {
+    await stopServer(server);
+  }
+}
+
+async function decodeCostSuite(): Promise<void> {
+  console.log('\n## decode cost per format (sharp, one thread, flat-colour images resized to 128×128)');
+  console.log('\n| size | format | bytes | CPU ms | ms per MP |');
+  console.log('| --- | --- | ---: | ---: | ---: |');
+  sharp.concurrency(1);
+  sharp.cache(false);
+  for (const [width, height] of [[2000, 2000], [4000, 3000], [6000, 6000]] as const) {
+    const base = sharp({ create: { width, height, channels: 3, background: { r: 120, g: 30, b: 200 } } });
+    for (const format of ['jpeg', 'png', 'webp', 'avif'] as const) {
+      const bytes = await (format === 'avif' ? base.clone().avif({ effort: 0 }) : base.clone()[format]()).toBuffer();
+      const before = process.cpuUsage();
+      await sharp(bytes, { sequentialRead: true, limitInputPixels: false }).resize(128, 128, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+      const used = process.cpuUsage(before);
+      const ms = (used.user + used.system) / 1000;
+      console.log(`| ${width}×${height} | ${format} | ${bytes.length} | ${ms.toFixed(0)} | ${(ms / ((width * height) / 1e6)).toFixed(1)} |`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const { store, model } = chooseModel();
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(`model: ${model} from ${store}; suites: ${args.suites.join(', ')}`);
+  const photos = new Map<string, Buffer>();
+  for (const [name, width, height] of SIZES) photos.set(name, await makePhoto(width, height));
+  for (const suite of args.suites) {
+    if (suite === 'latency') await latencySuite(store, model, photos);
+    else if (suite === 'memory') await memorySuite(store, model, photos);
+    else if (suite === 'hostile') await hostileSuite(store, model, photos);
+    else if (suite === 'fuzz') await fuzzSuite(store, model);
+    else await decodeCostSuite();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,11 +1,32 @@
 #!/usr/bin/env bash
 # Unpack the shared training datasets into data/ (git-ignored) in the dataset layout the
 # pipeline expects: <dataset>/dataset.json + train/ [+ val/] with REAL/ and FAKE/ class folders.
+#
+# usage: scripts/prepare-data.sh [<folder with the archives>]
+#   The folder holds cifake-train.tar.gz and shoes-trainval.tar.gz (and, when present,
+#   mixed-train.tar.gz and real-extra.tar.gz). Default: $DATA_ARCHIVES, else ../shared/data
+#   beside the repository.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-src="${1:-$root/../shared/data}"
+case "${1:-}" in
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
+src="${1:-${DATA_ARCHIVES:-$root/../shared/data}}"
 dest="$root/data"
+for archive in cifake-train.tar.gz shoes-trainval.tar.gz; do
+  if [ ! -f "$src/$archive" ]; then
+    echo "prepare-data: $src/$archive not found; pass the folder that holds the archives: scripts/prepare-data.sh <folder>" >&2
+    exit 2
+  fi
+done
 mkdir -p "$dest"
+# The two general archives are optional.
+for pair in mixed-train:mixed real-extra:real-extra; do
+  archive="${pair%%:*}" folder="${pair##*:}"
+  if [ -f "$src/$archive.tar.gz" ] && [ ! -d "$dest/$folder" ]; then
+    tar -xzf "$src/$archive.tar.gz" -C "$dest"
+  fi
+done
 if [ ! -d "$dest/cifake/train" ]; then
   tar -xzf "$src/cifake-train.tar.gz" -C "$dest"
 fi

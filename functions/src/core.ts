@@ -10,6 +10,7 @@ export { AppError, isAppError } from './errors';
 export { createLogger, createMemoryLogger, type LogEntry, type Logger, type Severity } from './logger';
 
 export { createDecoder } from './image/create-decoder';
+export { mulberry32 } from './util/seeded-random';
 export type { ImageDecoder, ImageFormat, ImageHeader, ResizeSpec } from './image/image-decoder';
 export { readImageHeader } from './image/image-header';
 export { computeImageFeatures, type ImageFeatures } from './features/image-features';

@@ -1,0 +1,125 @@
+/**
+ * Copies the production versions of the bundled models (models/ of this repository) into a model
+ * store: how a new deployment gets its first models before any training has run.
+ *
+ *   npm run build && node dist/scripts/publish-models.js --to gs://<bucket>/models
+ *
+ * For each model, every file of its production version is written create-only (versions are
+ * immutable: a file that exists with other content stops the copy), model.onnx is checked against
+ * production.json's sha256 first, and production.json is written last, so that the functions never
+ * see a pointer to a version that is not all there. A store whose production.json already names a
+ * version is left alone unless --replace is given. STORAGE_API_ENDPOINT applies as in the functions.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type BlobStore, isBlobNotFound, isPreconditionFailed, loadConfig, openBlobStore, parseProductionPointer, repoRoot } from '../functions/src/core';
+
+export const HELP = `Usage: node dist/scripts/publish-models.js --to <gs://bucket/models | dir> [options]
+
+Copies the production version of each bundled model (from models/) into a model store,
+production.json last.
+
+  --to <gs://…|dir>     the model store (MODEL_STORE of the deployment)
+  --from <dir>          the bundled registry (default: <repo>/models)
+  --models <list>       comma-separated model names (default: every model in --from)
+  --replace             also flip production.json where the store already has one
+  -h, --help            this text
+
+Exit status: 0 published (or already there), 2 usage, 1 anything else.
+`;
+
+export interface PublishedModel {
+  name: string;
+  version: string;
+  outcome: 'published' | 'already_published' | 'kept_existing';
+}
+
+export async function publishBundledModels(from: string, to: BlobStore, names: readonly string[], replace: boolean): Promise<PublishedModel[]> {
+  const results: PublishedModel[] = [];
+  for (const name of names) {
+    const pointerFile = path.join(from, name, 'production.json');
+    const pointerBytes = fs.readFileSync(pointerFile);
+    const pointer = parseProductionPointer(`${name}/production.json`, pointerBytes);
+    const folder = path.join(from, name, pointer.version);
+    const sha256 = createHash('sha256').update(fs.readFileSync(path.join(folder, 'model.onnx'))).digest('hex');
+    if (sha256 !== pointer.sha256) throw new Error(`${folder}/model.onnx has sha256 ${sha256}; ${pointerFile} says ${pointer.sha256}`);
+
+    let existing: { data: Buffer; info: { generation: string } } | null = null;
+    try {
+      existing = await to.readWithInfo(`${name}/production.json`);
+    } catch (error) {
+      if (!isBlobNotFound(error)) throw error;
+    }
+    if (existing !== null) {
+      const current = parseProductionPointer(`${name}/production.json`, existing.data);
+      if (current.version === pointer.version && current.sha256 === pointer.sha256) {
+        results.push({ name, version: pointer.version, outcome: 'already_published' });
+        continue;
+      }
+      if (!replace) {
+        results.push({ name, version: current.version, outcome: 'kept_existing' });
+        continue;
+      }
+    }
+    for (const file of fs.readdirSync(folder).sort()) {
+      const bytes = fs.readFileSync(path.join(folder, file));
+      const key = `${name}/${pointer.version}/${file}`;
+      try {
+        await to.write(key, bytes, { ifGenerationMatch: '0' });
+      } catch (error) {
+        if (!isPreconditionFailed(error)) throw error;
+        // Already there (an earlier, interrupted copy): fine when it holds the same bytes.
+        if (!(await to.read(key)).equals(bytes)) throw new Error(`${to.location}/${key} exists with other content; versions are immutable`);
+      }
+    }
+    await to.write(`${name}/production.json`, pointerBytes, { ifGenerationMatch: existing?.info.generation ?? '0', contentType: 'application/json' });
+    results.push({ name, version: pointer.version, outcome: 'published' });
+  }
+  return results;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: { to: { type: 'string' }, from: { type: 'string' }, models: { type: 'string' }, replace: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`publish-models: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.to === undefined) {
+    process.stderr.write(`publish-models: --to is required\n\n${HELP}`);
+    return 2;
+  }
+  const from = values.from ?? path.join(repoRoot(), 'models');
+  const names = values.models?.split(',').map((name) => name.trim()).filter((name) => name !== '') ??
+    fs.readdirSync(from).filter((entry) => fs.existsSync(path.join(from, entry, 'production.json'))).sort();
+  const config = loadConfig(process.env);
+  const store = openBlobStore(values.to, {
+    ...(config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: config.storageApiEndpoint }),
+    ...(config.projectId === null ? {} : { projectId: config.projectId }),
+  });
+  for (const result of await publishBundledModels(from, store, names, values.replace === true)) {
+    const said = { published: 'published', already_published: 'already published', kept_existing: 'kept: the store already serves this version (--replace to flip it)' }[result.outcome];
+    process.stdout.write(`${result.name} ${result.version}: ${said}\n`);
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`publish-models: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
