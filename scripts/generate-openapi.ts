@@ -4,9 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildOpenApiDocument } from '../functions/src/api/openapi';
-import { packageVersion } from '../functions/src/app';
-import { repoRoot } from '../functions/src/config';
+import { buildOpenApiDocument, packageVersion, repoRoot } from '../functions/src/core';
 
 export const OPENAPI_PATH = path.join(repoRoot(), 'functions', 'openapi.json');
 

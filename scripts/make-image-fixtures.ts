@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
-import { mulberry32 as seededRandom } from '../functions/src/util/seeded-random';
+import { mulberry32 as seededRandom } from '../functions/src/core';
 
 /** Limits the manifest's expectations assume (the service defaults). */
 export const FIXTURE_LIMITS = { maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000, minSide: 16 } as const;

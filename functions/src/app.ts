@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as functions from '@google-cloud/functions-framework';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { buildOpenApiDocument } from './api/openapi';
-import { type Config, ConfigError, repoRoot } from './config';
+import { packageVersion } from './package-version';
+import { type Config, ConfigError } from './config';
 import { makeBatchHandler } from './handlers/batch';
 import { makeDriftHandler } from './handlers/drift';
 import { makeHealthHandler } from './handlers/health';
@@ -41,6 +41,7 @@ export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 
 /** The functions deployed to Cloud Functions, each with `--entry-point=<name>`. */
 export { createDecoder } from './image/create-decoder';
+export { packageVersion } from './package-version';
 
 export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'health', 'drift'] as const;
 
@@ -66,15 +67,6 @@ export interface ServiceOverrides {
   metrics?: MetricSink;
   openBucket?: (bucket: string) => BlobStore;
   now?: () => number;
-}
-
-export function packageVersion(): string {
-  try {
-    const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { version?: string };
-    return manifest.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 export function buildService(config: Readonly<Config>, overrides: ServiceOverrides = {}): Service {

@@ -7,6 +7,8 @@
  */
 export { type Config, ConfigError, loadConfig, repoRoot, SETTINGS } from './config';
 export { AppError, isAppError } from './errors';
+export { packageVersion } from './package-version';
+export { buildOpenApiDocument } from './api/openapi';
 export { createLogger, createMemoryLogger, type LogEntry, type Logger, type Severity } from './logger';
 
 export { createDecoder } from './image/create-decoder';
