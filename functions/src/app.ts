@@ -121,6 +121,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     openApi: () => (openApi ??= buildOpenApiDocument(version)),
     projectId: config.projectId,
     trustedProxyHops: config.trustedProxyHops,
+    maxRequestBytes: config.maxRequestBytes,
   };
   const limits = {
     maxImageBytes: config.maxImageBytes,

@@ -10,9 +10,10 @@
  *   are already compressed, and inflating is how a 200 KB body becomes 200 MB;
  * - a `Content-Length` over `MAX_REQUEST_BYTES` is refused (413) before reading, and a chunked
  *   body is counted as it arrives and cut off at the limit;
- * - the body is always buffered as raw bytes (the framework's JSON, text and urlencoded parsers
- *   never see it): the service parses JSON itself after checking its shape
- *   (`image-inputs.ts`), and `restoreContentType` gives the handler back the client's header;
+ * - the framework's parsers never read the body: the Content-Type is set aside, so that none of
+ *   them matches, and `restoreContentType` gives it back to the handler, which reads the body
+ *   itself into one buffer of the declared length (`read-body.ts`) and parses JSON only after
+ *   checking its shape (`image-inputs.ts`);
  * - `/favicon.ico` and `/robots.txt` get the JSON 404 of every other unknown path;
  * - whatever the framework's middleware throws (an aborted body, say) goes through the one error
  *   mapper (`error-response.ts`) instead of Express's HTML page.
@@ -190,7 +191,7 @@ function hideContentType(request: IncomingMessage): void {
   const type = request.headers['content-type'];
   if (type === undefined) return;
   (request as unknown as Record<symbol, string>)[ORIGINAL_CONTENT_TYPE] = type;
-  request.headers['content-type'] = 'application/octet-stream';
+  delete request.headers['content-type'];
 }
 
 function headerValue(value: string | string[] | undefined): string {

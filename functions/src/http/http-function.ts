@@ -14,6 +14,7 @@ import { toErrorResponse } from './error-response';
 import type { TokenBucketLimiter } from './rate-limiter';
 import { clientAddress } from './client-address';
 import { restoreContentType } from './front-door';
+import { readBody } from './read-body';
 import { redactUrl } from './redact-url';
 import { requestIdFrom } from './request-id';
 
@@ -44,6 +45,8 @@ export interface HttpFunctionDeps {
   projectId: string | null;
   /** Proxies in front that append to X-Forwarded-For (see client-address.ts). */
   trustedProxyHops: number;
+  /** MAX_REQUEST_BYTES: the most body bytes read. */
+  maxRequestBytes: number;
 }
 
 export interface RouteOptions {
@@ -76,6 +79,8 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
           const decision = deps.limiter.take(principal);
           if (!decision.allowed) throw new RateLimitedError(decision.retryAfterSeconds);
         }
+        // Only once the client is admitted is its body read (front-door.ts has kept the parsers off it).
+        await readBody(req, deps.maxRequestBytes);
         result = await handler({ req, requestId, principal, logger });
       }
     } catch (error) {
@@ -88,6 +93,8 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
     deps.observer.requestFinished({ function: route.name, status: result.status, code: errorCode, latencyMs, model: result.model ?? null });
     await waitAtMost(deps.observer.flushIfDue(), FLUSH_WAIT_MS);
     const payload = JSON.stringify(result.body);
+    // The front door may have answered already (a chunked body cut off at the limit).
+    if (res.headersSent) return;
     res.status(result.status);
     res.set({ ...(result.headers ?? {}), 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId, 'Cache-Control': 'no-store' });
     res.send(payload);

@@ -248,7 +248,8 @@ function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimi
             } else if (size === 0) {
               file.input.error = new BadRequestError('empty_image', `the file${info.filename ? ` "${info.filename}"` : ''} is empty (0 bytes)`);
             } else {
-              file.input.source = { kind: 'bytes', bytes: Buffer.concat(chunks, size) };
+              // One chunk is a view of the request body already in memory: keep it rather than copy it.
+              file.input.source = { kind: 'bytes', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
             }
             done();
           });
