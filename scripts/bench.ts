@@ -335,7 +335,8 @@ async function send(url: string, init: RequestInit & { duplex?: 'half' }): Promi
     }
     return { status: response.status, code };
   } catch (error) {
-    return { status: 0, code: (error as Error).message };
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return { status: 0, code: `${(error as Error).message}${cause === undefined ? '' : ` (${cause.code ?? cause.message ?? ''})`}` };
   }
 }
 

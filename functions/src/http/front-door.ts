@@ -39,6 +39,8 @@ interface ExpressLikeApplication {
 
 const ORIGINAL_CONTENT_TYPE = Symbol.for('ai-photo-detector.original-content-type');
 const FRAMEWORK_ROUTES = new Set(['/favicon.ico', '/robots.txt']);
+/** A body cut off at the limit is drained (and dropped) up to this many times the limit, then the connection is closed. */
+const DRAIN_FACTOR = 4;
 
 let current: FrontDoorOptions | null = null;
 let installed = false;
@@ -171,15 +173,20 @@ function countBodyBytes(request: IncomingMessage, response: ServerResponse, opti
   const emit = request.emit;
   request.emit = function countingEmit(this: IncomingMessage, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'data') {
-      if (refused) return false;
       received += (args[0] as Buffer).length;
+      if (refused) {
+        // The rest is read and dropped, so that the client can read the answer; a client that
+        // keeps sending long after it is one is cut off.
+        if (received > DRAIN_FACTOR * limit) request.destroy();
+        return false;
+      }
       if (received > limit) {
         refused = true;
         const error = requestTooLarge(limit, limit);
-        // Answer now rather than after the parser has read off the rest, then drop the connection.
-        answer(error, request, response, options.logger, true);
-        response.once('finish', () => request.destroy());
-        // The parser's error listener releases what it buffered.
+        // Answer now rather than after the handler has read off the rest.
+        answer(error, request, response, options.logger, false);
+        request.resume();
+        // Whoever was reading gets the same error and lets go of what it buffered.
         return emit.call(this, 'error', error);
       }
     }
@@ -199,7 +206,7 @@ function headerValue(value: string | string[] | undefined): string {
 }
 
 /** Answers a request that never reached a function, through the one error mapper. */
-function answer(error: unknown, request: IncomingMessage, response: ServerResponse, logger: Logger, unread: boolean): void {
+function answer(error: unknown, request: IncomingMessage, response: ServerResponse, logger: Logger, close: boolean): void {
   if (response.headersSent) return;
   const requestId = headerValue(request.headers['x-request-id']);
   const mapped =
@@ -213,7 +220,7 @@ function answer(error: unknown, request: IncomingMessage, response: ServerRespon
   response.setHeader('Content-Type', 'application/json; charset=utf-8');
   response.setHeader('X-Request-Id', requestId);
   response.setHeader('Cache-Control', 'no-store');
-  // A body we refused to read (or stopped reading) is not drained: close the connection after answering.
-  if (unread || mapped.status === 413 || mapped.status === 415 || mapped.status === 400) response.setHeader('Connection', 'close');
+  // A body refused before it was read is never drained: close the connection after answering.
+  if (close) response.setHeader('Connection', 'close');
   response.end(JSON.stringify(mapped.body));
 }

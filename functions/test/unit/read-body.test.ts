@@ -1,5 +1,8 @@
 import { PassThrough } from 'node:stream';
-import { readBody } from '../../src/http/read-body';
+import { readBody as read } from '../../src/http/read-body';
+
+/** The PassThrough stands in for an IncomingMessage: readBody uses only its stream events. */
+const readBody = (req: unknown, limit: number) => read(req as Parameters<typeof read>[0], limit);
 
 /** A readable stream with request headers, fed `chunks` and then ended (or not). */
 function request(headers: Record<string, string>, chunks: string[], end = true) {

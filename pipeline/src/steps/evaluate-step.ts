@@ -1,0 +1,78 @@
+/**
+ * Step 3, evaluate: the exported ONNX model, loaded as the registry loads models, scores val (and
+ * test) through the serving core; the parity bundle and PyTorch's own per-image P(AI) check it for
+ * train/serve skew, which ends the run when it passes the tolerances.
+ */
+import * as path from 'node:path';
+import type { LoadedModel, ModelMetadata } from '../../../functions/src/core';
+import { SkewError } from '../errors';
+import { evaluateItems, loadModelForEvaluation, summarizeSplit, type SplitEvaluation } from '../evaluate';
+import type { BinaryMetrics } from '../metrics';
+import { checkParityBundle, compareSplit, judgeSkew, renderSkewReport, type SkewReport } from '../parity';
+import { Progress } from '../progress';
+import type { RunDir, SplitItem } from '../run-dir';
+import { type StepContext, writeJson } from './step-context';
+
+export interface EvaluateStepInput {
+  runDir: RunDir;
+  localRoot: string;
+  version: string;
+}
+
+export interface EvaluateStepResult {
+  /** The run's metadata under the published name and version. */
+  metadata: ModelMetadata;
+  evaluations: SplitEvaluation[];
+  metrics: Record<string, BinaryMetrics>;
+  skew: SkewReport;
+}
+
+export async function evaluateStep(input: EvaluateStepInput, context: StepContext): Promise<EvaluateStepResult> {
+  const { options, deps, step, logger } = context;
+  const { runDir, version } = input;
+  const metadata: ModelMetadata = { ...runDir.metadata, name: options.name, version };
+  step('evaluate', `checking the exported graph against PyTorch on ${runDir.parity.n} parity inputs`, { version });
+  const parity = await checkParityBundle(runDir.modelBytes, metadata, runDir.parity, deps.config.ortIntraOpThreads);
+  const challenger = await loadModelForEvaluation(options.name, version, runDir.modelBytes, metadata, {
+    intraOpNumThreads: deps.config.ortIntraOpThreads,
+    logger,
+  });
+  const evaluations: SplitEvaluation[] = [];
+  try {
+    for (const split of ['val', 'test'] as const) {
+      const items = runDir.split[split];
+      if (items.length === 0) continue;
+      step('evaluate', `scoring ${items.length} ${split} images through the serving code`);
+      evaluations.push(summarizeSplit(split, await evaluateWithProgress(challenger, input.localRoot, items, context, split), metadata.threshold));
+    }
+  } finally {
+    challenger.retire();
+  }
+  const agreements = evaluations.map((evaluation) => {
+    const torch = runDir.torchEval[evaluation.split];
+    if (torch === undefined) throw new Error(`torch_eval.json has no ${evaluation.split} entry`);
+    return compareSplit(torch, evaluation, metadata.threshold);
+  });
+  const skew = judgeSkew(parity, agreements, options.skew);
+  deps.progressStream.write(`${renderSkewReport(skew)}\n`);
+  const metrics: Record<string, BinaryMetrics> = Object.fromEntries(evaluations.map((evaluation) => [evaluation.split, evaluation.metrics]));
+  await writeJson(path.join(options.workDir, 'evaluation.json'), { version, metrics, skew });
+  if (!skew.passed) {
+    const failed = skew.checks.filter((check) => !check.passed).map((check) => `${check.name} = ${check.value} > ${check.limit}`);
+    throw new SkewError(`the serving path disagrees with PyTorch beyond the tolerances: ${failed.join('; ')}; details: ${path.join(options.workDir, 'evaluation.json')}`);
+  }
+  for (const evaluation of evaluations) {
+    const m = evaluation.metrics;
+    step('evaluate', `${evaluation.split}: accuracy ${m.accuracy.toFixed(4)}, ROC-AUC ${m.roc_auc?.toFixed(4) ?? 'n/a'}, F1 ${m.f1.toFixed(4)}, ECE ${m.ece.toFixed(4)}`, { n: m.n });
+  }
+  return { metadata, evaluations, metrics, skew };
+}
+
+/** Scores `items` with `model` through the serving core, with a progress bar. */
+export async function evaluateWithProgress(model: LoadedModel, root: string, items: readonly SplitItem[], context: StepContext, label: string): Promise<SplitEvaluation['items']> {
+  const { options, deps, decoder, limits } = context;
+  const progress = new Progress({ stream: deps.progressStream, label: `evaluate ${model.version} on ${label}: images`, intervalMs: options.progressIntervalMs });
+  const scored = await evaluateItems(model, root, items, { decoder, limits, batchSize: options.evalBatchSize, onProgress: (done, total) => progress.update(done, total) });
+  progress.finish();
+  return scored;
+}

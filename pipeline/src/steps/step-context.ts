@@ -1,0 +1,94 @@
+/**
+ * What every pipeline step gets: the run's options, its dependencies, and what the run opened once
+ * (the model store, the serving decoder and image limits), plus the step logger.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { BlobStore, Config, ImageDecoder, ImageLimits, Logger, OpenBlobStoreOptions } from '../../../functions/src/core';
+import type { GateDecision, GateThresholds } from '../gate';
+import type { BinaryMetrics } from '../metrics';
+import type { SkewTolerances } from '../parity';
+import type { ProgressStream } from '../progress';
+import type { DatasetReport, ValidationThresholds } from '../validate-dataset';
+
+export interface TrainerSettings {
+  arch: string;
+  /** Default: the trainer's (32 for compact, 224 otherwise). */
+  imageSize: number | null;
+  epochs: number | null;
+  batchSize: number | null;
+  lr: number | null;
+  maxSteps: number | null;
+  valFraction: number;
+  seed: number | null;
+  threads: number;
+  initFrom: string | null;
+  /** Passed through verbatim after the other arguments. */
+  extraArgs: string[];
+}
+
+export interface PipelineOptions {
+  /** Dataset folder or gs:// prefix; with fromRun, null means the one recorded in training.json. */
+  dataset: string | null;
+  name: string;
+  store: string;
+  fromRun: string | null;
+  dryRun: boolean;
+  /** Where this run's trainer output, logs and reports go. */
+  workDir: string;
+  /** Where gs:// datasets are mirrored for the trainer. */
+  cacheDir: string;
+  python: string;
+  trainer: TrainerSettings;
+  validation: ValidationThresholds;
+  skew: SkewTolerances;
+  gate: GateThresholds;
+  /** Compare with the production version (default true). */
+  champion: boolean;
+  /** JPEG quality for the robustness measurement; null skips it. */
+  robustnessQuality: number | null;
+  evalBatchSize: number;
+  progressIntervalMs: number;
+  /** The command line that started this run, for the model card. */
+  invocation: string;
+}
+
+export interface PipelineDeps {
+  /** The serving configuration: decoder, image limits, storage endpoint, onnxruntime threads. */
+  config: Readonly<Config>;
+  logger: Logger;
+  progressStream: ProgressStream;
+  /** Folder holding the `training` package (the repository root). */
+  repoRoot: string;
+  now?: () => Date;
+  signal?: AbortSignal;
+}
+
+export type PipelineResult =
+  | { status: 'planned'; plan: string[]; dataset: DatasetReport }
+  | { status: 'published'; name: string; version: string; location: string; previous_version: string | null; gate: GateDecision; metrics: Record<string, BinaryMetrics> };
+
+export const STEPS = ['dataset', 'train', 'evaluate', 'reference', 'gate', 'publish'] as const;
+export type StepName = (typeof STEPS)[number];
+
+export interface StepContext {
+  options: PipelineOptions;
+  deps: PipelineDeps;
+  logger: Logger;
+  /** Logs `message` under "[n/6 name]". */
+  step: (name: StepName, message: string, fields?: Record<string, unknown>) => void;
+  storeOptions: OpenBlobStoreOptions;
+  modelStore: BlobStore;
+  decoder: ImageDecoder;
+  limits: ImageLimits;
+  now: () => Date;
+}
+
+export async function writeJson(file: string, value: unknown): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
