@@ -8,7 +8,8 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-ARCHITECTURES = ("compact", "efficientnet_b0", "mobilenet_v3_small", "mobilenet_v3_large")
+from .constants import ARCHITECTURES  # models/shared-constants.json
+
 ARCHITECTURE_NAMES = {  # name written to metadata.json
     "compact": "compact-cnn",
     "efficientnet_b0": "efficientnet_b0",

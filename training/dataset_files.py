@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .constants import CLASS_DIRS, IMAGE_EXTENSIONS
+from .constants import CLASS_DIRS, IMAGE_EXTENSIONS, SPLIT_HEX_DIGITS, SPLIT_MODULUS
 
 
 class DatasetError(ValueError):
@@ -34,8 +34,9 @@ def sha256_file(path: Path) -> str:
 
 
 def is_validation(sha256: str, val_fraction: float) -> bool:
-    """Pure split rule: the first 8 hex digits of the content hash decide, in 1/10000 steps."""
-    return int(sha256[:8], 16) % 10000 < val_fraction * 10000
+    """Pure split rule: the first 8 hex digits of the content hash decide, in 1/10000 steps
+    (models/shared-constants.json, the same rule as the pipeline's split prediction)."""
+    return int(sha256[:SPLIT_HEX_DIGITS], 16) % SPLIT_MODULUS < val_fraction * SPLIT_MODULUS
 
 
 def list_split(root: Path, split: str) -> list[tuple[str, int]]:

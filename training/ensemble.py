@@ -31,6 +31,7 @@ from torch import nn
 from .architectures import NUM_CLASSES, BasicBlock, CompactCNN, build_model, count_parameters
 from .checkpoint_io import load_model, save_checkpoint
 from .constants import ONNX_OPSET
+from .run_files import SplitMetrics, TrainingRecord, write_run_file
 from .evaluation import evaluate
 from .image_cache import decode_split
 from .dataset_files import Item
@@ -323,7 +324,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     if not (dataset_root / "dataset.json").is_file():
         raise FileNotFoundError(f"dataset folder {dataset_root} not found; pass --dataset")
     split = summary["split"]
-    write_json(out / "split.json", split)
+    write_run_file(out, "split.json", split)
     parameters = count_parameters(model)
     log.emit("start", members=[str(m) for m in args.members], flip=args.flip, shift=args.shift,
              views=model.view_count, params=parameters,
@@ -337,14 +338,13 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
             decoded[name] = decode_split(dataset_root, items, image_size)
     torch_eval = {}
     for name, (pixels, labels) in decoded.items():
-        torch_eval[name] = evaluate(model, pixels, labels)
-        torch_eval[name].pop("loss")
-        log.emit("evaluate", split=name, accuracy=torch_eval[name]["accuracy"], roc_auc=torch_eval[name]["roc_auc"])
-    write_json(out / "torch_eval.json", torch_eval)
+        torch_eval[name] = SplitMetrics.from_evaluation(evaluate(model, pixels, labels))
+        log.emit("evaluate", split=name, accuracy=torch_eval[name].accuracy, roc_auc=torch_eval[name].roc_auc)
+    write_run_file(out, "torch_eval.json", {name: metrics.to_json() for name, metrics in torch_eval.items()})
 
     model_config = {"arch": "ensemble", "image_size": image_size, "flip": args.flip, "shift": args.shift,
                     "members": summary["member_configs"], "weights": args.weights}
-    val_metrics = {k: v for k, v in torch_eval["val"].items() if k != "probabilities"}
+    val_metrics = {k: v for k, v in torch_eval["val"].to_json().items() if k != "probabilities"}
     save_checkpoint(out / "checkpoint.pt", model, model_config,
                     {"best_epoch": 0, "best_val": val_metrics, "dataset": dataset_info,
                      "dataset_path": str(dataset_root.resolve()), "torch_version": torch.__version__,
@@ -375,21 +375,21 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     train_seconds = sum(float(t.get("train_seconds", 0)) for t in trainings)
     images = sum(float(t.get("images_per_s", 0)) * float(t.get("train_seconds", 0)) for t in trainings)
     seconds = round(time.time() - started, 2)
-    write_json(out / "training.json", {
-        "module": "training.ensemble",
-        "seconds": round(earlier_seconds + seconds, 2), "train_seconds": round(train_seconds, 2),
-        "ensemble_seconds": seconds, "epochs_run": epochs,
-        "best_epoch": max(int(t.get("best_epoch", 0)) for t in trainings),
-        "images_per_s": round(images / max(train_seconds, 1e-9), 1),
-        "arch": architecture, "params": parameters, "image_size": image_size, "views": model.view_count,
-        "args": {"members": [str(m) for m in args.members], "out": str(out), "name": args.name,
-                 "flip": args.flip, "shift": args.shift, "weights": args.weights, "dataset": str(dataset_root),
-                 "threads": args.threads},
-        "members": [member_record(run_dir, t, c) for run_dir, t, c in
-                    zip(args.members, trainings, summary["checkpoints"])],
-        "pretraining": pretraining,
-        "torch_version": torch.__version__, "dataset": dataset_info, "onnx_opset": ONNX_OPSET,
-        "onnx_bytes": onnx_summary["bytes"], "weight_storage": storage})
+    write_run_file(out, "training.json", TrainingRecord(
+        module="training.ensemble",
+        seconds=round(earlier_seconds + seconds, 2), train_seconds=round(train_seconds, 2),
+        ensemble_seconds=seconds, epochs_run=epochs,
+        best_epoch=max(int(t.get("best_epoch", 0)) for t in trainings),
+        images_per_s=round(images / max(train_seconds, 1e-9), 1),
+        arch=architecture, params=parameters, image_size=image_size, views=model.view_count,
+        args={"members": [str(m) for m in args.members], "out": str(out), "name": args.name,
+              "flip": args.flip, "shift": args.shift, "weights": args.weights, "dataset": str(dataset_root),
+              "threads": args.threads},
+        members=[member_record(run_dir, t, c) for run_dir, t, c in
+                 zip(args.members, trainings, summary["checkpoints"])],
+        pretraining=pretraining,
+        torch_version=torch.__version__, dataset=dataset_info, onnx_opset=ONNX_OPSET,
+        onnx_bytes=onnx_summary["bytes"], weight_storage=storage))
     return log.emit("done", val=val_metrics, onnx_bytes=onnx_summary["bytes"], seconds=seconds)
 
 

@@ -15,6 +15,7 @@ from torch import nn
 
 from .architectures import NUM_CLASSES
 from .constants import INPUT_NAME, ONNX_OPSET, OUTPUT_NAME
+from .run_files import ParityMeta, check_run_file
 from .numpy_onnx import run_onnx
 from .preprocess import normalize_chw
 from .progress_log import say
@@ -104,9 +105,10 @@ def write_parity_bundle(folder: Path, inputs: np.ndarray, logits: np.ndarray) ->
     folder.mkdir(parents=True, exist_ok=True)
     inputs.astype("<f4").tofile(folder / "inputs.f32")
     logits.astype("<f4").tofile(folder / "logits.f32")
-    meta = {"n": int(len(inputs)), "input_shape": list(inputs.shape), "output_shape": list(logits.shape)}
-    (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return meta
+    meta = ParityMeta(n=int(len(inputs)), input_shape=[int(d) for d in inputs.shape], output_shape=[int(d) for d in logits.shape])
+    check_run_file("parity/meta.json", meta.to_json())
+    (folder / "meta.json").write_text(json.dumps(meta.to_json(), indent=2) + "\n")
+    return meta.to_json()
 
 
 @torch.no_grad()

@@ -21,7 +21,8 @@ import torch
 from .architectures import ARCHITECTURE_NAMES, ARCHITECTURES, build_model, count_parameters, load_matching_weights
 from .augment import AugmentConfig, augment_config
 from .checkpoint_io import read_checkpoint, save_checkpoint
-from .constants import ONNX_OPSET
+from .run_files import SplitMetrics, TrainingRecord, write_run_file
+from .constants import DEFAULT_IMAGE_SIZE_COMPACT, DEFAULT_IMAGE_SIZE_OTHER, ONNX_OPSET
 from .dataset_files import build_splits, read_dataset_info
 from .evaluation import evaluate
 from .image_cache import decode_split
@@ -30,7 +31,7 @@ from .onnx_export import check_onnx, check_parity, export_onnx
 from .progress_log import ProgressLog, run_logged, say
 from .training_loop import LoopConfig, plan_steps, train_model
 
-DEFAULT_IMAGE_SIZE = {"compact": 32}
+DEFAULT_IMAGE_SIZE = {"compact": DEFAULT_IMAGE_SIZE_COMPACT}
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -78,7 +79,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help="local ImageNet state dict for torchvision architectures (never downloaded)")
     args = p.parse_args(argv)
     if args.image_size is None:
-        args.image_size = DEFAULT_IMAGE_SIZE.get(args.arch, 224)
+        args.image_size = DEFAULT_IMAGE_SIZE.get(args.arch, DEFAULT_IMAGE_SIZE_OTHER)
     problems = [f"--{name} is {getattr(args, name.replace('-', '_'))}; it must be positive"
                 for name in ("image-size", "epochs", "batch-size", "threads", "width", "depth", "stages")
                 if getattr(args, name.replace("-", "_")) <= 0]
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
 
     say(f"listing and hashing {args.dataset}")
     splits = build_splits(args.dataset, args.val_fraction)
-    write_json(out / "split.json", {name: [item.to_json() for item in items] for name, items in splits.items()})
+    write_run_file(out, "split.json", {name: [item.to_json() for item in items] for name, items in splits.items()})
     say(f"decoding {sum(len(v) for v in splits.values())} images at {args.image_size}px")
     decoded = {name: decode_split(args.dataset, items, args.image_size,
                                   lambda done, total, name=name: say(f"  {name}: {done}/{total}"))
@@ -154,10 +155,9 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
     model.load_state_dict(result.best_state)
     model.eval()
 
-    torch_eval = {name: evaluate(model, *decoded[name]) for name in ("val", "test") if splits[name]}
-    for value in torch_eval.values():
-        value.pop("loss")
-    write_json(out / "torch_eval.json", torch_eval)
+    torch_eval = {name: SplitMetrics.from_evaluation(evaluate(model, *decoded[name]))
+                  for name in ("val", "test") if splits[name]}
+    write_run_file(out, "torch_eval.json", {name: metrics.to_json() for name, metrics in torch_eval.items()})
     save_checkpoint(out / "checkpoint.pt", model, config,
                     {"best_epoch": result.best_epoch, "best_val": result.best_val,
                      "dataset": dataset_info, "dataset_path": str(args.dataset.resolve()),
@@ -177,12 +177,12 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
         parameters=parameters, image_size=args.image_size, dataset=dataset_info, framework=framework,
         opset=onnx_summary["opset"], epochs=result.epochs_run, seed=args.seed, created_at=utc_now_iso()))
     seconds = round(time.time() - started, 2)
-    write_json(out / "training.json", {
-        "seconds": seconds, "train_seconds": result.seconds, "epochs_run": result.epochs_run,
-        "steps": result.steps, "best_epoch": result.best_epoch, "images_per_s": result.images_per_s,
-        "arch": ARCHITECTURE_NAMES[args.arch], "params": parameters, "image_size": args.image_size,
-        "args": args_record(args), "torch_version": torch.__version__, "dataset": dataset_info,
-        "onnx_opset": ONNX_OPSET, "onnx_bytes": onnx_summary["bytes"]})
+    write_run_file(out, "training.json", TrainingRecord(
+        seconds=seconds, train_seconds=result.seconds, epochs_run=result.epochs_run,
+        steps=result.steps, best_epoch=result.best_epoch, images_per_s=result.images_per_s,
+        arch=ARCHITECTURE_NAMES[args.arch], params=parameters, image_size=args.image_size,
+        args=args_record(args), torch_version=torch.__version__, dataset=dataset_info,
+        onnx_opset=ONNX_OPSET, onnx_bytes=onnx_summary["bytes"]))
     return log.emit("done", best_epoch=result.best_epoch, best_val=result.best_val,
                     epochs_run=result.epochs_run, seconds=seconds)
 

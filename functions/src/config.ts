@@ -3,6 +3,7 @@
  * sentence the README table uses. `loadConfig(env)` parses them all at cold start into a frozen
  * object and reports every invalid variable together. Nothing else reads `process.env`.
  */
+import { InternalError } from './errors';
 import * as path from 'node:path';
 
 export type ImageDecoderName = 'sharp' | 'jimp';
@@ -58,10 +59,9 @@ export interface SettingSpec {
   description: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends InternalError {
   constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
+    super('invalid_configuration', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
 }
 

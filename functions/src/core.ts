@@ -6,7 +6,7 @@
  * drift references, features and the logger.
  */
 export { type Config, ConfigError, loadConfig, repoRoot, SETTINGS } from './config';
-export { AppError, isAppError } from './errors';
+export { AppError, DetectorError, InternalError, isAppError, isDetectorError } from './errors';
 export { packageVersion } from './package-version';
 export { buildOpenApiDocument } from './api/openapi';
 export { createLogger, createMemoryLogger, type LogEntry, type Logger, type Severity } from './logger';

@@ -9,18 +9,43 @@ export interface AppErrorOptions {
   headers?: Record<string, string>;
 }
 
-export class AppError extends Error {
+/**
+ * The root of every error this project raises on purpose, in serving, the pipeline and the scripts:
+ * a stable machine-readable `code`, a message in words, and `cause`.
+ */
+export class DetectorError extends Error {
   readonly code: string;
+  /** Marks instances across realms (jest, worker threads) where `instanceof` fails. */
+  readonly isDetectorError = true;
+
+  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export function isDetectorError(value: unknown): value is DetectorError {
+  return typeof value === 'object' && value !== null && (value as { isDetectorError?: unknown }).isDetectorError === true;
+}
+
+/**
+ * An error about the service's own storage, model files, telemetry or settings. It is never shown
+ * to a client: the one error mapper logs it with its details and answers a generic 500 (or the
+ * caller turns it into a 503 such as model_unavailable).
+ */
+export class InternalError extends DetectorError {}
+
+/** An error a client may see: its HTTP status, extra headers and a message safe to show. */
+export class AppError extends DetectorError {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   /** Marks instances across realms (jest, worker threads) where `instanceof` fails. */
   readonly isAppError = true;
 
   constructor(status: number, code: string, message: string, options: AppErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
+    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
     this.status = status;
-    this.code = code;
     this.headers = Object.freeze({ ...(options.headers ?? {}) });
   }
 }

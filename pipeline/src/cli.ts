@@ -4,6 +4,7 @@
  * outcome into an exit status. Logs and progress go to stderr; the result, as one JSON object, to
  * stdout.
  */
+import { ARCHITECTURES } from './shared-constants';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,7 +37,7 @@ Where things go:
 
 Training (passed to python3 -m training.train):
   --epochs <n>               epochs (trainer default: 10)
-  --arch <name>              compact | efficientnet_b0 | mobilenet_v3_small | mobilenet_v3_large
+  --arch <name>              ${ARCHITECTURES.join(' | ')}
                              (default: compact)
   --image-size <px>          input side (trainer default: 32 for compact, 224 otherwise)
   --batch-size <n>           (trainer default: 128)
@@ -133,7 +134,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const ARCHITECTURES = ['compact', 'efficientnet_b0', 'mobilenet_v3_small', 'mobilenet_v3_large'] as const;
+export { ARCHITECTURES } from './shared-constants';
 
 export interface CliContext {
   config: Readonly<Config>;

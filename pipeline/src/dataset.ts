@@ -10,6 +10,7 @@
  * exactly, extensions case-insensitively, sub-folders inside a class folder are allowed) and
  * mirrors a gs:// dataset into a local folder for the trainer.
  */
+import { IMAGE_EXTENSIONS } from './shared-constants';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -25,7 +26,7 @@ export const CLASS_LABELS = { REAL: 0, FAKE: 1 } as const;
 export type ClassName = keyof typeof CLASS_LABELS;
 export const CLASS_NAMES: readonly ClassName[] = ['REAL', 'FAKE'];
 
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
+export { IMAGE_EXTENSIONS } from './shared-constants';
 
 export interface DatasetFile {
   /** Path relative to the dataset root, '/'-separated, e.g. `train/REAL/0001.jpg`. */

@@ -3,6 +3,8 @@
  * exit status the CLI returns for it, and a message that says what was wrong and what would be
  * right. Anything else is a bug and exits with status 1.
  */
+import { DetectorError } from '../../functions/src/core';
+
 export const EXIT_CODES = {
   ok: 0,
   unexpected: 1,
@@ -16,13 +18,14 @@ export const EXIT_CODES = {
 
 export type PipelineErrorCode = Exclude<keyof typeof EXIT_CODES, 'ok' | 'unexpected'>;
 
-export class PipelineError extends Error {
+/** A failure of a pipeline run, in the project's one hierarchy (DetectorError), with the CLI's exit status. */
+export class PipelineError extends DetectorError {
   /** Marks instances across realms (jest), where `instanceof` fails. */
   readonly isPipelineError = true;
+  declare readonly code: PipelineErrorCode;
 
-  constructor(readonly code: PipelineErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
+  constructor(code: PipelineErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
   }
 
   get exitCode(): number {

@@ -20,6 +20,7 @@ import { type BlobStore, createDecoder, type ImageLimits, openBlobStore, type Op
 import { UsageError } from './errors';
 import { makeVersionId, readProductionPointer, type PointerState } from './publish';
 import { readRunDir, type RunDir } from './run-dir';
+import { defaultImageSize } from './shared-constants';
 import { quoteArgument } from './run-trainer';
 import { datasetStep } from './steps/dataset-step';
 import { evaluateStep } from './steps/evaluate-step';
@@ -37,7 +38,7 @@ export async function runPipeline(options: PipelineOptions, deps: PipelineDeps):
   // A completed run tells us its dataset and image size before anything else happens.
   const existingRun = options.fromRun === null ? null : await readRunDir(options.fromRun);
   const datasetUri = options.dataset ?? datasetFromRun(existingRun, deps.repoRoot);
-  const imageSize = existingRun?.metadata.preprocessing.width ?? options.trainer.imageSize ?? (options.trainer.arch === 'compact' ? 32 : 224);
+  const imageSize = existingRun?.metadata.preprocessing.width ?? options.trainer.imageSize ?? defaultImageSize(options.trainer.arch);
 
   const { localRoot, report } = await datasetStep({ datasetUri, imageSize, existingRun }, context);
   const trainerArgs = buildTrainerArgs(options, localRoot, path.join(options.workDir, 'run'));

@@ -11,10 +11,15 @@
  *
  * `readRunDir` loads and checks all of it, and says exactly what is missing or inconsistent.
  */
+import Ajv, { type ValidateFunction } from 'ajv';
+import parityMetaSchema from '../../models/run-parity-meta.schema.json';
+import splitSchema from '../../models/run-split.schema.json';
+import torchEvalSchema from '../../models/run-torch-eval.schema.json';
+import trainingSchema from '../../models/run-training.schema.json';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { type ModelMetadata, parseMetadata } from '../../functions/src/core';
+import { describeAjvErrors, type ModelMetadata, parseMetadata } from '../../functions/src/core';
 import { TrainingFailedError } from './errors';
 import { quoteArgument } from './run-trainer';
 
@@ -128,6 +133,23 @@ function parseJson(dir: string, file: string, bytes: Buffer): unknown {
   }
 }
 
+// The run folder's JSON files have schemas beside the model schemas (models/run-*.schema.json);
+// the trainer validates what it writes against the same files (training/run_files.py).
+const ajv = new Ajv({ allErrors: true, strict: false });
+const RUN_SCHEMAS: Record<string, ValidateFunction> = {
+  'split.json': ajv.compile(splitSchema),
+  'torch_eval.json': ajv.compile(torchEvalSchema),
+  'training.json': ajv.compile(trainingSchema),
+  'parity/meta.json': ajv.compile(parityMetaSchema),
+};
+
+/** Checks a run file against its schema; the semantic checks below then rely on its shape. */
+function conform(dir: string, file: keyof typeof RUN_SCHEMAS, value: unknown): unknown {
+  const validate = RUN_SCHEMAS[file]!;
+  if (!validate(value)) throw invalid(dir, file, `${describeAjvErrors(validate.errors)} (schema: models/run-${file === 'parity/meta.json' ? 'parity-meta' : file.replace('_', '-').replace('.json', '')}.schema.json)`);
+  return value;
+}
+
 function invalid(dir: string, file: string, detail: string): TrainingFailedError {
   return new TrainingFailedError(`${path.join(dir, file)} is invalid: ${detail}`);
 }
@@ -205,7 +227,7 @@ function toFloat32(bytes: Buffer): Float32Array {
 }
 
 async function readParity(dir: string): Promise<ParityBundle> {
-  const meta = parseJson(dir, 'parity/meta.json', await readRequired(dir, 'parity/meta.json')) as Record<string, unknown>;
+  const meta = conform(dir, 'parity/meta.json', parseJson(dir, 'parity/meta.json', await readRequired(dir, 'parity/meta.json'))) as Record<string, unknown>;
   const n = meta.n;
   const inputShape = meta.input_shape;
   const outputShape = meta.output_shape;
@@ -240,11 +262,11 @@ export async function readRunDir(dirInput: string): Promise<RunDir> {
     if (error instanceof TrainingFailedError) throw error;
     throw new TrainingFailedError((error as Error).message, { cause: error });
   }
-  const split = parseSplit(dir, parseJson(dir, 'split.json', await readRequired(dir, 'split.json')));
-  const torchRaw = parseJson(dir, 'torch_eval.json', await readRequired(dir, 'torch_eval.json')) as Record<string, unknown>;
+  const split = parseSplit(dir, conform(dir, 'split.json', parseJson(dir, 'split.json', await readRequired(dir, 'split.json'))));
+  const torchRaw = conform(dir, 'torch_eval.json', parseJson(dir, 'torch_eval.json', await readRequired(dir, 'torch_eval.json'))) as Record<string, unknown>;
   const torchEval: RunDir['torchEval'] = { val: parseTorchSplit(dir, 'val', torchRaw.val, split.val.length) };
   if (split.test.length > 0) torchEval.test = parseTorchSplit(dir, 'test', torchRaw.test, split.test.length);
-  const training = parseTraining(dir, parseJson(dir, 'training.json', await readRequired(dir, 'training.json')));
+  const training = parseTraining(dir, conform(dir, 'training.json', parseJson(dir, 'training.json', await readRequired(dir, 'training.json'))));
   const parity = await readParity(dir);
   const robustnessRaw = (await readOptionalJson(dir, 'robustness.json')) as Robustness | null;
   const robustness = robustnessRaw !== null && typeof robustnessRaw.drop_points === 'number' ? robustnessRaw : null;

@@ -14,6 +14,7 @@
  * Warnings: files the trainer ignores, any duplicates under the threshold, imbalance above 1.5,
  * an extension that does not match the content.
  */
+import { isValidationHash } from './shared-constants';
 import type { DatasetInfoResult, DatasetInfo } from './dataset-info';
 import { CLASS_NAMES, type ClassName, type DatasetListing, SPLITS, type SplitName } from './dataset';
 import type { ScannedFile } from './scan-dataset';
@@ -80,9 +81,9 @@ export interface DatasetReport {
   extension_mismatches: Array<{ key: string; format: string }>;
 }
 
-/** The trainer's split rule (training/dataset_files.py is_validation): the first 8 hex digits decide. */
+/** The trainer's split rule (training/dataset_files.py is_validation), from models/shared-constants.json. */
 export function isCarvedIntoValidation(sha256: string, valFraction: number): boolean {
-  return Number.parseInt(sha256.slice(0, 8), 16) % 10000 < valFraction * 10000;
+  return isValidationHash(sha256, valFraction);
 }
 
 export function checkThresholds(thresholds: ValidationThresholds): void {

@@ -4,6 +4,7 @@
  * is created, and the session is checked against metadata.json (input and output names, the input
  * shape) before anything is scored with it.
  */
+import { InternalError } from '../errors';
 import { createHash } from 'node:crypto';
 import type { Logger } from '../logger';
 import type { ModelMetadata } from './model-metadata';
@@ -24,10 +25,9 @@ export interface LoadModelRequest {
   loadedAt?: Date;
 }
 
-export class ModelMismatchError extends Error {
+export class ModelMismatchError extends InternalError {
   constructor(readonly model: string, detail: string) {
-    super(`model ${model} cannot be served: ${detail}`);
-    this.name = 'ModelMismatchError';
+    super('model_mismatch', `model ${model} cannot be served: ${detail}`);
   }
 }
 

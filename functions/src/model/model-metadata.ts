@@ -2,6 +2,7 @@
  * metadata.json and production.json: parsed and checked against the JSON Schemas in models/,
  * so that a model trained with different preprocessing can never be served silently.
  */
+import { InternalError } from '../errors';
 import Ajv, { type ErrorObject } from 'ajv';
 import metadataSchema from '../../../models/metadata.schema.json';
 import productionSchema from '../../../models/production.schema.json';
@@ -55,10 +56,9 @@ export function describeAjvErrors(errors: ErrorObject[] | null | undefined, show
   return all.length > shown ? `${words}; and ${all.length - shown} more` : words;
 }
 
-export class InvalidModelFileError extends Error {
-  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
-    super(`${file} is invalid: ${detail}`, options);
-    this.name = 'InvalidModelFileError';
+export class InvalidModelFileError extends InternalError {
+  constructor(readonly file: string, detail: string, options: { cause?: unknown } = {}) {
+    super('invalid_model_file', `${file} is invalid: ${detail}`, options);
   }
 }
 

@@ -3,6 +3,8 @@
  * written. Keys are '/'-separated paths relative to the store's root (no leading slash, no '..').
  * Adapters: FileBlobStore (a local folder, the default) and GcsBlobStore (gs://bucket/prefix).
  */
+import { InternalError } from '../errors';
+
 export interface BlobInfo {
   key: string;
   /** Opaque token that changes whenever the blob's content changes (GCS generation, or a file hash). */
@@ -34,19 +36,15 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
 }
 
-export class BlobNotFoundError extends Error {
-  readonly code = 'blob_not_found';
-  constructor(readonly location: string, readonly key: string, options?: { cause?: unknown }) {
-    super(`no blob at ${location}/${key}`, options);
-    this.name = 'BlobNotFoundError';
+export class BlobNotFoundError extends InternalError {
+  constructor(readonly location: string, readonly key: string, options: { cause?: unknown } = {}) {
+    super('blob_not_found', `no blob at ${location}/${key}`, options);
   }
 }
 
-export class PreconditionFailedError extends Error {
-  readonly code = 'precondition_failed';
-  constructor(readonly location: string, readonly key: string, readonly expected: string, options?: { cause?: unknown }) {
-    super(`${location}/${key} changed concurrently (expected generation ${expected})`, options);
-    this.name = 'PreconditionFailedError';
+export class PreconditionFailedError extends InternalError {
+  constructor(readonly location: string, readonly key: string, readonly expected: string, options: { cause?: unknown } = {}) {
+    super('precondition_failed', `${location}/${key} changed concurrently (expected generation ${expected})`, options);
   }
 }
 

@@ -4,13 +4,12 @@
  * or /health forever: each call rejects with StorageTimeoutError once `timeoutMs` has passed. The
  * underlying call is not cancelled (neither fs nor the Storage client can be), but nobody waits on it.
  */
+import { InternalError } from '../errors';
 import type { BlobInfo, BlobStore, WriteOptions } from './blob-store';
 
-export class StorageTimeoutError extends Error {
-  readonly code = 'storage_timeout';
+export class StorageTimeoutError extends InternalError {
   constructor(readonly location: string, readonly operation: string, readonly timeoutMs: number) {
-    super(`${operation} on ${location} did not finish within ${timeoutMs} ms`);
-    this.name = 'StorageTimeoutError';
+    super('storage_timeout', `${operation} on ${location} did not finish within ${timeoutMs} ms`);
   }
 }
 

@@ -11,6 +11,7 @@
  * Feature values arrive already rounded to 6 significant digits by `computeImageFeatures`, so
  * records stay small and survive the JSON round trip unchanged.
  */
+import { InternalError } from '../errors';
 import { FEATURE_NAMES, type ImageFeatures } from '../features/image-features';
 import { IMAGE_FORMATS, type ImageFormat } from '../image/image-decoder';
 
@@ -34,14 +35,12 @@ export interface TelemetryRecordInput {
   features: ImageFeatures;
 }
 
-export class InvalidTelemetryRecordError extends Error {
-  readonly code = 'invalid_telemetry_record';
+export class InvalidTelemetryRecordError extends InternalError {
   constructor(
     message: string,
     readonly field: string,
   ) {
-    super(message);
-    this.name = 'InvalidTelemetryRecordError';
+    super('invalid_telemetry_record', message);
   }
 }
 

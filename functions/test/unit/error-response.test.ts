@@ -1,5 +1,10 @@
 import { BadRequestError, MethodNotAllowedError, PayloadTooLargeError, RateLimitedError, ServiceUnavailableError, UnauthorizedError } from '../../src/errors';
 import { toErrorResponse } from '../../src/http/error-response';
+import { ConfigError } from '../../src/config';
+import { AppError, DetectorError, InternalError, isDetectorError } from '../../src/errors';
+import { InvalidModelFileError } from '../../src/model/model-metadata';
+import { BlobNotFoundError, PreconditionFailedError } from '../../src/storage/blob-store';
+import { StorageTimeoutError } from '../../src/storage/deadline-blob-store';
 
 describe('toErrorResponse', () => {
   it.each([
@@ -31,5 +36,27 @@ describe('toErrorResponse', () => {
     expect(response.internal).toBe(true);
     expect(JSON.stringify(response.body)).not.toContain('secret');
     expect(response.body.error.code).toBe('internal');
+  });
+
+  it.each([
+    ['a missing blob', new BlobNotFoundError('gs://private-bucket/models', 'shoes/v1/model.onnx')],
+    ['a lost compare-and-swap', new PreconditionFailedError('/srv/models', 'shoes/production.json', '17')],
+    ['a storage deadline', new StorageTimeoutError('gs://private-bucket/telemetry', 'write x', 10000)],
+    ['a bad model file', new InvalidModelFileError('shoes/v1/metadata.json', 'input.name is missing')],
+    ['bad settings', new ConfigError(['MODEL_STORE must be …'])],
+  ])('answers %s, an error about our own storage or files, as a generic 500 that names nothing', (_name, error) => {
+    expect(error).toBeInstanceOf(InternalError);
+    expect(isDetectorError(error)).toBe(true);
+    const response = toErrorResponse(error, 'req-1');
+    expect(response).toMatchObject({ status: 500, internal: true, body: { error: { code: 'internal' } } });
+    expect(JSON.stringify(response.body)).not.toMatch(/private-bucket|srv|shoes|MODEL_STORE/);
+  });
+
+  it('has one root: client errors and internal errors are both DetectorErrors with a code', () => {
+    const client = new BadRequestError('invalid_json', 'bad');
+    expect(client).toBeInstanceOf(AppError);
+    expect(client).toBeInstanceOf(DetectorError);
+    expect(new BlobNotFoundError('l', 'k').code).toBe('blob_not_found');
+    expect(new BlobNotFoundError('l', 'k').name).toBe('BlobNotFoundError');
   });
 });
