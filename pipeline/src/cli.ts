@@ -175,7 +175,7 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
   const fromRun = values['from-run'] ?? null;
   if (values.dataset === undefined && fromRun === null) problems.push('--dataset is required (a folder or gs://bucket/datasets/<name>/<version>)');
   const arch = values.arch ?? 'compact';
-  if (!(ARCHITECTURES as readonly string[]).includes(arch)) problems.push(`--arch must be one of ${ARCHITECTURES.join(', ')}; got ${JSON.stringify(arch)}`);
+  if (!ARCHITECTURES.includes(arch)) problems.push(`--arch must be one of ${ARCHITECTURES.join(', ')}; got ${JSON.stringify(arch)}`);
   const logFormat = values['log-format'] ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') problems.push(`--log-format must be text or json; got ${JSON.stringify(logFormat)}`);
   const championMetrics = (values['champion-metrics'] ?? DEFAULT_GATE.championMetrics.join(','))

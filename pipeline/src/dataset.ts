@@ -84,7 +84,7 @@ export function classifyKey(key: string): { kind: 'image'; split: SplitName; cla
     return { kind: 'ignored', reason: `not inside a class folder; each split holds REAL/ and FAKE/ (upper case)` };
   }
   const extension = path.posix.extname(key).toLowerCase();
-  if (!(IMAGE_EXTENSIONS as readonly string[]).includes(extension)) {
+  if (!IMAGE_EXTENSIONS.includes(extension)) {
     return { kind: 'ignored', reason: `extension "${extension}" is not one of ${IMAGE_EXTENSIONS.join(', ')}` };
   }
   return { kind: 'image', split: top as SplitName, className: classFolder as ClassName };

@@ -133,7 +133,7 @@ export function renderModelCard(input: ModelCardInput): string {
   } else {
     out.push(`- Epochs run: ${training.epochs_run} (best: ${training.best_epoch}); time: ${formatDuration(training.seconds)} (${training.images_per_s} images/s).`);
   }
-  if (typeof training.torch_version === 'string') out.push(`- Framework: PyTorch ${training.torch_version}, ONNX opset ${String(training.onnx_opset ?? metadata.training?.onnx_opset ?? '?')}.`);
+  if (typeof training.torch_version === 'string') out.push(`- Framework: PyTorch ${training.torch_version}, ONNX opset ${printable(training.onnx_opset ?? metadata.training?.onnx_opset)}.`);
   out.push(`- model.onnx: ${input.modelBytes} bytes, sha256 \`${input.modelSha256}\`.`);
   out.push('');
   out.push('Commands that produced this model:');
@@ -222,4 +222,8 @@ export function renderModelCard(input: ModelCardInput): string {
   out.push(`- The decision threshold is ${metadata.threshold}; P(AI) is calibrated only as far as the table above shows.`);
   out.push('');
   return out.join('\n');
+}
+
+function printable(value: unknown): string {
+  return typeof value === 'number' || typeof value === 'string' ? String(value) : '?';
 }

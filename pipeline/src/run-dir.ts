@@ -296,7 +296,7 @@ export function trainerCommand(args: Readonly<Record<string, unknown>>, python =
     const flag = `--${key.replace(/_/g, '-')}`;
     if (value === true) parts.push(flag);
     else if (Array.isArray(value)) parts.push(flag, ...value.map((item) => quoteArgument(String(item))));
-    else parts.push(flag, quoteArgument(String(value)));
+    else parts.push(flag, quoteArgument(typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value as string | number | boolean)));
   }
   return parts.join(' ');
 }

@@ -4,9 +4,9 @@
  */
 import shared from '../../models/shared-constants.json';
 
-export const ARCHITECTURES = Object.freeze([...shared.architectures]) as readonly string[];
-export const IMAGE_EXTENSIONS = Object.freeze([...shared.image_extensions]) as readonly string[];
-export const SPLITS = Object.freeze([...shared.splits]) as readonly string[];
+export const ARCHITECTURES: readonly string[] = Object.freeze([...shared.architectures]);
+export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze([...shared.image_extensions]);
+export const SPLITS: readonly string[] = Object.freeze([...shared.splits]);
 
 /** The trainer's --image-size when none is given. */
 export function defaultImageSize(arch: string): number {

@@ -68,7 +68,7 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = Object.freeze({
   prediction_mix: Object.freeze({ warning: 0.1, drift: 0.2 }),
   min_samples: 200,
   informational: Object.freeze(['width', 'height', 'bytes', 'aspect_ratio', 'megapixels']),
-}) as DriftThresholds;
+});
 
 /** The fields of a telemetry record that drift reads. */
 export interface DriftInputRecord {

@@ -172,7 +172,7 @@ function sortedCopy(values: ArrayLike<number>, name: string): Float64Array {
   if (values.length === 0) throw new RangeError(`${name} is empty; the KS test needs at least one value in each sample`);
   const copy = Float64Array.from(values);
   for (let k = 0; k < copy.length; k += 1) {
-    if (!Number.isFinite(copy[k] as number)) {
+    if (!Number.isFinite(copy[k])) {
       throw new RangeError(`${name}[${k}] is ${copy[k]}; the KS test needs finite numbers`);
     }
   }

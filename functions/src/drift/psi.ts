@@ -153,7 +153,7 @@ function sortedFinite(values: ArrayLike<number>, name: string): Float64Array {
   if (values.length === 0) throw new RangeError(`${name} is empty; PSI needs at least one value in each sample`);
   const copy = Float64Array.from(values);
   for (let k = 0; k < copy.length; k += 1) {
-    if (!Number.isFinite(copy[k] as number)) throw new RangeError(`${name}[${k}] is ${copy[k]}; PSI needs finite numbers`);
+    if (!Number.isFinite(copy[k])) throw new RangeError(`${name}[${k}] is ${copy[k]}; PSI needs finite numbers`);
   }
   return copy.sort();
 }

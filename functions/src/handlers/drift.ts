@@ -64,7 +64,7 @@ export function makeDriftHandler(deps: DriftDeps): Handler {
       }
     });
 
-  const latest = async (model: string): Promise<unknown | null> => {
+  const latest = async (model: string): Promise<unknown> => {
     const bytes = await readIfPresent(deps.telemetryStore, latestDriftReportKey(model));
     return bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as unknown);
   };

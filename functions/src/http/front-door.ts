@@ -64,6 +64,7 @@ export function installFrontDoor(options: FrontDoorOptions): void {
   } catch {
     return;
   }
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call(this, …)
   const original = express.application.handle;
   express.application.handle = function handle(this: ExpressLikeApplication, req: unknown, res: unknown, callback?: Next): void {
     const options = current;
@@ -170,6 +171,7 @@ function countBodyBytes(request: IncomingMessage, response: ServerResponse, opti
   const limit = options.maxRequestBytes;
   let received = 0;
   let refused = false;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call(this, …)
   const emit = request.emit;
   request.emit = function countingEmit(this: IncomingMessage, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'data') {

@@ -37,7 +37,7 @@ export interface IncomingRequest {
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validatePredictJson = ajv.compile(predictJsonRequestSchema);
-const validateBatchJson = ajv.compile(batchJsonRequestSchema);
+const validateBatchJson = ajv.compile<{ images: unknown[] }>(batchJsonRequestSchema);
 const validateBatchItem = ajv.compile(batchItemSchema);
 
 const FILE_FIELDS = ['image', 'file'];
@@ -84,7 +84,7 @@ export async function readPredictInput(request: IncomingRequest, limits: InputLi
     if (!validatePredictJson(body)) {
       throw new BadRequestError('invalid_request', `JSON body must be {"image": "<base64>"} or {"uri": "gs://bucket/object"}: ${describeAjvErrors(validatePredictJson.errors)}`);
     }
-    const input = fromJsonItem(body as { image?: string; uri?: string }, null, limits);
+    const input = fromJsonItem(body, null, limits);
     if (input.error !== null) throw input.error;
     return input;
   }
@@ -111,13 +111,13 @@ export async function readBatchInputs(request: IncomingRequest, limits: InputLim
     if (!validateBatchJson(body)) {
       throw new BadRequestError('invalid_request', `JSON body must be {"images": [{"id": "...", "image": "<base64>" | "uri": "gs://..."}]}: ${describeAjvErrors(validateBatchJson.errors)}`);
     }
-    const items = (body as { images: unknown[] }).images;
+    const items = body.images;
     inputs = items.map((item, index) => {
       const id = typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : String(index);
       if (!validateBatchItem(item)) {
         return { id, filename: null, source: null, error: new BadRequestError('invalid_item', `item ${index} must have exactly one of "image" or "uri": ${describeAjvErrors(validateBatchItem.errors)}`) };
       }
-      return fromJsonItem(item as { image?: string; uri?: string }, id, limits);
+      return fromJsonItem(item, id, limits);
     });
   } else if (type === '') {
     throw new BadRequestError('missing_image', 'send images as multipart/form-data or JSON {"images": [...]}');

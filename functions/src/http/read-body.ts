@@ -38,7 +38,7 @@ export async function readBody(req: BodyHolder & Partial<Pick<IncomingMessage, '
     const fail = (error: unknown) => {
       cleanup();
       stream.resume();
-      reject(error);
+      reject(error instanceof Error ? error : new Error(String(error)));
     };
     const onData = (chunk: Buffer) => {
       if (received + chunk.length > (length ?? limit)) {

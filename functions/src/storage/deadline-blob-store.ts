@@ -17,6 +17,10 @@ export function isStorageTimeout(error: unknown): error is StorageTimeoutError {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'storage_timeout';
 }
 
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 export class DeadlineBlobStore implements BlobStore {
   constructor(
     private readonly inner: BlobStore,
@@ -62,7 +66,7 @@ export class DeadlineBlobStore implements BlobStore {
         pending = call();
       } catch (error) {
         clearTimeout(timer);
-        reject(error);
+        reject(asError(error));
         return;
       }
       pending.then(
@@ -72,7 +76,7 @@ export class DeadlineBlobStore implements BlobStore {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(error);
+          reject(asError(error));
         },
       );
     });

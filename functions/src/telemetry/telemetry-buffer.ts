@@ -325,7 +325,7 @@ export interface SigtermFlushOptions {
  * Returns a function that restores them and removes the handler.
  */
 export function installSigtermFlush(buffer: Pick<TelemetryBuffer, 'flush'>, options: SigtermFlushOptions = {}): () => void {
-  const emitter: SignalSource = options.emitter ?? (process as unknown as SignalSource);
+  const emitter: SignalSource = options.emitter ?? process;
   const signal = options.signal ?? 'SIGTERM';
   const timeoutMs = options.timeoutMs ?? 8000;
   const logger = options.logger ?? CONSOLE_LOGGER;
@@ -363,7 +363,7 @@ export function installSigtermFlush(buffer: Pick<TelemetryBuffer, 'flush'>, opti
         } else if (options.onDone !== undefined) {
           options.onDone();
         } else if (emitter === (process as unknown as SignalSource)) {
-          process.kill(process.pid, signal as NodeJS.Signals);
+          process.kill(process.pid, signal);
         }
       });
   };
@@ -377,13 +377,13 @@ export function installSigtermFlush(buffer: Pick<TelemetryBuffer, 'flush'>, opti
 
   for (const listener of emitter.listeners(signal)) hold(listener);
   emitter.on(signal, onSignal);
-  emitter.on('newListener', onNewListener as (...args: unknown[]) => void);
+  emitter.on('newListener', onNewListener);
 
   let installed = true;
   function uninstall(): void {
     if (!installed) return;
     installed = false;
-    emitter.removeListener('newListener', onNewListener as (...args: unknown[]) => void);
+    emitter.removeListener('newListener', onNewListener);
     emitter.removeListener(signal, onSignal);
     if (!handling) for (const listener of held) emitter.on(signal, listener);
   }

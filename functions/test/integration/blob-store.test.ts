@@ -47,7 +47,7 @@ function newGcsStore(listPageSize = 2): { store: GcsBlobStore; prefix: string } 
 
 const adapters: Array<{ name: string; open: () => Promise<BlobStore> }> = [
   { name: 'FileBlobStore', open: async () => new FileBlobStore(await newFolder()) },
-  { name: 'GcsBlobStore', open: async () => newGcsStore().store },
+  { name: 'GcsBlobStore', open: () => Promise.resolve(newGcsStore().store) },
 ];
 
 async function settle<T>(promises: Array<Promise<T>>): Promise<{ fulfilled: T[]; rejected: unknown[] }> {

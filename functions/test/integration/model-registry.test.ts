@@ -74,7 +74,7 @@ interface Fixture {
 }
 
 const adapters: Array<[string, () => Promise<Fixture>]> = [
-  ['FileBlobStore', async () => ({ store: new FileBlobStore(fs.mkdtempSync(path.join(os.tmpdir(), 'reg-'))), close: async () => undefined })],
+  ['FileBlobStore', () => Promise.resolve({ store: new FileBlobStore(fs.mkdtempSync(path.join(os.tmpdir(), 'reg-'))), close: () => Promise.resolve() })],
   [
     'GcsBlobStore',
     async () => {

@@ -77,7 +77,7 @@ describe('parseReference', () => {
     const doc = valid();
     const parts = pointer.split('/').slice(1);
     const last = parts.pop() as string;
-    let parent = doc as Record<string, unknown>;
+    let parent = doc;
     for (const part of parts) parent = parent[part] as Record<string, unknown>;
     const value = change(parent[last]);
     if (value === undefined) delete parent[last];

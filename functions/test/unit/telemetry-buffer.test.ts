@@ -291,7 +291,7 @@ describe('installSigtermFlush', () => {
     }
   });
 
-  it('can be uninstalled, restoring the listeners it held back', async () => {
+  it('can be uninstalled, restoring the listeners it held back', () => {
     const emitter = new EventEmitter();
     const framework = jest.fn();
     emitter.on('SIGTERM', framework);

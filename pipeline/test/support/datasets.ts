@@ -45,7 +45,7 @@ export async function generateImages(splits: Partial<Record<'train' | 'val' | 't
   let seed = 1;
   for (const [split, counts] of Object.entries(splits)) {
     for (const className of ['REAL', 'FAKE'] as const) {
-      for (let i = 0; i < (counts as ClassCounts)[className]; i += 1) {
+      for (let i = 0; i < (counts)[className]; i += 1) {
         const format = formats[i % formats.length] as 'jpeg' | 'png' | 'webp';
         const extension = format === 'jpeg' ? 'jpg' : format;
         const key = `${split}/${className}/${className === 'REAL' ? 'r' : 'f'}${String(i).padStart(4, '0')}.${extension}`;
