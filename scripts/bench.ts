@@ -86,7 +86,10 @@ function parseCommandLine() {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  const suites = parsed.suite.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const suites = parsed.suite
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const unknown = suites.filter((name) => !(SUITES as readonly string[]).includes(name));
   if (unknown.length > 0 || suites.length === 0) usageError(`--suite takes ${SUITES.join(', ')}; got ${JSON.stringify(parsed.suite)}`);
   const decoders = parsed.decoders.split(',').map((name) => name.trim());
@@ -120,13 +123,18 @@ const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(1) : 'n/a');
 
 /** A photo-like JPEG: a real fixture photo scaled up, with noise so that it does not compress to nothing. */
 async function makePhoto(width: number, height: number): Promise<Buffer> {
-  const base = await sharp(path.join(root, 'functions', 'test', 'fixtures', 'images', 'photo.jpg')).resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  const base = await sharp(path.join(root, 'functions', 'test', 'fixtures', 'images', 'photo.jpg'))
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
   let seed = width * 31 + height;
   for (let i = 0; i < base.length; i += 1) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     base[i] = Math.max(0, Math.min(255, base[i]! + ((seed >> 16) % 25) - 12));
   }
-  return sharp(base, { raw: { width, height, channels: 3 } }).jpeg({ quality: 88 }).toBuffer();
+  return sharp(base, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 88 })
+    .toBuffer();
 }
 
 function chooseModel(): { store: string; model: string } {
@@ -219,7 +227,12 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
 
   // Bare decode and inference, in-process, through the serving code.
   const logger = createLogger({ level: 'error' });
-  const registry = new ModelRegistry({ store: new FileBlobStore(store), createEngine: (bytes) => createOnnxEngine(bytes, { intraOpNumThreads: 1 }), refreshMs: 3_600_000, logger });
+  const registry = new ModelRegistry({
+    store: new FileBlobStore(store),
+    createEngine: (bytes) => createOnnxEngine(bytes, { intraOpNumThreads: 1 }),
+    refreshMs: 3_600_000,
+    logger,
+  });
   const loaded = await registry.get(model);
   const bare = new Map<string, { decode: number; inference: number }>();
   for (const decoderName of decoders) {
@@ -270,7 +283,9 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
         }
         const b = bare.get(`${decoderName}/${name}`)!;
         const p50 = percentile(times, 50);
-        rows.push(`| ${decoderName} | ${name} (${(photo.length / 1024).toFixed(0)} KB) | ${fmt(p50)} | ${fmt(percentile(times, 95))} | ${fmt(b.decode)} | ${fmt(b.inference)} | ${(p50 / (b.decode + b.inference)).toFixed(2)}× | ${times.length} |`);
+        rows.push(
+          `| ${decoderName} | ${name} (${(photo.length / 1024).toFixed(0)} KB) | ${fmt(p50)} | ${fmt(percentile(times, 95))} | ${fmt(b.decode)} | ${fmt(b.inference)} | ${(p50 / (b.decode + b.inference)).toFixed(2)}× | ${times.length} |`,
+        );
         summary[`p50_ms/${decoderName}/${name}`] = p50;
       }
       const batchRounds = decoderName === 'jimp' ? 3 : Math.max(5, Math.floor(requests / 4));
@@ -281,7 +296,9 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
         if (response.status !== 200) throw new Error(`/batch answered ${response.status}`);
         if (i >= 1) batchTimes.push(performance.now() - started);
       }
-      rows.push(`| ${decoderName} | batch of 20 × 1000x1000 | ${fmt(percentile(batchTimes, 50))} | ${fmt(percentile(batchTimes, 95))} | | | | ${batchTimes.length} |`);
+      rows.push(
+        `| ${decoderName} | batch of 20 × 1000x1000 | ${fmt(percentile(batchTimes, 50))} | ${fmt(percentile(batchTimes, 95))} | | | | ${batchTimes.length} |`,
+      );
       if (decoderName === decoders[0]) {
         const photo = photos.get('1000x1000')!;
         const total = args.rssRequests;
@@ -302,7 +319,6 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
   console.log('');
   for (const [key, value] of Object.entries(summary)) console.log(`${key}: ${value.toFixed(1)}`);
 }
-
 
 /** Resident set size of a process now, in MB. */
 function rssMb(pid: number): number {
@@ -355,7 +371,9 @@ function chunkedBody(size: number): ReadableStream<Uint8Array> {
 }
 
 async function hostileCases(photo: Buffer): Promise<Array<{ name: string; path: string; init: () => RequestInit & { duplex?: 'half' } }>> {
-  const avif = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 30, b: 200 } } }).avif({ effort: 0 }).toBuffer();
+  const avif = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 30, b: 200 } } })
+    .avif({ effort: 0 })
+    .toBuffer();
   const numbers = Buffer.from(`{"images":[${'1,'.repeat(15_000_000)}1]}`);
   const zeros = zlib.gzipSync(Buffer.alloc(200 * 1024 * 1024));
   const json = (body: Buffer | string) => ({ method: 'POST', body: body as unknown as ArrayBuffer, headers: { 'Content-Type': 'application/json' } });
@@ -363,12 +381,32 @@ async function hostileCases(photo: Buffer): Promise<Array<{ name: string; path: 
   for (let i = 0; i < 20; i += 1) form.append('images', new Blob([avif]), `${i}.avif`);
   return [
     { name: `batch of 15 M numbers (${(numbers.length / 2 ** 20).toFixed(0)} MB JSON)`, path: '/batch', init: () => json(numbers) },
-    { name: `gzip bomb (${(zeros.length / 1024).toFixed(0)} KB → 200 MB)`, path: '/predict', init: () => ({ method: 'POST', body: zeros, headers: { 'Content-Type': 'image/jpeg', 'Content-Encoding': 'gzip' } }) },
-    { name: 'chunked 100 MB body', path: '/predict', init: () => ({ method: 'POST', body: chunkedBody(100 * 2 ** 20), duplex: 'half', headers: { 'Content-Type': 'application/octet-stream' } }) },
-    { name: `6000×6000 AVIF (${avif.length} bytes)`, path: '/predict', init: () => ({ method: 'POST', body: avif, headers: { 'Content-Type': 'image/avif' } }) },
+    {
+      name: `gzip bomb (${(zeros.length / 1024).toFixed(0)} KB → 200 MB)`,
+      path: '/predict',
+      init: () => ({ method: 'POST', body: zeros, headers: { 'Content-Type': 'image/jpeg', 'Content-Encoding': 'gzip' } }),
+    },
+    {
+      name: 'chunked 100 MB body',
+      path: '/predict',
+      init: () => ({ method: 'POST', body: chunkedBody(100 * 2 ** 20), duplex: 'half', headers: { 'Content-Type': 'application/octet-stream' } }),
+    },
+    {
+      name: `6000×6000 AVIF (${avif.length} bytes)`,
+      path: '/predict',
+      init: () => ({ method: 'POST', body: avif, headers: { 'Content-Type': 'image/avif' } }),
+    },
     { name: 'batch of 20 × 6000×6000 AVIF', path: '/batch', init: () => ({ method: 'POST', body: form }) },
     { name: 'JSON nested 1 M deep', path: '/predict', init: () => json(`${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`) },
-    { name: 'batch of 20 × 2000×2000 photo JPEG (valid, for scale)', path: '/batch', init: () => ({ method: 'POST', body: multipartBatch(Array.from({ length: 20 }, () => photo)).body as unknown as ArrayBuffer, headers: { 'Content-Type': multipartBatch([]).type } }) },
+    {
+      name: 'batch of 20 × 2000×2000 photo JPEG (valid, for scale)',
+      path: '/batch',
+      init: () => ({
+        method: 'POST',
+        body: multipartBatch(Array.from({ length: 20 }, () => photo)).body as unknown as ArrayBuffer,
+        headers: { 'Content-Type': multipartBatch([]).type },
+      }),
+    },
   ];
 }
 
@@ -393,7 +431,9 @@ async function hostileSuite(store: string, model: string, photos: Map<string, Bu
       const wall = performance.now() - started;
       clearInterval(sampler);
       peak = Math.max(peak, rssMb(pid));
-      console.log(`| ${c.name} | ${result.status} | ${result.code} | ${(peak - before).toFixed(1)} | ${(cpuMs(pid) - cpuBefore).toFixed(0)} | ${wall.toFixed(0)} |`);
+      console.log(
+        `| ${c.name} | ${result.status} | ${result.code} | ${(peak - before).toFixed(1)} | ${(cpuMs(pid) - cpuBefore).toFixed(0)} | ${wall.toFixed(0)} |`,
+      );
     }
   } finally {
     await stopServer(server);
@@ -408,13 +448,26 @@ async function memorySuite(store: string, model: string, photos: Map<string, Buf
     await waitForFirstPrediction(server, photos.get('256x256')!);
     const pid = server.child.pid!;
     const seeds: Array<[string, Buffer]> = [...photos.entries()].filter(([name]) => name !== '4000x3000');
-    const fuzz = fuzzImages(seeds.concat([['avif', await sharp(photos.get('256x256')).avif().toBuffer()], ['png', await sharp(photos.get('256x256')).png().toBuffer()], ['webp', await sharp(photos.get('256x256')).webp().toBuffer()]]), 500, args.seed);
+    const fuzz = fuzzImages(
+      seeds.concat([
+        ['avif', await sharp(photos.get('256x256')).avif().toBuffer()],
+        ['png', await sharp(photos.get('256x256')).png().toBuffer()],
+        ['webp', await sharp(photos.get('256x256')).webp().toBuffer()],
+      ]),
+      500,
+      args.seed,
+    );
     const batch = multipartBatch(Array.from({ length: 5 }, () => photos.get('1000x1000')!));
     const kinds: Array<() => RequestInit & { path: string }> = [
       () => ({ path: '/predict', method: 'POST', body: photos.get('1000x1000')! as unknown as ArrayBuffer, headers: { 'Content-Type': 'image/jpeg' } }),
       () => ({ path: '/predict', method: 'POST', body: photos.get('2000x2000')! as unknown as ArrayBuffer, headers: { 'Content-Type': 'image/jpeg' } }),
       () => ({ path: '/batch', method: 'POST', body: batch.body as unknown as ArrayBuffer, headers: { 'Content-Type': batch.type } }),
-      () => ({ path: '/predict', method: 'POST', body: JSON.stringify({ image: photos.get('256x256')!.toString('base64') }), headers: { 'Content-Type': 'application/json' } }),
+      () => ({
+        path: '/predict',
+        method: 'POST',
+        body: JSON.stringify({ image: photos.get('256x256')!.toString('base64') }),
+        headers: { 'Content-Type': 'application/json' },
+      }),
       () => ({ path: '/batch', method: 'POST', body: `{"images":[${'1,'.repeat(5000)}1]}`, headers: { 'Content-Type': 'application/json' } }),
       () => ({ path: '/predict', method: 'POST', body: 'not an image', headers: { 'Content-Type': 'image/png' } }),
       () => ({ path: '/nope', method: 'GET' }),
@@ -425,13 +478,26 @@ async function memorySuite(store: string, model: string, photos: Map<string, Buf
     let next = 0;
     for (let i = 1; i <= total; i += 1) {
       // Every third request is a fuzzed image, the rest cycle through the kinds above.
-      const request = i % 3 === 0 ? { path: '/predict', method: 'POST', body: fuzz[next++ % fuzz.length]!.bytes as unknown as ArrayBuffer, headers: { 'Content-Type': 'application/octet-stream' } } : kinds[i % kinds.length]!();
+      const request =
+        i % 3 === 0
+          ? {
+              path: '/predict',
+              method: 'POST',
+              body: fuzz[next++ % fuzz.length]!.bytes as unknown as ArrayBuffer,
+              headers: { 'Content-Type': 'application/octet-stream' },
+            }
+          : kinds[i % kinds.length]!();
       const { path: target, ...init } = request;
       const result = await send(`${server.url}${target}`, init);
       statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
       if (i % 500 === 0 || i === total) samples.push([i, rssMb(pid)]);
     }
-    console.log(`statuses: ${[...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(', ')}`);
+    console.log(
+      `statuses: ${[...statuses.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([status, count]) => `${status}×${count}`)
+        .join(', ')}`,
+    );
     console.log(`rss_mb by request: ${samples.map(([i, mb]) => `${i}:${mb.toFixed(0)}`).join(' ')}`);
     const half = samples.find(([i]) => i >= total / 2)![1];
     const last = samples[samples.length - 1]![1];
@@ -444,7 +510,19 @@ async function memorySuite(store: string, model: string, photos: Map<string, Buf
 }
 
 async function fuzzSuite(store: string, model: string): Promise<void> {
-  const names = ['photo.jpg', 'photo.png', 'photo.webp', 'photo.avif', 'animated.webp', 'apng.png', 'cmyk.jpg', 'exif-rotated.jpg', 'palette.png', 'rgb16.png', 'lossless.webp'];
+  const names = [
+    'photo.jpg',
+    'photo.png',
+    'photo.webp',
+    'photo.avif',
+    'animated.webp',
+    'apng.png',
+    'cmyk.jpg',
+    'exif-rotated.jpg',
+    'palette.png',
+    'rgb16.png',
+    'lossless.webp',
+  ];
   const seeds = names.map((name) => [name, fs.readFileSync(path.join(root, 'functions', 'test', 'fixtures', 'images', name))] as [string, Buffer]);
   const cases = fuzzImages(seeds, args.fuzzImages, args.seed);
   console.log(`\n## fuzz: ${cases.length} mutated images, seed ${args.seed}`);
@@ -455,7 +533,11 @@ async function fuzzSuite(store: string, model: string): Promise<void> {
     const bad: string[] = [];
     const started = performance.now();
     for (const { name, bytes } of cases) {
-      const result = await send(`${server.url}/predict`, { method: 'POST', body: bytes as unknown as ArrayBuffer, headers: { 'Content-Type': 'application/octet-stream' } });
+      const result = await send(`${server.url}/predict`, {
+        method: 'POST',
+        body: bytes as unknown as ArrayBuffer,
+        headers: { 'Content-Type': 'application/octet-stream' },
+      });
       const key = `${result.status} ${result.code || 'ok'}`;
       codes.set(key, (codes.get(key) ?? 0) + 1);
       if (result.status === 0 || result.status >= 500) bad.push(`${name}: ${key}`);
@@ -475,7 +557,11 @@ async function decodeCostSuite(): Promise<void> {
   console.log('| --- | --- | ---: | ---: | ---: |');
   sharp.concurrency(1);
   sharp.cache(false);
-  for (const [width, height] of [[2000, 2000], [4000, 3000], [6000, 6000]] as const) {
+  for (const [width, height] of [
+    [2000, 2000],
+    [4000, 3000],
+    [6000, 6000],
+  ] as const) {
     const base = sharp({ create: { width, height, channels: 3, background: { r: 120, g: 30, b: 200 } } });
     for (const format of ['jpeg', 'png', 'webp', 'avif'] as const) {
       const bytes = await (format === 'avif' ? base.clone().avif({ effort: 0 }) : base.clone()[format]()).toBuffer();

@@ -90,8 +90,7 @@ function scene(width: number, height: number, noise: number, seed = 7): Buffer {
   return out;
 }
 
-const rawRgb = (pixels: Buffer, width: number, height: number) =>
-  sharp(pixels, { raw: { width, height, channels: 3 } });
+const rawRgb = (pixels: Buffer, width: number, height: number) => sharp(pixels, { raw: { width, height, channels: 3 } });
 
 // ---- hand-built PNG -------------------------------------------------------------------------
 
@@ -276,7 +275,9 @@ async function writeOrientationFixtures(write: (entry: FixtureEntry, bytes: Buff
   for (let orientation = 1; orientation <= 8; orientation++) {
     let stored = { data: upright, width: W, height: H };
     for (const step of storeSteps[orientation] ?? []) {
-      const { data, info } = await step(rawRgb(stored.data, stored.width, stored.height)).raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await step(rawRgb(stored.data, stored.width, stored.height))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       stored = { data, width: info.width, height: info.height };
     }
     const jpeg = await rawRgb(stored.data, stored.width, stored.height)
@@ -319,13 +320,34 @@ export async function makeImageFixtures(outDir: string): Promise<FixtureEntry[]>
   const H = 240;
   const photo = scene(W, H, 10);
   const photoJpeg = await rawRgb(photo, W, H).jpeg({ quality: 88, chromaSubsampling: '4:2:0' }).toBuffer();
-  write({ file: 'photo.jpg', description: 'photo-like 320×240 baseline JPEG, 4:2:0', format: 'jpeg', width: W, height: H, orientation: 1, animated: false, traits: ['photo'] }, photoJpeg);
+  write(
+    {
+      file: 'photo.jpg',
+      description: 'photo-like 320×240 baseline JPEG, 4:2:0',
+      format: 'jpeg',
+      width: W,
+      height: H,
+      orientation: 1,
+      animated: false,
+      traits: ['photo'],
+    },
+    photoJpeg,
+  );
 
   // Noise does not compress: the PNG holds the scene at a smaller size and a lower noise level. It is
   // also the lossless reference for the grey, palette and CMYK files, which are made from it.
   const small = scene(160, 120, 3);
   write(
-    { file: 'photo.png', description: '160×120 RGB PNG of the scene; grey, palette and CMYK files are made from it', format: 'png', width: 160, height: 120, orientation: 1, animated: false, traits: ['photo'] },
+    {
+      file: 'photo.png',
+      description: '160×120 RGB PNG of the scene; grey, palette and CMYK files are made from it',
+      format: 'png',
+      width: 160,
+      height: 120,
+      orientation: 1,
+      animated: false,
+      traits: ['photo'],
+    },
     await rawRgb(small, 160, 120).png({ compressionLevel: 9, adaptiveFiltering: true }).toBuffer(),
   );
   write(
@@ -334,23 +356,58 @@ export async function makeImageFixtures(outDir: string): Promise<FixtureEntry[]>
   );
   write(
     { file: 'lossless.webp', description: 'lossless 64×48 WebP (VP8L)', format: 'webp', width: 64, height: 48, orientation: 1, animated: false },
-    await rawRgb(scene(64, 48, 0), 64, 48).webp({ lossless: true }).toBuffer(),
+    await rawRgb(scene(64, 48, 0), 64, 48)
+      .webp({ lossless: true })
+      .toBuffer(),
   );
 
-  const frameA = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 220, g: 40, b: 30 } } }).png().toBuffer();
-  const frameB = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 30, g: 60, b: 220 } } }).png().toBuffer();
+  const frameA = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 220, g: 40, b: 30 } } })
+    .png()
+    .toBuffer();
+  const frameB = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 30, g: 60, b: 220 } } })
+    .png()
+    .toBuffer();
   write(
-    { file: 'animated.webp', description: 'two-frame animated WebP (VP8X + ANIM); the first frame is red', format: 'webp', width: 64, height: 48, orientation: 1, animated: true },
-    await sharp([frameA, frameB], { join: { animated: true } }).webp({ loop: 0, delay: [100, 100], lossless: true }).toBuffer(),
+    {
+      file: 'animated.webp',
+      description: 'two-frame animated WebP (VP8X + ANIM); the first frame is red',
+      format: 'webp',
+      width: 64,
+      height: 48,
+      orientation: 1,
+      animated: true,
+    },
+    await sharp([frameA, frameB], { join: { animated: true } })
+      .webp({ loop: 0, delay: [100, 100], lossless: true })
+      .toBuffer(),
   );
   write(
-    { file: 'photo.avif', description: '320×240 AVIF of the same scene', format: 'avif', width: W, height: H, orientation: 1, animated: false, traits: ['photo'] },
+    {
+      file: 'photo.avif',
+      description: '320×240 AVIF of the same scene',
+      format: 'avif',
+      width: W,
+      height: H,
+      orientation: 1,
+      animated: false,
+      traits: ['photo'],
+    },
     await rawRgb(photo, W, H).avif({ quality: 60, effort: 2 }).toBuffer(),
   );
 
   // Stored 240×320 (the scene turned a quarter anticlockwise); orientation 6 turns it back upright.
   write(
-    { file: 'exif-rotated.jpg', description: 'the photo stored rotated, with EXIF orientation 6; displays as 320×240', format: 'jpeg', width: W, height: H, orientation: 6, animated: false, traits: ['exif-rotated', 'photo'], uprightOf: 'photo.jpg' },
+    {
+      file: 'exif-rotated.jpg',
+      description: 'the photo stored rotated, with EXIF orientation 6; displays as 320×240',
+      format: 'jpeg',
+      width: W,
+      height: H,
+      orientation: 6,
+      animated: false,
+      traits: ['exif-rotated', 'photo'],
+      uprightOf: 'photo.jpg',
+    },
     await rawRgb(await rawRgb(photo, W, H).rotate(270).raw().toBuffer(), H, W)
       .withMetadata({ orientation: 6 })
       .jpeg({ quality: 88, chromaSubsampling: '4:2:0' })
@@ -360,11 +417,31 @@ export async function makeImageFixtures(outDir: string): Promise<FixtureEntry[]>
   const greyScene = await rawRgb(small, 160, 120).toColourspace('b-w').raw().toBuffer();
   const grey = () => sharp(greyScene, { raw: { width: 160, height: 120, channels: 1 } }).toColourspace('b-w');
   write(
-    { file: 'grey.jpg', description: '160×120 single-channel JPEG of photo.png', format: 'jpeg', width: 160, height: 120, orientation: 1, animated: false, traits: ['grey'], sameSceneAs: 'photo.png' },
+    {
+      file: 'grey.jpg',
+      description: '160×120 single-channel JPEG of photo.png',
+      format: 'jpeg',
+      width: 160,
+      height: 120,
+      orientation: 1,
+      animated: false,
+      traits: ['grey'],
+      sameSceneAs: 'photo.png',
+    },
     await grey().jpeg({ quality: 90 }).toBuffer(),
   );
   write(
-    { file: 'grey.png', description: '160×120 8-bit greyscale PNG of photo.png', format: 'png', width: 160, height: 120, orientation: 1, animated: false, traits: ['grey'], sameSceneAs: 'photo.png' },
+    {
+      file: 'grey.png',
+      description: '160×120 8-bit greyscale PNG of photo.png',
+      format: 'png',
+      width: 160,
+      height: 120,
+      orientation: 1,
+      animated: false,
+      traits: ['grey'],
+      sameSceneAs: 'photo.png',
+    },
     await grey().png({ compressionLevel: 9 }).toBuffer(),
   );
 
@@ -381,22 +458,70 @@ export async function makeImageFixtures(outDir: string): Promise<FixtureEntry[]>
     }
   }
   write(
-    { file: 'rgba.png', description: '64×64 RGBA: opaque red disc on a transparent background', format: 'png', width: 64, height: 64, orientation: 1, animated: false, traits: ['alpha'] },
-    await sharp(rgba, { raw: { width: 64, height: 64, channels: 4 } }).png({ compressionLevel: 9 }).toBuffer(),
+    {
+      file: 'rgba.png',
+      description: '64×64 RGBA: opaque red disc on a transparent background',
+      format: 'png',
+      width: 64,
+      height: 64,
+      orientation: 1,
+      animated: false,
+      traits: ['alpha'],
+    },
+    await sharp(rgba, { raw: { width: 64, height: 64, channels: 4 } })
+      .png({ compressionLevel: 9 })
+      .toBuffer(),
   );
   write(
-    { file: 'palette.png', description: '160×120 8-bit palette PNG (64 colours) of photo.png', format: 'png', width: 160, height: 120, orientation: 1, animated: false, traits: ['palette'], sameSceneAs: 'photo.png' },
+    {
+      file: 'palette.png',
+      description: '160×120 8-bit palette PNG (64 colours) of photo.png',
+      format: 'png',
+      width: 160,
+      height: 120,
+      orientation: 1,
+      animated: false,
+      traits: ['palette'],
+      sameSceneAs: 'photo.png',
+    },
     await rawRgb(small, 160, 120).png({ palette: true, colours: 64, dither: 0 }).toBuffer(),
   );
-  write({ file: 'rgb16.png', description: '64×48 16-bit RGB PNG gradient', format: 'png', width: 64, height: 48, orientation: 1, animated: false, traits: ['16-bit'] }, sixteenBitPng(64, 48));
   write(
-    { file: 'cmyk.jpg', description: '160×120 CMYK JPEG (Adobe, inverted) of photo.png', format: 'jpeg', width: 160, height: 120, orientation: 1, animated: false, traits: ['cmyk'], sameSceneAs: 'photo.png' },
+    {
+      file: 'rgb16.png',
+      description: '64×48 16-bit RGB PNG gradient',
+      format: 'png',
+      width: 64,
+      height: 48,
+      orientation: 1,
+      animated: false,
+      traits: ['16-bit'],
+    },
+    sixteenBitPng(64, 48),
+  );
+  write(
+    {
+      file: 'cmyk.jpg',
+      description: '160×120 CMYK JPEG (Adobe, inverted) of photo.png',
+      format: 'jpeg',
+      width: 160,
+      height: 120,
+      orientation: 1,
+      animated: false,
+      traits: ['cmyk'],
+      sameSceneAs: 'photo.png',
+    },
     await rawRgb(small, 160, 120).toColourspace('cmyk').jpeg({ quality: 92 }).toBuffer(),
   );
-  write({ file: 'apng.png', description: '32×32 two-frame APNG; the default image is red', format: 'png', width: 32, height: 32, orientation: 1, animated: true }, apng(32, 32));
+  write(
+    { file: 'apng.png', description: '32×32 two-frame APNG; the default image is red', format: 'png', width: 32, height: 32, orientation: 1, animated: true },
+    apng(32, 32),
+  );
   write(
     { file: 'exact-16x16.png', description: 'the smallest accepted size', format: 'png', width: 16, height: 16, orientation: 1, animated: false },
-    await rawRgb(scene(16, 16, 0), 16, 16).png().toBuffer(),
+    await rawRgb(scene(16, 16, 0), 16, 16)
+      .png()
+      .toBuffer(),
   );
 
   await writeOrientationFixtures(write);
@@ -404,26 +529,62 @@ export async function makeImageFixtures(outDir: string): Promise<FixtureEntry[]>
   const tooSmall = { status: 400, code: 'image_too_small' };
   write(
     { file: 'tiny-1x1.png', description: '1×1 PNG', format: 'png', width: 1, height: 1, orientation: 1, animated: false, headerError: tooSmall },
-    await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toBuffer(),
+    await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer(),
   );
   write(
-    { file: 'wide-100000x1.png', description: '100000×1 PNG: few pixels, one side too short', format: 'png', width: 100000, height: 1, orientation: 1, animated: false, headerError: tooSmall },
-    await sharp({ create: { width: 100000, height: 1, channels: 3, background: '#808080' } }).png({ compressionLevel: 9 }).toBuffer(),
+    {
+      file: 'wide-100000x1.png',
+      description: '100000×1 PNG: few pixels, one side too short',
+      format: 'png',
+      width: 100000,
+      height: 1,
+      orientation: 1,
+      animated: false,
+      headerError: tooSmall,
+    },
+    await sharp({ create: { width: 100000, height: 1, channels: 3, background: '#808080' } })
+      .png({ compressionLevel: 9 })
+      .toBuffer(),
   );
   write(
-    { file: 'pixel-bomb.png', description: 'valid signature and IHDR claiming 60000×60000, a few hundred bytes', format: 'png', width: 60000, height: 60000, orientation: 1, animated: false, headerError: { status: 413, code: 'too_many_pixels' } },
+    {
+      file: 'pixel-bomb.png',
+      description: 'valid signature and IHDR claiming 60000×60000, a few hundred bytes',
+      format: 'png',
+      width: 60000,
+      height: 60000,
+      orientation: 1,
+      animated: false,
+      headerError: { status: 413, code: 'too_many_pixels' },
+    },
     pixelBombPng(),
   );
   write(
-    { file: 'truncated.jpg', description: 'the first half of photo.jpg: the header is intact, the scan is cut', format: 'jpeg', width: W, height: H, orientation: 1, animated: false, decodeError: { status: 400, code: 'undecodable_image' } },
+    {
+      file: 'truncated.jpg',
+      description: 'the first half of photo.jpg: the header is intact, the scan is cut',
+      format: 'jpeg',
+      width: W,
+      height: H,
+      orientation: 1,
+      animated: false,
+      decodeError: { status: 400, code: 'undecodable_image' },
+    },
     photoJpeg.subarray(0, Math.floor(photoJpeg.length / 2)),
   );
 
   const unsupported = { status: 415, code: 'unsupported_format' };
-  write({ file: 'fake.jpg', description: 'a text file named .jpg', format: 'unknown', headerError: unsupported }, Buffer.from('This is not a picture, only text that pretends to be one.\n', 'utf8'));
+  write(
+    { file: 'fake.jpg', description: 'a text file named .jpg', format: 'unknown', headerError: unsupported },
+    Buffer.from('This is not a picture, only text that pretends to be one.\n', 'utf8'),
+  );
   write(
     { file: 'image.gif', description: '32×32 GIF', format: 'gif', headerError: unsupported },
-    await rawRgb(scene(32, 32, 0), 32, 32).gif().toBuffer(),
+    await rawRgb(scene(32, 32, 0), 32, 32)
+      .gif()
+      .toBuffer(),
   );
   write({ file: 'image.bmp', description: '32×32 24-bit BMP', format: 'bmp', headerError: unsupported }, bmp(32, 32));
 

@@ -43,7 +43,9 @@ export async function publishBundledModels(from: string, to: BlobStore, names: r
     const pointerBytes = fs.readFileSync(pointerFile);
     const pointer = parseProductionPointer(`${name}/production.json`, pointerBytes);
     const folder = path.join(from, name, pointer.version);
-    const sha256 = createHash('sha256').update(fs.readFileSync(path.join(folder, 'model.onnx'))).digest('hex');
+    const sha256 = createHash('sha256')
+      .update(fs.readFileSync(path.join(folder, 'model.onnx')))
+      .digest('hex');
     if (sha256 !== pointer.sha256) throw new Error(`${folder}/model.onnx has sha256 ${sha256}; ${pointerFile} says ${pointer.sha256}`);
 
     let existing: { data: Buffer; info: { generation: string } } | null = null;
@@ -85,7 +87,13 @@ async function main(argv: string[]): Promise<number> {
   try {
     values = parseArgs({
       args: argv,
-      options: { to: { type: 'string' }, from: { type: 'string' }, models: { type: 'string' }, replace: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        to: { type: 'string' },
+        from: { type: 'string' },
+        models: { type: 'string' },
+        replace: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     }).values;
   } catch (error) {
     process.stderr.write(`publish-models: ${(error as Error).message}\n\n${HELP}`);
@@ -100,15 +108,26 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const from = values.from ?? path.join(repoRoot(), 'models');
-  const names = values.models?.split(',').map((name) => name.trim()).filter((name) => name !== '') ??
-    fs.readdirSync(from).filter((entry) => fs.existsSync(path.join(from, entry, 'production.json'))).sort();
+  const names =
+    values.models
+      ?.split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '') ??
+    fs
+      .readdirSync(from)
+      .filter((entry) => fs.existsSync(path.join(from, entry, 'production.json')))
+      .sort();
   const config = loadConfig(process.env);
   const store = openBlobStore(values.to, {
     ...(config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: config.storageApiEndpoint }),
     ...(config.projectId === null ? {} : { projectId: config.projectId }),
   });
   for (const result of await publishBundledModels(from, store, names, values.replace === true)) {
-    const said = { published: 'published', already_published: 'already published', kept_existing: 'kept: the store already serves this version (--replace to flip it)' }[result.outcome];
+    const said = {
+      published: 'published',
+      already_published: 'already published',
+      kept_existing: 'kept: the store already serves this version (--replace to flip it)',
+    }[result.outcome];
     process.stdout.write(`${result.name} ${result.version}: ${said}\n`);
   }
   return 0;

@@ -14,7 +14,16 @@
  * STORAGE_API_ENDPOINT) apply as in the functions.
  */
 import { parseArgs } from 'node:util';
-import { type BlobStore, type Config, ConfigError, createDecoder, isPreconditionFailed, loadConfig, openBlobStore, type OpenBlobStoreOptions } from '../functions/src/core';
+import {
+  type BlobStore,
+  type Config,
+  ConfigError,
+  createDecoder,
+  isPreconditionFailed,
+  loadConfig,
+  openBlobStore,
+  type OpenBlobStoreOptions,
+} from '../functions/src/core';
 import { mapConcurrent } from '../pipeline/src/concurrency';
 import { listDataset, openDataset } from '../pipeline/src/dataset';
 import { DATASET_INFO_FILE, parseDatasetInfo } from '../pipeline/src/dataset-info';
@@ -75,7 +84,11 @@ export async function uploadDataset(request: UploadRequest): Promise<UploadResul
   const info = parsed.ok
     ? {
         ok: true as const,
-        info: { ...parsed.info, ...(request.name === undefined ? {} : { name: request.name }), ...(request.version === undefined ? {} : { version: request.version }) },
+        info: {
+          ...parsed.info,
+          ...(request.name === undefined ? {} : { name: request.name }),
+          ...(request.version === undefined ? {} : { version: request.version }),
+        },
       }
     : parsed;
   // Overridden names must still satisfy the schema.
@@ -124,7 +137,11 @@ function contentTypeOf(key: string): string {
   return extension === 'png' ? 'image/png' : extension === 'webp' ? 'image/webp' : 'image/jpeg';
 }
 
-export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, stderr: ProgressStream = process.stderr): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  stderr: ProgressStream = process.stderr,
+): Promise<number> {
   const say = (text: string): void => {
     stderr.write(`${text}\n`);
   };

@@ -145,7 +145,14 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
       health: makeHttpFunction(
         httpDeps,
         { name: 'health', methods: ['GET'], protected: false },
-        makeHealthHandler({ registry, defaultModel: config.defaultModel, decoderName: decoder.name, packageVersion: version, startedAtMs, ...(overrides.now === undefined ? {} : { now: overrides.now }) }),
+        makeHealthHandler({
+          registry,
+          defaultModel: config.defaultModel,
+          decoderName: decoder.name,
+          packageVersion: version,
+          startedAtMs,
+          ...(overrides.now === undefined ? {} : { now: overrides.now }),
+        }),
       ),
       drift: makeHttpFunction(
         httpDeps,
@@ -163,7 +170,12 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     notFound: makeHttpFunction(httpDeps, { name: 'not_found', methods: 'any', protected: false }, ({ req }) => {
       const requested = req.path ?? '/';
       const shown = requested.length > 64 ? `${requested.slice(0, 64)}…` : requested;
-      return Promise.reject(new NotFoundError('not_found', `there is no endpoint ${JSON.stringify(shown)}; the API is /predict, /batch, /health, /drift and /openapi.json (paths are lower-case)`));
+      return Promise.reject(
+        new NotFoundError(
+          'not_found',
+          `there is no endpoint ${JSON.stringify(shown)}; the API is /predict, /batch, /health, /drift and /openapi.json (paths are lower-case)`,
+        ),
+      );
     }),
     telemetry,
   };

@@ -65,24 +65,30 @@ export class ConfigError extends InternalError {
   }
 }
 
-const int = (min: number, max: number): Parser<number> => (raw, name) => {
-  if (!/^-?\d+$/.test(raw.trim())) throw new Error(`${name} must be an integer between ${min} and ${max}; got ${JSON.stringify(raw)}`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max}; got ${value}`);
-  return value;
-};
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new Error(`${name} must be an integer between ${min} and ${max}; got ${JSON.stringify(raw)}`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max}; got ${value}`);
+    return value;
+  };
 
-const num = (min: number, max: number): Parser<number> => (raw, name) => {
-  const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value)) throw new Error(`${name} must be a number; got ${JSON.stringify(raw)}`);
-  if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max}; got ${value}`);
-  return value;
-};
+const num =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value)) throw new Error(`${name} must be a number; got ${JSON.stringify(raw)}`);
+    if (value < min || value > max) throw new Error(`${name} must be between ${min} and ${max}; got ${value}`);
+    return value;
+  };
 
-const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw, name) => {
-  if (!(values as string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')}; got ${JSON.stringify(raw)}`);
-  return raw as T;
-};
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw, name) => {
+    if (!(values as string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')}; got ${JSON.stringify(raw)}`);
+    return raw as T;
+  };
 
 const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const modelName: Parser<string> = (raw, name) => {
@@ -101,10 +107,14 @@ const storeLocation: Parser<string> = (raw, name) => {
   if (gcs !== null) {
     const bucket = gcs[1] ?? '';
     if (!BUCKET_NAME.test(bucket) || bucket.split('.').some((part) => part.length === 0 || part.length > 63)) {
-      throw new Error(`${name} must name a valid Cloud Storage bucket (3-63 lower-case letters, digits, '-', '_' or '.'), like gs://my-bucket/prefix; got ${JSON.stringify(value.slice(0, 200))}`);
+      throw new Error(
+        `${name} must name a valid Cloud Storage bucket (3-63 lower-case letters, digits, '-', '_' or '.'), like gs://my-bucket/prefix; got ${JSON.stringify(value.slice(0, 200))}`,
+      );
     }
-    if ((gcs[2] ?? '').split('/').some((part, i, parts) => (part === '.' || part === '..') || (part === '' && i > 0 && i < parts.length - 1))) {
-      throw new Error(`${name} has an invalid prefix; use gs://bucket/some/prefix without '.', '..' or empty parts; got ${JSON.stringify(value.slice(0, 200))}`);
+    if ((gcs[2] ?? '').split('/').some((part, i, parts) => part === '.' || part === '..' || (part === '' && i > 0 && i < parts.length - 1))) {
+      throw new Error(
+        `${name} has an invalid prefix; use gs://bucket/some/prefix without '.', '..' or empty parts; got ${JSON.stringify(value.slice(0, 200))}`,
+      );
     }
     return value;
   }
@@ -118,7 +128,12 @@ const storeLocation: Parser<string> = (raw, name) => {
 const optionalText: Parser<string | null> = (raw) => (raw.trim() === '' ? null : raw.trim());
 
 const list: Parser<readonly string[]> = (raw) =>
-  Object.freeze(raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0));
+  Object.freeze(
+    raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
 
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 const buckets: Parser<readonly string[]> = (raw, name) => {
@@ -139,13 +154,13 @@ interface Setting<K extends keyof Config> extends SettingSpec {
   parse: Parser<Config[K]>;
 }
 
-const setting = <K extends keyof Config>(
-  key: K,
-  env: string,
-  defaultValue: string,
-  parse: Parser<Config[K]>,
-  description: string,
-): Setting<K> => ({ key, env, default: defaultValue, parse, description });
+const setting = <K extends keyof Config>(key: K, env: string, defaultValue: string, parse: Parser<Config[K]>, description: string): Setting<K> => ({
+  key,
+  env,
+  default: defaultValue,
+  parse,
+  description,
+});
 
 const MIB = 1024 * 1024;
 
@@ -154,36 +169,90 @@ export const SETTINGS = [
   setting('port', 'PORT', '8080', int(1, 65535), 'Port of the local server (`npm start`).'),
   setting('modelStore', 'MODEL_STORE', '<repo>/models', storeLocation, 'Model registry: a local folder or gs://bucket/prefix.'),
   setting('defaultModel', 'DEFAULT_MODEL', 'shoes', modelName, 'Model used when a request has no ?model=.'),
-  setting('modelRefreshSeconds', 'MODEL_REFRESH_SECONDS', '60', int(0, 86400), 'Re-read each model\'s production.json at most this often (0: every request).'),
+  setting('modelRefreshSeconds', 'MODEL_REFRESH_SECONDS', '60', int(0, 86400), "Re-read each model's production.json at most this often (0: every request)."),
   setting('ortIntraOpThreads', 'ORT_INTRA_OP_THREADS', '1', int(1, 64), 'onnxruntime intra-op threads per session.'),
-  setting('imageDecoder', 'IMAGE_DECODER', 'sharp', oneOf<ImageDecoderName>('sharp', 'jimp'), 'Image decoder: sharp (fast, JPEG/PNG/WebP/AVIF) or jimp (pure JavaScript, JPEG/PNG).'),
+  setting(
+    'imageDecoder',
+    'IMAGE_DECODER',
+    'sharp',
+    oneOf<ImageDecoderName>('sharp', 'jimp'),
+    'Image decoder: sharp (fast, JPEG/PNG/WebP/AVIF) or jimp (pure JavaScript, JPEG/PNG).',
+  ),
   setting('maxImageBytes', 'MAX_IMAGE_BYTES', String(10 * MIB), int(1, 32 * MIB), 'Largest accepted image, in bytes.'),
-  setting('maxRequestBytes', 'MAX_REQUEST_BYTES', String(31 * MIB), int(1, 32 * MIB), 'Largest accepted request body, in bytes (Cloud Functions caps requests at 32 MiB).'),
+  setting(
+    'maxRequestBytes',
+    'MAX_REQUEST_BYTES',
+    String(31 * MIB),
+    int(1, 32 * MIB),
+    'Largest accepted request body, in bytes (Cloud Functions caps requests at 32 MiB).',
+  ),
   setting('maxPixels', 'MAX_PIXELS', '40000000', int(1, 268402689), 'Largest accepted image area in pixels, read from the header before decoding.'),
   setting('minImageSide', 'MIN_IMAGE_SIDE', '16', int(1, 4096), 'Smallest accepted width or height in pixels.'),
-  setting('maxDecodeMs', 'MAX_DECODE_MS', '1500', int(10, 60000), 'Estimated decode time one request may spend, from each image\'s format and size before decoding (AVIF costs about 18× JPEG per pixel); an image over it is 413 too_many_pixels, batch images past it 413 decode_budget_exceeded.'),
+  setting(
+    'maxDecodeMs',
+    'MAX_DECODE_MS',
+    '1500',
+    int(10, 60000),
+    "Estimated decode time one request may spend, from each image's format and size before decoding (AVIF costs about 18× JPEG per pixel); an image over it is 413 too_many_pixels, batch images past it 413 decode_budget_exceeded.",
+  ),
   setting('maxBatchItems', 'MAX_BATCH_ITEMS', '20', int(1, 256), 'Most images in one /batch request.'),
   setting('allowedBuckets', 'ALLOWED_BUCKETS', '', buckets, 'Buckets that {"uri": "gs://..."} may read from (comma-separated; empty: none).'),
   setting('apiKeys', 'API_KEYS', '', apiKeyList, 'Accepted API keys (comma-separated, each ≥ 16 characters); empty with no API_KEYS_FILE: no auth.'),
   setting('apiKeysFile', 'API_KEYS_FILE', '', optionalText, 'File with one API key per line (a Secret Manager volume mount), added to API_KEYS.'),
-  setting('rateLimitPerSecond', 'RATE_LIMIT_PER_SECOND', '20', num(0, 100000), 'Token-bucket refill rate per API key (per client IP without auth), per instance; 0 disables.'),
+  setting(
+    'rateLimitPerSecond',
+    'RATE_LIMIT_PER_SECOND',
+    '20',
+    num(0, 100000),
+    'Token-bucket refill rate per API key (per client IP without auth), per instance; 0 disables.',
+  ),
   setting('rateLimitBurst', 'RATE_LIMIT_BURST', '40', int(1, 1000000), 'Token-bucket size: requests a client may burst.'),
   setting('logLevel', 'LOG_LEVEL', 'info', oneOf<LogLevel>('debug', 'info', 'warning', 'error'), 'Lowest severity written to the log.'),
   setting('storageApiEndpoint', 'STORAGE_API_ENDPOINT', '', optionalText, 'Cloud Storage JSON API endpoint override (tests, emulators).'),
   setting('projectId', 'GOOGLE_CLOUD_PROJECT', '', optionalText, 'Google Cloud project (metrics, storage).'),
-  setting('telemetryStore', 'TELEMETRY_STORE', '<repo>/.local/telemetry', storeLocation, 'Where telemetry records and drift reports go: a folder or gs://bucket/prefix.'),
+  setting(
+    'telemetryStore',
+    'TELEMETRY_STORE',
+    '<repo>/.local/telemetry',
+    storeLocation,
+    'Where telemetry records and drift reports go: a folder or gs://bucket/prefix.',
+  ),
   setting('telemetryFlushRecords', 'TELEMETRY_FLUSH_RECORDS', '100', int(1, 100000), 'Flush telemetry when this many records are buffered.'),
   setting('telemetryFlushSeconds', 'TELEMETRY_FLUSH_SECONDS', '60', int(0, 86400), 'Flush telemetry when the oldest buffered record is this old.'),
-  setting('telemetryBufferCapacity', 'TELEMETRY_BUFFER_CAPACITY', '10000', int(1, 10000000), 'Most records buffered per instance; older ones are dropped (and counted) past it.'),
+  setting(
+    'telemetryBufferCapacity',
+    'TELEMETRY_BUFFER_CAPACITY',
+    '10000',
+    int(1, 10000000),
+    'Most records buffered per instance; older ones are dropped (and counted) past it.',
+  ),
   setting('driftWindowHours', 'DRIFT_WINDOW_HOURS', '24', int(1, 24 * 90), 'Window of telemetry compared with the reference by POST /drift.'),
   setting('driftMinSamples', 'DRIFT_MIN_SAMPLES', '200', int(1, 100000000), 'Fewest records for a drift verdict; below it the status is insufficient_data.'),
-  setting('metricsSink', 'METRICS_SINK', 'log', oneOf('log', 'cloud-monitoring', 'none'), 'Where metrics go: structured log lines, Cloud Monitoring custom metrics, or nowhere.'),
+  setting(
+    'metricsSink',
+    'METRICS_SINK',
+    'log',
+    oneOf('log', 'cloud-monitoring', 'none'),
+    'Where metrics go: structured log lines, Cloud Monitoring custom metrics, or nowhere.',
+  ),
   setting('metricsFlushSeconds', 'METRICS_FLUSH_SECONDS', '60', int(10, 3600), 'Write aggregated metric points at most this often per instance.'),
   setting('instanceId', 'INSTANCE_ID', '', optionalText, 'Name of this instance in telemetry object names and metrics (default: random per cold start).'),
   setting('functionTarget', 'FUNCTION_TARGET', 'local', text, 'The function this instance serves (set by Cloud Functions); the `job` label of its metrics.'),
   setting('metricsLocation', 'METRICS_LOCATION', 'global', text, 'Region written as the `location` of Cloud Monitoring metrics (e.g. europe-west1).'),
-  setting('storageTimeoutMs', 'STORAGE_TIMEOUT_MS', '10000', int(50, 600000), 'Deadline of every model, telemetry and drift storage call; a call past it fails (model_unavailable or a retried telemetry write) instead of holding the request.'),
-  setting('trustedProxyHops', 'TRUSTED_PROXY_HOPS', '0', int(0, 10), 'Proxies in front of the service that append to X-Forwarded-For (1 on Cloud Functions); the client IP for the rate limit is the address the outermost of them saw, never a client-supplied entry. 0: the socket peer.'),
+  setting(
+    'storageTimeoutMs',
+    'STORAGE_TIMEOUT_MS',
+    '10000',
+    int(50, 600000),
+    'Deadline of every model, telemetry and drift storage call; a call past it fails (model_unavailable or a retried telemetry write) instead of holding the request.',
+  ),
+  setting(
+    'trustedProxyHops',
+    'TRUSTED_PROXY_HOPS',
+    '0',
+    int(0, 10),
+    'Proxies in front of the service that append to X-Forwarded-For (1 on Cloud Functions); the client IP for the rate limit is the address the outermost of them saw, never a client-supplied entry. 0: the socket peer.',
+  ),
 ] as const;
 
 function defaultFor(spec: SettingSpec): string {
@@ -210,7 +279,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     problems.push(`MAX_IMAGE_BYTES (${values.maxImageBytes as number}) must not exceed MAX_REQUEST_BYTES (${values.maxRequestBytes as number})`);
   }
   if (both('telemetryFlushRecords', 'telemetryBufferCapacity') && (values.telemetryFlushRecords as number) > (values.telemetryBufferCapacity as number)) {
-    problems.push(`TELEMETRY_FLUSH_RECORDS (${values.telemetryFlushRecords as number}) must not exceed TELEMETRY_BUFFER_CAPACITY (${values.telemetryBufferCapacity as number})`);
+    problems.push(
+      `TELEMETRY_FLUSH_RECORDS (${values.telemetryFlushRecords as number}) must not exceed TELEMETRY_BUFFER_CAPACITY (${values.telemetryBufferCapacity as number})`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(values as Config);

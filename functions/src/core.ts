@@ -21,7 +21,14 @@ export { type EngineFactory, loadModel, ModelMismatchError } from './model/load-
 export { LoadedModel } from './model/loaded-model';
 export { ModelRegistry } from './model/model-registry';
 export { createOnnxEngine, type InferenceEngine } from './model/onnx-session';
-export { describeAjvErrors, MODEL_NAME_PATTERN, type ModelMetadata, parseMetadata, parseProductionPointer, type ProductionPointer } from './model/model-metadata';
+export {
+  describeAjvErrors,
+  MODEL_NAME_PATTERN,
+  type ModelMetadata,
+  parseMetadata,
+  parseProductionPointer,
+  type ProductionPointer,
+} from './model/model-metadata';
 
 export { type ImageLimits, type ItemScore, type PreparedImage, scoreImages, type ScoredImages, type ScoreItem, type ScoringDeps } from './scoring/score-images';
 

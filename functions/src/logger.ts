@@ -26,9 +26,7 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(
-  options: { level?: LogLevel; write?: LogWriter; base?: Record<string, unknown> } = {},
-): Logger {
+export function createLogger(options: { level?: LogLevel; write?: LogWriter; base?: Record<string, unknown> } = {}): Logger {
   const minimum = RANK[LEVEL_TO_SEVERITY[options.level ?? 'info']];
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const base = options.base ?? {};
@@ -40,8 +38,10 @@ export function createLogger(
       // A log line must never take a request down.
     }
   };
-  const at = (severity: Severity) => (message: string, fields: Record<string, unknown> = {}) =>
-    log({ ...fields, severity, message });
+  const at =
+    (severity: Severity) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      log({ ...fields, severity, message });
   return {
     log,
     debug: at('DEBUG'),

@@ -171,7 +171,8 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
 
   const name = values.name;
   if (name === undefined) problems.push('--name is required (the model name in the store, e.g. --name shoes)');
-  else if (!MODEL_NAME_PATTERN.test(name)) problems.push(`--name ${JSON.stringify(name)} is not a model name: use lower-case letters, digits, '-' and '_' (at most 63)`);
+  else if (!MODEL_NAME_PATTERN.test(name))
+    problems.push(`--name ${JSON.stringify(name)} is not a model name: use lower-case letters, digits, '-' and '_' (at most 63)`);
   const fromRun = values['from-run'] ?? null;
   if (values.dataset === undefined && fromRun === null) problems.push('--dataset is required (a folder or gs://bucket/datasets/<name>/<version>)');
   const arch = values.arch ?? 'compact';
@@ -222,7 +223,10 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
   const progressInterval = number('progress-interval', (v) => v > 0, 'a positive number of seconds') ?? 30;
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
 
-  const stamp = context.now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = context.now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
   const modelName = name as string;
   const options: PipelineOptions = {
     dataset: values.dataset === undefined ? null : resolveLocation(values.dataset),

@@ -29,7 +29,10 @@ export function createConsoleLogger(options: {
       .join(' ');
     options.write(`${time} ${severity.padEnd(7)} ${message}${details.length > 0 ? `  ${details}` : ''}`);
   };
-  const at = (severity: Severity) => (message: string, fields: Record<string, unknown> = {}) => log({ ...fields, severity, message });
+  const at =
+    (severity: Severity) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      log({ ...fields, severity, message });
   return {
     log,
     debug: at('DEBUG'),

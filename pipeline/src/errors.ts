@@ -46,7 +46,11 @@ export class UsageError extends PipelineError {
 
 /** The dataset breaks the dataset contract or a validation threshold; `report` is the rendered report. */
 export class DatasetInvalidError extends PipelineError {
-  constructor(message: string, readonly report: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly report: string,
+    options?: { cause?: unknown },
+  ) {
     super('dataset_invalid', message, options);
   }
 }
@@ -67,7 +71,10 @@ export class SkewError extends PipelineError {
 
 /** The model failed the gate; it was kept under `candidates/` with its report. */
 export class GateRejectedError extends PipelineError {
-  constructor(message: string, readonly candidateLocation: string) {
+  constructor(
+    message: string,
+    readonly candidateLocation: string,
+  ) {
     super('gate_rejected', message);
   }
 }

@@ -7,7 +7,20 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { AppError, computeImageFeatures, createOnnxEngine, type ImageDecoder, type ImageFeatures, type ImageLimits, type LoadedModel, loadModel, type Logger, type ModelMetadata, scoreImages, type ScoreItem } from '../../functions/src/core';
+import {
+  AppError,
+  computeImageFeatures,
+  createOnnxEngine,
+  type ImageDecoder,
+  type ImageFeatures,
+  type ImageLimits,
+  type LoadedModel,
+  loadModel,
+  type Logger,
+  type ModelMetadata,
+  scoreImages,
+  type ScoreItem,
+} from '../../functions/src/core';
 import { binaryMetrics, type BinaryMetrics } from './metrics';
 import type { SplitItem } from './run-dir';
 
@@ -70,7 +83,8 @@ export async function evaluateItems(model: LoadedModel, root: string, items: rea
           const bytes = await readFile(path.join(root, ...item.path.split('/')));
           if (verify) {
             const sha256 = createHash('sha256').update(bytes).digest('hex');
-            if (sha256 !== item.sha256) return new AppError(409, 'file_changed', `the file changed since training: sha256 ${sha256}, split.json says ${item.sha256}`);
+            if (sha256 !== item.sha256)
+              return new AppError(409, 'file_changed', `the file changed since training: sha256 ${sha256}, split.json says ${item.sha256}`);
           }
           return { kind: 'bytes', bytes };
         } catch (error) {

@@ -89,14 +89,26 @@ export function decideGate(input: GateInput, thresholds: GateThresholds = DEFAUL
   const checks: GateCheck[] = [];
   const atLeast = (name: string, value: number | null, limit: number): void => {
     const passed = value !== null && value >= limit;
-    checks.push({ name, passed, value, limit, detail: `${name} ${format(value)} ${passed ? '≥' : '<'} ${format(limit)}${value === null ? ' (undefined: one class only)' : ''}` });
+    checks.push({
+      name,
+      passed,
+      value,
+      limit,
+      detail: `${name} ${format(value)} ${passed ? '≥' : '<'} ${format(limit)}${value === null ? ' (undefined: one class only)' : ''}`,
+    });
   };
   atLeast('accuracy', m.accuracy, thresholds.minAccuracy);
   atLeast('ROC-AUC', m.roc_auc, thresholds.minRocAuc);
   if (thresholds.minPrecision > 0) atLeast('precision', m.precision, thresholds.minPrecision);
   if (thresholds.minRecall > 0) atLeast('recall', m.recall, thresholds.minRecall);
   const ecePassed = m.ece <= thresholds.maxEce;
-  checks.push({ name: 'ECE', passed: ecePassed, value: m.ece, limit: thresholds.maxEce, detail: `ECE ${format(m.ece)} ${ecePassed ? '≤' : '>'} ${format(thresholds.maxEce)}` });
+  checks.push({
+    name: 'ECE',
+    passed: ecePassed,
+    value: m.ece,
+    limit: thresholds.maxEce,
+    detail: `ECE ${format(m.ece)} ${ecePassed ? '≤' : '>'} ${format(thresholds.maxEce)}`,
+  });
   if (input.robustness !== null) {
     const drop = input.robustness.drop_points;
     const passed = drop <= thresholds.maxJpegDropPoints;

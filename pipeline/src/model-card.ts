@@ -35,7 +35,8 @@ export interface ModelCardInput {
   robustness: Robustness | null;
 }
 
-const num = (value: number | null | undefined, digits = 4): string => (value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
+const num = (value: number | null | undefined, digits = 4): string =>
+  value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
 
 function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
@@ -50,7 +51,8 @@ export function ensembleViews(training: Pick<TrainingRecord, 'args' | 'views'>):
   const shift = typeof training.args.shift === 'number' && training.args.shift > 0 ? training.args.shift : 0;
   const views: string[] = [];
   if (flip) views.push('the mirrored image');
-  if (shift > 0) views.push(`copies of ${flip ? 'both' : 'the image'} moved by ${shift} pixel${shift === 1 ? '' : 's'} left, right, up and down (edges mirrored)`);
+  if (shift > 0)
+    views.push(`copies of ${flip ? 'both' : 'the image'} moved by ${shift} pixel${shift === 1 ? '' : 's'} left, right, up and down (edges mirrored)`);
   if (views.length === 0) return '';
   const count = typeof training.views === 'number' ? `: ${training.views} views per image` : '';
   return `, each also run on ${views.join(' and on ')}${count}`;
@@ -59,7 +61,10 @@ export function ensembleViews(training: Pick<TrainingRecord, 'args' | 'views'>):
 /** An ensemble's training time: its members' runs plus each run they continue from, once. */
 export function ensembleTrainingTime(training: TrainingRecord): string {
   const pretraining = training.pretraining ?? [];
-  const earlier = pretraining.length === 0 ? '' : `, plus ${pretraining.map((r) => `${r.run} (${r.epochs_run ?? '?'} epochs, ${r.seconds === null ? 'time unknown' : formatDuration(r.seconds)})`).join(', ')}, which members continue from`;
+  const earlier =
+    pretraining.length === 0
+      ? ''
+      : `, plus ${pretraining.map((r) => `${r.run} (${r.epochs_run ?? '?'} epochs, ${r.seconds === null ? 'time unknown' : formatDuration(r.seconds)})`).join(', ')}, which members continue from`;
   return `- Training time: ${formatDuration(training.seconds)} in all (${training.epochs_run} epochs across the members${earlier}).`;
 }
 
@@ -108,32 +113,56 @@ export function renderModelCard(input: ModelCardInput): string {
     out.push('');
     out.push(table(['split', 'REAL', 'FAKE'], rows));
     out.push('');
-    out.push(`- Formats: ${Object.entries(report.formats).map(([format, count]) => `${format} ${count}`).join(', ') || 'n/a'}.`);
+    out.push(
+      `- Formats: ${
+        Object.entries(report.formats)
+          .map(([format, count]) => `${format} ${count}`)
+          .join(', ') || 'n/a'
+      }.`,
+    );
     if (report.shorter_side !== null) {
       out.push(`- Shorter side of the images: ${report.shorter_side.min} to ${report.shorter_side.max} px (median ${report.shorter_side.median}).`);
     }
-    out.push(`- Validation: ${report.errors.length} errors, ${report.warnings.length} warnings, ${report.corrupt.length} corrupt, ${report.leaks.length} leaked, ${report.duplicates.length} duplicate groups.`);
+    out.push(
+      `- Validation: ${report.errors.length} errors, ${report.warnings.length} warnings, ${report.corrupt.length} corrupt, ${report.leaks.length} leaked, ${report.duplicates.length} duplicate groups.`,
+    );
   }
   out.push('');
 
   out.push('## Training');
   out.push('');
-  out.push(`- Architecture: ${training.arch ?? metadata.architecture}, ${training.params ?? metadata.parameters ?? '?'} parameters, input ${training.image_size}×${training.image_size}.`);
+  out.push(
+    `- Architecture: ${training.arch ?? metadata.architecture}, ${training.params ?? metadata.parameters ?? '?'} parameters, input ${training.image_size}×${training.image_size}.`,
+  );
   const members = training.members ?? [];
   if (members.length > 0) {
-    out.push(`- An ensemble: P(AI) comes from the mean of the logits of ${members.length} separately trained networks${ensembleViews(training)}. Every member trained on the same train split and none saw a validation image. Batch norm is folded into the convolutions and the weights are stored ${training.args.weights === 'int8' ? 'as int8 with a float32 scale per output channel' : 'as float16'}; the graph computes in float32, and every number below was measured with those stored weights.`);
+    out.push(
+      `- An ensemble: P(AI) comes from the mean of the logits of ${members.length} separately trained networks${ensembleViews(training)}. Every member trained on the same train split and none saw a validation image. Batch norm is folded into the convolutions and the weights are stored ${training.args.weights === 'int8' ? 'as int8 with a float32 scale per output channel' : 'as float16'}; the graph computes in float32, and every number below was measured with those stored weights.`,
+    );
     out.push(ensembleTrainingTime(training));
     out.push('');
-    out.push(table(
-      ['member run', 'architecture', 'parameters', 'epochs (best)', 'time', 'images/s', 'val accuracy alone'],
-      members.map((m) => [m.run, m.arch ?? '?', String(m.params ?? '?'), `${m.epochs_run ?? '?'} (${m.best_epoch ?? '?'})`,
-        m.seconds === null ? '?' : formatDuration(m.seconds), String(m.images_per_s ?? '?'), num(m.val_accuracy)]),
-    ));
+    out.push(
+      table(
+        ['member run', 'architecture', 'parameters', 'epochs (best)', 'time', 'images/s', 'val accuracy alone'],
+        members.map((m) => [
+          m.run,
+          m.arch ?? '?',
+          String(m.params ?? '?'),
+          `${m.epochs_run ?? '?'} (${m.best_epoch ?? '?'})`,
+          m.seconds === null ? '?' : formatDuration(m.seconds),
+          String(m.images_per_s ?? '?'),
+          num(m.val_accuracy),
+        ]),
+      ),
+    );
     out.push('');
   } else {
-    out.push(`- Epochs run: ${training.epochs_run} (best: ${training.best_epoch}); time: ${formatDuration(training.seconds)} (${training.images_per_s} images/s).`);
+    out.push(
+      `- Epochs run: ${training.epochs_run} (best: ${training.best_epoch}); time: ${formatDuration(training.seconds)} (${training.images_per_s} images/s).`,
+    );
   }
-  if (typeof training.torch_version === 'string') out.push(`- Framework: PyTorch ${training.torch_version}, ONNX opset ${printable(training.onnx_opset ?? metadata.training?.onnx_opset)}.`);
+  if (typeof training.torch_version === 'string')
+    out.push(`- Framework: PyTorch ${training.torch_version}, ONNX opset ${printable(training.onnx_opset ?? metadata.training?.onnx_opset)}.`);
   out.push(`- model.onnx: ${input.modelBytes} bytes, sha256 \`${input.modelSha256}\`.`);
   out.push('');
   out.push('Commands that produced this model:');
@@ -174,14 +203,20 @@ export function renderModelCard(input: ModelCardInput): string {
   out.push(
     table(
       ['P(AI) bin', 'images', 'mean P(AI)', 'share AI-generated'],
-      gateMetrics.reliability.map((bin) => [`${bin.lower.toFixed(1)}–${bin.upper.toFixed(1)}`, String(bin.count), num(bin.mean_probability, 3), num(bin.positive_rate, 3)]),
+      gateMetrics.reliability.map((bin) => [
+        `${bin.lower.toFixed(1)}–${bin.upper.toFixed(1)}`,
+        String(bin.count),
+        num(bin.mean_probability, 3),
+        num(bin.positive_rate, 3),
+      ]),
     ),
   );
   out.push('');
 
   out.push('## Train/serve agreement');
   out.push('');
-  for (const check of input.skew.checks) out.push(`- ${check.passed ? '✓' : '✗'} ${check.name}: ${formatNumber(check.value)} (limit ${formatNumber(check.limit)})`);
+  for (const check of input.skew.checks)
+    out.push(`- ${check.passed ? '✓' : '✗'} ${check.name}: ${formatNumber(check.value)} (limit ${formatNumber(check.limit)})`);
   out.push('');
 
   out.push('## Gate');
@@ -214,7 +249,10 @@ export function renderModelCard(input: ModelCardInput): string {
     .map((name) => [name, feature(name)] as const)
     .filter((entry): entry is readonly [string, { low: number; high: number }] => entry[1] !== null)
     .map(([name, range]) => `${name} ${range.low.toPrecision(3)}–${range.high.toPrecision(3)}`);
-  if (ranges.length > 0) out.push(`- Appearance (1st–99th percentile of the evaluation images): ${ranges.join(', ')}. Photos outside these ranges are extrapolation; the drift monitor compares live traffic with exactly these distributions.`);
+  if (ranges.length > 0)
+    out.push(
+      `- Appearance (1st–99th percentile of the evaluation images): ${ranges.join(', ')}. Photos outside these ranges are extrapolation; the drift monitor compares live traffic with exactly these distributions.`,
+    );
   out.push(
     `- Sources: only the cameras, scenes and image generators represented in ${info === null ? 'the dataset' : `${info.name} ${info.version}`}; ` +
       'images from other generators, heavy edits, composites, screenshots and photos of screens were not part of training or evaluation.',

@@ -81,7 +81,9 @@ export async function checkParityBundle(modelBytes: Uint8Array, metadata: ModelM
 
 export function compareLogits(expected: Float32Array, actual: Float32Array, n: number): ParityResult {
   if (expected.length !== actual.length) {
-    throw new RangeError(`PyTorch gave ${expected.length} logits and onnxruntime ${actual.length}; the parity bundle and the model disagree on the output shape`);
+    throw new RangeError(
+      `PyTorch gave ${expected.length} logits and onnxruntime ${actual.length}; the parity bundle and the model disagree on the output shape`,
+    );
   }
   let max = 0;
   let sum = 0;
@@ -95,7 +97,9 @@ export function compareLogits(expected: Float32Array, actual: Float32Array, n: n
 
 export function compareSplit(torch: TorchSplitEval, serving: SplitEvaluation, threshold: number): SplitAgreement {
   if (torch.probabilities.length !== serving.items.length) {
-    throw new RangeError(`PyTorch scored ${torch.probabilities.length} ${serving.split} images and the service ${serving.items.length}; both must use split.json's list`);
+    throw new RangeError(
+      `PyTorch scored ${torch.probabilities.length} ${serving.split} images and the service ${serving.items.length}; both must use split.json's list`,
+    );
   }
   let sum = 0;
   let max = 0;
@@ -124,7 +128,12 @@ export function compareSplit(torch: TorchSplitEval, serving: SplitEvaluation, th
 
 export function judgeSkew(parity: ParityResult, splits: readonly SplitAgreement[], tolerances: SkewTolerances = DEFAULT_SKEW_TOLERANCES): SkewReport {
   const checks: SkewCheck[] = [
-    { name: `parity: max |Δlogit| over ${parity.n} images`, value: parity.max_abs_logit_diff, limit: tolerances.maxLogitDiff, passed: parity.max_abs_logit_diff <= tolerances.maxLogitDiff },
+    {
+      name: `parity: max |Δlogit| over ${parity.n} images`,
+      value: parity.max_abs_logit_diff,
+      limit: tolerances.maxLogitDiff,
+      passed: parity.max_abs_logit_diff <= tolerances.maxLogitDiff,
+    },
   ];
   for (const split of splits) {
     checks.push({ name: `${split.split}: images the service could not score`, value: split.unscored, limit: 0, passed: split.unscored === 0 });
@@ -138,8 +147,14 @@ export function judgeSkew(parity: ParityResult, splits: readonly SplitAgreement[
     const accuracyDelta = Math.abs(split.torch.accuracy - split.serving.accuracy);
     checks.push({ name: `${split.split}: |Δaccuracy|`, value: accuracyDelta, limit: accuracyLimit, passed: accuracyDelta <= accuracyLimit + 1e-12 });
     if (split.torch.roc_auc !== null || split.serving.roc_auc !== null) {
-      const aucDelta = split.torch.roc_auc === null || split.serving.roc_auc === null ? Number.POSITIVE_INFINITY : Math.abs(split.torch.roc_auc - split.serving.roc_auc);
-      checks.push({ name: `${split.split}: |ΔROC-AUC|`, value: aucDelta, limit: tolerances.maxRocAucDelta, passed: aucDelta <= tolerances.maxRocAucDelta + 1e-12 });
+      const aucDelta =
+        split.torch.roc_auc === null || split.serving.roc_auc === null ? Number.POSITIVE_INFINITY : Math.abs(split.torch.roc_auc - split.serving.roc_auc);
+      checks.push({
+        name: `${split.split}: |ΔROC-AUC|`,
+        value: aucDelta,
+        limit: tolerances.maxRocAucDelta,
+        passed: aucDelta <= tolerances.maxRocAucDelta + 1e-12,
+      });
     }
   }
   return { passed: checks.every((check) => check.passed), tolerances: { ...tolerances }, parity, splits: [...splits], checks };

@@ -78,7 +78,7 @@ function openContext(options: PipelineOptions, deps: PipelineDeps): StepContext 
 function datasetFromRun(run: RunDir | null, repoRoot: string): string {
   const recorded = run?.training.args.dataset;
   if (typeof recorded !== 'string' || recorded.length === 0) {
-    throw new UsageError('--dataset is required (with --from-run, it defaults to the dataset recorded in the run\'s training.json, and this run has none)');
+    throw new UsageError("--dataset is required (with --from-run, it defaults to the dataset recorded in the run's training.json, and this run has none)");
   }
   return path.isAbsolute(recorded) || /^gs:\/\//.test(recorded) ? recorded : path.resolve(repoRoot, recorded);
 }
@@ -100,7 +100,14 @@ export function buildTrainerArgs(options: PipelineOptions, datasetRoot: string, 
   return args;
 }
 
-function describePlan(options: PipelineOptions, datasetUri: string, localRoot: string, trainerArgs: string[], store: BlobStore, pointer: PointerState): string[] {
+function describePlan(
+  options: PipelineOptions,
+  datasetUri: string,
+  localRoot: string,
+  trainerArgs: string[],
+  store: BlobStore,
+  pointer: PointerState,
+): string[] {
   const g = options.gate;
   return [
     'Plan (dry run: nothing was trained or published):',
@@ -118,4 +125,3 @@ function describePlan(options: PipelineOptions, datasetUri: string, localRoot: s
     `  work dir   ${options.workDir}`,
   ];
 }
-

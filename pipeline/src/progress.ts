@@ -67,7 +67,8 @@ export class Progress {
     if (this.first === null || done < this.first.done) this.first = { atMs: now, done };
     const remaining = estimateRemainingSeconds(this.first, now, done, total);
     const percent = total > 0 ? Math.floor((100 * done) / total) : 0;
-    const eta = done >= total && total > 0 ? `took ${formatDuration((now - this.startedMs) / 1000)}` : `ETA ${remaining === null ? '--' : formatDuration(remaining)}`;
+    const eta =
+      done >= total && total > 0 ? `took ${formatDuration((now - this.startedMs) / 1000)}` : `ETA ${remaining === null ? '--' : formatDuration(remaining)}`;
     const text = `${this.options.label} ${done}/${total} (${percent}%)${detail.length > 0 ? ` · ${detail}` : ''} · ${eta}`;
     if (this.isTerminal) {
       if (!force && now - this.lastDrawMs < 100 && done < total) return;

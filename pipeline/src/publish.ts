@@ -34,7 +34,10 @@ const CONTENT_TYPES: Record<VersionFileName, string> = {
 
 export function makeVersionId(now: Date, sha256: string): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new TypeError(`sha256 must be 64 lower-case hex digits; got ${JSON.stringify(sha256)}`);
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
   return `${stamp}-${sha256.slice(0, 8)}`;
 }
 

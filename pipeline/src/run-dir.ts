@@ -146,7 +146,12 @@ const RUN_SCHEMAS: Record<string, ValidateFunction> = {
 /** Checks a run file against its schema; the semantic checks below then rely on its shape. */
 function conform(dir: string, file: keyof typeof RUN_SCHEMAS, value: unknown): unknown {
   const validate = RUN_SCHEMAS[file]!;
-  if (!validate(value)) throw invalid(dir, file, `${describeAjvErrors(validate.errors)} (schema: models/run-${file === 'parity/meta.json' ? 'parity-meta' : file.replace('_', '-').replace('.json', '')}.schema.json)`);
+  if (!validate(value))
+    throw invalid(
+      dir,
+      file,
+      `${describeAjvErrors(validate.errors)} (schema: models/run-${file === 'parity/meta.json' ? 'parity-meta' : file.replace('_', '-').replace('.json', '')}.schema.json)`,
+    );
   return value;
 }
 
@@ -214,7 +219,10 @@ function parseTraining(dir: string, value: unknown): TrainingRecord {
     throw invalid(dir, 'training.json', '"members" must be a list of {"run": "<run folder>", …} records');
   }
   const pretraining = record.pretraining;
-  if (pretraining !== undefined && (!Array.isArray(pretraining) || pretraining.some((r: unknown) => typeof (r as { run?: unknown } | null)?.run !== 'string'))) {
+  if (
+    pretraining !== undefined &&
+    (!Array.isArray(pretraining) || pretraining.some((r: unknown) => typeof (r as { run?: unknown } | null)?.run !== 'string'))
+  ) {
     throw invalid(dir, 'training.json', '"pretraining" must be a list of {"run": "<run folder>", …} records');
   }
   return record as TrainingRecord;
@@ -238,8 +246,10 @@ async function readParity(dir: string): Promise<ParityBundle> {
   const inputs = await readRequired(dir, 'parity/inputs.f32');
   const logits = await readRequired(dir, 'parity/logits.f32');
   const size = (shape: number[]): number => shape.reduce((product, dim) => product * dim, 1) * 4;
-  if (inputs.length !== size(inputShape)) throw invalid(dir, 'parity/inputs.f32', `has ${inputs.length} bytes; shape ${JSON.stringify(inputShape)} needs ${size(inputShape)}`);
-  if (logits.length !== size(outputShape)) throw invalid(dir, 'parity/logits.f32', `has ${logits.length} bytes; shape ${JSON.stringify(outputShape)} needs ${size(outputShape)}`);
+  if (inputs.length !== size(inputShape))
+    throw invalid(dir, 'parity/inputs.f32', `has ${inputs.length} bytes; shape ${JSON.stringify(inputShape)} needs ${size(inputShape)}`);
+  if (logits.length !== size(outputShape))
+    throw invalid(dir, 'parity/logits.f32', `has ${logits.length} bytes; shape ${JSON.stringify(outputShape)} needs ${size(outputShape)}`);
   return { n, inputShape, outputShape, inputs: toFloat32(inputs), logits: toFloat32(logits) };
 }
 

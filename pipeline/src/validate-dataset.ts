@@ -220,7 +220,8 @@ export function validateDataset(
     images: scanned.length,
     splits,
     formats,
-    shorter_side: sides.length === 0 ? null : { min: sides[0] as number, median: sides[Math.floor(sides.length / 2)] as number, max: sides[sides.length - 1] as number },
+    shorter_side:
+      sides.length === 0 ? null : { min: sides[0] as number, median: sides[Math.floor(sides.length / 2)] as number, max: sides[sides.length - 1] as number },
     errors,
     warnings,
     corrupt,
@@ -253,7 +254,9 @@ export function renderDatasetReport(report: DatasetReport, maxListed = 20): stri
     lines.push(`  ${name.padEnd(8)} ${String(counts.REAL).padStart(7)} ${String(counts.FAKE).padStart(7)} ${ratio.padStart(7)}`);
   }
   if (report.splits.val?.carved === true) lines.push(`  * carved from train/ by content hash (--val-fraction ${report.thresholds.valFraction})`);
-  const formats = Object.entries(report.formats).map(([format, count]) => `${format} ${count}`).join(', ');
+  const formats = Object.entries(report.formats)
+    .map(([format, count]) => `${format} ${count}`)
+    .join(', ');
   if (formats.length > 0) lines.push(`  formats: ${formats}`);
   if (report.shorter_side !== null) {
     const side = report.shorter_side;

@@ -35,7 +35,9 @@ it('publishes every file of the production version, production.json last, and th
     await predict.close();
   }
   // A second run finds it there and changes nothing.
-  expect(await publishBundledModels(FIXTURE_MODELS, store, ['brightness'], false)).toEqual([{ name: 'brightness', version: 'v1', outcome: 'already_published' }]);
+  expect(await publishBundledModels(FIXTURE_MODELS, store, ['brightness'], false)).toEqual([
+    { name: 'brightness', version: 'v1', outcome: 'already_published' },
+  ]);
 });
 
 it('leaves a store that already serves another version alone unless told to replace it', async () => {

@@ -33,7 +33,10 @@ export const batchItemSchema = {
     image: imageField,
     uri: uriField,
   },
-  oneOf: [{ required: ['image'], not: { required: ['uri'] } }, { required: ['uri'], not: { required: ['image'] } }],
+  oneOf: [
+    { required: ['image'], not: { required: ['uri'] } },
+    { required: ['uri'], not: { required: ['image'] } },
+  ],
   additionalProperties: false,
 } as const;
 

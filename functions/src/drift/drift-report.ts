@@ -187,7 +187,8 @@ export function computeDriftReport(input: DriftReportInput): DriftReport {
     const result = compareDistribution(reference.features[feature] as DistributionSummary, values, thresholds, ksTests);
     report.features[feature] = result;
     if (thresholds.informational.includes(feature)) {
-      if (result.status === 'warning' || result.status === 'drift') report.reasons.push(`${feature}: ${result.status}, informational only (${describe(result)})`);
+      if (result.status === 'warning' || result.status === 'drift')
+        report.reasons.push(`${feature}: ${result.status}, informational only (${describe(result)})`);
     } else {
       judged.push([feature, result.status, describe(result)]);
     }
@@ -201,13 +202,17 @@ export function computeDriftReport(input: DriftReportInput): DriftReport {
     report.prediction_mix = { status: 'insufficient_data', n: sameVersion.length, reference_share: referenceShare, current_share: null, difference: null };
     report.reasons.push(`score and prediction mix not judged: ${why}`);
   } else {
-    report.score = compareDistribution(reference.score, sameVersion.map((record) => record.probability), thresholds, ksTests);
+    report.score = compareDistribution(
+      reference.score,
+      sameVersion.map((record) => record.probability),
+      thresholds,
+      ksTests,
+    );
     judged.push(['score', report.score.status, describe(report.score)]);
     const share = sameVersion.filter((record) => record.prediction === AI_GENERATED_LABEL).length / sameVersion.length;
     const difference = share - referenceShare;
     const magnitude = Math.abs(difference);
-    const status: DriftStatus =
-      magnitude >= thresholds.prediction_mix.drift ? 'drift' : magnitude >= thresholds.prediction_mix.warning ? 'warning' : 'ok';
+    const status: DriftStatus = magnitude >= thresholds.prediction_mix.drift ? 'drift' : magnitude >= thresholds.prediction_mix.warning ? 'warning' : 'ok';
     report.prediction_mix = { status, n: sameVersion.length, reference_share: referenceShare, current_share: share, difference };
     judged.push([
       'prediction_mix',
@@ -223,12 +228,7 @@ export function computeDriftReport(input: DriftReportInput): DriftReport {
   return report;
 }
 
-function compareDistribution(
-  summary: DistributionSummary,
-  values: number[],
-  thresholds: DriftThresholds,
-  ksTests: number,
-): DistributionDrift {
+function compareDistribution(summary: DistributionSummary, values: number[], thresholds: DriftThresholds, ksTests: number): DistributionDrift {
   if (values.length === 0) return { ...emptyDistribution(summary), status: 'insufficient_data' };
   const ks = ksTwoSample(summary.sample, values);
   const edges = edgesFromQuantileGrid(summary.quantiles, thresholds.psi.bins);

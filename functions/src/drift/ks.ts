@@ -73,8 +73,7 @@ export function ksTwoSample(sample1: ArrayLike<number>, sample2: ArrayLike<numbe
   if (requested !== 'auto' && requested !== 'exact' && requested !== 'asymp') {
     throw new RangeError(`options.method is ${JSON.stringify(requested)}; use 'auto', 'exact' or 'asymp'`);
   }
-  let method: KsMethod =
-    requested === 'auto' ? (Math.max(n1, n2) <= KS_EXACT_MAX_N ? 'exact' : 'asymp') : requested;
+  let method: KsMethod = requested === 'auto' ? (Math.max(n1, n2) <= KS_EXACT_MAX_N ? 'exact' : 'asymp') : requested;
   if (method === 'exact' && lcm > MAX_EXACT_LCM) method = 'asymp';
 
   let pValue: number;

@@ -42,11 +42,7 @@ export interface PsiResult {
   actual: number[];
 }
 
-export function populationStabilityIndex(
-  reference: ArrayLike<number>,
-  current: ArrayLike<number>,
-  options: PsiOptions = {},
-): PsiResult {
+export function populationStabilityIndex(reference: ArrayLike<number>, current: ArrayLike<number>, options: PsiOptions = {}): PsiResult {
   const ref = sortedFinite(reference, 'reference');
   const cur = sortedFinite(current, 'current');
   const epsilon = options.epsilon ?? PSI_EPSILON;

@@ -60,11 +60,7 @@ export function referenceKey(name: string, version: string): string {
   return `${name}/${version}/reference.json`;
 }
 
-export function buildReference(
-  records: readonly ReferenceInput[],
-  model: { name: string; version: string },
-  options: BuildReferenceOptions,
-): DriftReference {
+export function buildReference(records: readonly ReferenceInput[], model: { name: string; version: string }, options: BuildReferenceOptions): DriftReference {
   if (records.length === 0) throw new RangeError('records is empty; a drift reference needs at least one scored image');
   const sampleSize = options.sampleSize ?? REFERENCE_SAMPLE_SIZE;
   if (!Number.isInteger(sampleSize) || sampleSize < 1 || sampleSize > REFERENCE_SAMPLE_SIZE) {

@@ -35,17 +35,7 @@ export interface ImageFeatures {
 }
 
 /** The numeric features drift compares with the reference, in report order. */
-export const FEATURE_NAMES = [
-  'width',
-  'height',
-  'bytes',
-  'aspect_ratio',
-  'megapixels',
-  'brightness',
-  'contrast',
-  'saturation',
-  'sharpness',
-] as const;
+export const FEATURE_NAMES = ['width', 'height', 'bytes', 'aspect_ratio', 'megapixels', 'brightness', 'contrast', 'saturation', 'sharpness'] as const;
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
@@ -60,9 +50,7 @@ export function computeImageFeatures(image: DecodedImage, bytes: number): ImageF
   }
   const count = pixelWidth * pixelHeight;
   if (pixels.length !== count * 3) {
-    throw new RangeError(
-      `image.pixels has ${pixels.length} bytes; ${pixelWidth}×${pixelHeight} RGB needs exactly ${count * 3}`,
-    );
+    throw new RangeError(`image.pixels has ${pixels.length} bytes; ${pixelWidth}×${pixelHeight} RGB needs exactly ${count * 3}`);
   }
   if (!(width > 0) || !(height > 0)) {
     throw new RangeError(`image.width × image.height is ${width}×${height}; both must be positive`);
@@ -124,8 +112,7 @@ function laplacianVariance(luma: Float64Array, w: number, h: number): number {
     const row = y * w;
     for (let x = 1; x < w - 1; x += 1) {
       const c = row + x;
-      const v =
-        (luma[c - w] as number) + (luma[c + w] as number) + (luma[c - 1] as number) + (luma[c + 1] as number) - 4 * (luma[c] as number);
+      const v = (luma[c - w] as number) + (luma[c + w] as number) + (luma[c - 1] as number) + (luma[c + 1] as number) - 4 * (luma[c] as number);
       values[k] = v;
       sum += v;
       k += 1;

@@ -27,7 +27,11 @@ export function makeBatchHandler(deps: BatchDeps): Handler {
     const inputs = await readBatchInputs(req, deps.limits);
     const model = await deps.registry.get(chosenModel(req, deps.defaultModel));
 
-    const { items, decodeMs, inferenceMs, inferred } = await scoreImages(model, inputs.map((input) => input.error ?? input.source!), deps);
+    const { items, decodeMs, inferenceMs, inferred } = await scoreImages(
+      model,
+      inputs.map((input) => input.error ?? input.source!),
+      deps,
+    );
     deps.observer.scored(items.flatMap((item) => (item.ok ? [toScoredImage(model, item.prepared, item.probability, inferenceMs / inferred)] : [])));
 
     const totalMs = performance.now() - started;

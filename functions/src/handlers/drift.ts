@@ -6,14 +6,7 @@
  * exported as metrics, and logged at WARNING (warning) or ERROR (drift) for log-based alerts.
  */
 import { NotFoundError, ServiceUnavailableError } from '../errors';
-import {
-  computeDriftReport,
-  DEFAULT_DRIFT_THRESHOLDS,
-  type DriftReport,
-  driftLogSeverity,
-  driftReportKey,
-  latestDriftReportKey,
-} from '../drift/drift-report';
+import { computeDriftReport, DEFAULT_DRIFT_THRESHOLDS, type DriftReport, driftLogSeverity, driftReportKey, latestDriftReportKey } from '../drift/drift-report';
 import { parseReference, referenceKey } from '../drift/reference';
 import type { Handler } from '../http/http-function';
 import type { MetricSink } from '../metrics/metric-sink';
@@ -106,7 +99,15 @@ export function makeDriftHandler(deps: DriftDeps): Handler {
       const reference = parseReference(referenceBytes, referenceKey(model, pointer.version));
       const telemetry = await storage(`reading telemetry of ${model}`, () => readTelemetry(deps.telemetryStore, { model, start, end }));
       const report = computeDriftReport({ reference, records: telemetry.records, now: end, window: { start, end }, thresholds });
-      const stored = { ...report, telemetry: { total_records: telemetry.totalRecords, sampled: telemetry.sampled, corrupt_lines: telemetry.corruptLines, objects_read: telemetry.objectsRead } };
+      const stored = {
+        ...report,
+        telemetry: {
+          total_records: telemetry.totalRecords,
+          sampled: telemetry.sampled,
+          corrupt_lines: telemetry.corruptLines,
+          objects_read: telemetry.objectsRead,
+        },
+      };
       const body = `${JSON.stringify(stored, null, 2)}\n`;
       await storage('storing the drift report', async () => {
         await deps.telemetryStore.write(driftReportKey(model, end), body, { contentType: 'application/json' });
@@ -118,7 +119,8 @@ export function makeDriftHandler(deps: DriftDeps): Handler {
         message: `drift ${report.status} for model ${model}: ${report.reasons[0] ?? 'every distribution matches the reference'}`,
         drift: { model, status: report.status, n: report.n, reasons: report.reasons, window: report.window },
       });
-      if (telemetry.corruptLines > 0) logger.warning('corrupt telemetry lines were skipped', { model, corrupt_lines: telemetry.corruptLines, examples: telemetry.corruptExamples });
+      if (telemetry.corruptLines > 0)
+        logger.warning('corrupt telemetry lines were skipped', { model, corrupt_lines: telemetry.corruptLines, examples: telemetry.corruptExamples });
       reports.push(stored);
     }
     await deps.metrics.flush();

@@ -48,9 +48,7 @@ export function makeHealthHandler(deps: HealthDeps): Handler {
         status = 503;
         body.status = 'unavailable';
         if (isAppError(error) && error.headers['Retry-After'] !== undefined) retryAfter = error.headers['Retry-After'];
-        body.error = isAppError(error)
-          ? { code: error.code, message: error.message }
-          : { code: 'model_unavailable', message: 'the warm-up inference failed' };
+        body.error = isAppError(error) ? { code: error.code, message: error.message } : { code: 'model_unavailable', message: 'the warm-up inference failed' };
         if (!isAppError(error)) logger.error('deep health check failed', { error });
       }
     }

@@ -216,7 +216,11 @@ function answer(error: unknown, request: IncomingMessage, response: ServerRespon
       ? toErrorResponse(new NotFoundError('not_found', 'there is no such endpoint; the API is /predict, /batch, /health, /drift and /openapi.json'), requestId)
       : toErrorResponse(error, requestId);
   if (mapped.internal) logger.error('unhandled framework error', { error, request_id: requestId });
-  else logger.warning(`${request.method ?? ''} ${mapped.status} ${mapped.body.error.code} before the function ran`, { request_id: requestId, error_code: mapped.body.error.code });
+  else
+    logger.warning(`${request.method ?? ''} ${mapped.status} ${mapped.body.error.code} before the function ran`, {
+      request_id: requestId,
+      error_code: mapped.body.error.code,
+    });
   response.statusCode = mapped.status;
   for (const [name, value] of Object.entries(mapped.headers)) response.setHeader(name, value);
   response.setHeader('Content-Type', 'application/json; charset=utf-8');

@@ -80,9 +80,17 @@ export async function readPredictInput(request: IncomingRequest, limits: InputLi
     return input;
   }
   if (type === 'application/json') {
-    const body = jsonBody(request, raw, PREDICT_JSON_SHAPE, () => new BadRequestError('invalid_request', 'the JSON body holds more values than {"image": "<base64>"} or {"uri": "gs://bucket/object"} needs'));
+    const body = jsonBody(
+      request,
+      raw,
+      PREDICT_JSON_SHAPE,
+      () => new BadRequestError('invalid_request', 'the JSON body holds more values than {"image": "<base64>"} or {"uri": "gs://bucket/object"} needs'),
+    );
     if (!validatePredictJson(body)) {
-      throw new BadRequestError('invalid_request', `JSON body must be {"image": "<base64>"} or {"uri": "gs://bucket/object"}: ${describeAjvErrors(validatePredictJson.errors)}`);
+      throw new BadRequestError(
+        'invalid_request',
+        `JSON body must be {"image": "<base64>"} or {"uri": "gs://bucket/object"}: ${describeAjvErrors(validatePredictJson.errors)}`,
+      );
     }
     const input = fromJsonItem(body, null, limits);
     if (input.error !== null) throw input.error;
@@ -104,18 +112,35 @@ export async function readBatchInputs(request: IncomingRequest, limits: InputLim
   if (type === 'multipart/form-data') {
     inputs = (await parseMultipart(request, raw, limits, limits.maxBatchItems)).map((file) => file.input);
   } else if (type === 'application/json') {
-    const body = jsonBody(request, raw, batchJsonShape(limits), () => new PayloadTooLargeError('too_many_items', `the JSON body holds more values than a batch of ${limits.maxBatchItems} images ({"id", "image" | "uri"} each) needs; the limit is ${limits.maxBatchItems} images`));
+    const body = jsonBody(
+      request,
+      raw,
+      batchJsonShape(limits),
+      () =>
+        new PayloadTooLargeError(
+          'too_many_items',
+          `the JSON body holds more values than a batch of ${limits.maxBatchItems} images ({"id", "image" | "uri"} each) needs; the limit is ${limits.maxBatchItems} images`,
+        ),
+    );
     // Count before the schema, whose error list would grow with the array.
     const images = (body as { images?: unknown } | null)?.images;
     if (Array.isArray(images)) checkBatchCount(images.length, limits);
     if (!validateBatchJson(body)) {
-      throw new BadRequestError('invalid_request', `JSON body must be {"images": [{"id": "...", "image": "<base64>" | "uri": "gs://..."}]}: ${describeAjvErrors(validateBatchJson.errors)}`);
+      throw new BadRequestError(
+        'invalid_request',
+        `JSON body must be {"images": [{"id": "...", "image": "<base64>" | "uri": "gs://..."}]}: ${describeAjvErrors(validateBatchJson.errors)}`,
+      );
     }
     const items = body.images;
     inputs = items.map((item, index) => {
       const id = typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : String(index);
       if (!validateBatchItem(item)) {
-        return { id, filename: null, source: null, error: new BadRequestError('invalid_item', `item ${index} must have exactly one of "image" or "uri": ${describeAjvErrors(validateBatchItem.errors)}`) };
+        return {
+          id,
+          filename: null,
+          source: null,
+          error: new BadRequestError('invalid_item', `item ${index} must have exactly one of "image" or "uri": ${describeAjvErrors(validateBatchItem.errors)}`),
+        };
       }
       return fromJsonItem(item, id, limits);
     });
@@ -165,7 +190,11 @@ function jsonBody(request: IncomingRequest, raw: Buffer, shape: { maxValues: num
   if (raw.length === 0) throw new BadRequestError('invalid_json', 'the JSON body is empty');
   const verdict = checkJsonShape(raw, shape);
   if (!verdict.ok) {
-    if (verdict.reason === 'too_deep') throw new BadRequestError('invalid_request', `the JSON body nests deeper than ${shape.maxDepth} levels; send {"image": …}, {"uri": …} or {"images": [...]}`);
+    if (verdict.reason === 'too_deep')
+      throw new BadRequestError(
+        'invalid_request',
+        `the JSON body nests deeper than ${shape.maxDepth} levels; send {"image": …}, {"uri": …} or {"images": [...]}`,
+      );
     throw tooMany();
   }
   try {
@@ -272,7 +301,10 @@ function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimi
       Promise.all(pending)
         .then(() => {
           if (tooManyFields) {
-            throw new BadRequestError('too_many_fields', `the form has more than ${MAX_FORM_FIELDS} fields besides the image files; send only the image part(s)`);
+            throw new BadRequestError(
+              'too_many_fields',
+              `the form has more than ${MAX_FORM_FIELDS} fields besides the image files; send only the image part(s)`,
+            );
           }
           if (tooManyFiles) {
             if (maxFiles === 1) throw new BadRequestError('too_many_images', '/predict takes one image; send several to /batch');

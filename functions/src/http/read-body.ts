@@ -14,7 +14,10 @@ export interface BodyHolder {
 }
 
 /** Sets `req.rawBody` (and `req.body`) from the stream, unless something has read it already. */
-export async function readBody(req: BodyHolder & Partial<Pick<IncomingMessage, 'on' | 'removeListener' | 'readable' | 'readableEnded' | 'complete'>>, limit: number): Promise<void> {
+export async function readBody(
+  req: BodyHolder & Partial<Pick<IncomingMessage, 'on' | 'removeListener' | 'readable' | 'readableEnded' | 'complete'>>,
+  limit: number,
+): Promise<void> {
   if (req.rawBody !== undefined || typeof req.on !== 'function' || req.readableEnded === true || req.complete === true) return;
   const declared = req.headers['content-length'];
   const length = declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null;
@@ -42,7 +45,11 @@ export async function readBody(req: BodyHolder & Partial<Pick<IncomingMessage, '
     };
     const onData = (chunk: Buffer) => {
       if (received + chunk.length > (length ?? limit)) {
-        fail(length === null ? tooLarge(`more than ${limit}`, limit) : new BadRequestError('incomplete_body', `the request body is longer than its Content-Length of ${length} bytes`));
+        fail(
+          length === null
+            ? tooLarge(`more than ${limit}`, limit)
+            : new BadRequestError('incomplete_body', `the request body is longer than its Content-Length of ${length} bytes`),
+        );
         return;
       }
       if (whole !== null) chunk.copy(whole, received);
@@ -57,7 +64,8 @@ export async function readBody(req: BodyHolder & Partial<Pick<IncomingMessage, '
       }
       resolve(whole ?? Buffer.concat(chunks, received));
     };
-    const onError = (error: unknown) => fail(isAppError(error) ? error : new BadRequestError('incomplete_body', 'the request body could not be read to its end', { cause: error }));
+    const onError = (error: unknown) =>
+      fail(isAppError(error) ? error : new BadRequestError('incomplete_body', 'the request body could not be read to its end', { cause: error }));
     const onAborted = () => fail(new BadRequestError('incomplete_body', 'the client aborted the request before its body was complete'));
     stream.on('data', onData);
     stream.on('end', onEnd);

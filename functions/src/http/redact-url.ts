@@ -2,7 +2,8 @@
  * Request URLs as they go into the access log: query parameters that look like credentials keep
  * their name but lose their value, and the whole URL is capped in length.
  */
-const CREDENTIAL_PARAMETER = /^(api[-_]?key|key|access[-_]?token|token|auth|authorization|password|passwd|secret|client[-_]?secret|signature|sig|x-goog-signature|x-api-key)$/i;
+const CREDENTIAL_PARAMETER =
+  /^(api[-_]?key|key|access[-_]?token|token|auth|authorization|password|passwd|secret|client[-_]?secret|signature|sig|x-goog-signature|x-api-key)$/i;
 const MAX_LOGGED_URL = 2048;
 
 export function redactUrl(url: string): string {

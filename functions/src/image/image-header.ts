@@ -33,18 +33,13 @@ export function readImageHeader(bytes: Buffer, limits: ImageLimits): ImageHeader
     throw new BadRequestError('empty_image', 'the image is empty (0 bytes); send the bytes of a JPEG, PNG, WebP or AVIF image');
   }
   if (bytes.length > limits.maxBytes) {
-    throw new PayloadTooLargeError(
-      'image_too_large',
-      `image is ${bytes.length} bytes; the limit is ${limits.maxBytes} bytes${humanBytes(limits.maxBytes)}`,
-    );
+    throw new PayloadTooLargeError('image_too_large', `image is ${bytes.length} bytes; the limit is ${limits.maxBytes} bytes${humanBytes(limits.maxBytes)}`);
   }
   const format = detectFormat(bytes);
   if (typeof format !== 'string') {
     throw new UnsupportedMediaTypeError(
       'unsupported_format',
-      format.name === null
-        ? `not a ${ACCEPTED} image (first bytes ${hexPrefix(bytes)})`
-        : `${format.name} images are not supported; send a ${ACCEPTED} image`,
+      format.name === null ? `not a ${ACCEPTED} image (first bytes ${hexPrefix(bytes)})` : `${format.name} images are not supported; send a ${ACCEPTED} image`,
     );
   }
   const parsed = parse(format, bytes);
@@ -60,19 +55,14 @@ export function readImageHeader(bytes: Buffer, limits: ImageLimits): ImageHeader
     );
   }
   if (Math.min(width, height) < limits.minSide) {
-    throw new BadRequestError(
-      'image_too_small',
-      `image is ${width}×${height} pixels; both sides must be at least ${limits.minSide} pixels`,
-    );
+    throw new BadRequestError('image_too_small', `image is ${width}×${height} pixels; both sides must be at least ${limits.minSide} pixels`);
   }
   return { format, width, height, orientation: parsed.orientation, animated: parsed.animated };
 }
 
 /** The displayed size: EXIF orientations 5 to 8 swap width and height. */
 export function displayedSize(header: Pick<ImageHeader, 'width' | 'height' | 'orientation'>): { width: number; height: number } {
-  return header.orientation >= 5 && header.orientation <= 8
-    ? { width: header.height, height: header.width }
-    : { width: header.width, height: header.height };
+  return header.orientation >= 5 && header.orientation <= 8 ? { width: header.height, height: header.width } : { width: header.width, height: header.height };
 }
 
 const FORMAT_NAMES: Readonly<Record<ImageFormat, string>> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', avif: 'AVIF' };

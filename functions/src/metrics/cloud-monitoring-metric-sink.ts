@@ -136,9 +136,7 @@ export class CloudMonitoringMetricSink implements MetricSink {
 
   private getClient(): Promise<TimeSeriesClient> {
     if (this.client === null) {
-      const created = import('@google-cloud/monitoring').then(
-        (monitoring) => new monitoring.MetricServiceClient() as unknown as TimeSeriesClient,
-      );
+      const created = import('@google-cloud/monitoring').then((monitoring) => new monitoring.MetricServiceClient() as unknown as TimeSeriesClient);
       // Memoize the promise, but forget a failure so the next flush tries again.
       created.catch(() => {
         if (this.client === created) this.client = null;
@@ -178,9 +176,7 @@ export function buildCreateTimeSeriesRequest(points: readonly SeriesPoint[], res
 
 function toTimeSeries(point: SeriesPoint, resource: GenericTaskResource): TimeSeries {
   const interval =
-    point.metric.kind === 'CUMULATIVE'
-      ? { startTime: timestamp(point.startMs), endTime: timestamp(point.endMs) }
-      : { endTime: timestamp(point.endMs) };
+    point.metric.kind === 'CUMULATIVE' ? { startTime: timestamp(point.startMs), endTime: timestamp(point.endMs) } : { endTime: timestamp(point.endMs) };
   let value: protos.google.monitoring.v3.ITypedValue;
   switch (point.value.type) {
     case 'int64':

@@ -8,14 +8,7 @@
  * current time, returns the series that changed and may be written again, as plain data.
  */
 import type { DriftReport } from '../drift/drift-report';
-import {
-  DRIFT_OVERALL,
-  DRIFT_PREDICTION_MIX,
-  DRIFT_SCORE,
-  DRIFT_STATUS_VALUES,
-  METRICS,
-  type MetricDefinition,
-} from './metric-names';
+import { DRIFT_OVERALL, DRIFT_PREDICTION_MIX, DRIFT_SCORE, DRIFT_STATUS_VALUES, METRICS, type MetricDefinition } from './metric-names';
 
 export interface PredictionMetric {
   model: string;
@@ -53,10 +46,7 @@ export interface DistributionValue {
   bucketCounts: number[];
 }
 
-export type PointValue =
-  | { type: 'int64'; value: number }
-  | { type: 'double'; value: number }
-  | { type: 'distribution'; value: DistributionValue };
+export type PointValue = { type: 'int64'; value: number } | { type: 'double'; value: number } | { type: 'distribution'; value: DistributionValue };
 
 /** One point of one time series, ready to be written. */
 export interface SeriesPoint {
@@ -95,10 +85,7 @@ export function driftGauges(report: DriftReport): GaugeValue[] {
     { metric: METRICS.driftStatus, labels: { model, feature: DRIFT_OVERALL }, value: DRIFT_STATUS_VALUES[report.status] },
     { metric: METRICS.driftSampleCount, labels: { model }, value: report.n },
   ];
-  const distributions = [
-    ...(report.score === null ? [] : [[DRIFT_SCORE, report.score] as const]),
-    ...Object.entries(report.features),
-  ];
+  const distributions = [...(report.score === null ? [] : [[DRIFT_SCORE, report.score] as const]), ...Object.entries(report.features)];
   for (const [feature, d] of distributions) {
     const labels = { model, feature };
     gauges.push({ metric: METRICS.driftStatus, labels, value: DRIFT_STATUS_VALUES[d.status] });

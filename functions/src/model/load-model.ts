@@ -26,7 +26,10 @@ export interface LoadModelRequest {
 }
 
 export class ModelMismatchError extends InternalError {
-  constructor(readonly model: string, detail: string) {
+  constructor(
+    readonly model: string,
+    detail: string,
+  ) {
     super('model_mismatch', `model ${model} cannot be served: ${detail}`);
   }
 }

@@ -57,7 +57,11 @@ export function describeAjvErrors(errors: ErrorObject[] | null | undefined, show
 }
 
 export class InvalidModelFileError extends InternalError {
-  constructor(readonly file: string, detail: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly file: string,
+    detail: string,
+    options: { cause?: unknown } = {},
+  ) {
     super('invalid_model_file', `${file} is invalid: ${detail}`, options);
   }
 }
@@ -78,7 +82,10 @@ export function parseMetadata(file: string, bytes: Buffer | string): ModelMetada
     throw new InvalidModelFileError(file, `output.ai_index ${metadata.output.ai_index} is outside labels (${metadata.labels.length})`);
   }
   if (metadata.input.shape[2] !== metadata.preprocessing.height || metadata.input.shape[3] !== metadata.preprocessing.width) {
-    throw new InvalidModelFileError(file, `input.shape ${JSON.stringify(metadata.input.shape)} does not match preprocessing ${metadata.preprocessing.width}×${metadata.preprocessing.height}`);
+    throw new InvalidModelFileError(
+      file,
+      `input.shape ${JSON.stringify(metadata.input.shape)} does not match preprocessing ${metadata.preprocessing.width}×${metadata.preprocessing.height}`,
+    );
   }
   return metadata;
 }

@@ -86,13 +86,20 @@ export class ModelRegistry {
   /** The production model `name`, loading it if needed; starts a background pointer check when due. */
   async get(name: string): Promise<LoadedModel> {
     if (!MODEL_NAME_PATTERN.test(name)) {
-      throw new BadRequestError('invalid_model_name', `model name ${JSON.stringify(name.slice(0, 80))} is not valid: use lower-case letters, digits, '-' and '_'`);
+      throw new BadRequestError(
+        'invalid_model_name',
+        `model name ${JSON.stringify(name.slice(0, 80))} is not valid: use lower-case letters, digits, '-' and '_'`,
+      );
     }
     const entry = this.entry(name);
     if (entry.current === null) {
       const waitMs = entry.retryAtMs - this.now();
       if (entry.loading === null && waitMs > 0) {
-        throw new ServiceUnavailableError('model_unavailable', `model "${name}" failed to load; the next attempt is in ${Math.ceil(waitMs / 1000)} s`, Math.ceil(waitMs / 1000));
+        throw new ServiceUnavailableError(
+          'model_unavailable',
+          `model "${name}" failed to load; the next attempt is in ${Math.ceil(waitMs / 1000)} s`,
+          Math.ceil(waitMs / 1000),
+        );
       }
       entry.loading ??= this.firstLoad(name, entry).finally(() => {
         entry.loading = null;
@@ -126,7 +133,12 @@ export class ModelRegistry {
         version: current?.version ?? null,
         sha256: current?.sha256 ?? null,
         loaded_at: current?.loadedAt.toISOString() ?? null,
-        last_error: failedAt === null ? null : current === null ? 'the model could not be loaded; the details are in the service log' : 'the last refresh failed and the loaded version keeps serving; the details are in the service log',
+        last_error:
+          failedAt === null
+            ? null
+            : current === null
+              ? 'the model could not be loaded; the details are in the service log'
+              : 'the last refresh failed and the loaded version keeps serving; the details are in the service log',
         last_error_at: failedAt?.toISOString() ?? null,
       };
     });
@@ -150,7 +162,12 @@ export class ModelRegistry {
         if (name === this.options.defaultModel) {
           this.failed(entry, error);
           this.options.logger.error('the default model has no production version in the model store', { model: name, store: this.options.store.location });
-          throw new ServiceUnavailableError('model_unavailable', `the default model "${name}" is not published in the model store yet; retry later`, this.retryAfterSeconds(entry), { cause: error });
+          throw new ServiceUnavailableError(
+            'model_unavailable',
+            `the default model "${name}" is not published in the model store yet; retry later`,
+            this.retryAfterSeconds(entry),
+            { cause: error },
+          );
         }
         // Unknown names must not grow the registry without bound.
         if (entry.current === null) this.entries.delete(name);
@@ -158,7 +175,9 @@ export class ModelRegistry {
       }
       this.failed(entry, error);
       this.options.logger.error('reading the production pointer failed', { model: name, error });
-      throw new ServiceUnavailableError('model_unavailable', `model "${name}" is not available right now; retry shortly`, this.retryAfterSeconds(entry), { cause: error });
+      throw new ServiceUnavailableError('model_unavailable', `model "${name}" is not available right now; retry shortly`, this.retryAfterSeconds(entry), {
+        cause: error,
+      });
     }
     try {
       const model = await this.load(name, pointer);
@@ -171,7 +190,9 @@ export class ModelRegistry {
     } catch (error) {
       this.failed(entry, error);
       this.options.logger.error('loading a model failed', { model: name, version: pointer.version, error });
-      throw new ServiceUnavailableError('model_unavailable', `model "${name}" could not be loaded; retry shortly`, this.retryAfterSeconds(entry), { cause: error });
+      throw new ServiceUnavailableError('model_unavailable', `model "${name}" could not be loaded; retry shortly`, this.retryAfterSeconds(entry), {
+        cause: error,
+      });
     }
   }
 

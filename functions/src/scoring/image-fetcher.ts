@@ -31,7 +31,10 @@ export class BucketImageFetcher implements ImageFetcher {
   async fetch(uri: string, maxBytes: number): Promise<Buffer> {
     const { bucket, object } = parseImageUri(uri);
     if (!this.allowedBuckets.includes(bucket)) {
-      throw new ForbiddenError('bucket_not_allowed', `bucket "${bucket}" is not in ALLOWED_BUCKETS; images can only be read from ${this.allowedBuckets.length === 0 ? 'no bucket (none is configured)' : this.allowedBuckets.join(', ')}`);
+      throw new ForbiddenError(
+        'bucket_not_allowed',
+        `bucket "${bucket}" is not in ALLOWED_BUCKETS; images can only be read from ${this.allowedBuckets.length === 0 ? 'no bucket (none is configured)' : this.allowedBuckets.join(', ')}`,
+      );
     }
     let store = this.stores.get(bucket);
     if (store === undefined) {

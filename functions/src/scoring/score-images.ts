@@ -57,7 +57,13 @@ export async function resolveSource(source: ImageSource, fetcher: ImageFetcher |
  * Checks the header (bytes, format, pixels, size) before any decoding, then decodes to the model's
  * input size. `budgetLeftMs` is what remains of the request's decode budget.
  */
-export async function prepareImage(bytes: Buffer, model: LoadedModel, decoder: ImageDecoder, limits: ImageLimits, budgetLeftMs = Number.POSITIVE_INFINITY): Promise<PreparedImage> {
+export async function prepareImage(
+  bytes: Buffer,
+  model: LoadedModel,
+  decoder: ImageDecoder,
+  limits: ImageLimits,
+  budgetLeftMs = Number.POSITIVE_INFINITY,
+): Promise<PreparedImage> {
   const started = performance.now();
   const header = readImageHeader(bytes, { maxBytes: limits.maxImageBytes, maxPixels: limits.maxPixels, minSide: limits.minImageSide });
   checkDecodeCost(header, limits, budgetLeftMs);
@@ -74,10 +80,16 @@ function checkDecodeCost(header: ImageHeader, limits: ImageLimits, budgetLeftMs:
   const size = `${header.width}×${header.height} (${((header.width * header.height) / 1e6).toFixed(1)} MP)`;
   if (cost > limits.maxDecodeMs) {
     const limit = (Math.min(limits.maxPixels, pixelsWithin(header.format, limits.maxDecodeMs)) / 1e6).toFixed(1);
-    throw new PayloadTooLargeError('too_many_pixels', `the ${FORMAT_NAMES[header.format]} image is ${size}; ${FORMAT_NAMES[header.format]} is slow to decode, so its limit is ${limit} MP`);
+    throw new PayloadTooLargeError(
+      'too_many_pixels',
+      `the ${FORMAT_NAMES[header.format]} image is ${size}; ${FORMAT_NAMES[header.format]} is slow to decode, so its limit is ${limit} MP`,
+    );
   }
   if (cost > budgetLeftMs) {
-    throw new PayloadTooLargeError('decode_budget_exceeded', `decoding this ${FORMAT_NAMES[header.format]} image (${size}) would pass the request's decode budget, spent by the images before it; send it in another request`);
+    throw new PayloadTooLargeError(
+      'decode_budget_exceeded',
+      `decoding this ${FORMAT_NAMES[header.format]} image (${size}) would pass the request's decode budget, spent by the images before it; send it in another request`,
+    );
   }
 }
 
@@ -140,7 +152,10 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
 /** One onnxruntime call for every prepared image. */
 export async function inferBatch(model: LoadedModel, prepared: readonly PreparedImage[]): Promise<{ probabilities: Float32Array; inferenceMs: number }> {
   if (prepared.length === 0) return { probabilities: new Float32Array(0), inferenceMs: 0 };
-  const tensor = toInputTensor(prepared.map((item) => item.decoded), model.metadata.preprocessing);
+  const tensor = toInputTensor(
+    prepared.map((item) => item.decoded),
+    model.metadata.preprocessing,
+  );
   const started = performance.now();
   const probabilities = await model.predict(tensor, prepared.length);
   return { probabilities, inferenceMs: performance.now() - started };

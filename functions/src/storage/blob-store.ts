@@ -37,13 +37,22 @@ export interface BlobStore {
 }
 
 export class BlobNotFoundError extends InternalError {
-  constructor(readonly location: string, readonly key: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly location: string,
+    readonly key: string,
+    options: { cause?: unknown } = {},
+  ) {
     super('blob_not_found', `no blob at ${location}/${key}`, options);
   }
 }
 
 export class PreconditionFailedError extends InternalError {
-  constructor(readonly location: string, readonly key: string, readonly expected: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly location: string,
+    readonly key: string,
+    readonly expected: string,
+    options: { cause?: unknown } = {},
+  ) {
     super('precondition_failed', `${location}/${key} changed concurrently (expected generation ${expected})`, options);
   }
 }

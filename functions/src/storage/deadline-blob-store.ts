@@ -8,7 +8,11 @@ import { InternalError } from '../errors';
 import type { BlobInfo, BlobStore, WriteOptions } from './blob-store';
 
 export class StorageTimeoutError extends InternalError {
-  constructor(readonly location: string, readonly operation: string, readonly timeoutMs: number) {
+  constructor(
+    readonly location: string,
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
     super('storage_timeout', `${operation} on ${location} did not finish within ${timeoutMs} ms`);
   }
 }

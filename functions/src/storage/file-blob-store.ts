@@ -14,14 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
-import {
-  assertValidKey,
-  BlobNotFoundError,
-  PreconditionFailedError,
-  type BlobInfo,
-  type BlobStore,
-  type WriteOptions,
-} from './blob-store';
+import { assertValidKey, BlobNotFoundError, PreconditionFailedError, type BlobInfo, type BlobStore, type WriteOptions } from './blob-store';
 
 export interface FileBlobStoreOptions {
   /** A lock file older than this was left by a crashed writer and is removed. Default 30 s. */

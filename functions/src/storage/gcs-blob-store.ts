@@ -13,14 +13,7 @@
  *   write puts the same bytes again, a conditional one applies at most once, and delete ignores 404.
  */
 import { IdempotencyStrategy, Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
-import {
-  assertValidKey,
-  BlobNotFoundError,
-  PreconditionFailedError,
-  type BlobInfo,
-  type BlobStore,
-  type WriteOptions,
-} from './blob-store';
+import { assertValidKey, BlobNotFoundError, PreconditionFailedError, type BlobInfo, type BlobStore, type WriteOptions } from './blob-store';
 
 export interface GcsBlobStoreOptions {
   bucket: string;

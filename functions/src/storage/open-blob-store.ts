@@ -30,8 +30,7 @@ export function openBlobStore(uri: string, options: OpenBlobStoreOptions = {}): 
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1];
   if (scheme !== undefined) {
     throw new TypeError(
-      `unsupported storage location ${JSON.stringify(uri)}: "${scheme}://" is not a known scheme; ` +
-        'use "gs://bucket/prefix" or a folder path',
+      `unsupported storage location ${JSON.stringify(uri)}: "${scheme}://" is not a known scheme; ` + 'use "gs://bucket/prefix" or a folder path',
     );
   }
   return new FileBlobStore(path.resolve(uri));

@@ -89,7 +89,10 @@ export function parseTelemetryLine(line: string): TelemetryRecord {
     }
   }
   if (!IMAGE_FORMATS.includes(features.format as ImageFormat)) {
-    throw new InvalidTelemetryRecordError(`features.format is ${JSON.stringify(features.format)}; expected one of ${IMAGE_FORMATS.join(', ')}`, 'features.format');
+    throw new InvalidTelemetryRecordError(
+      `features.format is ${JSON.stringify(features.format)}; expected one of ${IMAGE_FORMATS.join(', ')}`,
+      'features.format',
+    );
   }
   return {
     time,

@@ -53,7 +53,10 @@ function merge(target: Hcl, source: Hcl, where: string): void {
 /** Parses every .tf file of a folder into one object, as Terraform reads a module. */
 async function loadModule(dir: string): Promise<Hcl> {
   const config: Hcl = {};
-  for (const file of fs.readdirSync(dir).filter((name) => name.endsWith('.tf')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.tf'))
+    .sort()) {
     merge(config, await parse(file, fs.readFileSync(path.join(dir, file), 'utf8')), file);
   }
   return config;
@@ -81,7 +84,13 @@ const isExpression = (value: unknown): boolean => typeof value === 'string' && /
 const unescape = (value: string): string => value.replaceAll('$${', '${');
 
 const matchesGlob = (text: string, glob: string): boolean =>
-  new RegExp(`^${glob.replace(/[.+^$()[\]{}|\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 's').test(text);
+  new RegExp(
+    `^${glob
+      .replace(/[.+^$()[\]{}|\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+    's',
+  ).test(text);
 
 /** bash's ${var#glob} (shortest) and ${var##glob} (longest): the prefix removed. */
 function removePrefix(text: string, glob: string, longest: boolean): string {
@@ -239,8 +248,7 @@ describe('terraform/', () => {
           expect({ name, file: environment.API_KEYS_FILE }).toEqual({ name, file: '/etc/secrets/api-keys' });
           // The rate limit keys on the address Google's front end saw, not on what the client wrote.
           expect({ name, hops: environment.TRUSTED_PROXY_HOPS }).toEqual({ name, hops: '1' });
-        }
-        else expect({ name, keys: [environment.API_KEYS_FILE, environment.API_KEYS] }).toEqual({ name, keys: [undefined, undefined] });
+        } else expect({ name, keys: [environment.API_KEYS_FILE, environment.API_KEYS] }).toEqual({ name, keys: [undefined, undefined] });
       }
       expect(deployment.functions.drift?.public).toBe(false);
     });
@@ -383,7 +391,9 @@ describe('terraform/', () => {
 
   it('pins every provider to an exact version, the same in the module', () => {
     const versions = (config: Hcl): Record<string, string> =>
-      Object.fromEntries(Object.entries(config.terraform[0].required_providers[0] as Record<string, { version: string }>).map(([name, spec]) => [name, spec.version]));
+      Object.fromEntries(
+        Object.entries(config.terraform[0].required_providers[0] as Record<string, { version: string }>).map(([name, spec]) => [name, spec.version]),
+      );
     const rootVersions = versions(root);
     expect(Object.values(rootVersions).every((version) => /^\d+\.\d+\.\d+$/.test(version))).toBe(true);
     expect(versions(module)).toEqual({ google: rootVersions.google });
@@ -413,7 +423,9 @@ describe('terraform/', () => {
           'min-instances': String(settings.min_instances),
           'max-instances': String(settings.max_instances),
           timeout: `${settings.timeout_seconds}s`,
-          'set-build-env-vars': Object.entries(deployment.build_environment).map(([key, value]) => `${key}=${value}`).join(','),
+          'set-build-env-vars': Object.entries(deployment.build_environment)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(','),
           'service-account': `detector-${settings.identity}@${project}.iam.gserviceaccount.com`,
           'build-service-account': `projects/${project}/serviceAccounts/detector-builder@${project}.iam.gserviceaccount.com`,
           'docker-repository': `projects/${project}/locations/europe-west1/repositories/detector-functions`,

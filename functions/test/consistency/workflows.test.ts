@@ -30,10 +30,19 @@ function load(name: string): Yaml {
 }
 
 const steps = (workflow: Yaml): Step[] => Object.values(workflow.jobs as Record<string, { steps: Step[] }>).flatMap((job) => job.steps);
-const scripts = (workflow: Yaml): string => steps(workflow).map((step) => step.run ?? '').join('\n');
+const scripts = (workflow: Yaml): string =>
+  steps(workflow)
+    .map((step) => step.run ?? '')
+    .join('\n');
 
-const FILES = fs.readdirSync(WORKFLOWS).filter((name) => /\.ya?ml$/.test(name)).sort();
-const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; devDependencies: Record<string, string> };
+const FILES = fs
+  .readdirSync(WORKFLOWS)
+  .filter((name) => /\.ya?ml$/.test(name))
+  .sort();
+const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 
 describe('.github/workflows', () => {
   it('has the CI, deploy and train workflows with their jobs', () => {
@@ -60,7 +69,9 @@ describe('.github/workflows', () => {
     });
 
     it('calls only repository files that exist', () => {
-      const referenced = [...scripts(workflow).matchAll(/(?:^|[\s"'=])((?:scripts|terraform|functions|pipeline|training)\/[\w./-]*\w)/g)].map((match) => match[1]!);
+      const referenced = [...scripts(workflow).matchAll(/(?:^|[\s"'=])((?:scripts|terraform|functions|pipeline|training)\/[\w./-]*\w)/g)].map(
+        (match) => match[1]!,
+      );
       expect(referenced.filter((file) => !fs.existsSync(path.join(ROOT, file)))).toEqual([]);
       const chdir = [...scripts(workflow).matchAll(/-chdir=(\S+)/g)].map((match) => match[1]!);
       expect(chdir.filter((dir) => !fs.existsSync(path.join(ROOT, dir)))).toEqual([]);

@@ -29,7 +29,9 @@ beforeAll(async () => {
   });
   [predict, batch, health, app] = await Promise.all([startFunction('predict'), startFunction('batch'), startFunction('health'), startFunction('app')]);
   photo = fixtureImage('photo.jpg');
-  avif6000 = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 30, b: 200 } } }).avif({ effort: 0 }).toBuffer();
+  avif6000 = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 30, b: 200 } } })
+    .avif({ effort: 0 })
+    .toBuffer();
 });
 
 afterAll(async () => {
@@ -90,66 +92,302 @@ const cases: Case[] = [
   { name: 'empty raw body', target: 'predict', init: () => raw(Buffer.alloc(0), 'image/jpeg'), status: 400, code: 'missing_image' },
   { name: 'truncated JPEG', target: 'predict', init: () => file(fixtureImage('truncated.jpg')), status: 400, code: 'undecodable_image' },
   { name: 'text renamed .jpg', target: 'predict', init: () => file(fixtureImage('fake.jpg'), 'fake.jpg'), status: 415, code: 'unsupported_format' },
-  { name: 'text with a spoofed image content type', target: 'predict', init: () => raw(Buffer.from('hello, I am not a PNG'), 'image/png'), status: 415, code: 'unsupported_format' },
+  {
+    name: 'text with a spoofed image content type',
+    target: 'predict',
+    init: () => raw(Buffer.from('hello, I am not a PNG'), 'image/png'),
+    status: 415,
+    code: 'unsupported_format',
+  },
   { name: 'GIF', target: 'predict', init: () => file(fixtureImage('image.gif'), 'a.gif'), status: 415, code: 'unsupported_format' },
   { name: 'BMP', target: 'predict', init: () => file(fixtureImage('image.bmp'), 'a.bmp'), status: 415, code: 'unsupported_format' },
-  { name: 'PNG pixel bomb (tiny file, huge dimensions)', target: 'predict', init: () => file(fixtureImage('pixel-bomb.png'), 'bomb.png'), status: 413, code: 'too_many_pixels' },
+  {
+    name: 'PNG pixel bomb (tiny file, huge dimensions)',
+    target: 'predict',
+    init: () => file(fixtureImage('pixel-bomb.png'), 'bomb.png'),
+    status: 413,
+    code: 'too_many_pixels',
+  },
   { name: '1×1 image', target: 'predict', init: () => file(fixtureImage('tiny-1x1.png'), 'tiny.png'), status: 400, code: 'image_too_small' },
   { name: '100000×1 image', target: 'predict', init: () => file(fixtureImage('wide-100000x1.png'), 'wide.png'), status: 400, code: 'image_too_small' },
-  { name: 'image one byte over MAX_IMAGE_BYTES (multipart)', target: 'predict', init: () => file(padTo(photo, MAX_IMAGE_BYTES + 1)), status: 413, code: 'image_too_large' },
-  { name: 'image one byte over MAX_IMAGE_BYTES (raw)', target: 'predict', init: () => raw(padTo(photo, MAX_IMAGE_BYTES + 1), 'image/jpeg'), status: 413, code: 'image_too_large' },
-  { name: 'image one byte over MAX_IMAGE_BYTES (base64)', target: 'predict', init: () => json({ image: padTo(photo, MAX_IMAGE_BYTES + 1).toString('base64') }), status: 413, code: 'image_too_large' },
-  { name: 'request over MAX_REQUEST_BYTES', target: 'predict', init: () => raw(Buffer.alloc(MAX_REQUEST_BYTES + 1), 'application/octet-stream'), status: 413, code: 'request_too_large' },
+  {
+    name: 'image one byte over MAX_IMAGE_BYTES (multipart)',
+    target: 'predict',
+    init: () => file(padTo(photo, MAX_IMAGE_BYTES + 1)),
+    status: 413,
+    code: 'image_too_large',
+  },
+  {
+    name: 'image one byte over MAX_IMAGE_BYTES (raw)',
+    target: 'predict',
+    init: () => raw(padTo(photo, MAX_IMAGE_BYTES + 1), 'image/jpeg'),
+    status: 413,
+    code: 'image_too_large',
+  },
+  {
+    name: 'image one byte over MAX_IMAGE_BYTES (base64)',
+    target: 'predict',
+    init: () => json({ image: padTo(photo, MAX_IMAGE_BYTES + 1).toString('base64') }),
+    status: 413,
+    code: 'image_too_large',
+  },
+  {
+    name: 'request over MAX_REQUEST_BYTES',
+    target: 'predict',
+    init: () => raw(Buffer.alloc(MAX_REQUEST_BYTES + 1), 'application/octet-stream'),
+    status: 413,
+    code: 'request_too_large',
+  },
   { name: 'wrong form field name', target: 'predict', init: () => file(photo, 'x.jpg', 'photo'), status: 400, code: 'missing_image' },
-  { name: 'two images to /predict', target: 'predict', init: () => ({ body: multipart([{ field: 'image', bytes: photo }, { field: 'file', bytes: photo }]), headers: auth }), status: 400, code: 'too_many_images' },
-  { name: 'not multipart: text/plain', target: 'predict', init: () => raw(Buffer.from('image please'), 'text/plain'), status: 415, code: 'unsupported_content_type' },
-  { name: 'multipart without a boundary', target: 'predict', init: () => raw(Buffer.from('--x\r\n'), 'multipart/form-data'), status: 400, code: 'malformed_multipart' },
-  { name: 'multipart cut off mid-part', target: 'predict', init: () => raw(rawMultipart('XYZ', [{ field: 'image', filename: 'a.jpg', bytes: photo }], false), 'multipart/form-data; boundary=XYZ'), status: 400, code: 'malformed_multipart' },
-  { name: 'malformed JSON', target: 'predict', init: () => ({ body: '{"image": "abc', headers: { ...auth, 'Content-Type': 'application/json' } }), status: 400, code: 'invalid_json' },
+  {
+    name: 'two images to /predict',
+    target: 'predict',
+    init: () => ({
+      body: multipart([
+        { field: 'image', bytes: photo },
+        { field: 'file', bytes: photo },
+      ]),
+      headers: auth,
+    }),
+    status: 400,
+    code: 'too_many_images',
+  },
+  {
+    name: 'not multipart: text/plain',
+    target: 'predict',
+    init: () => raw(Buffer.from('image please'), 'text/plain'),
+    status: 415,
+    code: 'unsupported_content_type',
+  },
+  {
+    name: 'multipart without a boundary',
+    target: 'predict',
+    init: () => raw(Buffer.from('--x\r\n'), 'multipart/form-data'),
+    status: 400,
+    code: 'malformed_multipart',
+  },
+  {
+    name: 'multipart cut off mid-part',
+    target: 'predict',
+    init: () => raw(rawMultipart('XYZ', [{ field: 'image', filename: 'a.jpg', bytes: photo }], false), 'multipart/form-data; boundary=XYZ'),
+    status: 400,
+    code: 'malformed_multipart',
+  },
+  {
+    name: 'malformed JSON',
+    target: 'predict',
+    init: () => ({ body: '{"image": "abc', headers: { ...auth, 'Content-Type': 'application/json' } }),
+    status: 400,
+    code: 'invalid_json',
+  },
   { name: 'JSON with neither image nor uri', target: 'predict', init: () => json({ picture: 'abc' }), status: 400, code: 'invalid_request' },
-  { name: 'JSON with both image and uri', target: 'predict', init: () => json({ image: 'aGVsbG8=', uri: 'gs://allowed-photos/a.jpg' }), status: 400, code: 'invalid_request' },
+  {
+    name: 'JSON with both image and uri',
+    target: 'predict',
+    init: () => json({ image: 'aGVsbG8=', uri: 'gs://allowed-photos/a.jpg' }),
+    status: 400,
+    code: 'invalid_request',
+  },
   { name: 'JSON array body', target: 'predict', init: () => json([{ image: 'aGVsbG8=' }]), status: 400, code: 'invalid_request' },
   { name: 'invalid base64', target: 'predict', init: () => json({ image: 'this is not base64!!' }), status: 400, code: 'invalid_base64' },
   { name: 'empty data URL', target: 'predict', init: () => json({ image: 'data:image/png;base64,' }), status: 400, code: 'empty_image' },
-  { name: 'http:// URI (never fetched)', target: 'predict', init: () => json({ uri: 'http://169.254.169.254/computeMetadata/v1/' }), status: 400, code: 'invalid_request' },
-  { name: 'gs:// bucket not allowed', target: 'predict', init: () => json({ uri: 'gs://someone-elses-bucket/cat.jpg' }), status: 403, code: 'bucket_not_allowed' },
+  {
+    name: 'http:// URI (never fetched)',
+    target: 'predict',
+    init: () => json({ uri: 'http://169.254.169.254/computeMetadata/v1/' }),
+    status: 400,
+    code: 'invalid_request',
+  },
+  {
+    name: 'gs:// bucket not allowed',
+    target: 'predict',
+    init: () => json({ uri: 'gs://someone-elses-bucket/cat.jpg' }),
+    status: 403,
+    code: 'bucket_not_allowed',
+  },
   { name: 'gs:// URI with path traversal', target: 'predict', init: () => json({ uri: 'gs://allowed-photos/../secret' }), status: 400, code: 'invalid_uri' },
-  { name: 'wrong method on /predict', target: 'predict', method: 'GET', init: () => ({ headers: auth }), status: 405, code: 'method_not_allowed', header: ['allow', 'POST'] },
-  { name: 'wrong method on /batch', target: 'batch', method: 'PUT', init: () => ({ headers: auth, body: 'x' }), status: 405, code: 'method_not_allowed', header: ['allow', 'POST'] },
+  {
+    name: 'wrong method on /predict',
+    target: 'predict',
+    method: 'GET',
+    init: () => ({ headers: auth }),
+    status: 405,
+    code: 'method_not_allowed',
+    header: ['allow', 'POST'],
+  },
+  {
+    name: 'wrong method on /batch',
+    target: 'batch',
+    method: 'PUT',
+    init: () => ({ headers: auth, body: 'x' }),
+    status: 405,
+    code: 'method_not_allowed',
+    header: ['allow', 'POST'],
+  },
   { name: 'wrong method on /health', target: 'health', method: 'POST', init: () => ({}), status: 405, code: 'method_not_allowed', header: ['allow', 'GET'] },
   { name: 'unknown model', target: 'predict', query: '?model=no-such-model', init: () => file(photo), status: 404, code: 'unknown_model' },
   { name: 'invalid model name', target: 'predict', query: '?model=../../etc', init: () => file(photo), status: 400, code: 'invalid_model_name' },
   { name: 'model given twice', target: 'predict', query: '?model=a&model=b', init: () => file(photo), status: 400, code: 'invalid_model_name' },
   { name: 'missing API key', target: 'predict', init: () => ({ body: multipart([{ field: 'image', bytes: photo }]) }), status: 401, code: 'unauthorized' },
-  { name: 'bad API key', target: 'predict', init: () => ({ body: multipart([{ field: 'image', bytes: photo }]), headers: { 'X-API-Key': 'wrong-key-0123456789' } }), status: 401, code: 'unauthorized' },
-  { name: 'bad Bearer token on /batch', target: 'batch', init: () => ({ body: '{}', headers: { Authorization: 'Bearer nope', 'Content-Type': 'application/json' } }), status: 401, code: 'unauthorized' },
-  { name: '21 batch items', target: 'batch', init: () => json({ images: Array.from({ length: 21 }, (_, i) => ({ id: `i${i}`, image: 'aGVsbG8=' })) }), status: 413, code: 'too_many_items' },
-  { name: '21 multipart batch files', target: 'batch', init: () => ({ body: multipart(Array.from({ length: 21 }, (_, i) => ({ field: 'images', filename: `${i}.jpg`, bytes: Buffer.from('x') }))), headers: auth }), status: 413, code: 'too_many_items' },
+  {
+    name: 'bad API key',
+    target: 'predict',
+    init: () => ({ body: multipart([{ field: 'image', bytes: photo }]), headers: { 'X-API-Key': 'wrong-key-0123456789' } }),
+    status: 401,
+    code: 'unauthorized',
+  },
+  {
+    name: 'bad Bearer token on /batch',
+    target: 'batch',
+    init: () => ({ body: '{}', headers: { Authorization: 'Bearer nope', 'Content-Type': 'application/json' } }),
+    status: 401,
+    code: 'unauthorized',
+  },
+  {
+    name: '21 batch items',
+    target: 'batch',
+    init: () => json({ images: Array.from({ length: 21 }, (_, i) => ({ id: `i${i}`, image: 'aGVsbG8=' })) }),
+    status: 413,
+    code: 'too_many_items',
+  },
+  {
+    name: '21 multipart batch files',
+    target: 'batch',
+    init: () => ({
+      body: multipart(Array.from({ length: 21 }, (_, i) => ({ field: 'images', filename: `${i}.jpg`, bytes: Buffer.from('x') }))),
+      headers: auth,
+    }),
+    status: 413,
+    code: 'too_many_items',
+  },
   { name: 'empty batch', target: 'batch', init: () => json({ images: [] }), status: 400, code: 'empty_batch' },
   { name: 'empty multipart batch', target: 'batch', init: () => ({ body: new FormData(), headers: auth }), status: 400, code: 'empty_batch' },
   { name: 'batch without images array', target: 'batch', init: () => json({ image: 'aGVsbG8=' }), status: 400, code: 'invalid_request' },
   { name: 'batch as a raw image', target: 'batch', init: () => raw(photo, 'image/jpeg'), status: 415, code: 'unsupported_content_type' },
-  { name: 'batch with malformed JSON', target: 'batch', init: () => ({ body: '{"images": [', headers: { ...auth, 'Content-Type': 'application/json' } }), status: 400, code: 'invalid_json' },
+  {
+    name: 'batch with malformed JSON',
+    target: 'batch',
+    init: () => ({ body: '{"images": [', headers: { ...auth, 'Content-Type': 'application/json' } }),
+    status: 400,
+    code: 'invalid_json',
+  },
   // Hostile bodies: refused before the framework buffers, inflates or parses them.
-  { name: 'batch of 90 000 numbers (JSON within the byte limit)', target: 'batch', init: () => ({ body: `{"images":[${'1,'.repeat(89_999)}1]}`, headers: { ...auth, 'Content-Type': 'application/json' } }), status: 413, code: 'too_many_items' },
-  { name: 'batch of 21 numbers (count checked before the schema)', target: 'batch', init: () => json({ images: Array.from({ length: 21 }, () => 1) }), status: 413, code: 'too_many_items' },
-  { name: 'batch of 20 numbers (schema errors, bounded message)', target: 'batch', init: () => json({ images: Array.from({ length: 20 }, () => 1) }), status: 400, code: 'invalid_request' },
-  { name: 'predict JSON with thousands of values', target: 'predict', init: () => json({ image: 'aGVsbG8=', extra: Array.from({ length: 5000 }, () => 0) }), status: 400, code: 'invalid_request' },
-  { name: 'JSON nested 10 000 deep', target: 'predict', init: () => ({ body: deepJson(10_000), headers: { ...auth, 'Content-Type': 'application/json' } }), status: 400, code: 'invalid_request' },
-  { name: 'gzip-encoded JSON', target: 'batch', init: () => ({ body: gzipped('{"images":[]}'), headers: { ...auth, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' } }), status: 415, code: 'unsupported_content_encoding' },
-  { name: 'gzip bomb (1 MB of zeros as 1 KB)', target: 'predict', init: () => ({ body: zlib.gzipSync(Buffer.alloc(1024 * 1024)), headers: { ...auth, 'Content-Type': 'image/png', 'Content-Encoding': 'gzip' } }), status: 415, code: 'unsupported_content_encoding' },
-  { name: 'Content-Encoding gzip that does not decompress', target: 'predict', init: () => ({ body: Buffer.from('not gzip at all'), headers: { ...auth, 'Content-Type': 'image/jpeg', 'Content-Encoding': 'gzip' } }), status: 415, code: 'unsupported_content_encoding' },
-  { name: 'Content-Encoding br', target: 'predict', init: () => ({ body: Buffer.from('xx'), headers: { ...auth, 'Content-Type': 'image/jpeg', 'Content-Encoding': 'br' } }), status: 415, code: 'unsupported_content_encoding' },
-  { name: 'Content-Encoding deflate', target: 'predict', init: () => ({ body: Buffer.from('xx'), headers: { ...auth, 'Content-Type': 'application/json', 'Content-Encoding': 'deflate' } }), status: 415, code: 'unsupported_content_encoding' },
-  { name: 'chunked body over MAX_REQUEST_BYTES', target: 'predict', init: () => ({ body: chunked(MAX_REQUEST_BYTES * 3), duplex: 'half', headers: { ...auth, 'Content-Type': 'application/octet-stream' } }), status: 413, code: 'request_too_large' },
-  { name: 'chunked JSON over MAX_REQUEST_BYTES', target: 'batch', init: () => ({ body: chunked(MAX_REQUEST_BYTES + 1), duplex: 'half', headers: { ...auth, 'Content-Type': 'application/json' } }), status: 413, code: 'request_too_large' },
-  { name: 'urlencoded body', target: 'predict', init: () => raw(Buffer.from(`image=${'a'.repeat(100)}`), 'application/x-www-form-urlencoded'), status: 415, code: 'unsupported_content_type' },
-  { name: 'JSON in latin1', target: 'predict', init: () => ({ body: '{"image":"aGVsbG8="}', headers: { ...auth, 'Content-Type': 'application/json; charset=latin1' } }), status: 415, code: 'unsupported_charset' },
+  {
+    name: 'batch of 90 000 numbers (JSON within the byte limit)',
+    target: 'batch',
+    init: () => ({ body: `{"images":[${'1,'.repeat(89_999)}1]}`, headers: { ...auth, 'Content-Type': 'application/json' } }),
+    status: 413,
+    code: 'too_many_items',
+  },
+  {
+    name: 'batch of 21 numbers (count checked before the schema)',
+    target: 'batch',
+    init: () => json({ images: Array.from({ length: 21 }, () => 1) }),
+    status: 413,
+    code: 'too_many_items',
+  },
+  {
+    name: 'batch of 20 numbers (schema errors, bounded message)',
+    target: 'batch',
+    init: () => json({ images: Array.from({ length: 20 }, () => 1) }),
+    status: 400,
+    code: 'invalid_request',
+  },
+  {
+    name: 'predict JSON with thousands of values',
+    target: 'predict',
+    init: () => json({ image: 'aGVsbG8=', extra: Array.from({ length: 5000 }, () => 0) }),
+    status: 400,
+    code: 'invalid_request',
+  },
+  {
+    name: 'JSON nested 10 000 deep',
+    target: 'predict',
+    init: () => ({ body: deepJson(10_000), headers: { ...auth, 'Content-Type': 'application/json' } }),
+    status: 400,
+    code: 'invalid_request',
+  },
+  {
+    name: 'gzip-encoded JSON',
+    target: 'batch',
+    init: () => ({ body: gzipped('{"images":[]}'), headers: { ...auth, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' } }),
+    status: 415,
+    code: 'unsupported_content_encoding',
+  },
+  {
+    name: 'gzip bomb (1 MB of zeros as 1 KB)',
+    target: 'predict',
+    init: () => ({ body: zlib.gzipSync(Buffer.alloc(1024 * 1024)), headers: { ...auth, 'Content-Type': 'image/png', 'Content-Encoding': 'gzip' } }),
+    status: 415,
+    code: 'unsupported_content_encoding',
+  },
+  {
+    name: 'Content-Encoding gzip that does not decompress',
+    target: 'predict',
+    init: () => ({ body: Buffer.from('not gzip at all'), headers: { ...auth, 'Content-Type': 'image/jpeg', 'Content-Encoding': 'gzip' } }),
+    status: 415,
+    code: 'unsupported_content_encoding',
+  },
+  {
+    name: 'Content-Encoding br',
+    target: 'predict',
+    init: () => ({ body: Buffer.from('xx'), headers: { ...auth, 'Content-Type': 'image/jpeg', 'Content-Encoding': 'br' } }),
+    status: 415,
+    code: 'unsupported_content_encoding',
+  },
+  {
+    name: 'Content-Encoding deflate',
+    target: 'predict',
+    init: () => ({ body: Buffer.from('xx'), headers: { ...auth, 'Content-Type': 'application/json', 'Content-Encoding': 'deflate' } }),
+    status: 415,
+    code: 'unsupported_content_encoding',
+  },
+  {
+    name: 'chunked body over MAX_REQUEST_BYTES',
+    target: 'predict',
+    init: () => ({ body: chunked(MAX_REQUEST_BYTES * 3), duplex: 'half', headers: { ...auth, 'Content-Type': 'application/octet-stream' } }),
+    status: 413,
+    code: 'request_too_large',
+  },
+  {
+    name: 'chunked JSON over MAX_REQUEST_BYTES',
+    target: 'batch',
+    init: () => ({ body: chunked(MAX_REQUEST_BYTES + 1), duplex: 'half', headers: { ...auth, 'Content-Type': 'application/json' } }),
+    status: 413,
+    code: 'request_too_large',
+  },
+  {
+    name: 'urlencoded body',
+    target: 'predict',
+    init: () => raw(Buffer.from(`image=${'a'.repeat(100)}`), 'application/x-www-form-urlencoded'),
+    status: 415,
+    code: 'unsupported_content_type',
+  },
+  {
+    name: 'JSON in latin1',
+    target: 'predict',
+    init: () => ({ body: '{"image":"aGVsbG8="}', headers: { ...auth, 'Content-Type': 'application/json; charset=latin1' } }),
+    status: 415,
+    code: 'unsupported_charset',
+  },
   { name: 'image after 101 form fields', target: 'predict', init: () => ({ body: manyFields(101), headers: auth }), status: 400, code: 'too_many_fields' },
-  { name: '6000×6000 AVIF of a few hundred bytes (decode cost, not pixels)', target: 'predict', init: () => raw(avif6000, 'image/avif'), status: 413, code: 'too_many_pixels' },
+  {
+    name: '6000×6000 AVIF of a few hundred bytes (decode cost, not pixels)',
+    target: 'predict',
+    init: () => raw(avif6000, 'image/avif'),
+    status: 413,
+    code: 'too_many_pixels',
+  },
   // Paths nobody serves, through the local router: the same JSON errors, with a request id.
   { name: 'unknown path', target: 'app', path: '/nope', init: () => ({}), status: 404, code: 'not_found' },
-  { name: 'upper-case path', target: 'app', path: '/PREDICT', init: () => ({ body: photo, headers: { 'Content-Type': 'image/jpeg' } }), status: 404, code: 'not_found' },
+  {
+    name: 'upper-case path',
+    target: 'app',
+    path: '/PREDICT',
+    init: () => ({ body: photo, headers: { 'Content-Type': 'image/jpeg' } }),
+    status: 404,
+    code: 'not_found',
+  },
   { name: 'root path', target: 'app', path: '/', method: 'GET', init: () => ({}), status: 404, code: 'not_found' },
   { name: 'favicon', target: 'app', path: '/favicon.ico', method: 'GET', init: () => ({}), status: 404, code: 'not_found' },
   { name: 'robots.txt on a function', target: 'predict', path: '/robots.txt', method: 'GET', init: () => ({}), status: 404, code: 'not_found' },
@@ -176,7 +414,7 @@ describe('bad input', () => {
   });
 
   it('explains limits with numbers', async () => {
-    const bomb = await predict.request('/', { method: 'POST', ...(file(fixtureImage('pixel-bomb.png'), 'bomb.png')) });
+    const bomb = await predict.request('/', { method: 'POST', ...file(fixtureImage('pixel-bomb.png'), 'bomb.png') });
     expect(bomb.body.error.message).toMatch(/60000×60000/);
     expect(bomb.body.error.message).toMatch(/40(\.0)? ?MP/);
   });
@@ -212,8 +450,10 @@ describe('bad input', () => {
     expect(response.body.error.message).toBe('the AVIF image is 6000×6000 (36.0 MP); AVIF is slow to decode, so its limit is 33.3 MP');
   });
 
-  it('admits batch images until the request\'s decode budget is spent, and scores the rest of the batch', async () => {
-    const avif12mp = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: 10, g: 200, b: 40 } } }).avif({ effort: 0 }).toBuffer();
+  it("admits batch images until the request's decode budget is spent, and scores the rest of the batch", async () => {
+    const avif12mp = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: 10, g: 200, b: 40 } } })
+      .avif({ effort: 0 })
+      .toBuffer();
     const body = multipart([
       { field: 'images', filename: 'a.avif', bytes: avif12mp },
       { field: 'images', filename: 'b.avif', bytes: avif12mp },
@@ -246,11 +486,15 @@ describe('bad input', () => {
   it('refuses a declared Content-Length over the limit without reading the body', async () => {
     // The client declares a huge body and sends none of it: the answer must come anyway.
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = http.request(predict.url, { method: 'POST', headers: { ...auth, 'Content-Type': 'image/jpeg', 'Content-Length': String(1024 ** 3) } }, (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-      });
+      const request = http.request(
+        predict.url,
+        { method: 'POST', headers: { ...auth, 'Content-Type': 'image/jpeg', 'Content-Length': String(1024 ** 3) } },
+        (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        },
+      );
       request.on('error', reject);
       request.flushHeaders();
     });
@@ -260,12 +504,12 @@ describe('bad input', () => {
 
   it('never answers 500 to random garbage', async () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 20; i += 1) {
       const garbage = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 400) }, () => Math.floor(random() * 256)));
       // Half of them start like a real image.
       if (i % 2 === 0) photo.copy(garbage, 0, 0, Math.min(garbage.length, 20 + i * 10));
-      const response = await predict.request('/', { method: 'POST', ...(raw(garbage, 'application/octet-stream')) });
+      const response = await predict.request('/', { method: 'POST', ...raw(garbage, 'application/octet-stream') });
       expect(response.status).toBeGreaterThanOrEqual(400);
       expect(response.status).toBeLessThan(500);
     }

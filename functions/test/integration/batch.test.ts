@@ -7,22 +7,25 @@ let client: FunctionClient;
 const runs: number[] = [];
 
 beforeAll(async () => {
-  startService({}, {
-    // The real engine, counting how many onnxruntime calls each batch makes and with how many rows.
-    createEngine: async (bytes) => {
-      const engine = await createOnnxEngine(bytes, { intraOpNumThreads: 1 });
-      return {
-        inputNames: engine.inputNames,
-        outputNames: engine.outputNames,
-        inputDims: (name) => engine.inputDims(name),
-        release: () => engine.release(),
-        run: (input, data, dims, output) => {
-          runs.push(dims[0]!);
-          return engine.run(input, data, dims, output);
-        },
-      };
+  startService(
+    {},
+    {
+      // The real engine, counting how many onnxruntime calls each batch makes and with how many rows.
+      createEngine: async (bytes) => {
+        const engine = await createOnnxEngine(bytes, { intraOpNumThreads: 1 });
+        return {
+          inputNames: engine.inputNames,
+          outputNames: engine.outputNames,
+          inputDims: (name) => engine.inputDims(name),
+          release: () => engine.release(),
+          run: (input, data, dims, output) => {
+            runs.push(dims[0]!);
+            return engine.run(input, data, dims, output);
+          },
+        };
+      },
     },
-  });
+  );
   client = await startFunction('batch');
 });
 

@@ -7,12 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  BlobNotFoundError,
-  PreconditionFailedError,
-  type BlobInfo,
-  type BlobStore,
-} from '../../src/storage/blob-store';
+import { BlobNotFoundError, PreconditionFailedError, type BlobInfo, type BlobStore } from '../../src/storage/blob-store';
 import { FileBlobStore, lockFilePath } from '../../src/storage/file-blob-store';
 import { GcsBlobStore } from '../../src/storage/gcs-blob-store';
 import { startGcsServer, type GcsServer } from '../support/gcs-server';
@@ -175,9 +170,7 @@ describe.each(adapters)('$name conformance', ({ open }) => {
     }
     expect((await store.read('counter')).toString()).toBe('2');
 
-    await expect(store.write('missing', 'x', { ifGenerationMatch: v2.generation })).rejects.toBeInstanceOf(
-      PreconditionFailedError,
-    );
+    await expect(store.write('missing', 'x', { ifGenerationMatch: v2.generation })).rejects.toBeInstanceOf(PreconditionFailedError);
     expect(await store.stat('missing')).toBeNull();
   });
 
@@ -298,9 +291,7 @@ describe('FileBlobStore', () => {
     await writeFile(path.join(root, 'edited'), 'EDITED BY HAND');
     const current = await store.readWithInfo('edited');
     await writeFile(path.join(root, 'edited'), 'edited by hand');
-    await expect(store.write('edited', 'mine', { ifGenerationMatch: current.info.generation })).rejects.toBeInstanceOf(
-      PreconditionFailedError,
-    );
+    await expect(store.write('edited', 'mine', { ifGenerationMatch: current.info.generation })).rejects.toBeInstanceOf(PreconditionFailedError);
     expect(await readFile(path.join(root, 'edited'), 'utf8')).toBe('edited by hand');
   });
 
@@ -310,9 +301,7 @@ describe('FileBlobStore', () => {
     const base = await (stores[0] as FileBlobStore).write('shared', 'base');
 
     const { fulfilled, rejected } = await settle(
-      Array.from({ length: WRITERS }, (_, i) =>
-        (stores[i % 2] as FileBlobStore).write('shared', `writer-${i}`, { ifGenerationMatch: base.generation }),
-      ),
+      Array.from({ length: WRITERS }, (_, i) => (stores[i % 2] as FileBlobStore).write('shared', `writer-${i}`, { ifGenerationMatch: base.generation })),
     );
 
     expect(fulfilled).toHaveLength(1);
@@ -415,9 +404,7 @@ describe('GcsBlobStore', () => {
     const now = await store.stat('shared');
     expect(now?.generation).not.toBe(mine.generation);
     expect(BigInt(now?.generation ?? '0')).toBeGreaterThan(BigInt(mine.generation));
-    await expect(store.write('shared', 'again', { ifGenerationMatch: mine.generation })).rejects.toBeInstanceOf(
-      PreconditionFailedError,
-    );
+    await expect(store.write('shared', 'again', { ifGenerationMatch: mine.generation })).rejects.toBeInstanceOf(PreconditionFailedError);
     expect(server.get(BUCKET, `${prefix}/shared`)?.toString()).toBe('theirs');
   });
 
@@ -473,9 +460,7 @@ describe('GcsBlobStore', () => {
   it('validates its options', () => {
     expect(() => new GcsBlobStore({ bucket: '', prefix: '' })).toThrow(/bucket/);
     expect(() => new GcsBlobStore({ bucket: 'b', prefix: '../up', apiEndpoint: server.url })).toThrow(TypeError);
-    expect(() => new GcsBlobStore({ bucket: 'b', prefix: '', apiEndpoint: server.url, listPageSize: 0 })).toThrow(
-      /listPageSize/,
-    );
+    expect(() => new GcsBlobStore({ bucket: 'b', prefix: '', apiEndpoint: server.url, listPageSize: 0 })).toThrow(/listPageSize/);
     expect(new GcsBlobStore({ bucket: 'b', prefix: 'p/', apiEndpoint: server.url }).location).toBe('gs://b/p');
     expect(new GcsBlobStore({ bucket: 'b', prefix: '', apiEndpoint: server.url }).location).toBe('gs://b');
   });

@@ -26,7 +26,10 @@ function production(name: string) {
 function tableRow(name: string): string[] {
   const line = readme.split('\n').find((row) => row.startsWith(`| \`${name}\``));
   if (line === undefined) throw new Error(`README.md has no model-table row for ${name}`);
-  return line.split('|').slice(1, -1).map((cell) => cell.trim());
+  return line
+    .split('|')
+    .slice(1, -1)
+    .map((cell) => cell.trim());
 }
 
 const percent = (value: number) => `${(100 * value).toFixed(2)} %`;
@@ -49,7 +52,10 @@ describe.each(names)('bundled model %s', (name) => {
 
   it('serves its production version', async () => {
     const { pointer } = production(name);
-    const response = await client.request('/', { method: 'POST', body: multipart([{ field: 'image', filename: 'photo.jpg', bytes: fixtureImage('photo.jpg') }]) });
+    const response = await client.request('/', {
+      method: 'POST',
+      body: multipart([{ field: 'image', filename: 'photo.jpg', bytes: fixtureImage('photo.jpg') }]),
+    });
     expect(response.status).toBe(200);
     expect(response.body.model).toEqual({ name, version: pointer.version });
     expect(response.body.probability).toBeGreaterThanOrEqual(0);

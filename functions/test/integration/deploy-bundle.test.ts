@@ -157,23 +157,27 @@ describe('deploy bundle (scripts/build-bundle.sh)', () => {
       expect(fs.existsSync(path.join(install, 'node_modules'))).toBe(true);
       const telemetry = path.join(work, 'telemetry-sigterm');
       const port = 20000 + Math.floor(Math.random() * 20000);
-      const child = spawn(process.execPath, [path.join(install, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js'), '--target=predict', `--port=${port}`], {
-        cwd: install,
-        env: {
-          PATH: process.env.PATH,
-          HOME: work,
-          METADATA_SERVER_DETECTION: 'none',
-          MODEL_STORE: path.join(work, 'models'),
-          DEFAULT_MODEL: 'brightness',
-          TELEMETRY_STORE: telemetry,
-          // Far from any flush threshold: only SIGTERM can write these records.
-          TELEMETRY_FLUSH_RECORDS: '1000',
-          TELEMETRY_FLUSH_SECONDS: '3600',
-          METRICS_SINK: 'none',
-          LOG_LEVEL: 'error',
+      const child = spawn(
+        process.execPath,
+        [path.join(install, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js'), '--target=predict', `--port=${port}`],
+        {
+          cwd: install,
+          env: {
+            PATH: process.env.PATH,
+            HOME: work,
+            METADATA_SERVER_DETECTION: 'none',
+            MODEL_STORE: path.join(work, 'models'),
+            DEFAULT_MODEL: 'brightness',
+            TELEMETRY_STORE: telemetry,
+            // Far from any flush threshold: only SIGTERM can write these records.
+            TELEMETRY_FLUSH_RECORDS: '1000',
+            TELEMETRY_FLUSH_SECONDS: '3600',
+            METRICS_SINK: 'none',
+            LOG_LEVEL: 'error',
+          },
+          stdio: 'ignore',
         },
-        stdio: 'ignore',
-      });
+      );
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       try {
         const image = fs.readFileSync(path.join(FIXTURE_IMAGES, 'photo.jpg'));
@@ -209,21 +213,25 @@ describe('deploy bundle (scripts/build-bundle.sh)', () => {
     'stops at start with every invalid setting named, before the framework can call it a syntax error',
     () => {
       const install = path.join(work, 'install');
-      const result = spawnSync(process.execPath, [path.join(install, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js'), '--target=predict', '--port=0'], {
-        cwd: install,
-        encoding: 'utf8',
-        timeout: MINUTES,
-        env: {
-          PATH: process.env.PATH,
-          HOME: work,
-          METADATA_SERVER_DETECTION: 'none',
-          MODEL_STORE: 's3://elsewhere/models',
-          TELEMETRY_STORE: 'gs://Not_A_Bucket/t',
-          TELEMETRY_FLUSH_RECORDS: '5000',
-          TELEMETRY_BUFFER_CAPACITY: '100',
-          METRICS_SINK: 'none',
+      const result = spawnSync(
+        process.execPath,
+        [path.join(install, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js'), '--target=predict', '--port=0'],
+        {
+          cwd: install,
+          encoding: 'utf8',
+          timeout: MINUTES,
+          env: {
+            PATH: process.env.PATH,
+            HOME: work,
+            METADATA_SERVER_DETECTION: 'none',
+            MODEL_STORE: 's3://elsewhere/models',
+            TELEMETRY_STORE: 'gs://Not_A_Bucket/t',
+            TELEMETRY_FLUSH_RECORDS: '5000',
+            TELEMETRY_BUFFER_CAPACITY: '100',
+            METRICS_SINK: 'none',
+          },
         },
-      });
+      );
       expect(result.status).toBe(78);
       const output = `${result.stdout}\n${result.stderr}`;
       expect(output).not.toMatch(/syntax error/i);

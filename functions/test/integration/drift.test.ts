@@ -26,12 +26,14 @@ async function photo(seed: number, lift = 0): Promise<Buffer> {
   const height = 40;
   const pixels = Buffer.alloc(width * height * 3);
   let state = seed * 7919 + 17;
-  const next = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const next = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const base = [60 + next() * 120, 60 + next() * 120, 60 + next() * 120];
   for (let i = 0; i < pixels.length; i += 1) {
     pixels[i] = Math.max(0, Math.min(255, Math.round(base[i % 3]! + lift + (next() - 0.5) * 60)));
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** The reference the training pipeline would write: the same serving code over "training" images. */
@@ -133,7 +135,10 @@ describe('drift', () => {
 
   it('finds no drift in fresh images from the reference distribution, and stores the report', async () => {
     await scoreBatches(batch, 160, 40, 0);
-    const telemetryFiles = fs.readdirSync(path.join(telemetryDir, 'brightness'), { recursive: true }).map(String).filter((name) => name.endsWith('.ndjson'));
+    const telemetryFiles = fs
+      .readdirSync(path.join(telemetryDir, 'brightness'), { recursive: true })
+      .map(String)
+      .filter((name) => name.endsWith('.ndjson'));
     expect(telemetryFiles.length).toBeGreaterThanOrEqual(5);
     expect(telemetryFiles.every((name) => /^dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/test-instance-\d+\.ndjson$/.test(name))).toBe(true);
 

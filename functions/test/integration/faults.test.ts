@@ -127,7 +127,8 @@ describe('credentials in the query string', () => {
         headers: { 'Content-Type': 'image/png', 'X-API-Key': 'secret-key-0123456789' },
       });
       expect(response.status).toBe(200);
-      const access = logger.entries.find((entry) => (entry as { httpRequest?: unknown }).httpRequest !== undefined) as { httpRequest: { requestUrl: string } } | undefined;
+      const access = logger.entries.find((entry) => (entry as { httpRequest?: unknown }).httpRequest !== undefined) as
+        { httpRequest: { requestUrl: string } } | undefined;
       expect(access?.httpRequest.requestUrl).toBe('/?api_key=REDACTED&model=brightness&token=REDACTED');
       expect(JSON.stringify(logger.entries)).not.toContain('secret-key-0123456789');
       expect(JSON.stringify(logger.entries)).not.toContain('abc123secret');

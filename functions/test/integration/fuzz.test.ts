@@ -8,7 +8,19 @@ import { fuzzImages } from '../../../scripts/image-fuzzer';
 import { fixtureImage, startService } from '../support/test-service';
 import { type FunctionClient, multipart, startFunction } from '../support/function-server';
 
-const SEED_FILES = ['photo.jpg', 'photo.png', 'photo.webp', 'photo.avif', 'animated.webp', 'apng.png', 'cmyk.jpg', 'exif-rotated.jpg', 'palette.png', 'rgb16.png', 'lossless.webp'];
+const SEED_FILES = [
+  'photo.jpg',
+  'photo.png',
+  'photo.webp',
+  'photo.avif',
+  'animated.webp',
+  'apng.png',
+  'cmyk.jpg',
+  'exif-rotated.jpg',
+  'palette.png',
+  'rgb16.png',
+  'lossless.webp',
+];
 const DOCUMENTED = new Set([400, 413, 415]);
 
 let predict: FunctionClient;
@@ -32,7 +44,10 @@ it('answers 300 mutated images with 200 or a documented 4xx, never a 500', async
   for (const { name, bytes } of cases) {
     const response = await predict.request('/', { method: 'POST', body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-    const fine = response.status === 200 ? typeof response.body?.probability === 'number' : DOCUMENTED.has(response.status) && typeof response.body?.error?.code === 'string';
+    const fine =
+      response.status === 200
+        ? typeof response.body?.probability === 'number'
+        : DOCUMENTED.has(response.status) && typeof response.body?.error?.code === 'string';
     if (!fine) unexpected.push(`${name}: ${response.status} ${response.text.slice(0, 200)}`);
   }
   expect(unexpected).toEqual([]);
@@ -45,7 +60,10 @@ it('keeps every other item of a batch when some are mutated', async () => {
   const cases = fuzzImages(seeds, 60, 7);
   for (let start = 0; start < cases.length; start += 15) {
     const group = cases.slice(start, start + 15);
-    const body = multipart([...group.map((c, i) => ({ field: 'images', filename: `${i}.bin`, bytes: c.bytes })), { field: 'images', filename: 'good.jpg', bytes: fixtureImage('photo.jpg') }]);
+    const body = multipart([
+      ...group.map((c, i) => ({ field: 'images', filename: `${i}.bin`, bytes: c.bytes })),
+      { field: 'images', filename: 'good.jpg', bytes: fixtureImage('photo.jpg') },
+    ]);
     const response = await batch.request('/', { method: 'POST', body });
     expect(response.status).toBe(200);
     expect(response.body.total).toBe(group.length + 1);

@@ -118,7 +118,11 @@ describe.each(adapters)('ModelRegistry on %s', (_name, open) => {
     engines.failOnce();
     await expect(reg.get('brightness')).rejects.toMatchObject({ status: 503, code: 'model_unavailable' });
     // /health's view is generic; the error's text is in the log only.
-    expect(reg.states()[0]).toMatchObject({ loaded: false, last_error: expect.stringMatching(/could not be loaded; the details are in the service log/), last_error_at: new Date(now).toISOString() });
+    expect(reg.states()[0]).toMatchObject({
+      loaded: false,
+      last_error: expect.stringMatching(/could not be loaded; the details are in the service log/),
+      last_error_at: new Date(now).toISOString(),
+    });
     expect(JSON.stringify(reg.states())).not.toContain('simulated');
     expect(logged(logger, /simulated session failure/)).toBe(true);
     now += 1000;
@@ -131,8 +135,23 @@ describe.each(adapters)('ModelRegistry on %s', (_name, open) => {
     await publish(fixture.store, 'v1', { badSha: true });
     const reads: string[] = [];
     const store = fixture.store;
-    const counting: BlobStore = { ...store, location: store.location, read: (key) => (reads.push(key), store.read(key)), readWithInfo: (k) => store.readWithInfo(k), stat: (k) => store.stat(k), write: (k, d, o) => store.write(k, d, o), list: (p) => store.list(p), delete: (k) => store.delete(k) };
-    const reg = new ModelRegistry({ store: counting, createEngine: countingFactory().factory, refreshMs: 60_000, logger: createMemoryLogger(), now: () => now });
+    const counting: BlobStore = {
+      ...store,
+      location: store.location,
+      read: (key) => (reads.push(key), store.read(key)),
+      readWithInfo: (k) => store.readWithInfo(k),
+      stat: (k) => store.stat(k),
+      write: (k, d, o) => store.write(k, d, o),
+      list: (p) => store.list(p),
+      delete: (k) => store.delete(k),
+    };
+    const reg = new ModelRegistry({
+      store: counting,
+      createEngine: countingFactory().factory,
+      refreshMs: 60_000,
+      logger: createMemoryLogger(),
+      now: () => now,
+    });
     await expect(reg.get('brightness')).rejects.toMatchObject({ status: 503 });
     const afterFirst = reads.length;
     expect(afterFirst).toBe(3);

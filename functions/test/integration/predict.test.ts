@@ -19,8 +19,7 @@ afterAll(async () => {
   await client.close();
 });
 
-const post = (body: unknown, headers: Record<string, string> = {}, query = '') =>
-  client.request(`/${query}`, { method: 'POST', body, headers });
+const post = (body: unknown, headers: Record<string, string> = {}, query = '') => client.request(`/${query}`, { method: 'POST', body, headers });
 
 describe('POST /predict', () => {
   it('scores a multipart upload and answers with the documented shape', async () => {
@@ -69,7 +68,21 @@ describe('POST /predict', () => {
   const manifest = JSON.parse(fs.readFileSync(path.join(FIXTURE_IMAGES, 'manifest.json'), 'utf8')) as {
     fixtures: Array<{ file: string; format?: string; width?: number; height?: number; error?: unknown }>;
   };
-  const decodable = ['photo.jpg', 'photo.png', 'photo.webp', 'lossless.webp', 'photo.avif', 'grey.jpg', 'grey.png', 'rgba.png', 'palette.png', 'rgb16.png', 'cmyk.jpg', 'exact-16x16.png', 'apng.png'];
+  const decodable = [
+    'photo.jpg',
+    'photo.png',
+    'photo.webp',
+    'lossless.webp',
+    'photo.avif',
+    'grey.jpg',
+    'grey.png',
+    'rgba.png',
+    'palette.png',
+    'rgb16.png',
+    'cmyk.jpg',
+    'exact-16x16.png',
+    'apng.png',
+  ];
 
   it.each(decodable)('scores %s and reports its displayed size and format', async (file) => {
     const expected = manifest.fixtures.find((fixture) => fixture.file === file)!;

@@ -14,19 +14,21 @@ import { fixtureImage, startService, tempDir } from '../support/test-service';
 import { startFunction } from '../support/function-server';
 
 /** The real session, with each run held for `delayMs` so that requests are in flight when SIGTERM comes. */
-const slowEngine = (delayMs: number) => async (bytes: Uint8Array): Promise<InferenceEngine> => {
-  const engine = await createOnnxEngine(bytes, { intraOpNumThreads: 1 });
-  return {
-    inputNames: engine.inputNames,
-    outputNames: engine.outputNames,
-    inputDims: (name) => engine.inputDims(name),
-    run: async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      return engine.run(...args);
-    },
-    release: () => engine.release(),
+const slowEngine =
+  (delayMs: number) =>
+  async (bytes: Uint8Array): Promise<InferenceEngine> => {
+    const engine = await createOnnxEngine(bytes, { intraOpNumThreads: 1 });
+    return {
+      inputNames: engine.inputNames,
+      outputNames: engine.outputNames,
+      inputDims: (name) => engine.inputDims(name),
+      run: async (...args) => {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        return engine.run(...args);
+      },
+      release: () => engine.release(),
+    };
   };
-};
 
 function telemetryLines(folder: string): number {
   let lines = 0;
@@ -34,7 +36,11 @@ function telemetryLines(folder: string): number {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.ndjson')) lines += fs.readFileSync(full, 'utf8').split('\n').filter((line) => line.length > 0).length;
+      else if (entry.name.endsWith('.ndjson'))
+        lines += fs
+          .readFileSync(full, 'utf8')
+          .split('\n')
+          .filter((line) => line.length > 0).length;
     }
   };
   walk(folder);
@@ -43,7 +49,10 @@ function telemetryLines(folder: string): number {
 
 it('finishes every in-flight batch and writes its telemetry before exiting', async () => {
   const telemetry = tempDir('telemetry-');
-  const { service } = startService({ TELEMETRY_STORE: telemetry, TELEMETRY_FLUSH_RECORDS: '10000', TELEMETRY_FLUSH_SECONDS: '3600' }, { createEngine: slowEngine(400) });
+  const { service } = startService(
+    { TELEMETRY_STORE: telemetry, TELEMETRY_FLUSH_RECORDS: '10000', TELEMETRY_FLUSH_SECONDS: '3600' },
+    { createEngine: slowEngine(400) },
+  );
   const batch = await startFunction('batch');
   const photo = fixtureImage('photo.jpg');
   const sizes = [1, 3, 5, 2, 4, 6];
@@ -60,10 +69,16 @@ it('finishes every in-flight batch and writes its telemetry before exiting', asy
   const signals = new EventEmitter();
   let exited = false;
   const finished = new Promise<void>((resolve) => {
-    installSigtermFlush({ flush: () => shutDown(service, 5000) }, { emitter: signals as unknown as SignalSource, onDone: () => {
-      exited = true;
-      resolve();
-    } });
+    installSigtermFlush(
+      { flush: () => shutDown(service, 5000) },
+      {
+        emitter: signals as unknown as SignalSource,
+        onDone: () => {
+          exited = true;
+          resolve();
+        },
+      },
+    );
   });
   signals.emit('SIGTERM');
 

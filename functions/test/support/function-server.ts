@@ -58,7 +58,11 @@ export function multipart(parts: Array<{ field: string; filename?: string; bytes
 export function rawMultipart(boundary: string, parts: Array<{ field: string; filename: string; bytes: Buffer }>, terminate = true): Buffer {
   const chunks: Buffer[] = [];
   for (const part of parts) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.field}"; filename="${part.filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${part.field}"; filename="${part.filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+    );
     chunks.push(part.bytes);
     chunks.push(Buffer.from('\r\n'));
   }

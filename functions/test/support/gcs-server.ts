@@ -261,8 +261,7 @@ function parseUpload(uploadType: string | null, contentType: string | undefined,
   return {
     ...(typeof metadata.name === 'string' ? { name: metadata.name } : {}),
     data: mediaPart.body,
-    contentType:
-      typeof metadata.contentType === 'string' ? metadata.contentType : (mediaPart.contentType ?? 'application/octet-stream'),
+    contentType: typeof metadata.contentType === 'string' ? metadata.contentType : (mediaPart.contentType ?? 'application/octet-stream'),
   };
 }
 

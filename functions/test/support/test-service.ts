@@ -47,13 +47,9 @@ export function startService(env: Record<string, string> = {}, overrides: Servic
 }
 
 /** A solid-colour image of the given format. */
-export function solidImage(
-  colour: { r: number; g: number; b: number },
-  format: 'jpeg' | 'png' | 'webp' = 'png',
-  width = 64,
-  height = 48,
-): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: colour } })[format]().toBuffer();
+export function solidImage(colour: { r: number; g: number; b: number }, format: 'jpeg' | 'png' | 'webp' = 'png', width = 64, height = 48): Promise<Buffer> {
+  const image = sharp({ create: { width, height, channels: 3, background: colour } });
+  return image[format]().toBuffer();
 }
 
 export const WHITE = { r: 255, g: 255, b: 255 };

@@ -28,7 +28,9 @@ describe('health', () => {
   it('loads the default model from the model store on ?deep=1', async () => {
     const response = await call('/health?deep=1', { apiKey: null });
     expect(response.status).toBe(200);
-    const model = (response.body.models as Array<{ name: string; loaded: boolean; version: string | null }>).find((entry) => entry.name === response.body.default_model);
+    const model = (response.body.models as Array<{ name: string; loaded: boolean; version: string | null }>).find(
+      (entry) => entry.name === response.body.default_model,
+    );
     expect(model).toMatchObject({ loaded: true, version: expect.any(String) });
   });
 
@@ -89,7 +91,8 @@ describe('drift', () => {
     } else {
       expect(response.status).toBe(200);
       expect(response.body.reports.length).toBeGreaterThan(0);
-      for (const report of response.body.reports) expect(report).toMatchObject({ model: { name: expect.any(String) }, status: expect.stringMatching(/^(ok|warning|drift|insufficient_data)$/) });
+      for (const report of response.body.reports)
+        expect(report).toMatchObject({ model: { name: expect.any(String) }, status: expect.stringMatching(/^(ok|warning|drift|insufficient_data)$/) });
     }
   });
 

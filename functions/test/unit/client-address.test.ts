@@ -1,6 +1,9 @@
 import { clientAddress } from '../../src/http/client-address';
 
-const req = (forwardedFor: string | string[] | undefined, peer = '10.1.2.3') => ({ headers: { 'x-forwarded-for': forwardedFor }, socket: { remoteAddress: peer } });
+const req = (forwardedFor: string | string[] | undefined, peer = '10.1.2.3') => ({
+  headers: { 'x-forwarded-for': forwardedFor },
+  socket: { remoteAddress: peer },
+});
 
 describe('clientAddress', () => {
   it.each<[string | string[] | undefined, number, string]>([

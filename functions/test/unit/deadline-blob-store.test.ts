@@ -23,7 +23,9 @@ describe('DeadlineBlobStore', () => {
   ])('%s on a store that never answers rejects with storage_timeout', async (operation, call) => {
     const error = await call(new DeadlineBlobStore(stuck, 20)).catch((caught: unknown) => caught);
     expect(isStorageTimeout(error)).toBe(true);
-    expect((error as Error).message).toMatch(new RegExp(`^${operation === 'readWithInfo' ? 'read' : operation} .* on /proc/stuck did not finish within 20 ms$`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^${operation === 'readWithInfo' ? 'read' : operation} .* on /proc/stuck did not finish within 20 ms$`),
+    );
   });
 
   it('passes results and errors of a store that answers through unchanged', async () => {

@@ -144,8 +144,9 @@ describe('drift on synthetic product photos', () => {
   });
 
   it('keeps false alarms rare across ten fresh windows (no drift; warnings at most 1)', () => {
-    const statuses = Array.from({ length: 10 }, (_, k) =>
-      computeDriftReport({ reference, records: scoredPhotos(10 + k, 1000), now: NOW, window: WINDOW }).status,
+    const statuses = Array.from(
+      { length: 10 },
+      (_, k) => computeDriftReport({ reference, records: scoredPhotos(10 + k, 1000), now: NOW, window: WINDOW }).status,
     );
     expect(statuses).not.toContain('drift');
     expect(statuses.filter((status) => status === 'warning').length).toBeLessThanOrEqual(1);
@@ -153,7 +154,13 @@ describe('drift on synthetic product photos', () => {
 
   it('judges PSI above its sampling-noise floor, so small windows of fresh samples stay quiet', () => {
     const reports = Array.from({ length: 20 }, (_, k) =>
-      computeDriftReport({ reference, records: scoredPhotos(200 + k, 200), now: NOW, window: WINDOW, thresholds: { ...DEFAULT_DRIFT_THRESHOLDS, min_samples: 200 } }),
+      computeDriftReport({
+        reference,
+        records: scoredPhotos(200 + k, 200),
+        now: NOW,
+        window: WINDOW,
+        thresholds: { ...DEFAULT_DRIFT_THRESHOLDS, min_samples: 200 },
+      }),
     );
     const brightness = reports[0]!.features.brightness!;
     // (bins - 1)·(1/n + 1/N) = 9 · (1/200 + 1/2000)
@@ -262,9 +269,13 @@ describe('computeDriftReport rules', () => {
   });
 
   it('rejects an empty window and inconsistent thresholds', () => {
-    expect(() => computeDriftReport({ reference, records: [], now: NOW, window: { start: NOW, end: NOW } })).toThrow(/window.start .* must be before window.end/);
+    expect(() => computeDriftReport({ reference, records: [], now: NOW, window: { start: NOW, end: NOW } })).toThrow(
+      /window.start .* must be before window.end/,
+    );
     const thresholds = { ...DEFAULT_DRIFT_THRESHOLDS, psi: { ...DEFAULT_DRIFT_THRESHOLDS.psi, warning: 0.5 } };
-    expect(() => computeDriftReport({ reference, records: [], now: NOW, window: WINDOW, thresholds })).toThrow(/psi.warning 0.5 must be > 0 and ≤ psi.drift 0.25/);
+    expect(() => computeDriftReport({ reference, records: [], now: NOW, window: WINDOW, thresholds })).toThrow(
+      /psi.warning 0.5 must be > 0 and ≤ psi.drift 0.25/,
+    );
   });
 
   it('produces a JSON-serialisable report', () => {

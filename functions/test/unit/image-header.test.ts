@@ -330,7 +330,11 @@ describe('PNG headers', () => {
 
   it('ignores chunks after the image data', () => {
     const bytes = png(64, 32);
-    const late = Buffer.concat([bytes.subarray(0, bytes.length - 12), pngChunk('acTL', Buffer.concat([u32be(2), u32be(0)])), bytes.subarray(bytes.length - 12)]);
+    const late = Buffer.concat([
+      bytes.subarray(0, bytes.length - 12),
+      pngChunk('acTL', Buffer.concat([u32be(2), u32be(0)])),
+      bytes.subarray(bytes.length - 12),
+    ]);
     expect(readImageHeader(late, LIMITS).animated).toBe(false);
   });
 });
@@ -343,7 +347,12 @@ describe('WebP headers', () => {
   });
 
   it('flags animation and reads the EXIF chunk of an extended file', () => {
-    const bytes = riff(vp8x(0x02 | 0x08, 100, 50), webpChunk('ANIM', Buffer.alloc(6)), webpChunk('ANMF', Buffer.alloc(17)), webpChunk('EXIF', exif('II', 8).subarray(6)));
+    const bytes = riff(
+      vp8x(0x02 | 0x08, 100, 50),
+      webpChunk('ANIM', Buffer.alloc(6)),
+      webpChunk('ANMF', Buffer.alloc(17)),
+      webpChunk('EXIF', exif('II', 8).subarray(6)),
+    );
     expect(readImageHeader(bytes, LIMITS)).toEqual({ format: 'webp', width: 100, height: 50, orientation: 8, animated: true });
   });
 
@@ -370,7 +379,14 @@ describe('AVIF headers', () => {
   });
 
   it('uses the properties associated with the primary item, not a thumbnail', () => {
-    const bytes = avif(['avif'], [ispe(160, 120), ispe(4000, 3000)], [[2, [1]], [1, [2]]]);
+    const bytes = avif(
+      ['avif'],
+      [ispe(160, 120), ispe(4000, 3000)],
+      [
+        [2, [1]],
+        [1, [2]],
+      ],
+    );
     expect(readImageHeader(bytes, LIMITS)).toMatchObject({ width: 4000, height: 3000 });
   });
 

@@ -15,10 +15,11 @@ import { kolmogorovSurvival, ksTwoSample } from '../../src/drift/ks';
  * `gen` is integer arithmetic followed by one division and one addition, so Python and JavaScript
  * produce bit-identical samples.
  */
-const gen = (n: number, mul: number, mod: number, shift: number): number[] =>
-  Array.from({ length: n }, (_, i) => ((i * mul) % mod) / mod + shift);
+const gen = (n: number, mul: number, mod: number, shift: number): number[] => Array.from({ length: n }, (_, i) => ((i * mul) % mod) / mod + shift);
 
-const LITERAL_A = [0.61, 0.29, 0.06, 0.59, -1.73, -0.74, 0.51, -0.56, 0.39, 1.64, 0.05, -0.06, 0.64, -0.82, 0.37, 1.77, 1.09, -1.28, 2.36, 1.31, 1.05, -0.32, -0.4, 1.06, -2.47];
+const LITERAL_A = [
+  0.61, 0.29, 0.06, 0.59, -1.73, -0.74, 0.51, -0.56, 0.39, 1.64, 0.05, -0.06, 0.64, -0.82, 0.37, 1.77, 1.09, -1.28, 2.36, 1.31, 1.05, -0.32, -0.4, 1.06, -2.47,
+];
 const LITERAL_B = [2.2, 0.91, 1.08, -0.27, 1.43, 0.92, 0.32, 1.7, 1.44, 0.68, 0.67, -0.41, 1.32, 0.61, 0.19, 0.86, 1.69];
 
 /** Relative agreement of p-values (they span 1 to 1e-42). */
@@ -34,7 +35,13 @@ describe('ksTwoSample, exact p-values against scipy.stats.ks_2samp(method="exact
   const cases: Array<[string, number[], number[], number, number]> = [
     ['two small continuous samples (25 vs 17)', LITERAL_A, LITERAL_B, 0.4258823529411765, 0.03541338122551594],
     ['ties inside and across samples', [1, 2, 2, 3, 3, 3, 4, 5], [2, 3, 3, 4, 4, 5, 5, 6, 7], 0.4166666666666667, 0.35170711641299884],
-    ['discrete values, heavy ties (40 vs 30)', Array.from({ length: 40 }, (_, i) => i % 5), Array.from({ length: 30 }, (_, i) => ((i * 3) % 7) % 5), 0.16666666666666666, 0.677132831390203],
+    [
+      'discrete values, heavy ties (40 vs 30)',
+      Array.from({ length: 40 }, (_, i) => i % 5),
+      Array.from({ length: 30 }, (_, i) => ((i * 3) % 7) % 5),
+      0.16666666666666666,
+      0.677132831390203,
+    ],
     ['100 vs 80, no difference', gen(100, 7919, 1000, 0), gen(80, 104729, 997, 0.05), 0.065, 0.9857675237629528],
     ['equal sizes (300 vs 300)', gen(300, 7919, 1000, 0), gen(300, 104729, 997, 0.08), 0.08333333333333333, 0.2488247843957968],
     ['a large shift (3000 vs 2000): a tiny p-value keeps its precision', gen(3000, 7919, 1000, 0), gen(2000, 104729, 997, 0.2), 0.2005, 1.1980176073272654e-42],

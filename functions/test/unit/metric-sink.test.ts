@@ -162,9 +162,30 @@ describe('LogMetricSink', () => {
     sink.recordDroppedTelemetry(3);
     await sink.flush();
     expect(entries).toEqual([
-      { severity: 'INFO', message: 'metric predictions', metric: METRICS.predictions.type, kind: 'CUMULATIVE', labels: { model: 'm', model_version: '3', label: 'real' }, value: 1 },
-      { severity: 'INFO', message: 'metric prediction_score', metric: METRICS.predictionScore.type, kind: 'CUMULATIVE', labels: { model: 'm', model_version: '3' }, value: 0.1 },
-      { severity: 'INFO', message: 'metric prediction_latency', metric: METRICS.predictionLatency.type, kind: 'CUMULATIVE', labels: { model: 'm', model_version: '3' }, value: 42 },
+      {
+        severity: 'INFO',
+        message: 'metric predictions',
+        metric: METRICS.predictions.type,
+        kind: 'CUMULATIVE',
+        labels: { model: 'm', model_version: '3', label: 'real' },
+        value: 1,
+      },
+      {
+        severity: 'INFO',
+        message: 'metric prediction_score',
+        metric: METRICS.predictionScore.type,
+        kind: 'CUMULATIVE',
+        labels: { model: 'm', model_version: '3' },
+        value: 0.1,
+      },
+      {
+        severity: 'INFO',
+        message: 'metric prediction_latency',
+        metric: METRICS.predictionLatency.type,
+        kind: 'CUMULATIVE',
+        labels: { model: 'm', model_version: '3' },
+        value: 42,
+      },
       { severity: 'INFO', message: 'metric errors', metric: METRICS.errors.type, kind: 'CUMULATIVE', labels: { code: 'undecodable_image' }, value: 1 },
       { severity: 'INFO', message: 'metric telemetry_dropped', metric: METRICS.telemetryDropped.type, kind: 'CUMULATIVE', labels: {}, value: 3 },
     ]);

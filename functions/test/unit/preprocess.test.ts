@@ -1,12 +1,5 @@
 import type { DecodedImage } from '../../src/image/image-decoder';
-import {
-  type PreprocessingSpec,
-  resampleBilinear,
-  resizeGeometry,
-  resizeRgb,
-  resizeSpecFrom,
-  toInputTensor,
-} from '../../src/image/preprocess';
+import { type PreprocessingSpec, resampleBilinear, resizeGeometry, resizeRgb, resizeSpecFrom, toInputTensor } from '../../src/image/preprocess';
 
 const HALF: PreprocessingSpec = { width: 2, height: 1, channel_order: 'RGB', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 
@@ -65,9 +58,7 @@ describe('resampleBilinear (Pillow BILINEAR, reducing_gap=None)', () => {
   // A 4×3 image with edges and colours; expected values come from Pillow 9.4:
   // np.asarray(Image.fromarray(a).resize(size, Image.BILINEAR, reducing_gap=None)). Exact: tolerance 0.
   const source = Uint8Array.from([
-    0, 0, 0, 100, 50, 25, 200, 100, 50, 255, 255, 255,
-    10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120,
-    255, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128,
+    0, 0, 0, 100, 50, 25, 200, 100, 50, 255, 255, 255, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 255, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128,
   ]);
 
   it.each([
@@ -77,9 +68,9 @@ describe('resampleBilinear (Pillow BILINEAR, reducing_gap=None)', () => {
       6,
       5,
       [
-        0, 0, 0, 50, 25, 13, 117, 58, 29, 183, 92, 46, 228, 178, 153, 255, 255, 255, 4, 8, 12, 40, 29, 26, 88, 57, 43, 136, 85, 62, 171, 145, 134,
-        193, 197, 201, 10, 20, 30, 25, 35, 45, 45, 55, 65, 65, 75, 85, 85, 95, 105, 100, 110, 120, 157, 8, 12, 87, 91, 18, 18, 149, 52, 26, 56,
-        161, 72, 76, 157, 117, 121, 125, 255, 0, 0, 128, 128, 0, 0, 212, 43, 0, 43, 212, 64, 64, 192, 128, 128, 128,
+        0, 0, 0, 50, 25, 13, 117, 58, 29, 183, 92, 46, 228, 178, 153, 255, 255, 255, 4, 8, 12, 40, 29, 26, 88, 57, 43, 136, 85, 62, 171, 145, 134, 193, 197,
+        201, 10, 20, 30, 25, 35, 45, 45, 55, 65, 65, 75, 85, 85, 95, 105, 100, 110, 120, 157, 8, 12, 87, 91, 18, 18, 149, 52, 26, 56, 161, 72, 76, 157, 117,
+        121, 125, 255, 0, 0, 128, 128, 0, 0, 212, 43, 0, 43, 212, 64, 64, 192, 128, 128, 128,
       ],
     ],
   ])('4×3 to %i×%i matches Pillow exactly', (w, h, expected) => {
@@ -147,9 +138,12 @@ describe('toInputTensor', () => {
     // (p * float32(1/255) - 0.5) / 0.5; exact to float32 (tolerance 0).
     const out = toInputTensor([image(2, 1, [0, 128, 255, 1, 127, 254])], HALF);
     expect(Array.from(out)).toEqual([
-      -1, -0.9921568632125854, // R plane
-      0.003921627998352051, -0.0039215087890625, // G plane
-      1, 0.992156982421875, // B plane
+      -1,
+      -0.9921568632125854, // R plane
+      0.003921627998352051,
+      -0.0039215087890625, // G plane
+      1,
+      0.992156982421875, // B plane
     ]);
   });
 
@@ -183,7 +177,7 @@ describe('toInputTensor', () => {
   });
 
   it.each([
-    [{ mean: [0.5, 0.5] }, "preprocessing.mean must be 3 finite numbers, got [0.5,0.5]"],
+    [{ mean: [0.5, 0.5] }, 'preprocessing.mean must be 3 finite numbers, got [0.5,0.5]'],
     [{ std: [0.5, 0, 0.5] }, 'preprocessing.std must not contain 0, got [0.5,0,0.5]'],
     [{ std: [0.5, Number.NaN, 0.5] }, 'preprocessing.std must be 3 finite numbers'],
     [{ scale: 0 }, 'preprocessing.scale must be a positive number, got 0'],

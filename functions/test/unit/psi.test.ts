@@ -1,12 +1,4 @@
-import {
-  binShares,
-  edgesFromQuantileGrid,
-  populationStabilityIndex,
-  PSI_EPSILON,
-  psiFromShares,
-  quantileEdges,
-  quantileSorted,
-} from '../../src/drift/psi';
+import { binShares, edgesFromQuantileGrid, populationStabilityIndex, PSI_EPSILON, psiFromShares, quantileEdges, quantileSorted } from '../../src/drift/psi';
 
 /**
  * Expected values come from an independent numpy implementation of the same definition
@@ -27,15 +19,29 @@ import {
  *   print(psi(gen(1000,7919,1000,0), [0.95+0.001*i for i in range(40)]))               # 8.283089355027482
  *   print(psi([i**0.5 for i in range(1,401)], [i**0.5+1 for i in range(1,201)]))       # 2.976311499668347"
  */
-const gen = (n: number, mul: number, mod: number, shift: number): number[] =>
-  Array.from({ length: n }, (_, i) => ((i * mul) % mod) / mod + shift);
+const gen = (n: number, mul: number, mod: number, shift: number): number[] => Array.from({ length: n }, (_, i) => ((i * mul) % mod) / mod + shift);
 
 describe('populationStabilityIndex against numpy', () => {
   it.each<[string, number[], number[], number]>([
     ['a shifted uniform sample', gen(1000, 7919, 1000, 0), gen(500, 104729, 997, 0.1), 0.7553174726726495],
-    ['discrete values with ties (merged edges)', Array.from({ length: 100 }, (_, i) => i % 5), Array.from({ length: 70 }, (_, i) => Math.min(i % 7, 4)), 0.25111138026699653],
-    ['every current value in the top bin: empty bins use epsilon', gen(1000, 7919, 1000, 0), Array.from({ length: 40 }, (_, i) => 0.95 + 0.001 * i), 8.283089355027482],
-    ['a skewed reference, shifted beyond its range', Array.from({ length: 400 }, (_, i) => Math.sqrt(i + 1)), Array.from({ length: 200 }, (_, i) => Math.sqrt(i + 1) + 1), 2.976311499668347],
+    [
+      'discrete values with ties (merged edges)',
+      Array.from({ length: 100 }, (_, i) => i % 5),
+      Array.from({ length: 70 }, (_, i) => Math.min(i % 7, 4)),
+      0.25111138026699653,
+    ],
+    [
+      'every current value in the top bin: empty bins use epsilon',
+      gen(1000, 7919, 1000, 0),
+      Array.from({ length: 40 }, (_, i) => 0.95 + 0.001 * i),
+      8.283089355027482,
+    ],
+    [
+      'a skewed reference, shifted beyond its range',
+      Array.from({ length: 400 }, (_, i) => Math.sqrt(i + 1)),
+      Array.from({ length: 200 }, (_, i) => Math.sqrt(i + 1) + 1),
+      2.976311499668347,
+    ],
   ])('%s', (_name, reference, current, expected) => {
     expect(populationStabilityIndex(reference, current).psi).toBeCloseTo(expected, 12);
   });

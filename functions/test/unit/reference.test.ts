@@ -62,7 +62,8 @@ describe('buildReference', () => {
 });
 
 describe('parseReference', () => {
-  const valid = (): Record<string, unknown> => JSON.parse(JSON.stringify(buildReference(records(300), MODEL, { createdAt: CREATED_AT }))) as Record<string, unknown>;
+  const valid = (): Record<string, unknown> =>
+    JSON.parse(JSON.stringify(buildReference(records(300), MODEL, { createdAt: CREATED_AT }))) as Record<string, unknown>;
 
   it('round-trips what buildReference writes, from bytes, text or a value', () => {
     const reference = buildReference(records(300), MODEL, { createdAt: CREATED_AT });
@@ -87,7 +88,13 @@ describe('parseReference', () => {
 
   it.each<[string, string, (old: unknown) => unknown, string, RegExp]>([
     ['a missing field', '/prediction_mix', () => undefined, '/prediction_mix', /\/prediction_mix is missing/],
-    ['a short quantile grid', '/features/brightness/quantiles', (q) => (q as number[]).slice(1), '/features/brightness/quantiles', /\/features\/brightness\/quantiles must NOT have fewer than 101 items/],
+    [
+      'a short quantile grid',
+      '/features/brightness/quantiles',
+      (q) => (q as number[]).slice(1),
+      '/features/brightness/quantiles',
+      /\/features\/brightness\/quantiles must NOT have fewer than 101 items/,
+    ],
     ['descending quantiles', '/score/quantiles/50', () => -1, '/score/quantiles/50', /\/score\/quantiles\/50 is -1, below the previous quantile/],
     ['an unknown schema version', '/schema_version', () => 2, '/schema_version', /\/schema_version must be equal to constant/],
     ['a bad timestamp', '/created_at', () => 'yesterday', '/created_at', /\/created_at must match format "date-time"/],

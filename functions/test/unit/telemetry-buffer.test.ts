@@ -226,7 +226,11 @@ describe('TelemetryBuffer bound', () => {
     await buffer.maybeFlush();
     const dropLogs = logs.slice(before).filter((l) => /dropped/.test(l.message));
     expect(dropLogs).toEqual([
-      expect.objectContaining({ level: 'warning', message: 'telemetry buffer full: dropped 5 records (oldest first)', fields: expect.objectContaining({ dropped: 5, droppedTotal: 5, capacity: 6 }) }),
+      expect.objectContaining({
+        level: 'warning',
+        message: 'telemetry buffer full: dropped 5 records (oldest first)',
+        fields: expect.objectContaining({ dropped: 5, droppedTotal: 5, capacity: 6 }),
+      }),
     ]);
 
     expect(store.keys()).toEqual([]);

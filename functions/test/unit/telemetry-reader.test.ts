@@ -77,10 +77,7 @@ describe('readTelemetry', () => {
     const result = await readTelemetry(store, { model: 'detector', start, end });
     expect(result.records).toHaveLength(2);
     expect(result.corruptLines).toBe(2);
-    expect(result.corruptExamples).toEqual([
-      `${key}:2: line is not valid JSON`,
-      `${key}:4: probability is 7; expected a number in [0, 1]`,
-    ]);
+    expect(result.corruptExamples).toEqual([`${key}:2: line is not valid JSON`, `${key}:4: probability is 7; expected a number in [0, 1]`]);
   });
 
   it('counts an object that vanished between list and read, and rejects on store errors', async () => {
@@ -103,7 +100,11 @@ describe('readTelemetry', () => {
     const store = new MemoryBlobStore();
     for (let h = 0; h < 10; h += 1) {
       const hour = new Date(start.getTime() + h * 3_600_000);
-      await put(store, Array.from({ length: 100 }, (_, i) => rec(new Date(hour.getTime() + i * 1000).toISOString(), h * 100 + i)), h);
+      await put(
+        store,
+        Array.from({ length: 100 }, (_, i) => rec(new Date(hour.getTime() + i * 1000).toISOString(), h * 100 + i)),
+        h,
+      );
     }
     const a = await readTelemetry(store, { model: 'detector', start, end, limit: 200 });
     const b = await readTelemetry(store, { model: 'detector', start, end, limit: 200 });

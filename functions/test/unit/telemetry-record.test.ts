@@ -26,8 +26,20 @@ const FEATURES: ImageFeatures = {
 describe('telemetry records', () => {
   it('serialise to NDJSON and parse back unchanged', () => {
     const records = [
-      makeTelemetryRecord({ time: new Date('2024-05-21T10:15:00.123Z'), model: { name: 'detector', version: '3' }, probability: 0.91, prediction: 'ai_generated', features: FEATURES }),
-      makeTelemetryRecord({ time: new Date('2024-05-21T10:16:00.000Z'), model: { name: 'detector', version: '3' }, probability: 0.02, prediction: 'real', features: { ...FEATURES, format: 'png' } }),
+      makeTelemetryRecord({
+        time: new Date('2024-05-21T10:15:00.123Z'),
+        model: { name: 'detector', version: '3' },
+        probability: 0.91,
+        prediction: 'ai_generated',
+        features: FEATURES,
+      }),
+      makeTelemetryRecord({
+        time: new Date('2024-05-21T10:16:00.000Z'),
+        model: { name: 'detector', version: '3' },
+        probability: 0.02,
+        prediction: 'real',
+        features: { ...FEATURES, format: 'png' },
+      }),
     ];
     const text = serializeRecords(records);
     const lines = text.split('\n');
@@ -46,8 +58,30 @@ describe('telemetry records', () => {
     ['a bad time', JSON.stringify({ time: 'yesterday' }), 'time'],
     ['a time with an offset', JSON.stringify({ time: '2024-05-21T10:15:00+02:00' }), 'time'],
     ['a probability above 1', JSON.stringify({ time: '2024-05-21T10:15:00Z', model: 'm', model_version: '1', probability: 1.5 }), 'probability'],
-    ['a missing feature', JSON.stringify({ time: '2024-05-21T10:15:00Z', model: 'm', model_version: '1', probability: 0.5, prediction: 'real', features: { ...FEATURES, sharpness: undefined } }), 'features.sharpness'],
-    ['an unknown format', JSON.stringify({ time: '2024-05-21T10:15:00Z', model: 'm', model_version: '1', probability: 0.5, prediction: 'real', features: { ...FEATURES, format: 'gif' } }), 'features.format'],
+    [
+      'a missing feature',
+      JSON.stringify({
+        time: '2024-05-21T10:15:00Z',
+        model: 'm',
+        model_version: '1',
+        probability: 0.5,
+        prediction: 'real',
+        features: { ...FEATURES, sharpness: undefined },
+      }),
+      'features.sharpness',
+    ],
+    [
+      'an unknown format',
+      JSON.stringify({
+        time: '2024-05-21T10:15:00Z',
+        model: 'm',
+        model_version: '1',
+        probability: 0.5,
+        prediction: 'real',
+        features: { ...FEATURES, format: 'gif' },
+      }),
+      'features.format',
+    ],
   ])('rejects %s, naming the field', (_name, line, field) => {
     expect(() => parseTelemetryLine(line)).toThrow(expect.objectContaining({ code: 'invalid_telemetry_record', field }));
   });

@@ -59,20 +59,41 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
   await writeJson(path.join(options.workDir, 'evaluation.json'), { version, metrics, skew });
   if (!skew.passed) {
     const failed = skew.checks.filter((check) => !check.passed).map((check) => `${check.name} = ${check.value} > ${check.limit}`);
-    throw new SkewError(`the serving path disagrees with PyTorch beyond the tolerances: ${failed.join('; ')}; details: ${path.join(options.workDir, 'evaluation.json')}`);
+    throw new SkewError(
+      `the serving path disagrees with PyTorch beyond the tolerances: ${failed.join('; ')}; details: ${path.join(options.workDir, 'evaluation.json')}`,
+    );
   }
   for (const evaluation of evaluations) {
     const m = evaluation.metrics;
-    step('evaluate', `${evaluation.split}: accuracy ${m.accuracy.toFixed(4)}, ROC-AUC ${m.roc_auc?.toFixed(4) ?? 'n/a'}, F1 ${m.f1.toFixed(4)}, ECE ${m.ece.toFixed(4)}`, { n: m.n });
+    step(
+      'evaluate',
+      `${evaluation.split}: accuracy ${m.accuracy.toFixed(4)}, ROC-AUC ${m.roc_auc?.toFixed(4) ?? 'n/a'}, F1 ${m.f1.toFixed(4)}, ECE ${m.ece.toFixed(4)}`,
+      { n: m.n },
+    );
   }
   return { metadata, evaluations, metrics, skew };
 }
 
 /** Scores `items` with `model` through the serving core, with a progress bar. */
-export async function evaluateWithProgress(model: LoadedModel, root: string, items: readonly SplitItem[], context: StepContext, label: string): Promise<SplitEvaluation['items']> {
+export async function evaluateWithProgress(
+  model: LoadedModel,
+  root: string,
+  items: readonly SplitItem[],
+  context: StepContext,
+  label: string,
+): Promise<SplitEvaluation['items']> {
   const { options, deps, decoder, limits } = context;
-  const progress = new Progress({ stream: deps.progressStream, label: `evaluate ${model.version} on ${label}: images`, intervalMs: options.progressIntervalMs });
-  const scored = await evaluateItems(model, root, items, { decoder, limits, batchSize: options.evalBatchSize, onProgress: (done, total) => progress.update(done, total) });
+  const progress = new Progress({
+    stream: deps.progressStream,
+    label: `evaluate ${model.version} on ${label}: images`,
+    intervalMs: options.progressIntervalMs,
+  });
+  const scored = await evaluateItems(model, root, items, {
+    decoder,
+    limits,
+    batchSize: options.evalBatchSize,
+    onProgress: (done, total) => progress.update(done, total),
+  });
   progress.finish();
   return scored;
 }

@@ -41,7 +41,20 @@ export async function publishStep(input: PublishStepInput, context: StepContext)
     options.invocation,
   ];
   const files = buildVersionFiles(
-    { options, version, metadata, runDir, datasetUri: shownPath(datasetUri, deps.repoRoot), report, metrics, skew, decision, reference, commands, createdAt: now() },
+    {
+      options,
+      version,
+      metadata,
+      runDir,
+      datasetUri: shownPath(datasetUri, deps.repoRoot),
+      report,
+      metrics,
+      skew,
+      decision,
+      reference,
+      commands,
+      createdAt: now(),
+    },
     decision.passed ? 'production' : 'candidate',
   );
   await writeJson(path.join(options.workDir, 'report.json'), JSON.parse(files['report.json'] as string));
@@ -60,7 +73,10 @@ export async function publishStep(input: PublishStepInput, context: StepContext)
     reason: describeReason(decision),
     now: now(),
   });
-  step('publish', `production.json of ${options.name} now names ${version}`, { location: result.location, previous_version: result.pointer.previous_version ?? null });
+  step('publish', `production.json of ${options.name} now names ${version}`, {
+    location: result.location,
+    previous_version: result.pointer.previous_version ?? null,
+  });
   return {
     status: 'published',
     name: options.name,
@@ -158,4 +174,3 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
     'report.json': `${JSON.stringify(reportDoc, null, 2)}\n`,
   };
 }
-

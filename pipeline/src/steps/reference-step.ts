@@ -18,7 +18,10 @@ export function referenceStep(input: ReferenceStepInput, context: StepContext): 
         : [{ probability: item.probability, prediction: item.probability >= threshold ? 'ai_generated' : 'real', features: item.features }],
     ),
   );
-  const reference = parseReference(buildReference(records, { name: context.options.name, version: input.version }, { createdAt: context.now() }), 'the new drift reference');
+  const reference = parseReference(
+    buildReference(records, { name: context.options.name, version: input.version }, { createdAt: context.now() }),
+    'the new drift reference',
+  );
   context.step('reference', `built from ${reference.n} evaluated images`, { ai_generated_share: reference.prediction_mix.ai_generated_share });
   return reference;
 }

@@ -66,7 +66,15 @@ export interface PipelineDeps {
 
 export type PipelineResult =
   | { status: 'planned'; plan: string[]; dataset: DatasetReport }
-  | { status: 'published'; name: string; version: string; location: string; previous_version: string | null; gate: GateDecision; metrics: Record<string, BinaryMetrics> };
+  | {
+      status: 'published';
+      name: string;
+      version: string;
+      location: string;
+      previous_version: string | null;
+      gate: GateDecision;
+      metrics: Record<string, BinaryMetrics>;
+    };
 
 export const STEPS = ['dataset', 'train', 'evaluate', 'reference', 'gate', 'publish'] as const;
 export type StepName = (typeof STEPS)[number];

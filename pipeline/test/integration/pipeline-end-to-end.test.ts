@@ -22,7 +22,9 @@ const PYTHON = '/usr/bin/python3';
 const torchCheck = spawnSync(PYTHON, ['-c', 'import torch, onnx'], { encoding: 'utf8' });
 const hasTorch = torchCheck.status === 0;
 if (!hasTorch) {
-  console.warn(`SKIPPED pipeline end-to-end test: ${PYTHON} cannot import torch and onnx (${(torchCheck.stderr ?? torchCheck.error?.message ?? '').trim().split('\n').at(-1)}); install them to run it`);
+  console.warn(
+    `SKIPPED pipeline end-to-end test: ${PYTHON} cannot import torch and onnx (${(torchCheck.stderr ?? torchCheck.error?.message ?? '').trim().split('\n').at(-1)}); install them to run it`,
+  );
 }
 
 let root: string;
@@ -49,18 +51,57 @@ async function predictOnce(config: ReturnType<typeof loadConfig>, seed: number) 
 (hasTorch ? it : it.skip)(
   'trains, evaluates through the serving code, publishes, and the functions serve the new version',
   async () => {
-    const dataset = writeDataset(path.join(root, 'dataset'), await generateImages({ train: { REAL: 24, FAKE: 24 }, val: { REAL: 8, FAKE: 8 } }, { formats: ['png', 'jpeg'] }));
+    const dataset = writeDataset(
+      path.join(root, 'dataset'),
+      await generateImages({ train: { REAL: 24, FAKE: 24 }, val: { REAL: 8, FAKE: 8 } }, { formats: ['png', 'jpeg'] }),
+    );
     const store = path.join(root, 'models');
-    const env = { MODEL_STORE: store, DEFAULT_MODEL: 'tiny', LOG_LEVEL: 'error', RATE_LIMIT_PER_SECOND: '0', METRICS_SINK: 'none', TELEMETRY_STORE: path.join(root, 'telemetry') };
+    const env = {
+      MODEL_STORE: store,
+      DEFAULT_MODEL: 'tiny',
+      LOG_LEVEL: 'error',
+      RATE_LIMIT_PER_SECOND: '0',
+      METRICS_SINK: 'none',
+      TELEMETRY_STORE: path.join(root, 'telemetry'),
+    };
     const config = loadConfig(env);
     const parsed = parseCommandLine(
       [
-        '--dataset', dataset, '--name', 'tiny', '--work-dir', path.join(root, 'work'),
-        '--arch', 'compact', '--image-size', '32', '--epochs', '1', '--max-steps', '2', '--batch-size', '16', '--threads', '1',
-        '--min-train-per-class', '8', '--min-eval-per-class', '4',
+        '--dataset',
+        dataset,
+        '--name',
+        'tiny',
+        '--work-dir',
+        path.join(root, 'work'),
+        '--arch',
+        'compact',
+        '--image-size',
+        '32',
+        '--epochs',
+        '1',
+        '--max-steps',
+        '2',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--min-train-per-class',
+        '8',
+        '--min-eval-per-class',
+        '4',
         // Two optimiser steps learn nothing: the gate is opened wide, everything else is as in production.
-        '--min-accuracy', '0', '--min-roc-auc', '0', '--max-ece', '1', '--max-jpeg-drop', '100', '--jpeg-quality', '75',
-        '--python', PYTHON,
+        '--min-accuracy',
+        '0',
+        '--min-roc-auc',
+        '0',
+        '--max-ece',
+        '1',
+        '--max-jpeg-drop',
+        '100',
+        '--jpeg-quality',
+        '75',
+        '--python',
+        PYTHON,
       ],
       { config, repoRoot: repoRoot(), now: new Date(), systemPython: true },
     );
@@ -106,31 +147,102 @@ async function predictOnce(config: ReturnType<typeof loadConfig>, seed: number) 
     // the image, its mirror image and one-pixel shifts of both, goes through the same pipeline
     // and is served in its turn.
     const second = path.join(root, 'second');
-    const train = spawnSync(PYTHON, ['-m', 'training.train', '--dataset', dataset, '--out', second, '--image-size', '32', '--width', '8',
-      '--epochs', '1', '--max-steps', '2', '--batch-size', '16', '--threads', '1', '--seed', '7'], { cwd: repoRoot(), encoding: 'utf8' });
+    const train = spawnSync(
+      PYTHON,
+      [
+        '-m',
+        'training.train',
+        '--dataset',
+        dataset,
+        '--out',
+        second,
+        '--image-size',
+        '32',
+        '--width',
+        '8',
+        '--epochs',
+        '1',
+        '--max-steps',
+        '2',
+        '--batch-size',
+        '16',
+        '--threads',
+        '1',
+        '--seed',
+        '7',
+      ],
+      { cwd: repoRoot(), encoding: 'utf8' },
+    );
     expect(train.status).toBe(0);
     const ensembleDir = path.join(root, 'ensemble');
-    const combine = spawnSync(PYTHON, ['-m', 'training.ensemble', '--members', path.join(root, 'work', 'run'), second, '--out', ensembleDir,
-      '--name', 'tiny', '--flip', '--shift', '1', '--threads', '1'], { cwd: repoRoot(), encoding: 'utf8' });
+    const combine = spawnSync(
+      PYTHON,
+      [
+        '-m',
+        'training.ensemble',
+        '--members',
+        path.join(root, 'work', 'run'),
+        second,
+        '--out',
+        ensembleDir,
+        '--name',
+        'tiny',
+        '--flip',
+        '--shift',
+        '1',
+        '--threads',
+        '1',
+      ],
+      { cwd: repoRoot(), encoding: 'utf8' },
+    );
     expect(combine.stderr).not.toMatch(/Traceback/);
     expect(combine.status).toBe(0);
     const fromRun = parseCommandLine(
-      ['--from-run', ensembleDir, '--name', 'tiny', '--work-dir', path.join(root, 'work-ensemble'), '--no-champion',
-        '--min-train-per-class', '8', '--min-eval-per-class', '4',
-        '--min-accuracy', '0', '--min-roc-auc', '0', '--max-ece', '1', '--max-jpeg-drop', '100', '--python', PYTHON],
+      [
+        '--from-run',
+        ensembleDir,
+        '--name',
+        'tiny',
+        '--work-dir',
+        path.join(root, 'work-ensemble'),
+        '--no-champion',
+        '--min-train-per-class',
+        '8',
+        '--min-eval-per-class',
+        '4',
+        '--min-accuracy',
+        '0',
+        '--min-roc-auc',
+        '0',
+        '--max-ece',
+        '1',
+        '--max-jpeg-drop',
+        '100',
+        '--python',
+        PYTHON,
+      ],
       { config, repoRoot: repoRoot(), now: new Date(Date.now() + 2000), systemPython: true },
     );
     if (fromRun.help) throw new Error('unexpected --help');
     progress = '';
-    const ensembleResult = await runPipeline(fromRun.options, { config, logger, progressStream: { write: (text: string) => (progress += text) }, repoRoot: repoRoot() });
+    const ensembleResult = await runPipeline(fromRun.options, {
+      config,
+      logger,
+      progressStream: { write: (text: string) => (progress += text) },
+      repoRoot: repoRoot(),
+    });
     expect(ensembleResult.status).toBe('published');
     if (ensembleResult.status !== 'published') return;
     expect(progress).toContain('Train/serve agreement: OK');
     const ensembleCard = readFileSync(path.join(store, 'tiny', ensembleResult.version, 'README.md'), 'utf8');
     expect(ensembleCard).toContain('from an ensemble of 2 compact-cnn, mirror-averaged, averaged over 1-pixel shifts');
-    expect(ensembleCard).toContain('each also run on the mirrored image and on copies of both moved by 1 pixel left, right, up and down (edges mirrored): 10 views per image');
+    expect(ensembleCard).toContain(
+      'each also run on the mirrored image and on copies of both moved by 1 pixel left, right, up and down (edges mirrored): 10 views per image',
+    );
     expect(ensembleCard).toMatch(/# member 1 of 2 \(from .*work\/run\/training\.json\)\npython3 -m training\.train --dataset /);
-    expect(ensembleCard).toContain(`python3 -m training.ensemble --members ${path.join(root, 'work', 'run')} ${second} --out ${ensembleDir} --name tiny --flip --shift 1`);
+    expect(ensembleCard).toContain(
+      `python3 -m training.ensemble --members ${path.join(root, 'work', 'run')} ${second} --out ${ensembleDir} --name tiny --flip --shift 1`,
+    );
     expect(ensembleCard).toMatch(/\| member run \| architecture \|[^\n]*\n\|---/);
     const servedEnsemble = await predictOnce(config, 8);
     expect(servedEnsemble.status).toBe(200);

@@ -36,14 +36,44 @@ afterAll(() => {
 });
 
 function env(store: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { MODEL_STORE: store, DEFAULT_MODEL: 'detector', LOG_LEVEL: 'error', RATE_LIMIT_PER_SECOND: '0', METRICS_SINK: 'none', TELEMETRY_STORE: path.join(root, 'telemetry'), ...extra };
+  return {
+    MODEL_STORE: store,
+    DEFAULT_MODEL: 'detector',
+    LOG_LEVEL: 'error',
+    RATE_LIMIT_PER_SECOND: '0',
+    METRICS_SINK: 'none',
+    TELEMETRY_STORE: path.join(root, 'telemetry'),
+    ...extra,
+  };
 }
 
-async function pipeline(store: string, run: string, extra: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ result: PipelineResult; output: string }> {
+async function pipeline(
+  store: string,
+  run: string,
+  extra: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<{ result: PipelineResult; output: string }> {
   runCount += 1;
   clock += 60_000;
   const config = loadConfig(env(store, extraEnv));
-  const argv = ['--from-run', run, '--name', 'detector', '--store', store, '--work-dir', path.join(root, `work-${runCount}`), '--cache-dir', path.join(root, 'cache'), '--min-train-per-class', '4', '--min-eval-per-class', '4', ...CALIBRATION, ...extra];
+  const argv = [
+    '--from-run',
+    run,
+    '--name',
+    'detector',
+    '--store',
+    store,
+    '--work-dir',
+    path.join(root, `work-${runCount}`),
+    '--cache-dir',
+    path.join(root, 'cache'),
+    '--min-train-per-class',
+    '4',
+    '--min-eval-per-class',
+    '4',
+    ...CALIBRATION,
+    ...extra,
+  ];
   const parsed = parseCommandLine(argv, { config, repoRoot: repoRoot(), now: new Date(clock), systemPython: true });
   if (parsed.help) throw new Error('unexpected --help');
   let output = '';
@@ -57,7 +87,10 @@ async function pipeline(store: string, run: string, extra: string[] = [], extraE
   return { result, output };
 }
 
-async function fakeRun(name: string, options: Parameters<typeof writeFakeRun>[1] extends infer O ? Omit<O & object, 'datasetRoot' | 'split'> : never = {}): Promise<string> {
+async function fakeRun(
+  name: string,
+  options: Parameters<typeof writeFakeRun>[1] extends infer O ? Omit<O & object, 'datasetRoot' | 'split'> : never = {},
+): Promise<string> {
   return writeFakeRun(path.join(root, name), { datasetRoot: dataset, split: splitOf(files), ...options });
 }
 
@@ -94,7 +127,11 @@ describe('the pipeline on a completed run', () => {
     expect(result.gate.split).toBe('test');
     expect(result.metrics.test?.accuracy).toBe(1);
     expect(output).toContain('Gate on test: PASSED');
-    expect(pointerOf(store())).toMatchObject({ version: result.version, sha256: 'b1200a89fd079bfad03e7edf8c0efe549da3321bae2a0dc16e1a4fb1ddea7c74', previous_version: null });
+    expect(pointerOf(store())).toMatchObject({
+      version: result.version,
+      sha256: 'b1200a89fd079bfad03e7edf8c0efe549da3321bae2a0dc16e1a4fb1ddea7c74',
+      previous_version: null,
+    });
     const card = readFileSync(path.join(store(), 'detector', result.version, 'README.md'), 'utf8');
     expect(card).toContain(`python3 -m training.train --dataset ${dataset} --out ${good} --arch compact --image-size 32 --epochs 3 --lr 0.002`);
     expect(card).toContain('- Formats: it was trained on png, jpeg only; the service also accepts webp, avif.');
@@ -103,7 +140,10 @@ describe('the pipeline on a completed run', () => {
     registerFunctions(buildService(loadConfig(env(store())), { logger: createMemoryLogger('error') }));
     const client = await startFunction('predict');
     try {
-      const response = await client.request('/', { method: 'POST', body: multipart([{ field: 'image', filename: 'bright.png', bytes: await noiseImage(99, { brightness: 200 }) }]) });
+      const response = await client.request('/', {
+        method: 'POST',
+        body: multipart([{ field: 'image', filename: 'bright.png', bytes: await noiseImage(99, { brightness: 200 }) }]),
+      });
       expect(response.status).toBe(200);
       expect(response.body).toMatchObject({ prediction: 'ai_generated', model: { name: 'detector', version: result.version } });
     } finally {
@@ -165,15 +205,24 @@ describe('the pipeline on a completed run', () => {
     try {
       for (const [key, bytes] of Object.entries(files)) server.put('data-bucket', `datasets/tiny/1/${key}`, bytes);
       server.put('data-bucket', 'datasets/tiny/1/dataset.json', readFileSync(path.join(dataset, 'dataset.json')));
-      const { result } = await pipeline('gs://model-bucket/models', good, ['--dataset', 'gs://data-bucket/datasets/tiny/1'], { STORAGE_API_ENDPOINT: server.url });
-      expect(result).toMatchObject({ status: 'published', location: expect.stringMatching(/^gs:\/\/model-bucket\/models\/detector\/20261126T\d{6}Z-b1200a89$/) });
+      const { result } = await pipeline('gs://model-bucket/models', good, ['--dataset', 'gs://data-bucket/datasets/tiny/1'], {
+        STORAGE_API_ENDPOINT: server.url,
+      });
+      expect(result).toMatchObject({
+        status: 'published',
+        location: expect.stringMatching(/^gs:\/\/model-bucket\/models\/detector\/20261126T\d{6}Z-b1200a89$/),
+      });
       if (result.status !== 'published') return;
       const pointer = parseProductionPointer('production.json', server.get('model-bucket', 'models/detector/production.json') ?? '');
       expect(pointer.version).toBe(result.version);
       for (const name of ['model.onnx', 'metadata.json', 'metrics.json', 'reference.json', 'README.md', 'report.json']) {
         expect(server.get('model-bucket', `models/detector/${result.version}/${name}`)).toBeDefined();
       }
-      expect(readFileSync(path.join(root, 'cache', 'data-bucket', 'datasets', 'tiny', '1', 'train', 'REAL', 'r0000.png')).equals(files['train/REAL/r0000.png'] as Buffer)).toBe(true);
+      expect(
+        readFileSync(path.join(root, 'cache', 'data-bucket', 'datasets', 'tiny', '1', 'train', 'REAL', 'r0000.png')).equals(
+          files['train/REAL/r0000.png'] as Buffer,
+        ),
+      ).toBe(true);
     } finally {
       await server.close();
     }

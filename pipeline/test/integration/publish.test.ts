@@ -67,7 +67,16 @@ function candidate(second: number): Candidate {
 }
 
 const publish = (store: BlobStore, c: Candidate, expected: Awaited<ReturnType<typeof readProductionPointer>>) =>
-  publishVersion({ store, name: 'detector', version: c.version, sha256: c.sha256, files: c.files, expected, reason: 'test', now: new Date('2026-11-26T10:16:00Z') });
+  publishVersion({
+    store,
+    name: 'detector',
+    version: c.version,
+    sha256: c.sha256,
+    files: c.files,
+    expected,
+    reason: 'test',
+    now: new Date('2026-11-26T10:16:00Z'),
+  });
 
 describe('makeVersionId', () => {
   it('is the UTC time to the second and the first 8 hex digits of the model sha256', () => {
@@ -149,7 +158,11 @@ describe.each(adapters)('publishing on $name', ({ open }) => {
     const c = candidate(40);
     const location = await keepCandidate(store, 'detector', c.version, c.files);
     expect(location).toBe(`${store.location}/detector/candidates/${c.version}`);
-    expect((await store.list('detector/')).map((blob) => blob.key)).toEqual(Object.keys(c.files).sort().map((name) => `detector/candidates/${c.version}/${name}`));
+    expect((await store.list('detector/')).map((blob) => blob.key)).toEqual(
+      Object.keys(c.files)
+        .sort()
+        .map((name) => `detector/candidates/${c.version}/${name}`),
+    );
     expect(await store.stat('detector/production.json')).toBeNull();
   });
 });

@@ -26,10 +26,22 @@ describe('readRunDir', () => {
   });
 
   it.each([
-    ['split.json', (value: Record<string, unknown>) => ({ ...value, val: [] }), /split\.json is invalid: .*\/val must NOT have fewer than 1 items.*models\/run-split\.schema\.json/],
+    [
+      'split.json',
+      (value: Record<string, unknown>) => ({ ...value, val: [] }),
+      /split\.json is invalid: .*\/val must NOT have fewer than 1 items.*models\/run-split\.schema\.json/,
+    ],
     ['split.json', (value: Record<string, unknown>) => ({ ...value, extra: 1 }), /split\.json is invalid: .*must NOT have additional properties/],
-    ['training.json', (value: Record<string, unknown>) => ({ ...value, params: 'many' }), /training\.json is invalid: \/params must be integer.*models\/run-training\.schema\.json/],
-    ['parity/meta.json', (value: Record<string, unknown>) => ({ ...value, output_shape: [1] }), /parity\/meta\.json is invalid: .*models\/run-parity-meta\.schema\.json/],
+    [
+      'training.json',
+      (value: Record<string, unknown>) => ({ ...value, params: 'many' }),
+      /training\.json is invalid: \/params must be integer.*models\/run-training\.schema\.json/,
+    ],
+    [
+      'parity/meta.json',
+      (value: Record<string, unknown>) => ({ ...value, output_shape: [1] }),
+      /parity\/meta\.json is invalid: .*models\/run-parity-meta\.schema\.json/,
+    ],
     ['torch_eval.json', () => ({}), /torch_eval\.json is invalid: .*must have required property 'val'/],
   ])('refuses a %s that breaks its schema', async (file, change, message) => {
     const dir = await fakeRun();
@@ -38,7 +50,7 @@ describe('readRunDir', () => {
     await expect(readRunDir(dir)).rejects.toThrow(message);
   });
 
-  it('predicts the trainer\'s split with the rule both read from models/shared-constants.json', () => {
+  it("predicts the trainer's split with the rule both read from models/shared-constants.json", () => {
     expect(isValidationHash(sha(999), 0.1)).toBe(true);
     expect(isValidationHash(sha(1000), 0.1)).toBe(false);
     expect(isValidationHash(sha(10999), 0.1)).toBe(true);

@@ -33,7 +33,11 @@ async function validate(files: Record<string, Buffer | string>, info: object | s
   const folder = writeDataset(path.join(root, `dataset-${count}`), files, info);
   const dataset = openDataset(folder);
   const listing = await listDataset(dataset.store);
-  const scanned = await scanDataset(listing.files, (key) => dataset.store.read(key), { decoder: new SharpDecoder({ maxPixels: LIMITS.maxPixels }), limits: LIMITS, decodeSize: 32 });
+  const scanned = await scanDataset(listing.files, (key) => dataset.store.read(key), {
+    decoder: new SharpDecoder({ maxPixels: LIMITS.maxPixels }),
+    limits: LIMITS,
+    decodeSize: 32,
+  });
   return validateDataset({ listing, info: parseDatasetInfo(listing.infoBytes), scanned }, thresholds);
 }
 
@@ -123,7 +127,10 @@ describe('validateDataset on generated files', () => {
   });
 
   it('fails a split with too few images or a missing class', async () => {
-    const report = await validate(await generateImages({ train: { REAL: 8, FAKE: 3 }, val: { REAL: 2, FAKE: 0 } }), DATASET_INFO, { ...THRESHOLDS, maxImbalance: 10 });
+    const report = await validate(await generateImages({ train: { REAL: 8, FAKE: 3 }, val: { REAL: 2, FAKE: 0 } }), DATASET_INFO, {
+      ...THRESHOLDS,
+      maxImbalance: 10,
+    });
     expect(report.errors).toEqual(['train/ has 3 usable FAKE images; the minimum is 6', 'val/ has no usable FAKE images']);
   });
 
@@ -156,7 +163,7 @@ describe('validateDataset on generated files', () => {
     expect(report.duplicates.map((group) => group.keys)).toEqual([['train/REAL/r0000-copy.png', 'train/REAL/r0000.png']]);
     expect(report.warnings).toEqual([
       'train/ holds 1 extra byte-identical copies (5.88% of the split)',
-      '4 file(s) are ignored by the trainer (not images in a split\'s REAL/ or FAKE/ folder; listed below)',
+      "4 file(s) are ignored by the trainer (not images in a split's REAL/ or FAKE/ folder; listed below)",
     ]);
   });
 

@@ -27,7 +27,11 @@ export async function noiseImage(seed: number, options: { size?: number; format?
   const pixels = Buffer.alloc(size * size * 3);
   for (let i = 0; i < pixels.length; i += 1) pixels[i] = Math.max(0, Math.min(255, Math.round(brightness + (random() - 0.5) * 80)));
   const image = sharp(pixels, { raw: { width: size, height: size, channels: 3 } });
-  return (options.format ?? 'png') === 'jpeg' ? image.jpeg({ quality: 90 }).toBuffer() : options.format === 'webp' ? image.webp({ lossless: true }).toBuffer() : image.png().toBuffer();
+  return (options.format ?? 'png') === 'jpeg'
+    ? image.jpeg({ quality: 90 }).toBuffer()
+    : options.format === 'webp'
+      ? image.webp({ lossless: true }).toBuffer()
+      : image.png().toBuffer();
 }
 
 export interface ClassCounts {
@@ -39,17 +43,24 @@ export interface ClassCounts {
  * Images for each split: REAL around brightness 70, FAKE around 185; every image distinct (the
  * seed is unique per file). Keys like `train/REAL/r0003.png`.
  */
-export async function generateImages(splits: Partial<Record<'train' | 'val' | 'test', ClassCounts>>, options: { size?: number; formats?: Array<'jpeg' | 'png' | 'webp'> } = {}): Promise<Record<string, Buffer>> {
+export async function generateImages(
+  splits: Partial<Record<'train' | 'val' | 'test', ClassCounts>>,
+  options: { size?: number; formats?: Array<'jpeg' | 'png' | 'webp'> } = {},
+): Promise<Record<string, Buffer>> {
   const files: Record<string, Buffer> = {};
   const formats = options.formats ?? ['png'];
   let seed = 1;
   for (const [split, counts] of Object.entries(splits)) {
     for (const className of ['REAL', 'FAKE'] as const) {
-      for (let i = 0; i < (counts)[className]; i += 1) {
+      for (let i = 0; i < counts[className]; i += 1) {
         const format = formats[i % formats.length] as 'jpeg' | 'png' | 'webp';
         const extension = format === 'jpeg' ? 'jpg' : format;
         const key = `${split}/${className}/${className === 'REAL' ? 'r' : 'f'}${String(i).padStart(4, '0')}.${extension}`;
-        files[key] = await noiseImage(seed, { format, brightness: className === 'REAL' ? 70 : 185, ...(options.size === undefined ? {} : { size: options.size }) });
+        files[key] = await noiseImage(seed, {
+          format,
+          brightness: className === 'REAL' ? 70 : 185,
+          ...(options.size === undefined ? {} : { size: options.size }),
+        });
         seed += 1;
       }
     }

@@ -48,7 +48,11 @@ export async function writeFakeRun(dir: string, options: FakeRunOptions): Promis
       if (items.length === 0) continue;
       const scored = await evaluateItems(model, options.datasetRoot, items, { decoder: new SharpDecoder({ maxPixels: LIMITS.maxPixels }), limits: LIMITS });
       const probabilities = scored.map((item) => Math.min(1, Math.max(0, (item.probability as number) + (options.probabilityShift ?? 0))));
-      const m = binaryMetrics(items.map((item) => item.label), probabilities, metadata.threshold);
+      const m = binaryMetrics(
+        items.map((item) => item.label),
+        probabilities,
+        metadata.threshold,
+      );
       torchEval[name] = { accuracy: m.accuracy, precision: m.precision, recall: m.recall, f1: m.f1, roc_auc: m.roc_auc, n: m.n, probabilities };
     }
   } finally {

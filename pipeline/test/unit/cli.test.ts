@@ -44,11 +44,52 @@ describe('parseCommandLine', () => {
 
   it('reads every option', () => {
     const options = parse([
-      '--dataset', 'data/shoes', '--name', 'shoes', '--store', 'gs://b/models', '--epochs', '3', '--arch', 'mobilenet_v3_small',
-      '--image-size', '128', '--batch-size', '32', '--lr', '1e-3', '--max-steps', '5', '--val-fraction', '0.2', '--seed', '7',
-      '--threads', '4', '--trainer-arg=--width', '--trainer-arg', '24', '--python', 'python3.11', '--dry-run', '--no-champion',
-      '--no-robustness', '--min-accuracy', '0.9', '--champion-metrics', 'f1, accuracy', '--champion-tolerance', '0.01',
-      '--skew-max-mean-dp', '0.02', '--max-imbalance', '4', '--progress-interval', '5', '--log-format', 'json',
+      '--dataset',
+      'data/shoes',
+      '--name',
+      'shoes',
+      '--store',
+      'gs://b/models',
+      '--epochs',
+      '3',
+      '--arch',
+      'mobilenet_v3_small',
+      '--image-size',
+      '128',
+      '--batch-size',
+      '32',
+      '--lr',
+      '1e-3',
+      '--max-steps',
+      '5',
+      '--val-fraction',
+      '0.2',
+      '--seed',
+      '7',
+      '--threads',
+      '4',
+      '--trainer-arg=--width',
+      '--trainer-arg',
+      '24',
+      '--python',
+      'python3.11',
+      '--dry-run',
+      '--no-champion',
+      '--no-robustness',
+      '--min-accuracy',
+      '0.9',
+      '--champion-metrics',
+      'f1, accuracy',
+      '--champion-tolerance',
+      '0.01',
+      '--skew-max-mean-dp',
+      '0.02',
+      '--max-imbalance',
+      '4',
+      '--progress-interval',
+      '5',
+      '--log-format',
+      'json',
     ]);
     expect(options).toMatchObject({
       dataset: path.resolve('data/shoes'),
@@ -58,15 +99,51 @@ describe('parseCommandLine', () => {
       robustnessQuality: null,
       python: 'python3.11',
       progressIntervalMs: 5000,
-      trainer: { arch: 'mobilenet_v3_small', imageSize: 128, epochs: 3, batchSize: 32, lr: 0.001, maxSteps: 5, valFraction: 0.2, seed: 7, threads: 4, extraArgs: ['--width', '24'] },
+      trainer: {
+        arch: 'mobilenet_v3_small',
+        imageSize: 128,
+        epochs: 3,
+        batchSize: 32,
+        lr: 0.001,
+        maxSteps: 5,
+        valFraction: 0.2,
+        seed: 7,
+        threads: 4,
+        extraArgs: ['--width', '24'],
+      },
       gate: { minAccuracy: 0.9, championMetrics: ['f1', 'accuracy'], championTolerance: 0.01 },
       skew: { maxMeanProbabilityDiff: 0.02 },
       validation: { maxImbalance: 4, valFraction: 0.2 },
     });
     expect(buildTrainerArgs(options, '/data/shoes', '/work/run')).toEqual([
-      '-m', 'training.train', '--dataset', '/data/shoes', '--out', '/work/run', '--name', 'shoes', '--arch', 'mobilenet_v3_small',
-      '--image-size', '128', '--epochs', '3', '--batch-size', '32', '--lr', '0.001', '--max-steps', '5', '--seed', '7',
-      '--val-fraction', '0.2', '--threads', '4', '--width', '24',
+      '-m',
+      'training.train',
+      '--dataset',
+      '/data/shoes',
+      '--out',
+      '/work/run',
+      '--name',
+      'shoes',
+      '--arch',
+      'mobilenet_v3_small',
+      '--image-size',
+      '128',
+      '--epochs',
+      '3',
+      '--batch-size',
+      '32',
+      '--lr',
+      '0.001',
+      '--max-steps',
+      '5',
+      '--seed',
+      '7',
+      '--val-fraction',
+      '0.2',
+      '--threads',
+      '4',
+      '--width',
+      '24',
     ]);
   });
 
@@ -97,14 +174,26 @@ describe('parseCommandLine', () => {
   });
 
   it('reports every bad flag at once', () => {
-    expect(() => parse(['--epochs', '0', '--lr=-1'])).toThrow(/--name is required[\s\S]*--dataset is required[\s\S]*--epochs must be[\s\S]*--lr must be a positive number/);
+    expect(() => parse(['--epochs', '0', '--lr=-1'])).toThrow(
+      /--name is required[\s\S]*--dataset is required[\s\S]*--epochs must be[\s\S]*--lr must be a positive number/,
+    );
   });
 });
 
 describe('trainerCommand', () => {
   it("rebuilds the trainer's command line from training.json's args", () => {
     expect(
-      trainerCommand({ dataset: 'data/cifake', out: 'runs/cifake-final', name: null, arch: 'compact', image_size: 32, label_smoothing: 0.05, no_augment: false, init_from: null, pretrained_weights: null }),
+      trainerCommand({
+        dataset: 'data/cifake',
+        out: 'runs/cifake-final',
+        name: null,
+        arch: 'compact',
+        image_size: 32,
+        label_smoothing: 0.05,
+        no_augment: false,
+        init_from: null,
+        pretrained_weights: null,
+      }),
     ).toBe('python3 -m training.train --dataset data/cifake --out runs/cifake-final --arch compact --image-size 32 --label-smoothing 0.05');
     expect(trainerCommand({ no_augment: true, dataset: 'my data' })).toBe("python3 -m training.train --no-augment --dataset 'my data'");
   });

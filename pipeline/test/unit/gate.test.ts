@@ -10,7 +10,9 @@ const good = metrics({ accuracy: 0.95, roc_auc: 0.98, precision: 0.94, recall: 0
 const champion = (overrides: Partial<BinaryMetrics>): ChampionResult => ({ version: '20260101T000000Z-aaaaaaaa', metrics: metrics({ ...good, ...overrides }) });
 
 describe('decideGate', () => {
-  it.each<[string, Partial<BinaryMetrics>, ChampionResult | null, Partial<GateThresholds>, { drop_points: number; quality: number } | null, boolean, string | null]>([
+  it.each<
+    [string, Partial<BinaryMetrics>, ChampionResult | null, Partial<GateThresholds>, { drop_points: number; quality: number } | null, boolean, string | null]
+  >([
     ['passes with no production version', {}, null, {}, null, true, null],
     ['fails below the minimum accuracy', { accuracy: 0.79 }, null, {}, null, false, 'accuracy 0.7900 < 0.8000'],
     ['fails below the minimum ROC-AUC', { roc_auc: 0.8 }, null, {}, null, false, 'ROC-AUC 0.8000 < 0.8500'],
@@ -19,15 +21,47 @@ describe('decideGate', () => {
     ['checks precision only when asked', { precision: 0.5 }, null, {}, null, true, null],
     ['fails below a requested precision', { precision: 0.5 }, null, { minPrecision: 0.9 }, null, false, 'precision 0.5000 < 0.9000'],
     ['fails below a requested recall', { recall: 0.5 }, null, { minRecall: 0.6 }, null, false, 'recall 0.5000 < 0.6000'],
-    ['fails on a large JPEG accuracy drop', {}, null, {}, { drop_points: 12.5, quality: 75 }, false, 'accuracy drops 12.50 points when re-encoded as JPEG q75 (> 10)'],
+    [
+      'fails on a large JPEG accuracy drop',
+      {},
+      null,
+      {},
+      { drop_points: 12.5, quality: 75 },
+      false,
+      'accuracy drops 12.50 points when re-encoded as JPEG q75 (> 10)',
+    ],
     ['passes a small JPEG accuracy drop', {}, null, {}, { drop_points: 2, quality: 75 }, true, null],
     ['passes when as good as production', {}, champion({}), {}, null, true, null],
     ['passes when better than production', {}, champion({ accuracy: 0.9, roc_auc: 0.95 }), {}, null, true, null],
-    ['fails when worse than production on accuracy', {}, champion({ accuracy: 0.951 }), {}, null, false, "accuracy 0.9500 vs production 20260101T000000Z-aaaaaaaa's 0.9510 on the same 1000 images"],
-    ['fails when worse than production on ROC-AUC', {}, champion({ roc_auc: 0.99 }), {}, null, false, "ROC-AUC 0.9800 vs production 20260101T000000Z-aaaaaaaa's 0.9900 on the same 1000 images"],
+    [
+      'fails when worse than production on accuracy',
+      {},
+      champion({ accuracy: 0.951 }),
+      {},
+      null,
+      false,
+      "accuracy 0.9500 vs production 20260101T000000Z-aaaaaaaa's 0.9510 on the same 1000 images",
+    ],
+    [
+      'fails when worse than production on ROC-AUC',
+      {},
+      champion({ roc_auc: 0.99 }),
+      {},
+      null,
+      false,
+      "ROC-AUC 0.9800 vs production 20260101T000000Z-aaaaaaaa's 0.9900 on the same 1000 images",
+    ],
     ['allows a configured tolerance', {}, champion({ accuracy: 0.955 }), { championTolerance: 0.01 }, null, true, null],
     ['compares only the configured metrics', {}, champion({ roc_auc: 0.99 }), { championMetrics: ['accuracy'] }, null, true, null],
-    ['compares F1 when asked', { f1: 0.9 }, champion({ f1: 0.92 }), { championMetrics: ['f1'] }, null, false, "F1 0.9000 vs production 20260101T000000Z-aaaaaaaa's 0.9200 on the same 1000 images"],
+    [
+      'compares F1 when asked',
+      { f1: 0.9 },
+      champion({ f1: 0.92 }),
+      { championMetrics: ['f1'] },
+      null,
+      false,
+      "F1 0.9000 vs production 20260101T000000Z-aaaaaaaa's 0.9200 on the same 1000 images",
+    ],
     [
       'fails when production cannot be evaluated',
       {},

@@ -69,7 +69,11 @@ describe('reproductionCommands', () => {
 
   it('stops at a training.json that names its own folder as a member', () => {
     write('runs/loop', { module: 'training.ensemble', args: { members: ['runs/loop'] }, members: [{ run: 'runs/loop' }] });
-    const lines = reproductionCommands(path.join(root, 'runs/loop'), { module: 'training.ensemble', args: { members: ['runs/loop'] }, members: [{ run: 'runs/loop' }] }, root);
+    const lines = reproductionCommands(
+      path.join(root, 'runs/loop'),
+      { module: 'training.ensemble', args: { members: ['runs/loop'] }, members: [{ run: 'runs/loop' }] },
+      root,
+    );
     expect(lines.at(-1)).toBe('python3 -m training.ensemble --members runs/loop --out runs/loop');
     expect(lines).toContain('# member 1 of 1: runs/loop (listed above)');
   });

@@ -13,13 +13,21 @@ describe('parseTrainerLine', () => {
       '{"event":"step","epoch":1,"step":20,"total_steps":120,"loss":0.68,"images_per_s":965.8,"lr":0.0001}',
       { event: 'step', epoch: 1, step: 20, total_steps: 120, loss: 0.68, images_per_s: 965.8, lr: 0.0001 },
     ],
-    ['a step whose loss was not finite (written as null)', '{"event":"step","epoch":1,"step":1,"total_steps":2,"loss":null}', { event: 'step', epoch: 1, step: 1, total_steps: 2, loss: null, images_per_s: null }],
+    [
+      'a step whose loss was not finite (written as null)',
+      '{"event":"step","epoch":1,"step":1,"total_steps":2,"loss":null}',
+      { event: 'step', epoch: 1, step: 1, total_steps: 2, loss: null, images_per_s: null },
+    ],
     [
       'an epoch event',
       '{"event":"epoch","epoch":1,"step":40,"train_loss":0.5,"val":{"accuracy":0.9,"roc_auc":0.95,"loss":0.3},"seconds":12.5}',
       { event: 'epoch', epoch: 1, step: 40, train_loss: 0.5, val: { accuracy: 0.9, roc_auc: 0.95, loss: 0.3 }, seconds: 12.5 },
     ],
-    ['a done event', '{"event":"done","best_epoch":2,"best_val":{"accuracy":0.91},"seconds":30}', { event: 'done', best_epoch: 2, best_val: { accuracy: 0.91 }, seconds: 30 }],
+    [
+      'a done event',
+      '{"event":"done","best_epoch":2,"best_val":{"accuracy":0.91},"seconds":30}',
+      { event: 'done', best_epoch: 2, best_val: { accuracy: 0.91 }, seconds: 30 },
+    ],
     ['an error event', '{"event":"error","message":"ValueError: no images"}', { event: 'error', message: 'ValueError: no images' }],
     ['surrounding whitespace', '  {"event":"error","message":"x"}\r', { event: 'error', message: 'x' }],
     ['plain text', 'decoding 900 images at 32px', null],
@@ -158,7 +166,7 @@ describe('runTrainer', () => {
     for (const line of [...stdout, 'listing and hashing']) expect(log).toContain(line);
   });
 
-  it('fails with the trainer\'s own error message and the log location', async () => {
+  it("fails with the trainer's own error message and the log location", async () => {
     const script = fakeTrainer('error', ['{"event":"error","message":"DatasetError: no train/ folder"}'], ['Traceback (most recent call last):', 'boom'], 1);
     const failure = await run(script, 'error.log').catch((error: unknown) => error);
     expect(isPipelineError(failure) && failure.code).toBe('training_failed');
@@ -176,7 +184,13 @@ describe('runTrainer', () => {
 
   it('fails clearly when the trainer cannot be started', async () => {
     await expect(
-      runTrainer({ command: path.join(dir, 'no-such-python'), args: [], cwd: dir, logFile: path.join(dir, 'missing.log'), progressStream: { write: () => true } }),
+      runTrainer({
+        command: path.join(dir, 'no-such-python'),
+        args: [],
+        cwd: dir,
+        logFile: path.join(dir, 'missing.log'),
+        progressStream: { write: () => true },
+      }),
     ).rejects.toThrow(/could not start the trainer .*no-such-python.*ENOENT/);
   });
 });
