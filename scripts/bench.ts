@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import * as zlib from 'node:zlib';
 import { createDecoder, createLogger, createOnnxEngine, FileBlobStore, loadConfig, ModelRegistry, repoRoot, scoreImages } from '../functions/src/core';
-import { fuzzImages } from './image-fuzzer';
+import { chunkedBody, FUZZ_SEED_FILES, fuzzImages } from './image-fuzzer';
 
 const SIZES: Array<[string, number, number]> = [
   ['256x256', 256, 256],
@@ -356,20 +356,6 @@ async function send(url: string, init: RequestInit & { duplex?: 'half' }): Promi
   }
 }
 
-/** A body streamed in 64 KB chunks without a Content-Length. */
-function chunkedBody(size: number): ReadableStream<Uint8Array> {
-  const chunk = new Uint8Array(64 * 1024);
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= size) return controller.close();
-      const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
-      sent += part.length;
-      controller.enqueue(part);
-    },
-  });
-}
-
 async function hostileCases(photo: Buffer): Promise<Array<{ name: string; path: string; init: () => RequestInit & { duplex?: 'half' } }>> {
   const avif = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 30, b: 200 } } })
     .avif({ effort: 0 })
@@ -510,19 +496,7 @@ async function memorySuite(store: string, model: string, photos: Map<string, Buf
 }
 
 async function fuzzSuite(store: string, model: string): Promise<void> {
-  const names = [
-    'photo.jpg',
-    'photo.png',
-    'photo.webp',
-    'photo.avif',
-    'animated.webp',
-    'apng.png',
-    'cmyk.jpg',
-    'exif-rotated.jpg',
-    'palette.png',
-    'rgb16.png',
-    'lossless.webp',
-  ];
+  const names = FUZZ_SEED_FILES;
   const seeds = names.map((name) => [name, fs.readFileSync(path.join(root, 'functions', 'test', 'fixtures', 'images', name))] as [string, Buffer]);
   const cases = fuzzImages(seeds, args.fuzzImages, args.seed);
   console.log(`\n## fuzz: ${cases.length} mutated images, seed ${args.seed}`);

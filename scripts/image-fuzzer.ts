@@ -13,6 +13,35 @@ export interface FuzzCase {
   bytes: Buffer;
 }
 
+/** Fixture images (functions/test/fixtures/images) the fuzzing starts from: every format and oddity. */
+export const FUZZ_SEED_FILES = [
+  'photo.jpg',
+  'photo.png',
+  'photo.webp',
+  'photo.avif',
+  'animated.webp',
+  'apng.png',
+  'cmyk.jpg',
+  'exif-rotated.jpg',
+  'palette.png',
+  'rgb16.png',
+  'lossless.webp',
+] as const;
+
+/** A body sent with Transfer-Encoding: chunked (no Content-Length): `size` bytes in `chunkBytes` chunks. */
+export function chunkedBody(size: number, chunkBytes = 64 * 1024): ReadableStream<Uint8Array> {
+  const chunk = new Uint8Array(chunkBytes);
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= size) return controller.close();
+      const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
+      sent += part.length;
+      controller.enqueue(part);
+    },
+  });
+}
+
 type Mutation = (bytes: Buffer, random: () => number, other: Buffer) => Buffer;
 
 const int = (random: () => number, below: number) => Math.floor(random() * below);

@@ -5,6 +5,7 @@
 import * as http from 'node:http';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
+import { chunkedBody } from '../../../scripts/image-fuzzer';
 import { fixtureImage, solidImage, startService, WHITE } from '../support/test-service';
 import { type FunctionClient, multipart, rawMultipart, startFunction } from '../support/function-server';
 
@@ -65,19 +66,8 @@ interface Case {
 
 const padTo = (bytes: Buffer, size: number) => Buffer.concat([bytes, Buffer.alloc(size - bytes.length)]);
 const gzipped = (text: string) => zlib.gzipSync(Buffer.from(text));
-/** A body sent with Transfer-Encoding: chunked (no Content-Length), `size` bytes in 16 KB chunks. */
-const chunked = (size: number) => {
-  const chunk = new Uint8Array(16 * 1024);
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= size) return controller.close();
-      const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
-      sent += part.length;
-      controller.enqueue(part);
-    },
-  });
-};
+/** A body sent with Transfer-Encoding: chunked (no Content-Length), in 16 KB chunks. */
+const chunked = (size: number) => chunkedBody(size, 16 * 1024);
 /** A form with `count` text fields before the image. */
 const manyFields = (count: number) => {
   const form = new FormData();

@@ -4,23 +4,10 @@
  * or a documented 4xx with a JSON error, never a 500 and never a dropped connection.
  * `npm run bench -- --suite fuzz` runs the same mutations by the thousand.
  */
-import { fuzzImages } from '../../../scripts/image-fuzzer';
+import { FUZZ_SEED_FILES, fuzzImages } from '../../../scripts/image-fuzzer';
 import { fixtureImage, startService } from '../support/test-service';
 import { type FunctionClient, multipart, startFunction } from '../support/function-server';
 
-const SEED_FILES = [
-  'photo.jpg',
-  'photo.png',
-  'photo.webp',
-  'photo.avif',
-  'animated.webp',
-  'apng.png',
-  'cmyk.jpg',
-  'exif-rotated.jpg',
-  'palette.png',
-  'rgb16.png',
-  'lossless.webp',
-];
 const DOCUMENTED = new Set([400, 413, 415]);
 
 let predict: FunctionClient;
@@ -35,7 +22,7 @@ afterAll(async () => {
   await Promise.all([predict.close(), batch.close()]);
 });
 
-const seeds = SEED_FILES.map((name) => [name, fixtureImage(name)] as [string, Buffer]);
+const seeds = FUZZ_SEED_FILES.map((name) => [name, fixtureImage(name)] as [string, Buffer]);
 
 it('answers 300 mutated images with 200 or a documented 4xx, never a 500', async () => {
   const cases = fuzzImages(seeds, 300, 20261201);

@@ -93,17 +93,8 @@ function describeReason(decision: GateDecision): string {
   return `training pipeline: gate passed on ${decision.split} (${passed.join('; ')})`;
 }
 
-interface VersionFileInput {
+interface VersionFileInput extends Omit<PublishStepInput, 'pointer'> {
   options: PipelineOptions;
-  version: string;
-  metadata: ModelMetadata;
-  runDir: RunDir;
-  datasetUri: string;
-  report: DatasetReport;
-  metrics: Record<string, BinaryMetrics>;
-  skew: SkewReport;
-  decision: GateDecision;
-  reference: DriftReference;
   commands: string[];
   createdAt: Date;
 }
