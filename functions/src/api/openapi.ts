@@ -16,22 +16,71 @@ function component(schema: { $id: string }): Record<string, unknown> {
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
+/** What each error status means here, with one real answer of it as the example. */
+const ERRORS: Record<number, { description: string; code: string; message: string }> = {
+  400: {
+    description: 'Malformed request, missing or undecodable image (see error.code).',
+    code: 'undecodable_image',
+    message: 'the JPEG image could not be decoded: premature end of JPEG image',
+  },
+  401: {
+    description: 'Missing or invalid API key.',
+    code: 'unauthorized',
+    message: 'a valid API key is required: send it as X-API-Key or Authorization: Bearer <key>',
+  },
+  403: {
+    description: 'The gs:// bucket is not in ALLOWED_BUCKETS.',
+    code: 'bucket_not_allowed',
+    message: 'bucket "someone-elses-bucket" is not in ALLOWED_BUCKETS',
+  },
+  404: {
+    description: 'Unknown model, or an object that does not exist.',
+    code: 'unknown_model',
+    message: 'unknown model "nope": no production version of it is published in the model store',
+  },
+  405: { description: 'Wrong method; see the Allow header.', code: 'method_not_allowed', message: 'method GET is not allowed here; use POST' },
+  413: {
+    description: 'Too many bytes, pixels, batch items or too costly to decode.',
+    code: 'too_many_pixels',
+    message: 'image is 60000×60000 pixels (3600.0 MP); the limit is 40.0 MP',
+  },
+  415: {
+    description: 'Unsupported content type, encoding, charset or image format.',
+    code: 'unsupported_format',
+    message: 'GIF images are not supported; send a JPEG, PNG, WebP or AVIF image',
+  },
+  429: { description: 'Rate limited; see Retry-After.', code: 'rate_limited', message: 'too many requests; retry after 1 s' },
+  500: {
+    description: 'A bug: the details are in the log under the request id.',
+    code: 'internal',
+    message: 'internal error; it has been logged with this request id',
+  },
+  503: {
+    description: 'Model unavailable or instance shutting down; see Retry-After.',
+    code: 'model_unavailable',
+    message: 'model "shoes" could not be loaded; retry shortly',
+  },
+};
+
 function errors(...statuses: number[]): Record<string, unknown> {
-  const text: Record<number, string> = {
-    400: 'Malformed request, missing or undecodable image (see error.code).',
-    401: 'Missing or invalid API key.',
-    403: 'The gs:// bucket is not in ALLOWED_BUCKETS.',
-    404: 'Unknown model, or an object that does not exist.',
-    405: 'Wrong method; see the Allow header.',
-    413: 'Too many bytes, pixels or batch items.',
-    415: 'Unsupported content type or image format.',
-    429: 'Rate limited; see Retry-After.',
-    503: 'Model unavailable; see Retry-After.',
-  };
   return Object.fromEntries(
-    statuses.map((status) => [String(status), { description: text[status], content: { 'application/json': { schema: ref('ErrorResponse') } } }]),
+    [...statuses, 500].map((status) => {
+      const known = ERRORS[status]!;
+      const example = { error: { code: known.code, message: known.message, request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a' } };
+      return [String(status), { description: known.description, content: { 'application/json': { schema: ref('ErrorResponse'), example } } }];
+    }),
   );
 }
+
+const VERDICT_EXAMPLE = {
+  prediction: 'real',
+  probability: 0.0395,
+  confidence: 'high',
+  threshold: 0.5,
+  model: { name: 'shoes', version: '20261126T073803Z-2fbd56b5' },
+  image: { width: 320, height: 240, format: 'jpeg', bytes: 17969 },
+  timing_ms: { decode: 5.25, inference: 2.32, total: 8.1 },
+};
 
 const modelParameter = {
   name: 'model',
@@ -42,6 +91,8 @@ const modelParameter = {
 };
 
 const security = [{ apiKey: [] }, { bearer: [] }];
+/** Open to everyone, stated explicitly. */
+const open: never[] = [];
 
 export function buildOpenApiDocument(version: string): Record<string, unknown> {
   return {
@@ -51,11 +102,21 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       version,
       description:
         'Tells whether a product photo was made by a generative model. Images: JPEG, PNG, WebP, AVIF (format from magic bytes; the first frame of animations).',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
+    servers: [
+      { url: 'http://localhost:8080', description: 'npm start: every function on one port' },
+      {
+        url: 'https://{region}-{project}.cloudfunctions.net',
+        description: 'A deployment (terraform output base_url): each function at /<name>',
+        variables: { region: { default: 'europe-west1' }, project: { default: 'my-project' } },
+      },
+    ],
     paths: {
       '/predict': {
         post: {
           summary: 'Score one image',
+          operationId: 'predict',
           parameters: [modelParameter],
           security,
           requestBody: {
@@ -66,11 +127,16 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
               },
               'image/*': { schema: { type: 'string', format: 'binary' } },
               'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
-              'application/json': { schema: ref('PredictJsonRequest') },
+              'application/json': { schema: ref('PredictJsonRequest'), example: { image: '/9j/4AAQSkZJRgABAQAAAQABAAD…' } },
             },
           },
           responses: {
-            '200': { description: 'The verdict.', content: { 'application/json': { schema: ref('PredictResponse') } } },
+            '200': {
+              description: 'The verdict.',
+              content: {
+                'application/json': { schema: ref('PredictResponse'), example: { ...VERDICT_EXAMPLE, request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a' } },
+              },
+            },
             ...errors(400, 401, 403, 404, 405, 413, 415, 429, 503),
           },
         },
@@ -78,19 +144,44 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       '/batch': {
         post: {
           summary: 'Score several images in one inference call',
+          operationId: 'batch',
           parameters: [modelParameter],
           security,
           requestBody: {
             required: true,
             content: {
               'multipart/form-data': { schema: { type: 'object', description: 'One file part per image; the filename is echoed back.' } },
-              'application/json': { schema: ref('BatchJsonRequest') },
+              'application/json': {
+                schema: ref('BatchJsonRequest'),
+                example: {
+                  images: [
+                    { id: 'sku-1', image: '/9j/4AAQSkZJRgABAQAAAQABAAD…' },
+                    { id: 'sku-2', uri: 'gs://shop-photos/listing/42.jpg' },
+                  ],
+                },
+              },
             },
           },
           responses: {
             '200': {
               description: 'One result per item, in request order; an item that failed carries an error instead of a verdict.',
-              content: { 'application/json': { schema: ref('BatchResponse') } },
+              content: {
+                'application/json': {
+                  schema: ref('BatchResponse'),
+                  example: {
+                    results: [
+                      { id: 'sku-1', ...VERDICT_EXAMPLE },
+                      { id: 'sku-2', error: { code: 'too_many_pixels', message: 'image is 60000×60000 pixels (3600.0 MP); the limit is 40.0 MP' } },
+                    ],
+                    total: 2,
+                    succeeded: 1,
+                    failed: 1,
+                    model: VERDICT_EXAMPLE.model,
+                    timing_ms: { decode: 12.3, inference: 4.1, total: 17.9 },
+                    request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a',
+                  },
+                },
+              },
             },
             ...errors(400, 401, 404, 405, 413, 415, 429, 503),
           },
@@ -99,18 +190,64 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       '/health': {
         get: {
           summary: 'Liveness, version and model state; ?deep=1 loads the model and runs one inference',
+          operationId: 'health',
+          security: open,
           parameters: [modelParameter, { name: 'deep', in: 'query', required: false, schema: { enum: ['0', '1'] } }],
           responses: {
-            '200': { description: 'Healthy.', content: { 'application/json': { schema: ref('HealthResponse') } } },
+            '200': {
+              description: 'Healthy.',
+              content: {
+                'application/json': {
+                  schema: ref('HealthResponse'),
+                  example: {
+                    status: 'ok',
+                    version: '0.1.0',
+                    uptime_s: 12.5,
+                    default_model: 'shoes',
+                    decoder: 'sharp',
+                    models: [
+                      {
+                        name: 'shoes',
+                        loaded: true,
+                        version: '20261126T073803Z-2fbd56b5',
+                        sha256: 'ab12…',
+                        loaded_at: '2026-12-01T10:00:00.000Z',
+                        last_error: null,
+                        last_error_at: null,
+                      },
+                    ],
+                  },
+                },
+              },
+            },
             '503': { description: 'Deep check failed.', content: { 'application/json': { schema: ref('HealthResponse') } } },
+            ...errors(400, 405),
           },
         },
       },
       '/drift': {
-        get: { summary: 'Latest drift report per model', security, responses: { '200': { description: 'Reports.' }, ...errors(401, 404) } },
-        post: { summary: 'Compute drift reports now (Cloud Scheduler)', security, responses: { '200': { description: 'New reports.' }, ...errors(401, 405) } },
+        get: {
+          summary: 'Latest drift report per model',
+          operationId: 'getDriftReports',
+          security,
+          parameters: [modelParameter],
+          responses: { '200': { description: 'Reports.', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(400, 401, 404, 429) },
+        },
+        post: {
+          summary: 'Compute drift reports now (Cloud Scheduler)',
+          operationId: 'computeDriftReports',
+          security,
+          responses: { '200': { description: 'New reports.', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(401, 429, 503) },
+        },
       },
-      '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/openapi.json': {
+        get: {
+          summary: 'This document',
+          operationId: 'getOpenApiDocument',
+          security: open,
+          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(405) },
+        },
+      },
     },
     components: {
       securitySchemes: {

@@ -151,6 +151,7 @@ export const healthResponseSchema = {
           sha256: { type: ['string', 'null'] },
           loaded_at: { type: ['string', 'null'] },
           last_error: { type: ['string', 'null'] },
+          last_error_at: { type: ['string', 'null'] },
         },
       },
     },
