@@ -13,7 +13,8 @@
  *   a gzip bomb, a chunked 100 MB body, a 6000×6000 AVIF, …): its status, how far it raised the
  *   server's RSS and how much CPU it took;
  * - fuzz: --fuzz-images (3000) seeded mutations of the fixture images, counted by status;
- * - decode-cost: sharp's decode time per megapixel for each format (image/decode-cost.ts).
+ * - decode-cost: sharp's decode time per megapixel for each format (image/decode-cost.ts);
+ * - bulk: images per second of `detector score --local` on a folder of 200 photo-like 1000×1000 JPEGs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,6 +26,7 @@ import sharp from 'sharp';
 import * as zlib from 'node:zlib';
 import { createDecoder, createLogger, createOnnxEngine, FileBlobStore, loadConfig, ModelRegistry, repoRoot, scoreImages } from '../functions/src/core';
 import { chunkedBody, FUZZ_SEED_FILES, fuzzImages } from './image-fuzzer';
+import { listSources, localScorer, runScore, storeOpener } from './score-command';
 
 const SIZES: Array<[string, number, number]> = [
   ['256x256', 256, 256],
@@ -35,7 +37,7 @@ const SIZES: Array<[string, number, number]> = [
 
 const USAGE = `usage: npm run bench -- [options]
 
-  --suite <list>            latency,memory,hostile,fuzz,decode-cost (default latency,memory,hostile)
+  --suite <list>            latency,memory,hostile,fuzz,decode-cost,bulk (default latency,memory,hostile)
   --model <name>            model to serve (default DEFAULT_MODEL or shoes; the test model if absent)
   --store <dir>             model store folder (default models/)
   --requests <n>            timed requests per size in the latency suite (default 40)
@@ -47,7 +49,7 @@ const USAGE = `usage: npm run bench -- [options]
   -h, --help                this text
 `;
 
-const SUITES = ['latency', 'memory', 'hostile', 'fuzz', 'decode-cost'] as const;
+const SUITES = ['latency', 'memory', 'hostile', 'fuzz', 'decode-cost', 'bulk'] as const;
 type Suite = (typeof SUITES)[number];
 
 function usageError(message: string): never {
@@ -548,6 +550,31 @@ async function decodeCostSuite(): Promise<void> {
   }
 }
 
+async function bulkSuite(store: string, model: string, photos: Map<string, Buffer>): Promise<void> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bulk-'));
+  const photo = photos.get('1000x1000')!;
+  for (let i = 0; i < 200; i += 1) fs.writeFileSync(path.join(folder, `${String(i).padStart(4, '0')}.jpg`), photo);
+  const config = loadConfig({ MODEL_STORE: store, DEFAULT_MODEL: model });
+  console.log(`\n## bulk: detector score --local on 200 × 1000×1000 JPEG (${(photo.length / 1024).toFixed(0)} KB each)`);
+  for (const batch of [1, 16]) {
+    const out = path.join(folder, `results-${batch}.jsonl`);
+    const items = await listSources(folder, storeOpener(config));
+    const summary = await runScore({
+      items,
+      out,
+      shard: null,
+      groupSize: batch,
+      concurrency: 1,
+      scorer: localScorer(config, model, createLogger({ level: 'error' }), storeOpener(config)),
+      progressStream: { write: () => true },
+    });
+    console.log(
+      `batch ${batch}: ${(summary.scored / summary.seconds).toFixed(1)} images/s (${summary.scored} scored, ${summary.failed} failed, ${summary.seconds.toFixed(1)} s, model load included)`,
+    );
+  }
+  fs.rmSync(folder, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
   const { store, model } = chooseModel();
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
@@ -559,6 +586,7 @@ async function main(): Promise<void> {
     else if (suite === 'memory') await memorySuite(store, model, photos);
     else if (suite === 'hostile') await hostileSuite(store, model, photos);
     else if (suite === 'fuzz') await fuzzSuite(store, model);
+    else if (suite === 'bulk') await bulkSuite(store, model, photos);
     else await decodeCostSuite();
   }
 }

@@ -1,0 +1,190 @@
+/**
+ * `detector score` end to end: local scoring through the functions' core, resuming, sharding,
+ * CSV and JSON Lines, a gs:// prefix read through the Cloud Storage test server, and --url against
+ * the real service and against a server that answers 429 before it answers.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { GcsBlobStore } from '../../functions/src/storage/gcs-blob-store';
+import { startGcsServer } from '../../functions/test/support/gcs-server';
+import { startFunction } from '../../functions/test/support/function-server';
+import { fixtureImage, FIXTURE_MODELS, startService, tempDir } from '../../functions/test/support/test-service';
+import { createMemoryLogger, loadConfig } from '../../functions/src/core';
+import { main } from '../detector-cli';
+import { doneIds, listSources, localScorer, remoteScorer, runScore, shardOf, type SourceItem, storeOpener } from '../score-command';
+
+const IMAGES = ['photo.jpg', 'photo.png', 'photo.webp', 'photo.avif', 'grey.jpg', 'palette.png', 'fake.jpg', 'truncated.jpg'];
+const quiet = { write: () => true, isTTY: false };
+const config = loadConfig({ MODEL_STORE: FIXTURE_MODELS, DEFAULT_MODEL: 'brightness' });
+const local = () => localScorer(config, 'brightness', createMemoryLogger(), storeOpener(config));
+
+function imageFolder(): string {
+  const dir = tempDir('score-');
+  fs.mkdirSync(path.join(dir, 'nested, with comma'));
+  for (const [i, name] of IMAGES.entries()) fs.writeFileSync(path.join(dir, i % 2 === 0 ? name : path.join('nested, with comma', name)), fixtureImage(name));
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'not an image, not listed');
+  return dir;
+}
+
+const readJsonl = (file: string) =>
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.endsWith('"pred'))
+    .map((line) => JSON.parse(line) as { id: string; prediction?: string; error_code?: string });
+
+describe('detector score --local', () => {
+  it('writes one line per image, a verdict or the error, and resumes without scoring anything twice', async () => {
+    const folder = imageFolder();
+    const items = await listSources(folder, storeOpener(config));
+    expect(items.map((item) => item.id)).toHaveLength(IMAGES.length);
+    const out = path.join(tempDir('out-'), 'results.jsonl');
+    // An interrupted earlier run: two complete lines and one cut off.
+    fs.writeFileSync(
+      out,
+      `${JSON.stringify({ id: items[0]!.id, prediction: 'real' })}\n${JSON.stringify({ id: items[1]!.id, prediction: 'real' })}\n{"id":"${items[2]!.id}","pred`,
+    );
+    const summary = await runScore({ items, out, shard: null, groupSize: 3, concurrency: 2, scorer: local(), progressStream: quiet });
+    // fake.jpg and grey.jpg come first in id order: they were the two lines already there.
+    expect(items.slice(0, 2).map((item) => item.id)).toEqual(['fake.jpg', 'grey.jpg']);
+    expect(summary).toMatchObject({ listed: 8, skipped: 2, scored: 5, failed: 1 });
+    const lines = readJsonl(out);
+    const ids = lines.map((line) => line.id);
+    expect(ids).toHaveLength(IMAGES.length);
+    expect(new Set(ids).size).toBe(IMAGES.length);
+    // Not scored again: the earlier line stands.
+    expect(lines.find((line) => line.id === 'fake.jpg')).toEqual({ id: 'fake.jpg', prediction: 'real' });
+    expect(lines.filter((line) => line.id.endsWith('truncated.jpg'))[0]?.error_code).toBe('undecodable_image');
+    expect(lines.filter((line) => line.id.endsWith('photo.png'))[0]?.prediction).toMatch(/^(ai_generated|real)$/);
+    // A second run has nothing left to do.
+    expect((await runScore({ items, out, shard: null, groupSize: 3, concurrency: 1, scorer: local(), progressStream: quiet })).skipped).toBe(IMAGES.length);
+  });
+
+  it('writes CSV with a header and quoted fields, and resumes from it', async () => {
+    const items = await listSources(imageFolder(), storeOpener(config));
+    const out = path.join(tempDir('out-'), 'results.csv');
+    await runScore({ items: items.slice(0, 4), out, shard: null, groupSize: 16, concurrency: 1, scorer: local(), progressStream: quiet });
+    await runScore({ items, out, shard: null, groupSize: 16, concurrency: 1, scorer: local(), progressStream: quiet });
+    const rows = fs.readFileSync(out, 'utf8').trim().split('\n');
+    expect(rows[0]).toBe('id,prediction,probability,confidence,model,model_version,error_code,error_message');
+    expect(rows).toHaveLength(1 + IMAGES.length);
+    expect(rows.some((row) => row.startsWith('"nested, with comma/'))).toBe(true);
+    expect(doneIds(out, 'csv').size).toBe(IMAGES.length);
+  });
+
+  it('splits work into shards that hold every image exactly once, whatever the listing order', async () => {
+    const ids = Array.from({ length: 500 }, (_, i) => `gs://bucket/catalogue/${i}.jpg`);
+    const shards = (order: string[]) => [0, 1, 2].map((index) => order.filter((id) => shardOf(id, 3) === index));
+    const forward = shards(ids);
+    expect(forward.flat().sort()).toEqual([...ids].sort());
+    expect(forward.every((shard) => shard.length > 120)).toBe(true);
+    expect(shards([...ids].reverse()).map((shard) => [...shard].sort())).toEqual(forward.map((shard) => [...shard].sort()));
+
+    const items = await listSources(imageFolder(), storeOpener(config));
+    const dir = tempDir('shards-');
+    const seen: string[] = [];
+    for (let index = 0; index < 3; index += 1) {
+      const out = path.join(dir, `part-${index}.jsonl`);
+      await runScore({ items, out, shard: { index, count: 3 }, groupSize: 4, concurrency: 1, scorer: local(), progressStream: quiet });
+      if (fs.existsSync(out)) seen.push(...readJsonl(out).map((line) => line.id));
+    }
+    expect(seen.sort()).toEqual(items.map((item) => item.id).sort());
+  });
+
+  it('reads a gs:// prefix through the Cloud Storage API (one task of a sharded job)', async () => {
+    const server = await startGcsServer();
+    try {
+      const bucket = new GcsBlobStore({ bucket: 'catalogue', prefix: '', apiEndpoint: server.url });
+      for (const name of ['photo.jpg', 'photo.webp', 'truncated.jpg']) await bucket.write(`listings/2026/${name}`, fixtureImage(name));
+      await bucket.write('listings/2026/readme.txt', 'skip me');
+      const gcsConfig = loadConfig({ MODEL_STORE: FIXTURE_MODELS, DEFAULT_MODEL: 'brightness', STORAGE_API_ENDPOINT: server.url });
+      const items = await listSources('gs://catalogue/listings', storeOpener(gcsConfig));
+      expect(items.map((item) => item.id)).toEqual([
+        'gs://catalogue/listings/2026/photo.jpg',
+        'gs://catalogue/listings/2026/photo.webp',
+        'gs://catalogue/listings/2026/truncated.jpg',
+      ]);
+      const out = path.join(tempDir('out-'), 'part-0.jsonl');
+      const summary = await runScore({ items, out, shard: { index: 0, count: 1 }, groupSize: 16, concurrency: 1, scorer: local(), progressStream: quiet });
+      expect(summary).toMatchObject({ scored: 2, failed: 1 });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('detector score --url', () => {
+  it('scores through a running service the same as in-process', async () => {
+    startService();
+    const app = await startFunction('app');
+    try {
+      const items = await listSources(imageFolder(), storeOpener(config));
+      const out = path.join(tempDir('out-'), 'remote.jsonl');
+      const summary = await runScore({
+        items,
+        out,
+        shard: null,
+        groupSize: 5,
+        concurrency: 2,
+        scorer: remoteScorer({ url: app.url, apiKey: null, model: null, retries: 0 }),
+        progressStream: quiet,
+      });
+      expect(summary).toMatchObject({ scored: 6, failed: 2 });
+      const localOut = path.join(tempDir('out-'), 'local.jsonl');
+      await runScore({ items, out: localOut, shard: null, groupSize: 5, concurrency: 1, scorer: local(), progressStream: quiet });
+      const byId = (file: string) => Object.fromEntries(readJsonl(file).map((line) => [line.id, line.prediction ?? line.error_code]));
+      expect(byId(out)).toEqual(byId(localOut));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('retries 429 and 503 as Retry-After says, then writes the answer', async () => {
+    let calls = 0;
+    const waits: number[] = [];
+    const server = http.createServer((req, res) => {
+      calls += 1;
+      req.resume();
+      req.on('end', () => {
+        if (calls <= 2) {
+          res.writeHead(calls === 1 ? 429 : 503, { 'Content-Type': 'application/json', 'Retry-After': String(calls) });
+          res.end(JSON.stringify({ error: { code: calls === 1 ? 'rate_limited' : 'model_unavailable', message: 'later' } }));
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ results: [{ id: '0', prediction: 'real', probability: 0.1, confidence: 'high', model: { name: 'm', version: 'v' } }] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const item: SourceItem = { id: 'a.jpg', read: () => Promise.resolve(fixtureImage('photo.jpg')) };
+      const scorer = remoteScorer({ url, apiKey: 'k', model: null, retries: 5, sleep: (ms) => (waits.push(ms), Promise.resolve()) });
+      expect(await scorer([item])).toEqual([{ id: 'a.jpg', prediction: 'real', probability: 0.1, confidence: 'high', model: 'm', model_version: 'v' }]);
+      expect({ calls, waits }).toEqual({ calls: 3, waits: [1000, 2000] });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('exits 4 when the service cannot be reached, 2 on bad arguments', async () => {
+    const out = path.join(tempDir('out-'), 'r.jsonl');
+    const folder = imageFolder();
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['score', folder, '--out', out, '--url', 'http://127.0.0.1:9', '--retries', '0'], { MODEL_STORE: FIXTURE_MODELS })).toBe(4);
+      expect(await main(['score', folder, '--out', 'x.txt'], {})).toBe(2);
+      expect(await main(['score', folder], {})).toBe(2);
+      expect(await main(['score', folder, '--out', out, '--shard', '3/3'], {})).toBe(2);
+      expect(await main(['nope'], {})).toBe(2);
+      expect(await main(['--help'], {})).toBe(0);
+      expect(await main(['score', folder, '--out', out, '--model', 'brightness'], { MODEL_STORE: FIXTURE_MODELS })).toBe(3);
+    } finally {
+      stderr.mockRestore();
+      stdout.mockRestore();
+    }
+  });
+});
