@@ -18,6 +18,7 @@ import { makePredictHandler } from './handlers/predict';
 import { ApiKeyAuth, collectApiKeys } from './http/api-key-auth';
 import { NotFoundError } from './errors';
 import { drainRequests, installFrontDoor } from './http/front-door';
+import { makeWebFunction } from './web/web-function';
 import { type HttpFunctionDeps, makeHttpFunction } from './http/http-function';
 import { TokenBucketLimiter } from './http/rate-limiter';
 import type { ImageDecoder } from './image/image-decoder';
@@ -221,11 +222,16 @@ const NO_METRICS: MetricSink = {
 
 /** Routes /<function>/… to that function, for serving all of them on one local port. */
 export function makeRouter(service: Service): HttpFunction {
+  const web = makeWebFunction();
   return async (req, res) => {
     const [, first = ''] = (req.path ?? '/').split('/');
     const target = service.functions[first as keyof Service['functions']];
     if (target !== undefined) {
       await target(req, res);
+      return;
+    }
+    if (first === '' || first === 'web') {
+      await web(req, res);
       return;
     }
     if (first === 'openapi.json') {

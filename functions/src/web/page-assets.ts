@@ -1,0 +1,155 @@
+/**
+ * The web page served at GET / (npm start; `app`): drop or pick images, see each verdict. Plain
+ * HTML, CSS and JavaScript with no build step and nothing from another origin; the page only
+ * calls this service's own /predict (and /explain where a deployment has it).
+ */
+export const INDEX_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>AI Product Photo Detector</title>
+<link rel="stylesheet" href="/web/style.css">
+<script src="/web/app.js" defer></script>
+</head>
+<body>
+<main>
+  <h1>AI Product Photo Detector</h1>
+  <p class="lead">Drop product photos to see whether a generative model made them. Images are scored by this service and not kept.</p>
+  <section class="key">
+    <label for="api-key">API key <span class="hint">(only if this deployment needs one; kept in this tab only)</span></label>
+    <input id="api-key" type="password" autocomplete="off" spellcheck="false">
+  </section>
+  <section id="drop" class="drop" tabindex="0" role="button" aria-describedby="drop-help">
+    <p id="drop-help">Drop JPEG, PNG, WebP or AVIF images here, or</p>
+    <label class="pick" for="files">choose images</label>
+    <input id="files" type="file" accept="image/jpeg,image/png,image/webp,image/avif" multiple>
+  </section>
+  <ol id="results" class="results" aria-live="polite"></ol>
+</main>
+</body>
+</html>
+`;
+
+export const STYLE_CSS = `:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
+body { margin: 0; }
+main { max-width: 52rem; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.5rem; margin: 0.5rem 0; }
+.lead, .hint { color: GrayText; }
+.key { display: flex; flex-direction: column; gap: 0.25rem; margin: 1rem 0; }
+.key input { font: inherit; padding: 0.5rem; max-width: 24rem; }
+.drop { border: 2px dashed GrayText; border-radius: 0.5rem; padding: 1.5rem; text-align: center; }
+.drop.over, .drop:focus { border-color: Highlight; outline: none; }
+.drop input { position: absolute; width: 1px; height: 1px; opacity: 0; }
+.pick { display: inline-block; padding: 0.5rem 1rem; border: 1px solid; border-radius: 0.25rem; cursor: pointer; }
+.drop input:focus + .pick, .pick:hover { outline: 2px solid Highlight; }
+.results { list-style: none; padding: 0; display: grid; gap: 0.75rem; }
+.result { display: grid; grid-template-columns: 6rem 1fr; gap: 0.75rem; border: 1px solid GrayText; border-radius: 0.5rem; padding: 0.75rem; }
+.result img { width: 6rem; height: 6rem; object-fit: cover; border-radius: 0.25rem; }
+.result > div:only-child { grid-column: 1 / -1; }
+.verdict { font-weight: bold; font-size: 1.1rem; }
+.verdict.ai_generated { color: #b3261e; }
+.verdict.real { color: #1b6e3a; }
+.error { color: #b3261e; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 0.75rem; margin: 0.25rem 0 0; font-size: 0.9rem; }
+dt { color: GrayText; }
+@media (max-width: 30rem) { .result { grid-template-columns: 1fr; } .result img { width: 100%; height: auto; max-height: 12rem; } }
+`;
+
+export const APP_JS = `'use strict';
+(function () {
+  var KEY = 'detector-api-key';
+  var keyInput = document.getElementById('api-key');
+  var drop = document.getElementById('drop');
+  var files = document.getElementById('files');
+  var results = document.getElementById('results');
+  try { keyInput.value = sessionStorage.getItem(KEY) || ''; } catch (e) { /* storage off: the field still works */ }
+  keyInput.addEventListener('input', function () { try { sessionStorage.setItem(KEY, keyInput.value); } catch (e) { /* ignore */ } });
+
+  function text(tag, className, value) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    node.textContent = value;
+    return node;
+  }
+
+  function row(list, term, value) {
+    list.appendChild(text('dt', '', term));
+    list.appendChild(text('dd', '', value));
+  }
+
+  function headers() {
+    var key = keyInput.value.trim();
+    return key ? { 'X-API-Key': key } : {};
+  }
+
+  function show(item, body) {
+    var verdict = body.prediction === 'ai_generated' ? 'AI-generated' : 'Real photo';
+    item.info.appendChild(text('p', 'verdict ' + body.prediction, verdict));
+    var list = document.createElement('dl');
+    row(list, 'P(AI)', String(body.probability));
+    row(list, 'confidence', body.confidence);
+    row(list, 'model', body.model.name + ' ' + body.model.version);
+    row(list, 'image', body.image.width + '×' + body.image.height + ' ' + body.image.format);
+    row(list, 'time', body.timing_ms.total + ' ms');
+    if (body.evidence) row(list, 'evidence', JSON.stringify(body.evidence));
+    item.info.appendChild(list);
+  }
+
+  function fail(item, message) {
+    item.info.appendChild(text('p', 'error', message));
+  }
+
+  function score(file) {
+    var li = document.createElement('li');
+    li.className = 'result';
+    var img = document.createElement('img');
+    img.alt = '';
+    img.addEventListener('error', function () { img.remove(); });
+    if (/^image\\//.test(file.type)) img.src = URL.createObjectURL(file);
+    var info = document.createElement('div');
+    info.appendChild(text('p', 'name', file.name));
+    var status = text('p', 'status', 'Scoring…');
+    info.appendChild(status);
+    li.appendChild(img);
+    li.appendChild(info);
+    results.insertBefore(li, results.firstChild);
+    var item = { info: info };
+    var form = new FormData();
+    form.append('image', file, file.name);
+    fetch('/predict', { method: 'POST', body: form, headers: headers() })
+      .then(function (response) {
+        return response.json().then(
+          function (body) { return { ok: response.ok, status: response.status, body: body }; },
+          function () { return { ok: false, status: response.status, body: null }; }
+        );
+      })
+      .then(function (answer) {
+        status.remove();
+        if (answer.ok) show(item, answer.body);
+        else if (answer.body && answer.body.error) fail(item, answer.body.error.message + ' (' + answer.body.error.code + ')');
+        else fail(item, 'the service answered ' + answer.status);
+      })
+      .catch(function () {
+        status.remove();
+        fail(item, 'the service could not be reached');
+      });
+  }
+
+  function take(list) {
+    for (var i = 0; i < list.length; i += 1) score(list[i]);
+  }
+
+  files.addEventListener('change', function () { take(files.files); files.value = ''; });
+  drop.addEventListener('keydown', function (event) {
+    if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); files.click(); }
+  });
+  drop.addEventListener('dragover', function (event) { event.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', function () { drop.classList.remove('over'); });
+  drop.addEventListener('drop', function (event) {
+    event.preventDefault();
+    drop.classList.remove('over');
+    take(event.dataTransfer.files);
+  });
+})();
+`;
