@@ -4,14 +4,27 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, loadConfig } from '../functions/src/core';
-import { listSources, localScorer, parseShard, remoteScorer, runScore, type Scorer, ServiceError, storeOpener } from './score-command';
+import {
+  listSources,
+  localScorer,
+  outputName,
+  parseShard,
+  remoteScorer,
+  runScore,
+  type Scorer,
+  ServiceError,
+  shardFromEnvironment,
+  storeOpener,
+  withObjectOutput,
+} from './score-command';
 
 export const USAGE = `usage: npx detector score <folder | file list | gs://bucket/prefix> --out <results.jsonl | results.csv> [options]
 
 Scores every image (JPEG, PNG, WebP, AVIF) and writes one line per image: its verdict, or its
 error. A second run with the same --out skips the images already there.
 
-  --out <file>             results: .jsonl (one JSON object per line) or .csv
+  --out <file>             results: .jsonl (one JSON object per line) or .csv; a gs:// object
+                           works too, and {task} in the name becomes the shard index
   --local                  score in this process with the local model store (default;
                            MODEL_STORE, else models/), through the functions' scoring core
   --url <base URL>         score against a deployment instead (POST <url>/batch)
@@ -20,7 +33,8 @@ error. A second run with the same --out skips the images already there.
   --concurrency <n>        scoring calls in flight (default: 1 local, 4 with --url)
   --batch <n>              images per call (default 16; at most 20 with --url)
   --retries <n>            retries of a call answered 429 or 503 or not answered (default 5)
-  --shard <i/n>            score only shard i of n (by sha256 of each image's id)
+  --shard <i/n>            score only shard i of n (by sha256 of each image's id); in a Cloud
+                           Run job, CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT by default
   -h, --help               this text
 
 A gs:// prefix or gs:// entries of a file list are read through the Cloud Storage API
@@ -76,16 +90,28 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const batch = integer('batch', values.batch, 16, remote ? 20 : 256) || 1;
     const concurrency = integer('concurrency', values.concurrency, remote ? 4 : 1, 64) || 1;
     const retries = integer('retries', values.retries, 5, 20);
-    const shard = values.shard === undefined ? null : parseShard(values.shard);
+    const shard = values.shard === undefined ? shardFromEnvironment(env) : parseShard(values.shard);
+    const out = outputName(values.out, shard);
     const config = loadConfig(env);
     const openStore = storeOpener(config);
     const items = await listSources(positionals[0]!, openStore);
     const scorer: Scorer = remote
       ? remoteScorer({ url: values.url!, apiKey: values['api-key'] ?? env.DETECTOR_API_KEY ?? null, model: values.model ?? null, retries })
       : localScorer(config, values.model ?? config.defaultModel, createLogger({ level: 'error' }), openStore);
-    const summary = await runScore({ items, out: values.out, shard, groupSize: batch, concurrency, scorer, progressStream: process.stderr });
+    const run = (file: string, checkpoint?: () => Promise<void>) =>
+      runScore({
+        items,
+        out: file,
+        shard,
+        groupSize: batch,
+        concurrency,
+        scorer,
+        progressStream: process.stderr,
+        ...(checkpoint === undefined ? {} : { checkpoint }),
+      });
+    const summary = /^gs:\/\//i.test(out) ? await withObjectOutput(out, openStore, (file, upload) => run(file, upload)) : await run(out);
     process.stderr.write(
-      `${summary.scored} scored (${summary.ai_generated} ai_generated, ${summary.real} real), ${summary.failed} failed, ${summary.skipped} already in ${values.out}` +
+      `${summary.scored} scored (${summary.ai_generated} ai_generated, ${summary.real} real), ${summary.failed} failed, ${summary.skipped} already in ${out}` +
         `${shard === null ? '' : `, shard ${shard.index}/${shard.count}: ${summary.inShard} of ${summary.listed} listed`} in ${summary.seconds.toFixed(1)} s\n`,
     );
     return summary.failed > 0 ? 3 : 0;

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   AppError,
@@ -21,6 +22,7 @@ import {
   createOnnxEngine,
   type Config,
   type ImageLimits,
+  isBlobNotFound,
   type Logger,
   ModelRegistry,
   openBlobStore,
@@ -316,6 +318,9 @@ export interface RunOptions {
   scorer: Scorer;
   progressStream: ProgressStream;
   progressIntervalMs?: number;
+  /** Called after a group of results is written, at most every `checkpointMs` (e.g. to upload the file so far). */
+  checkpoint?: () => Promise<void>;
+  checkpointMs?: number;
 }
 
 export interface RunSummary {
@@ -351,6 +356,7 @@ export async function runScore(options: RunOptions): Promise<RunSummary> {
   for (let start = 0; start < todo.length; start += options.groupSize) groups.push(todo.slice(start, start + options.groupSize));
   let next = 0;
   let finished = 0;
+  let checkpointAt = Date.now();
   try {
     const worker = async (): Promise<void> => {
       while (next < groups.length) {
@@ -368,6 +374,10 @@ export async function runScore(options: RunOptions): Promise<RunSummary> {
         finished += group.length;
         const rate = finished / Math.max(0.001, (Date.now() - started) / 1000);
         progress.update(finished, todo.length, `${rate.toFixed(1)} images/s`);
+        if (options.checkpoint !== undefined && Date.now() - checkpointAt >= (options.checkpointMs ?? 60_000)) {
+          checkpointAt = Date.now();
+          await options.checkpoint();
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, groups.length)) }, () => worker()));
@@ -385,4 +395,46 @@ export function storeOpener(config: Readonly<Config>): (uri: string) => BlobStor
     ...(config.projectId === null ? {} : { projectId: config.projectId }),
   };
   return (uri) => openBlobStore(uri, options);
+}
+
+/** The shard Cloud Run gives this task (CLOUD_RUN_TASK_INDEX of CLOUD_RUN_TASK_COUNT), or null outside a job. */
+export function shardFromEnvironment(env: Readonly<Record<string, string | undefined>>): Shard | null {
+  const index = env.CLOUD_RUN_TASK_INDEX;
+  const count = env.CLOUD_RUN_TASK_COUNT;
+  if (index === undefined || count === undefined) return null;
+  return parseShard(`${index}/${count}`);
+}
+
+/** `--out` with `{task}` replaced by the shard index (part-{task}.jsonl in a job). */
+export function outputName(out: string, shard: Shard | null): string {
+  return out.replace(/\{task\}/g, String(shard?.index ?? 0));
+}
+
+/**
+ * Runs `work` on a local copy of a gs:// output object: the copy starts as the object (so a
+ * restarted task resumes), is uploaded on each checkpoint and at the end, even after a failure.
+ */
+export async function withObjectOutput<T>(
+  uri: string,
+  openStore: (uri: string) => BlobStore,
+  work: (localFile: string, upload: () => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const match = /^(gs:\/\/[^/]+)\/(.+)$/i.exec(uri);
+  if (match === null) throw new RangeError(`--out ${JSON.stringify(uri)} must name an object, like gs://bucket/results/run-1/part-{task}.jsonl`);
+  const store = openStore(match[1]!);
+  const key = match[2]!;
+  const local = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'detector-out-')), path.basename(key));
+  try {
+    fs.writeFileSync(local, await store.read(key));
+  } catch (error) {
+    if (!isBlobNotFound(error)) throw error;
+  }
+  const upload = async () => {
+    if (fs.existsSync(local)) await store.write(key, fs.readFileSync(local), { contentType: key.endsWith('.csv') ? 'text/csv' : 'application/x-ndjson' });
+  };
+  try {
+    return await work(local, upload);
+  } finally {
+    await upload();
+  }
 }

@@ -39,3 +39,13 @@ output "github_actions_variables" {
     DETECTOR_BUCKET                = google_storage_bucket.data.name
   }
 }
+
+output "score_job" {
+  description = "The bulk scoring Cloud Run job (gcloud run jobs execute <this> --args=score,…)."
+  value       = google_cloud_run_v2_job.score.name
+}
+
+output "scoring_repository" {
+  description = "Artifact Registry repository of the scoring image (scripts/score-job.cloudbuild.yaml's _REPOSITORY)."
+  value       = google_artifact_registry_repository.scoring.repository_id
+}

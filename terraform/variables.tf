@@ -134,3 +134,26 @@ variable "latency_p95_threshold_ms" {
   type        = number
   default     = 1000
 }
+
+variable "score_task_count" {
+  description = "Tasks of the bulk scoring job (each scores its share of the images); an execution may override it with --tasks."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.score_task_count >= 1 && var.score_task_count <= 10000
+    error_message = "score_task_count must be between 1 and 10000."
+  }
+}
+
+variable "score_task_timeout_seconds" {
+  description = "Longest a scoring task may run; a task that is stopped resumes from its part file on retry."
+  type        = number
+  default     = 3600
+}
+
+variable "score_source_buckets" {
+  description = "Other buckets the scoring job may read catalogues from (read-only); the project's bucket has catalogue/."
+  type        = list(string)
+  default     = []
+}

@@ -115,6 +115,36 @@ describe('detector score --local', () => {
   });
 });
 
+describe('detector score as a Cloud Run job task', () => {
+  it('takes its shard from CLOUD_RUN_TASK_INDEX/COUNT and writes gs://…/part-<i>.jsonl; the tasks together cover every image once', async () => {
+    const server = await startGcsServer();
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const bucket = new GcsBlobStore({ bucket: 'catalogue', prefix: '', apiEndpoint: server.url });
+      const names = Array.from({ length: 12 }, (_, i) => `listings/${String(i).padStart(2, '0')}.jpg`);
+      for (const name of names) await bucket.write(name, fixtureImage('photo.jpg'));
+      const env = { MODEL_STORE: FIXTURE_MODELS, DEFAULT_MODEL: 'brightness', STORAGE_API_ENDPOINT: server.url, CLOUD_RUN_TASK_COUNT: '3' };
+      const out = 'gs://catalogue/results/run-7/part-{task}.jsonl';
+      const seen: string[] = [];
+      for (const task of ['0', '1', '2']) {
+        expect(await main(['score', 'gs://catalogue/listings', '--out', out], { ...env, CLOUD_RUN_TASK_INDEX: task })).toBe(0);
+        const part = (await bucket.read(`results/run-7/part-${task}.jsonl`)).toString('utf8').trim().split('\n');
+        const ids = part.map((line) => (JSON.parse(line) as { id: string }).id);
+        expect(ids.every((id) => shardOf(id, 3) === Number(task))).toBe(true);
+        seen.push(...ids);
+      }
+      expect(seen.sort()).toEqual(names.map((name) => `gs://catalogue/${name}`));
+      // A task that restarts resumes from its part: nothing is scored twice.
+      expect(await main(['score', 'gs://catalogue/listings', '--out', out], { ...env, CLOUD_RUN_TASK_INDEX: '1' })).toBe(0);
+      const again = (await bucket.read('results/run-7/part-1.jsonl')).toString('utf8').trim().split('\n');
+      expect(new Set(again).size).toBe(again.length);
+    } finally {
+      stderr.mockRestore();
+      await server.close();
+    }
+  });
+});
+
 describe('detector score --url', () => {
   it('scores through a running service the same as in-process', async () => {
     startService();
