@@ -44,7 +44,7 @@ export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 export { createDecoder } from './image/create-decoder';
 export { packageVersion } from './package-version';
 
-export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'health', 'drift'] as const;
+export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'health', 'drift', 'web'] as const;
 
 export interface Service {
   config: Readonly<Config>;
@@ -167,6 +167,8 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
           ...(overrides.now === undefined ? {} : { now: overrides.now }),
         }),
       ),
+      // The web page: at / locally (the router), at <base>/web in the cloud, calling <base>/predict.
+      web: makeWebFunction(),
     },
     notFound: makeHttpFunction(httpDeps, { name: 'not_found', methods: 'any', protected: false }, ({ req }) => {
       const requested = req.path ?? '/';
@@ -222,7 +224,6 @@ const NO_METRICS: MetricSink = {
 
 /** Routes /<function>/… to that function, for serving all of them on one local port. */
 export function makeRouter(service: Service): HttpFunction {
-  const web = makeWebFunction();
   return async (req, res) => {
     const [, first = ''] = (req.path ?? '/').split('/');
     const target = service.functions[first as keyof Service['functions']];
@@ -230,8 +231,8 @@ export function makeRouter(service: Service): HttpFunction {
       await target(req, res);
       return;
     }
-    if (first === '' || first === 'web') {
-      await web(req, res);
+    if (first === '') {
+      await service.functions.web(req, res);
       return;
     }
     if (first === 'openapi.json') {

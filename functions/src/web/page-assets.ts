@@ -9,8 +9,8 @@ export const INDEX_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>AI Product Photo Detector</title>
-<link rel="stylesheet" href="/web/style.css">
-<script src="/web/app.js" defer></script>
+<link rel="stylesheet" href="web/style.css">
+<script src="web/app.js" defer></script>
 </head>
 <body>
 <main>

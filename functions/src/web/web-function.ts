@@ -12,10 +12,21 @@ import { APP_JS, INDEX_HTML, STYLE_CSS } from './page-assets';
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+const PAGE = { type: 'text/html; charset=utf-8', body: INDEX_HTML };
+const SCRIPT = { type: 'text/javascript; charset=utf-8', body: APP_JS };
+const STYLE = { type: 'text/css; charset=utf-8', body: STYLE_CSS };
+/**
+ * Locally the router hands over /, /web/app.js and /web/style.css; deployed as the `web` function
+ * (https://<region>-<project>.cloudfunctions.net/web) the same files arrive as /, /app.js and
+ * /style.css. The page names them relative to itself (web/app.js), which resolves to both.
+ */
 const ASSETS: Record<string, { type: string; body: string }> = {
-  '/': { type: 'text/html; charset=utf-8', body: INDEX_HTML },
-  '/web/app.js': { type: 'text/javascript; charset=utf-8', body: APP_JS },
-  '/web/style.css': { type: 'text/css; charset=utf-8', body: STYLE_CSS },
+  '/': PAGE,
+  '/web': PAGE,
+  '/web/app.js': SCRIPT,
+  '/app.js': SCRIPT,
+  '/web/style.css': STYLE,
+  '/style.css': STYLE,
 };
 
 export function makeWebFunction() {
