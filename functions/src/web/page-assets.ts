@@ -51,6 +51,9 @@ h1 { font-size: 1.5rem; margin: 0.5rem 0; }
 .verdict.ai_generated { color: #b3261e; }
 .verdict.real { color: #1b6e3a; }
 .error { color: #b3261e; }
+.note { color: GrayText; }
+.explain { font: inherit; margin-top: 0.5rem; padding: 0.25rem 0.75rem; }
+.heatmap { max-width: 100%; margin-top: 0.5rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 0.75rem; margin: 0.25rem 0 0; font-size: 0.9rem; }
 dt { color: GrayText; }
 @media (max-width: 30rem) { .result { grid-template-columns: 1fr; } .result img { width: 100%; height: auto; max-height: 12rem; } }
@@ -94,6 +97,33 @@ export const APP_JS = `'use strict';
     row(list, 'time', body.timing_ms.total + ' ms');
     if (body.evidence) row(list, 'evidence', JSON.stringify(body.evidence));
     item.info.appendChild(list);
+    var button = text('button', 'explain', 'Show where');
+    button.type = 'button';
+    button.addEventListener('click', function () { explain(item, button); });
+    item.info.appendChild(button);
+  }
+
+  // The heatmap comes from /explain where a deployment has it; elsewhere the page says so.
+  function explain(item, button) {
+    button.disabled = true;
+    var form = new FormData();
+    form.append('image', item.file, item.file.name);
+    fetch('/explain', { method: 'POST', body: form, headers: headers() })
+      .then(function (response) {
+        if (response.status === 404 || response.status === 405) throw new Error('unavailable');
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+      })
+      .then(function (answer) {
+        if (!answer.ok) { fail(item, answer.body && answer.body.error ? answer.body.error.message : 'the heatmap could not be made'); return; }
+        if (answer.body.heatmap_png) {
+          var overlay = document.createElement('img');
+          overlay.className = 'heatmap';
+          overlay.alt = 'where the image looks generated';
+          overlay.src = 'data:image/png;base64,' + answer.body.heatmap_png;
+          item.info.appendChild(overlay);
+        }
+      })
+      .catch(function () { item.info.appendChild(text('p', 'note', 'Heatmaps are not available on this deployment yet.')); });
   }
 
   function fail(item, message) {
@@ -114,7 +144,7 @@ export const APP_JS = `'use strict';
     li.appendChild(img);
     li.appendChild(info);
     results.insertBefore(li, results.firstChild);
-    var item = { info: info };
+    var item = { info: info, file: file };
     var form = new FormData();
     form.append('image', file, file.name);
     fetch('/predict', { method: 'POST', body: form, headers: headers() })

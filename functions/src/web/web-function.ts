@@ -10,7 +10,7 @@ import { requestIdFrom } from '../http/request-id';
 import { APP_JS, INDEX_HTML, STYLE_CSS } from './page-assets';
 
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const PAGE = { type: 'text/html; charset=utf-8', body: INDEX_HTML };
 const SCRIPT = { type: 'text/javascript; charset=utf-8', body: APP_JS };

@@ -68,6 +68,11 @@ describeInBrowser('web page (Chromium)', () => {
     expect(details).toMatch(/P\(AI\)0\.\d+/);
     expect(details).toMatch(/modelbrightness v1/);
 
+    // No /explain on this deployment yet: the page says so instead of failing.
+    await page.locator('.result .explain').first().click();
+    await page.locator('.result .note').first().waitFor({ timeout: 20_000 });
+    expect(await page.locator('.result .note').first().textContent()).toBe('Heatmaps are not available on this deployment yet.');
+
     await page.setInputFiles('#files', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are notes, not a photo') });
     const error = page.locator('.result .error').first();
     await error.waitFor({ timeout: 20_000 });
