@@ -181,5 +181,7 @@ export const APP_JS = `'use strict';
     drop.classList.remove('over');
     take(event.dataTransfer.files);
   });
+  // Every control is wired: tests (and anything else automating the page) may start.
+  document.documentElement.setAttribute('data-ready', '');
 })();
 `;

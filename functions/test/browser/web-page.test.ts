@@ -60,6 +60,7 @@ describeInBrowser('web page (Chromium)', () => {
       if (!request.url().startsWith(app.url) && !request.url().startsWith('blob:')) foreign.push(request.url());
     });
     await page.goto(`${app.url}/`);
+    await page.waitForSelector('html[data-ready]');
     await page.setInputFiles('#files', path.join(FIXTURE_IMAGES, 'photo.jpg'));
     const verdict = page.locator('.result .verdict').first();
     await verdict.waitFor({ timeout: 20_000 });
@@ -89,10 +90,10 @@ describeInBrowser('web page (Chromium)', () => {
   it('opens the file picker from the keyboard and fits a phone-width screen', async () => {
     const page = await browser.newPage({ viewport: { width: 360, height: 740 } });
     await page.goto(`${app.url}/`);
+    await page.waitForSelector('html[data-ready]');
     await page.focus('#drop');
-    const chooser = page.waitForEvent('filechooser', { timeout: 10_000 });
-    await page.keyboard.press('Enter');
-    expect((await chooser).isMultiple()).toBe(true);
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 20_000 }), page.keyboard.press('Enter')]);
+    expect(chooser.isMultiple()).toBe(true);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     // The API key stays in this tab's session storage.
     await page.fill('#api-key', 'a-key-0123456789abcdef');
