@@ -14,7 +14,16 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type BlobStore, isBlobNotFound, isPreconditionFailed, loadConfig, openBlobStore, parseProductionPointer, repoRoot } from '../functions/src/core';
+import {
+  type BlobStore,
+  isBlobNotFound,
+  isPreconditionFailed,
+  loadConfig,
+  openBlobStore,
+  parseProductionPointer,
+  repoRoot,
+  storeOptionsFrom,
+} from '../functions/src/core';
 
 export const HELP = `Usage: node dist/scripts/publish-models.js --to <gs://bucket/models | dir> [options]
 
@@ -118,10 +127,7 @@ async function main(argv: string[]): Promise<number> {
       .filter((entry) => fs.existsSync(path.join(from, entry, 'production.json')))
       .sort();
   const config = loadConfig(process.env);
-  const store = openBlobStore(values.to, {
-    ...(config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: config.storageApiEndpoint }),
-    ...(config.projectId === null ? {} : { projectId: config.projectId }),
-  });
+  const store = openBlobStore(values.to, storeOptionsFrom(config));
   for (const result of await publishBundledModels(from, store, names, values.replace === true)) {
     const said = {
       published: 'published',

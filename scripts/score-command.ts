@@ -26,8 +26,10 @@ import {
   type Logger,
   ModelRegistry,
   openBlobStore,
-  type OpenBlobStoreOptions,
   scoreImages,
+  storeOptionsFrom,
+  toVerdict,
+  type Verdict,
 } from '../functions/src/core';
 import { Progress, type ProgressStream } from '../pipeline/src/progress';
 import { IMAGE_EXTENSIONS } from '../pipeline/src/shared-constants';
@@ -183,6 +185,18 @@ export class ResultWriter {
   }
 }
 
+/** A verdict as /predict and /batch answer it (or the in-process equivalent), as one output line. */
+function lineOf(id: string, verdict: Partial<Pick<Verdict, 'prediction' | 'probability' | 'confidence' | 'model'>>): ResultLine {
+  return {
+    id,
+    ...(verdict.prediction === undefined ? {} : { prediction: verdict.prediction }),
+    ...(verdict.probability === undefined ? {} : { probability: verdict.probability }),
+    ...(verdict.confidence === undefined ? {} : { confidence: verdict.confidence }),
+    ...(verdict.model?.name === undefined ? {} : { model: verdict.model.name }),
+    ...(verdict.model?.version === undefined ? {} : { model_version: verdict.model.version }),
+  };
+}
+
 /** Scores a group of images; one ResultLine per item, in order. */
 export type Scorer = (items: readonly SourceItem[]) => Promise<ResultLine[]>;
 
@@ -214,17 +228,7 @@ export function localScorer(config: Readonly<Config>, modelName: string, logger:
     return scored.items.map((result, index): ResultLine => {
       const id = items[index]!.id;
       if (!result.ok) return { id, error_code: result.error.code, error_message: result.error.message };
-      const threshold = model.metadata.threshold;
-      const probability = Math.round(result.probability * 10_000) / 10_000;
-      const distance = probability >= threshold ? (probability - threshold) / (1 - threshold) : (threshold - probability) / threshold;
-      return {
-        id,
-        prediction: result.probability >= threshold ? 'ai_generated' : 'real',
-        probability,
-        confidence: distance < 0.4 ? 'low' : distance < 0.8 ? 'medium' : 'high',
-        model: model.name,
-        model_version: model.version,
-      };
+      return lineOf(id, toVerdict(model, result.prepared, result.probability, scored.inferenceMs, scored.decodeMs + scored.inferenceMs));
     });
   };
 }
@@ -265,20 +269,9 @@ export function remoteScorer(options: RemoteOptions): Scorer {
       }
       if (status === 200 && Array.isArray(body.results)) {
         sendable.forEach(({ index }, position) => {
-          const result = body.results![position] ?? {};
-          const error = result.error as { code: string; message: string } | undefined;
-          const model = result.model as { name?: string; version?: string } | undefined;
-          lines[index] =
-            error !== undefined
-              ? { id: items[index]!.id, error_code: error.code, error_message: error.message }
-              : {
-                  id: items[index]!.id,
-                  prediction: result.prediction as 'ai_generated' | 'real',
-                  probability: result.probability as number,
-                  confidence: result.confidence as string,
-                  ...(model?.name === undefined ? {} : { model: model.name }),
-                  ...(model?.version === undefined ? {} : { model_version: model.version }),
-                };
+          const result = (body.results![position] ?? {}) as Partial<Verdict> & { error?: { code: string; message: string } };
+          const id = items[index]!.id;
+          lines[index] = result.error !== undefined ? { id, error_code: result.error.code, error_message: result.error.message } : lineOf(id, result);
         });
         return lines as ResultLine[];
       }
@@ -390,10 +383,7 @@ export async function runScore(options: RunOptions): Promise<RunSummary> {
 }
 
 export function storeOpener(config: Readonly<Config>): (uri: string) => BlobStore {
-  const options: OpenBlobStoreOptions = {
-    ...(config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: config.storageApiEndpoint }),
-    ...(config.projectId === null ? {} : { projectId: config.projectId }),
-  };
+  const options = storeOptionsFrom(config);
   return (uri) => openBlobStore(uri, options);
 }
 

@@ -22,7 +22,7 @@ import {
   isPreconditionFailed,
   loadConfig,
   openBlobStore,
-  type OpenBlobStoreOptions,
+  storeOptionsFrom,
 } from '../functions/src/core';
 import { mapConcurrent } from '../pipeline/src/concurrency';
 import { listDataset, openDataset } from '../pipeline/src/dataset';
@@ -73,10 +73,7 @@ export type UploadResult =
   | { status: 'uploaded'; report: DatasetReport; uri: string; files: number; bytes: number };
 
 export async function uploadDataset(request: UploadRequest): Promise<UploadResult> {
-  const storeOptions: OpenBlobStoreOptions = {
-    ...(request.config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: request.config.storageApiEndpoint }),
-    ...(request.config.projectId === null ? {} : { projectId: request.config.projectId }),
-  };
+  const storeOptions = storeOptionsFrom(request.config);
   const source = openDataset(request.dataset);
   if (source.localRoot === null) throw new TypeError(`--dataset must be a local folder; got ${request.dataset}`);
   const listing = await listDataset(source.store);

@@ -35,7 +35,7 @@ import { BucketImageFetcher } from './scoring/image-fetcher';
 import type { ScoreObserver } from './scoring/observer';
 import type { BlobStore } from './storage/blob-store';
 import { DeadlineBlobStore } from './storage/deadline-blob-store';
-import { openBlobStore } from './storage/open-blob-store';
+import { openBlobStore, storeOptionsFrom } from './storage/open-blob-store';
 import { TelemetryBuffer } from './telemetry/telemetry-buffer';
 
 export type HttpFunction = (req: Request, res: Response) => Promise<void>;
@@ -72,10 +72,7 @@ export interface ServiceOverrides {
 
 export function buildService(config: Readonly<Config>, overrides: ServiceOverrides = {}): Service {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
-  const storeOptions = {
-    ...(config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: config.storageApiEndpoint }),
-    ...(config.projectId === null ? {} : { projectId: config.projectId }),
-  };
+  const storeOptions = storeOptionsFrom(config);
   // Every storage call on the request path has a deadline (storage/deadline-blob-store.ts).
   const modelStore = new DeadlineBlobStore(overrides.modelStore ?? openBlobStore(config.modelStore, storeOptions), config.storageTimeoutMs);
   const telemetryStore = new DeadlineBlobStore(overrides.telemetryStore ?? openBlobStore(config.telemetryStore, storeOptions), config.storageTimeoutMs);

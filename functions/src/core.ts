@@ -30,10 +30,20 @@ export {
   type ProductionPointer,
 } from './model/model-metadata';
 
-export { type ImageLimits, type ItemScore, type PreparedImage, scoreImages, type ScoredImages, type ScoreItem, type ScoringDeps } from './scoring/score-images';
+export {
+  type ImageLimits,
+  type ItemScore,
+  type PreparedImage,
+  scoreImages,
+  type ScoredImages,
+  type ScoreItem,
+  type ScoringDeps,
+  toVerdict,
+  type Verdict,
+} from './scoring/score-images';
 
 export { type BlobInfo, type BlobStore, isBlobNotFound, isPreconditionFailed, joinKey } from './storage/blob-store';
 export { FileBlobStore } from './storage/file-blob-store';
-export { openBlobStore, type OpenBlobStoreOptions, parseGcsUri } from './storage/open-blob-store';
+export { openBlobStore, type OpenBlobStoreOptions, parseGcsUri, storeOptionsFrom } from './storage/open-blob-store';
 
 export { buildReference, type DriftReference, parseReference, type ReferenceInput } from './drift/reference';

@@ -16,7 +16,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { type BlobStore, createDecoder, type ImageLimits, openBlobStore, type OpenBlobStoreOptions } from '../../functions/src/core';
+import { type BlobStore, createDecoder, type ImageLimits, openBlobStore, storeOptionsFrom } from '../../functions/src/core';
 import { UsageError } from './errors';
 import { makeVersionId, readProductionPointer, type PointerState } from './publish';
 import { readRunDir, type RunDir } from './run-dir';
@@ -57,10 +57,7 @@ export async function runPipeline(options: PipelineOptions, deps: PipelineDeps):
 
 /** Opens what every step shares: the model store, the serving decoder and limits, the step logger. */
 function openContext(options: PipelineOptions, deps: PipelineDeps): StepContext {
-  const storeOptions: OpenBlobStoreOptions = {
-    ...(deps.config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: deps.config.storageApiEndpoint }),
-    ...(deps.config.projectId === null ? {} : { projectId: deps.config.projectId }),
-  };
+  const storeOptions = storeOptionsFrom(deps.config);
   const limits: ImageLimits = { maxImageBytes: deps.config.maxImageBytes, maxPixels: deps.config.maxPixels, minImageSide: deps.config.minImageSide };
   return {
     options,

@@ -22,9 +22,10 @@
  * limits are those of the service registered last, like the framework's own function registry.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { NotFoundError, PayloadTooLargeError, ServiceUnavailableError, UnsupportedMediaTypeError } from '../errors';
+import { NotFoundError, ServiceUnavailableError, UnsupportedMediaTypeError } from '../errors';
 import type { Logger } from '../logger';
 import { toErrorResponse } from './error-response';
+import { requestTooLarge } from './read-body';
 import { requestIdFrom } from './request-id';
 
 export interface FrontDoorOptions {
@@ -158,11 +159,6 @@ export function admit(request: Pick<IncomingMessage, 'headers' | 'url'>, maxRequ
   }
 }
 
-function requestTooLarge(size: string | number, limit: number): PayloadTooLargeError {
-  const what = typeof size === 'number' ? `more than ${size} bytes` : `${size} bytes`;
-  return new PayloadTooLargeError('request_too_large', `the request body is ${what}; the limit is ${limit} bytes (MAX_REQUEST_BYTES)`);
-}
-
 /**
  * Counts body bytes as they arrive (before any parser buffers them) and fails the read with 413
  * once they pass the limit: this is what bounds a chunked body, which declares no length.
@@ -184,7 +180,7 @@ function countBodyBytes(request: IncomingMessage, response: ServerResponse, opti
       }
       if (received > limit) {
         refused = true;
-        const error = requestTooLarge(limit, limit);
+        const error = requestTooLarge(`more than ${limit}`, limit);
         // Answer now rather than after the handler has read off the rest.
         answer(error, request, response, options.logger, false);
         request.resume();

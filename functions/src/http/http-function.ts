@@ -64,6 +64,7 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
     const started = performance.now();
     restoreContentType(req);
     const requestId = requestIdFrom(req.headers['x-request-id']);
+    const client = clientAddress(req, deps.trustedProxyHops);
     const logger = deps.logger.child({ request_id: requestId, function: route.name, ...traceFields(req, deps.projectId) });
     let result: HandlerResult;
     let errorCode: string | null = null;
@@ -72,7 +73,7 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
         result = { status: 200, body: deps.openApi() };
       } else {
         if (route.methods !== 'any' && !route.methods.includes(req.method)) throw new MethodNotAllowedError(req.method, route.methods);
-        let principal = `ip:${clientAddress(req, deps.trustedProxyHops)}`;
+        let principal = `ip:${client}`;
         if (route.protected) {
           const auth = deps.auth.authenticate(req.headers);
           if (auth.principal !== 'anonymous') principal = auth.principal;
@@ -107,7 +108,7 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
         status: result.status,
         responseSize: String(Buffer.byteLength(payload)),
         latency: `${(latencyMs / 1000).toFixed(4)}s`,
-        remoteIp: clientAddress(req, deps.trustedProxyHops),
+        remoteIp: client,
         userAgent: req.get?.('user-agent'),
       },
       error_code: errorCode ?? undefined,

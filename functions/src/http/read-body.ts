@@ -26,7 +26,7 @@ export async function readBody(
     req.body = req.rawBody;
     return;
   }
-  if (length !== null && length > limit) throw tooLarge(String(length), limit);
+  if (length !== null && length > limit) throw requestTooLarge(String(length), limit);
   const stream = req as IncomingMessage;
   const body = await new Promise<Buffer>((resolve, reject) => {
     const whole = length === null ? null : Buffer.allocUnsafe(length);
@@ -47,7 +47,7 @@ export async function readBody(
       if (received + chunk.length > (length ?? limit)) {
         fail(
           length === null
-            ? tooLarge(`more than ${limit}`, limit)
+            ? requestTooLarge(`more than ${limit}`, limit)
             : new BadRequestError('incomplete_body', `the request body is longer than its Content-Length of ${length} bytes`),
         );
         return;
@@ -76,6 +76,7 @@ export async function readBody(
   req.body = body;
 }
 
-function tooLarge(size: string, limit: number): PayloadTooLargeError {
+/** 413 request_too_large: `size` is the body's length in words ("1073741824", "more than 200000"). */
+export function requestTooLarge(size: string, limit: number): PayloadTooLargeError {
   return new PayloadTooLargeError('request_too_large', `the request body is ${size} bytes; the limit is ${limit} bytes (MAX_REQUEST_BYTES)`);
 }

@@ -14,6 +14,14 @@ export interface OpenBlobStoreOptions {
   projectId?: string;
 }
 
+/** The storage settings of the configuration (STORAGE_API_ENDPOINT, GOOGLE_CLOUD_PROJECT) as store options. */
+export function storeOptionsFrom(config: { storageApiEndpoint: string | null; projectId: string | null }): OpenBlobStoreOptions {
+  return {
+    ...(config.storageApiEndpoint === null ? {} : { gcsApiEndpoint: config.storageApiEndpoint }),
+    ...(config.projectId === null ? {} : { projectId: config.projectId }),
+  };
+}
+
 /** `gs://bucket/prefix` → GcsBlobStore; a path → FileBlobStore on its absolute form. */
 export function openBlobStore(uri: string, options: OpenBlobStoreOptions = {}): BlobStore {
   if (typeof uri !== 'string' || uri.trim().length === 0) {
