@@ -72,8 +72,8 @@ export interface SkewReport {
 export async function checkParityBundle(modelBytes: Uint8Array, metadata: ModelMetadata, bundle: ParityBundle, intraOpNumThreads = 1): Promise<ParityResult> {
   const engine = await createOnnxEngine(modelBytes, { intraOpNumThreads });
   try {
-    const result = await engine.run(metadata.input.name, bundle.inputs, bundle.inputShape, metadata.output.name);
-    return compareLogits(bundle.logits, result.data, bundle.n);
+    const results = await engine.run(metadata.input.name, bundle.inputs, bundle.inputShape, [metadata.output.name]);
+    return compareLogits(bundle.logits, results[metadata.output.name]!.data, bundle.n);
   } finally {
     await engine.release();
   }

@@ -59,6 +59,14 @@ export function checkEngineMatchesMetadata(engine: Pick<InferenceEngine, 'inputN
   if (!engine.outputNames.includes(metadata.output.name)) {
     throw new Error(`metadata names output "${metadata.output.name}"; the model's outputs are ${engine.outputNames.join(', ')}`);
   }
+  if (metadata.ood !== undefined && !engine.outputNames.includes(metadata.ood.output)) {
+    throw new Error(`metadata.ood names output "${metadata.ood.output}"; the model's outputs are ${engine.outputNames.join(', ')}`);
+  }
+  if (metadata.patches !== undefined && (metadata.patches.size !== metadata.preprocessing.width || metadata.patches.size !== metadata.preprocessing.height)) {
+    throw new Error(
+      `metadata.patches.size is ${metadata.patches.size}; a patch model's input is size×size, not ${metadata.preprocessing.width}×${metadata.preprocessing.height}`,
+    );
+  }
   const dims = engine.inputDims(metadata.input.name);
   const want = [-1, 3, metadata.preprocessing.height, metadata.preprocessing.width];
   if (dims !== null && (dims.length !== 4 || dims.some((dim, i) => dim !== -1 && want[i] !== -1 && dim !== want[i]))) {

@@ -7,6 +7,13 @@ import type { ModelMetadata } from './model-metadata';
 import type { InferenceEngine } from './onnx-session';
 import { probabilitiesOfAi } from './scores';
 
+export interface PatchOutputs {
+  /** One logit of P(AI) per patch. */
+  logits: Float32Array;
+  /** [patches × D] embeddings, row-major; null when the model has no OOD statistics. */
+  embeddings: Float32Array | null;
+}
+
 export class LoadedModel {
   private inFlight = 0;
   private retired = false;
@@ -28,8 +35,36 @@ export class LoadedModel {
     const { preprocessing, input: inputSpec, output } = this.metadata;
     this.inFlight += 1;
     try {
-      const result = await this.engine.run(inputSpec.name, input, [count, 3, preprocessing.height, preprocessing.width], output.name);
+      const results = await this.engine.run(inputSpec.name, input, [count, 3, preprocessing.height, preprocessing.width], [output.name]);
+      const result = results[output.name]!;
       return probabilitiesOfAi(result.data, result.dims, output.activation, output.ai_index, count);
+    } finally {
+      this.inFlight -= 1;
+      if (this.retired && this.inFlight === 0) void this.release();
+    }
+  }
+
+  /**
+   * Runs one batch of `count` patches of a patch model (metadata.patches; output activation
+   * sigmoid): the logit of P(AI) for each patch and, where metadata.ood names one, its embedding.
+   */
+  async predictPatches(input: Float32Array, count: number): Promise<PatchOutputs> {
+    if (this.released) throw new Error(`model ${this.name}@${this.version} was released`);
+    const { preprocessing, input: inputSpec, output, ood } = this.metadata;
+    if (output.activation !== 'sigmoid') throw new Error(`patch models give one logit per patch (activation sigmoid), not ${output.activation}`);
+    const names = ood === undefined ? [output.name] : [output.name, ood.output];
+    this.inFlight += 1;
+    try {
+      const results = await this.engine.run(inputSpec.name, input, [count, 3, preprocessing.height, preprocessing.width], names);
+      const logits = results[output.name]!;
+      if (logits.dims[0] !== count || logits.data.length !== count)
+        throw new Error(`model output has dims [${logits.dims.join(', ')}]; expected [${count}, 1]`);
+      if (ood === undefined) return { logits: logits.data, embeddings: null };
+      const embeddings = results[ood.output]!;
+      if (embeddings.dims[0] !== count || embeddings.data.length !== count * ood.mean.length) {
+        throw new Error(`embedding output has dims [${embeddings.dims.join(', ')}]; expected [${count}, ${ood.mean.length}]`);
+      }
+      return { logits: logits.data, embeddings: embeddings.data };
     } finally {
       this.inFlight -= 1;
       if (this.retired && this.inFlight === 0) void this.release();

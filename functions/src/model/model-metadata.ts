@@ -18,6 +18,30 @@ export interface Preprocessing {
   std: [number, number, number];
 }
 
+/** How a patch model is applied: `count` patches of `size` px on a grid (image/patch-grid.ts). */
+export interface PatchSpec {
+  mode: 'grid';
+  size: number;
+  count: number;
+  align: number;
+  aggregation: 'mean_logit';
+}
+
+/**
+ * Out-of-distribution statistics of a model version, from its training images' pooled patch
+ * embeddings: score = ‖W (e − mean)‖ (a Mahalanobis distance), out of distribution above `threshold`.
+ */
+export interface OodSpec {
+  output: string;
+  method: 'mahalanobis';
+  mean: number[];
+  /** D rows of D values. */
+  whitening: number[][];
+  threshold: number;
+  /** The share (%) of in-source validation images at or below the threshold when it was set. */
+  percentile: number;
+}
+
 export interface ModelMetadata {
   schema_version: 1;
   name: string;
@@ -30,6 +54,8 @@ export interface ModelMetadata {
   preprocessing: Preprocessing;
   labels: string[];
   threshold: number;
+  patches?: PatchSpec;
+  ood?: OodSpec;
   training?: Record<string, unknown>;
   [extra: string]: unknown;
 }

@@ -8,13 +8,18 @@ export interface SessionOptions {
   intraOpNumThreads: number;
 }
 
+export interface OutputTensor {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
 export interface InferenceEngine {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   /** Input dims as declared by the model; symbolic or unknown dims are -1. */
   inputDims(name: string): readonly number[] | null;
-  /** Runs one batch; returns the named output's data and dims. */
-  run(inputName: string, data: Float32Array, dims: readonly number[], outputName: string): Promise<{ data: Float32Array; dims: readonly number[] }>;
+  /** Runs one batch; returns each named output's data and dims (all from one session run). */
+  run(inputName: string, data: Float32Array, dims: readonly number[], outputNames: readonly string[]): Promise<Record<string, OutputTensor>>;
   release(): Promise<void>;
 }
 
@@ -47,7 +52,7 @@ class OnnxEngine implements InferenceEngine {
     return meta.shape.map((dim) => (typeof dim === 'number' && dim > 0 ? dim : -1));
   }
 
-  async run(inputName: string, data: Float32Array, dims: readonly number[], outputName: string): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  async run(inputName: string, data: Float32Array, dims: readonly number[], outputNames: readonly string[]): Promise<Record<string, OutputTensor>> {
     if (!this.session.inputNames.includes(inputName)) {
       throw new TypeError(`model has no input named "${inputName}"; its inputs are ${this.session.inputNames.join(', ')}`);
     }
@@ -59,11 +64,15 @@ class OnnxEngine implements InferenceEngine {
     }
     const size = dims.reduce((product, dim) => product * dim, 1);
     if (size !== data.length) throw new TypeError(`input data has ${data.length} values; dims [${dims.join(', ')}] need ${size}`);
-    const results = await this.session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName]);
-    const output = results[outputName];
-    if (output === undefined) throw new Error(`model produced no output named "${outputName}"`);
-    if (output.type !== 'float32') throw new Error(`output "${outputName}" is ${output.type}; expected float32`);
-    return { data: output.data as Float32Array, dims: output.dims };
+    const results = await this.session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [...outputNames]);
+    const outputs: Record<string, OutputTensor> = {};
+    for (const outputName of outputNames) {
+      const output = results[outputName];
+      if (output === undefined) throw new Error(`model produced no output named "${outputName}"`);
+      if (output.type !== 'float32') throw new Error(`output "${outputName}" is ${output.type}; expected float32`);
+      outputs[outputName] = { data: output.data as Float32Array, dims: output.dims };
+    }
+    return outputs;
   }
 
   async release(): Promise<void> {

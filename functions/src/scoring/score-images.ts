@@ -9,7 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { type AppError, BadRequestError, isAppError, PayloadTooLargeError } from '../errors';
 import { estimatedDecodeMs, pixelsWithin } from '../image/decode-cost';
 import type { DecodedImage, ImageDecoder, ImageHeader } from '../image/image-decoder';
-import { readImageHeader } from '../image/image-header';
+import { displayedSize, readImageHeader } from '../image/image-header';
+import { extractPatches, type PatchBox, patchGrid } from '../image/patch-grid';
+import { aggregatePatchLogits, meanEmbedding, oodScore } from './patch-scores';
 import { toInputTensor } from '../image/preprocess';
 import type { LoadedModel } from '../model/model-registry';
 import { type Confidence, confidenceOf } from '../model/scores';
@@ -68,7 +70,13 @@ export async function prepareImage(
   const header = readImageHeader(bytes, { maxBytes: limits.maxImageBytes, maxPixels: limits.maxPixels, minSide: limits.minImageSide });
   checkDecodeCost(header, limits, budgetLeftMs);
   const pre = model.metadata.preprocessing;
-  const decoded = await decoder.decode(bytes, header, { width: pre.width, height: pre.height, resize: pre.resize, interpolation: pre.interpolation });
+  // A patch model looks at native resolution: the image is decoded at its own (oriented) size.
+  const target = model.metadata.patches === undefined ? { width: pre.width, height: pre.height } : displayedSize(header);
+  const decoded = await decoder.decode(bytes, header, {
+    ...target,
+    resize: model.metadata.patches === undefined ? pre.resize : 'fill',
+    interpolation: pre.interpolation,
+  });
   return { header, decoded, bytes: bytes.length, decodeMs: performance.now() - started };
 }
 
@@ -96,7 +104,22 @@ function checkDecodeCost(header: ImageHeader, limits: ImageLimits, budgetLeftMs:
 /** One item to score: where its bytes are, or why it cannot be scored (an input error). */
 export type ScoreItem = ImageSource | AppError;
 
-export type ItemScore = { ok: true; prepared: PreparedImage; probability: number } | { ok: false; error: AppError };
+/** A patch model's view of one image: each patch's box (oriented image coordinates) and P(AI). */
+export interface PatchScores {
+  boxes: PatchBox[];
+  probabilities: number[];
+  /** How much the patches disagree: the standard deviation of their logits. */
+  logitStd: number;
+}
+
+/** The out-of-distribution answer of a model with OOD statistics (metadata.ood). */
+export interface OodResult {
+  score: number;
+  threshold: number;
+  outOfDistribution: boolean;
+}
+
+export type ItemScore = { ok: true; prepared: PreparedImage; probability: number; patches?: PatchScores; ood?: OodResult } | { ok: false; error: AppError };
 
 export interface ScoredImages {
   /** Aligned with the items. */
@@ -138,20 +161,32 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
   }
   const decodeMs = performance.now() - decodeStarted;
   const decoded = prepared.filter((entry): entry is PreparedImage => !isAppError(entry));
-  const { probabilities, inferenceMs } = await inferBatch(model, decoded);
+  const { probabilities, inferenceMs, patches, ood } = await inferBatch(model, decoded);
   let next = 0;
   const scored = prepared.map((entry): ItemScore => {
     if (isAppError(entry)) return { ok: false, error: entry };
-    const probability = probabilities[next]!;
+    const index = next;
     next += 1;
-    return { ok: true, prepared: entry, probability };
+    const item: ItemScore = { ok: true, prepared: entry, probability: probabilities[index]! };
+    if (patches !== undefined) item.patches = patches[index]!;
+    if (ood !== undefined) item.ood = ood[index]!;
+    return item;
   });
   return { items: scored, decodeMs, inferenceMs, inferred: decoded.length };
 }
 
-/** One onnxruntime call for every prepared image. */
-export async function inferBatch(model: LoadedModel, prepared: readonly PreparedImage[]): Promise<{ probabilities: Float32Array; inferenceMs: number }> {
+export interface InferredBatch {
+  probabilities: Float32Array;
+  inferenceMs: number;
+  /** Patch models only, aligned with the images. */
+  patches?: PatchScores[];
+  ood?: OodResult[];
+}
+
+/** One onnxruntime call for every prepared image (for a patch model, every patch of every image). */
+export async function inferBatch(model: LoadedModel, prepared: readonly PreparedImage[]): Promise<InferredBatch> {
   if (prepared.length === 0) return { probabilities: new Float32Array(0), inferenceMs: 0 };
+  if (model.metadata.patches !== undefined) return inferPatches(model, prepared);
   const tensor = toInputTensor(
     prepared.map((item) => item.decoded),
     model.metadata.preprocessing,
@@ -159,6 +194,35 @@ export async function inferBatch(model: LoadedModel, prepared: readonly Prepared
   const started = performance.now();
   const probabilities = await model.predict(tensor, prepared.length);
   return { probabilities, inferenceMs: performance.now() - started };
+}
+
+async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage[]): Promise<InferredBatch> {
+  const spec = model.metadata.patches!;
+  const boxes = prepared.map((item) => patchGrid(item.decoded.pixelWidth, item.decoded.pixelHeight, spec.size, spec.count));
+  const tensor = toInputTensor(
+    prepared.flatMap((item, i) => extractPatches(item.decoded, boxes[i]!, spec.size)),
+    model.metadata.preprocessing,
+  );
+  const total = boxes.reduce((sum, list) => sum + list.length, 0);
+  const started = performance.now();
+  const { logits, embeddings } = await model.predictPatches(tensor, total);
+  const inferenceMs = performance.now() - started;
+  const probabilities = new Float32Array(prepared.length);
+  const patches: PatchScores[] = [];
+  const ood: OodResult[] = [];
+  const oodSpec = model.metadata.ood;
+  let start = 0;
+  boxes.forEach((list, i) => {
+    const aggregated = aggregatePatchLogits(logits.subarray(start, start + list.length));
+    probabilities[i] = aggregated.probability;
+    patches.push({ boxes: list, probabilities: aggregated.probabilities, logitStd: aggregated.logitStd });
+    if (oodSpec !== undefined && embeddings !== null) {
+      const score = oodScore(meanEmbedding(embeddings, oodSpec.mean.length, start, list.length), oodSpec);
+      ood.push({ score, threshold: oodSpec.threshold, outOfDistribution: score > oodSpec.threshold });
+    }
+    start += list.length;
+  });
+  return { probabilities, inferenceMs, patches, ...(ood.length > 0 ? { ood } : {}) };
 }
 
 export function toVerdict(model: LoadedModel, prepared: PreparedImage, probability: number, inferenceMs: number, totalMs: number): Verdict {

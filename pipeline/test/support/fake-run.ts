@@ -61,7 +61,7 @@ export async function writeFakeRun(dir: string, options: FakeRunOptions): Promis
   const n = 4;
   const inputs = new Float32Array(n * 3 * 32 * 32).map((_, i) => Math.sin(i) * 0.9);
   const engine = await createOnnxEngine(BRIGHTNESS_MODEL, { intraOpNumThreads: 1 });
-  const { data: logits } = await engine.run('input', inputs, [n, 3, 32, 32], 'logits');
+  const { data: logits } = (await engine.run('input', inputs, [n, 3, 32, 32], ['logits'])).logits!;
   await engine.release();
 
   writeFileSync(path.join(dir, 'model.onnx'), BRIGHTNESS_MODEL);

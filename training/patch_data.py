@@ -1,0 +1,127 @@
+"""Source-aware images for the patch detector: listing, decoding into memory, and the training
+augmentation, applied identically to both classes so that no class gets a compression, scale or
+noise history of its own.
+
+A dataset folder may have a source level below the class folder (<split>/REAL/<source>/<file>);
+files directly in the class folder belong to the source "default".
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from .constants import CLASS_DIRS, IMAGE_EXTENSIONS
+from .image_decode import decode_file
+from .patches import ALIGN
+
+DEFAULT_SOURCE = "default"
+
+
+@dataclass(frozen=True)
+class SourcedItem:
+    path: str  # relative to the dataset root
+    label: int
+    source: str
+
+
+def source_of(relative: str) -> str:
+    """`<split>/<CLASS>/<source>/<file>` → source; `<split>/<CLASS>/<file>` → "default"."""
+    parts = relative.split("/")
+    return parts[2] if len(parts) > 3 else DEFAULT_SOURCE
+
+
+def list_sourced(root: Path, split: str) -> list[SourcedItem]:
+    items = []
+    for class_name, label in CLASS_DIRS.items():
+        folder = root / split / class_name
+        if not folder.is_dir():
+            continue
+        for file in sorted(folder.rglob("*")):
+            if file.suffix.lower() in IMAGE_EXTENSIONS and (file.is_file() or file.is_symlink()):
+                rel = file.relative_to(root).as_posix()
+                items.append(SourcedItem(rel, label, source_of(rel)))
+    return items
+
+
+def load_pixels(root: Path, items: list[SourcedItem]) -> list[np.ndarray]:
+    return [np.asarray(decode_file(root / item.path), dtype=np.uint8) for item in items]
+
+
+@dataclass(frozen=True)
+class PatchAugment:
+    size: int = 64
+    rescale_prob: float = 0.5
+    rescale_range: tuple[float, float] = (0.5, 1.5)
+    blur_prob: float = 0.15
+    noise_prob: float = 0.15
+    jpeg_prob: float = 0.8
+    jpeg_range: tuple[int, int] = (60, 100)
+    enabled: bool = True
+
+
+_FILTERS = (Image.BILINEAR, Image.BICUBIC, Image.LANCZOS)
+
+
+def _aligned(rng: random.Random, span: int) -> int:
+    return rng.randrange(0, span // ALIGN + 1) * ALIGN if span > 0 else 0
+
+
+def _pad_to(patch: np.ndarray, size: int) -> np.ndarray:
+    h, w = patch.shape[:2]
+    if h >= size and w >= size:
+        return patch
+    return np.pad(patch, ((0, max(0, size - h)), (0, max(0, size - w)), (0, 0)), mode="edge")
+
+
+def augmented_patch(pixels: np.ndarray, rng: random.Random, cfg: PatchAugment) -> np.ndarray:
+    """One training patch [size, size, 3] uint8: an 8-aligned region, randomly rescaled, blurred,
+    noised and JPEG re-encoded (each with its probability), cropped at an 8-aligned offset, mirrored."""
+    size = cfg.size
+    h, w = pixels.shape[:2]
+    scale = 1.0
+    if cfg.enabled and rng.random() < cfg.rescale_prob:
+        scale = rng.uniform(*cfg.rescale_range)
+    region = min(int(np.ceil(size / scale)) + 2 * ALIGN, h, w) if scale != 1.0 else min(size + 2 * ALIGN, h, w)
+    y, x = _aligned(rng, h - region), _aligned(rng, w - region)
+    crop = pixels[y : y + region, x : x + region]
+    if not cfg.enabled:
+        return _pad_to(crop, size)[:size, :size]
+    img = Image.fromarray(crop)
+    if scale != 1.0:
+        side = max(size, int(round(region * scale)))
+        img = img.resize((side, side), rng.choice(_FILTERS))
+    if rng.random() < cfg.blur_prob:
+        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
+    if rng.random() < cfg.noise_prob:
+        arr = np.asarray(img, dtype=np.float32)
+        arr = arr + np.random.default_rng(rng.getrandbits(32)).normal(0.0, rng.uniform(1.0, 4.0), arr.shape)
+        img = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8))
+    if rng.random() < cfg.jpeg_prob:
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=rng.randint(*cfg.jpeg_range))
+        buf.seek(0)
+        img = Image.open(buf).convert("RGB")
+    arr = _pad_to(np.asarray(img, dtype=np.uint8), size)
+    py, px = _aligned(rng, arr.shape[0] - size), _aligned(rng, arr.shape[1] - size)
+    patch = arr[py : py + size, px : px + size]
+    if rng.random() < 0.5:
+        patch = patch[:, ::-1]
+    return np.ascontiguousarray(patch)
+
+
+def balanced_weights(items: list[SourcedItem]) -> np.ndarray:
+    """Sampling weights giving each class half the draws and each source an equal share of its
+    class, so that a large source (shoes, food) cannot dominate what "real" or "AI" looks like."""
+    weights = np.zeros(len(items), dtype=np.float64)
+    for label in (0, 1):
+        sources = sorted({it.source for it in items if it.label == label})
+        for source in sources:
+            idx = [i for i, it in enumerate(items) if it.label == label and it.source == source]
+            weights[idx] = 0.5 / len(sources) / len(idx)
+    return weights / weights.sum()

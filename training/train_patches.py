@@ -1,0 +1,310 @@
+"""Trains the patch detector (the `general` model) on a source-aware dataset folder.
+
+    python3 -m training.train_patches --dataset data/general --out runs/general
+
+Each step draws images with source-balanced weights (patch_data.balanced_weights), takes one
+augmented patch from each (patch_data.augmented_patch) and trains PatchNet on P(AI) per patch.
+Optionally an adversarial head (gradient reversal) learns to tell the REAL sources apart from the
+embedding while the network is pushed to make that impossible: "which real collection" is a
+nuisance, not a cue.
+
+Writes to --out: model.onnx (outputs `logits` [N,1] per patch and `embedding` [N,D]),
+metadata.json (preprocessing mode "patches", threshold chosen on validation, the
+out-of-distribution statistics), checkpoint.pt, val_scores.json (every validation image: source,
+label, P(AI), patch-logit spread, OOD distance) and training.json (arguments, per-epoch log, the
+command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .constants import INPUT_NAME, MEAN, ONNX_OPSET, OUTPUT_NAME, STD
+from .metadata import utc_now_iso
+from .metrics import binary_metrics
+from .patch_data import PatchAugment, SourcedItem, augmented_patch, balanced_weights, list_sourced, load_pixels
+from .patches import EMBEDDING_NAME, REPRESENTATIONS, PatchNet, extract_patches, patch_grid
+from .progress_log import say
+
+OOD_PERCENTILE = 95.0  # the in-source validation share an image must be as typical as, to be decided
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Train the patch detector (general model).")
+    p.add_argument("--dataset", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--name", default="general")
+    p.add_argument("--representation", choices=REPRESENTATIONS, default="npr")
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--patch-size", type=int, default=64)
+    p.add_argument("--patches", type=int, default=16, help="patches per image at evaluation and serving")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--samples-per-epoch", type=int, default=8000)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--balance", choices=("source", "none"), default="source")
+    p.add_argument("--source-adversary", type=float, default=0.0, help="weight of the REAL-source adversary (0: off)")
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--exclude-source", action="append", default=[], help="CLASS/source left out of training (repeatable)")
+    p.add_argument("--ood-images", type=int, default=1500, help="training images for the OOD statistics")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args(argv)
+
+
+class _Reverse(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight):  # type: ignore[override]
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        return -ctx.weight * grad, None
+
+
+def to_input(patches_uint8: np.ndarray) -> torch.Tensor:
+    """[K, H, W, 3] uint8 → normalised [K, 3, H, W] float32, as serving does."""
+    x = torch.from_numpy(patches_uint8).permute(0, 3, 1, 2).float() / 255.0
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+    return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+
+
+def score_pixels(model: PatchNet, images: Sequence[np.ndarray], size: int, count: int, chunk: int = 512) -> dict:
+    """Per image: mean patch logit, patch-logit std, mean embedding (the serving computation)."""
+    model.eval()
+    boxes_per = [patch_grid(img.shape[1], img.shape[0], size, count) for img in images]
+    all_patches = [extract_patches(img, boxes, size) for img, boxes in zip(images, boxes_per)]
+    owners = np.concatenate([np.full(len(p), i) for i, p in enumerate(all_patches)])
+    stacked = np.concatenate(all_patches)
+    logits, embeddings = [], []
+    with torch.no_grad():
+        for start in range(0, len(stacked), chunk):
+            lg, em = model(to_input(stacked[start : start + chunk]))
+            logits.append(lg[:, 0].numpy())
+            embeddings.append(em.numpy())
+    logit = np.concatenate(logits)
+    emb = np.concatenate(embeddings)
+    n = len(images)
+    mean_logit = np.array([logit[owners == i].mean() for i in range(n)])
+    std_logit = np.array([logit[owners == i].std() for i in range(n)])
+    mean_emb = np.stack([emb[owners == i].mean(axis=0) for i in range(n)])
+    return {"logit": mean_logit, "logit_std": std_logit, "embedding": mean_emb, "patches": np.array([len(b) for b in boxes_per])}
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def fit_ood(embeddings: np.ndarray) -> dict:
+    """Mean and whitening matrix of the training embeddings (covariance shrunk towards its mean
+    variance, 10 %), so that the OOD score is a Mahalanobis distance ‖W (e − μ)‖."""
+    mu = embeddings.mean(axis=0)
+    centred = embeddings - mu
+    cov = centred.T @ centred / max(1, len(embeddings) - 1)
+    shrink = 0.1
+    cov = (1 - shrink) * cov + shrink * np.eye(len(mu)) * np.trace(cov) / len(mu)
+    values, vectors = np.linalg.eigh(cov)
+    values = np.maximum(values, 1e-8)
+    whitening = (vectors / np.sqrt(values)).T  # rows: W such that W cov W^T = I
+    return {"mean": mu, "whitening": whitening}
+
+
+def ood_distance(embeddings: np.ndarray, ood: dict) -> np.ndarray:
+    return np.linalg.norm((embeddings - ood["mean"]) @ ood["whitening"].T, axis=1)
+
+
+def choose_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
+    """The validation threshold that maximises balanced accuracy (classes differ in size)."""
+    best, best_t = -1.0, 0.5
+    for t in np.unique(np.round(probs, 4)):
+        if t <= 0.0 or t >= 1.0:
+            continue
+        pred = probs >= t
+        bal = 0.5 * (pred[labels == 1].mean() + (~pred[labels == 0]).mean())
+        if bal > best + 1e-12:
+            best, best_t = bal, float(t)
+    return best_t
+
+
+def export(model: PatchNet, size: int, path: Path) -> None:
+    import copy
+
+    exportable = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
+    dummy = torch.zeros(2, 3, size, size)
+    torch.onnx.export(
+        exportable,
+        dummy,
+        str(path),
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME, EMBEDDING_NAME],
+        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}, EMBEDDING_NAME: {0: "batch"}},
+        opset_version=ONNX_OPSET,
+        do_constant_folding=True,
+    )
+
+
+def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], train_pixels: list[np.ndarray]) -> tuple[PatchNet, list[dict]]:
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    np_rng = np.random.default_rng(args.seed)
+    model = PatchNet(args.representation, args.width).to(memory_format=torch.channels_last)
+    real_sources = sorted({it.source for it in train_items if it.label == 0})
+    adversary = nn.Linear(model.embedding_size, len(real_sources)) if args.source_adversary > 0 and len(real_sources) > 1 else None
+    params = list(model.parameters()) + (list(adversary.parameters()) if adversary else [])
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+    steps_per_epoch = max(1, args.samples_per_epoch // args.batch_size)
+    total = steps_per_epoch * args.epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
+    weights = balanced_weights(train_items) if args.balance == "source" else np.full(len(train_items), 1.0 / len(train_items))
+    cfg = PatchAugment(size=args.patch_size, enabled=not args.no_augment)
+    labels_all = np.array([it.label for it in train_items])
+    real_index = np.array([real_sources.index(it.source) if it.label == 0 else -1 for it in train_items])
+    bce = nn.BCEWithLogitsLoss()
+    log = []
+    for epoch in range(args.epochs):
+        model.train()
+        started, loss_sum, adv_sum, correct, seen = time.time(), 0.0, 0.0, 0, 0
+        for _ in range(steps_per_epoch):
+            idx = np_rng.choice(len(train_items), size=args.batch_size, p=weights)
+            batch = np.stack([augmented_patch(train_pixels[i], rng, cfg) for i in idx])
+            x = to_input(batch)
+            y = torch.from_numpy(labels_all[idx]).float()
+            logit, emb = model(x)
+            loss = bce(logit[:, 0], y)
+            if adversary is not None:
+                real = torch.from_numpy(real_index[idx])
+                mask = real >= 0
+                if mask.any():
+                    adv = nn.functional.cross_entropy(adversary(_Reverse.apply(emb[mask], args.source_adversary)), real[mask])
+                    loss = loss + adv
+                    adv_sum += float(adv)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += float(loss)
+            correct += int(((logit[:, 0] > 0).float() == y).sum())
+            seen += len(idx)
+        entry = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch, "train_patch_accuracy": correct / seen, "seconds": round(time.time() - started, 1)}
+        if adversary is not None:
+            entry["adversary_loss"] = adv_sum / steps_per_epoch
+        log.append(entry)
+        say(f"epoch {epoch + 1}/{args.epochs} loss {entry['loss']:.4f} patch acc {entry['train_patch_accuracy']:.3f} ({entry['seconds']} s)")
+    return model, log
+
+
+def per_source(items: Sequence[SourcedItem], labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict:
+    out = {}
+    for key in sorted({f"{'FAKE' if it.label else 'REAL'}/{it.source}" for it in items}):
+        idx = np.array([f"{'FAKE' if it.label else 'REAL'}/{it.source}" == key for it in items])
+        m = binary_metrics(labels[idx], probs[idx], threshold)
+        out[key] = {"n": m["n"], "accuracy": m["accuracy"]}
+    return out
+
+
+def run(args: argparse.Namespace) -> dict:
+    torch.set_num_threads(args.threads)
+    root = args.dataset
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    excluded = set(args.exclude_source)
+    train_items = [it for it in list_sourced(root, "train") if f"{'FAKE' if it.label else 'REAL'}/{it.source}" not in excluded]
+    val_items = [it for it in list_sourced(root, "val") if f"{'FAKE' if it.label else 'REAL'}/{it.source}" not in excluded]
+    say(f"decoding {len(train_items)} training and {len(val_items)} validation images")
+    train_pixels = load_pixels(root, train_items)
+    val_pixels = load_pixels(root, val_items)
+    model, log = train(args, root, train_items, train_pixels)
+    say("scoring validation images")
+    val = score_pixels(model, val_pixels, args.patch_size, args.patches)
+    val_labels = np.array([it.label for it in val_items])
+    val_probs = sigmoid(val["logit"])
+    threshold = choose_threshold(val_labels, val_probs)
+    rng = np.random.default_rng(args.seed)
+    ood_idx = rng.choice(len(train_items), size=min(args.ood_images, len(train_items)), replace=False)
+    train_scores = score_pixels(model, [train_pixels[i] for i in ood_idx], args.patch_size, args.patches)
+    ood = fit_ood(train_scores["embedding"])
+    val_dist = ood_distance(val["embedding"], ood)
+    ood_threshold = float(np.percentile(val_dist, OOD_PERCENTILE))
+    checkpoint = {"state": model.state_dict(), "config": {"representation": args.representation, "width": args.width}}
+    torch.save(checkpoint, out / "checkpoint.pt")
+    export(model, args.patch_size, out / "model.onnx")
+    metrics = binary_metrics(val_labels, val_probs, threshold)
+    metadata = {
+        "schema_version": 1,
+        "name": args.name,
+        "version": None,
+        "created_at": utc_now_iso(),
+        "architecture": f"patchnet-{args.representation}-w{args.width}",
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "input": {"name": INPUT_NAME, "shape": [-1, 3, args.patch_size, args.patch_size], "dtype": "float32", "layout": "NCHW"},
+        "output": {"name": OUTPUT_NAME, "activation": "sigmoid", "ai_index": 0},
+        "preprocessing": {
+            "width": args.patch_size,
+            "height": args.patch_size,
+            "resize": "cover",
+            "interpolation": "bilinear",
+            "channel_order": "RGB",
+            "scale": 1 / 255,
+            "mean": list(MEAN),
+            "std": list(STD),
+        },
+        "patches": {"mode": "grid", "size": args.patch_size, "count": args.patches, "align": 8, "aggregation": "mean_logit"},
+        "ood": {
+            "output": EMBEDDING_NAME,
+            "method": "mahalanobis",
+            "mean": [round(float(v), 6) for v in ood["mean"]],
+            "whitening": [[round(float(v), 6) for v in row] for row in ood["whitening"]],
+            "threshold": round(ood_threshold, 4),
+            "percentile": OOD_PERCENTILE,
+        },
+        "labels": ["real", "ai_generated"],
+        "threshold": round(threshold, 4),
+    }
+    (out / "metadata.json").write_text(json.dumps(metadata) + "\n")
+    rows = [
+        {"path": it.path, "source": it.source, "label": it.label, "probability": round(float(p), 5), "logit_std": round(float(s), 4), "ood": round(float(d), 4)}
+        for it, p, s, d in zip(val_items, val_probs, val["logit_std"], val_dist)
+    ]
+    (out / "val_scores.json").write_text(json.dumps(rows) + "\n")
+    record = {
+        "command": "python3 -m training.train_patches " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "epochs": log,
+        "train_images": len(train_items),
+        "val_images": len(val_items),
+        "val": {**metrics, "threshold": threshold, "per_source": per_source(val_items, val_labels, val_probs, threshold)},
+    }
+    (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    say(f"val accuracy {metrics['accuracy']:.4f} ROC-AUC {metrics['roc_auc']:.4f} threshold {threshold:.4f} OOD threshold {ood_threshold:.2f}")
+    return record
+
+
+def load_patchnet(run_dir: Path) -> PatchNet:
+    checkpoint = torch.load(run_dir / "checkpoint.pt")
+    model = PatchNet(checkpoint["config"]["representation"], checkpoint["config"]["width"])
+    model.load_state_dict(checkpoint["state"])
+    return model.eval()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    run(parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
