@@ -16,7 +16,7 @@ from PIL import Image
 
 from training import loso, patch_grid_cases
 from training.patch_data import PatchAugment, SourcedItem, augmented_patch, balanced_weights, list_sourced, source_of
-from training.patches import PatchNet, Representation, aggregate, extract_patches, patch_grid
+from training.patches import Representation, aggregate, extract_patches, patch_grid
 from training.train_patches import choose_threshold, fit_ood, main as train_main, ood_distance
 
 
