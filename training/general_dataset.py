@@ -4,8 +4,9 @@
 
 Reads data/mixed (manifest.csv), data/real-extra (manifest.csv) and data/shoes, and writes
 <out>/dataset.json plus train/ and val/ folders in the source-aware layout
-(<split>/<REAL|FAKE>/<source>/<file>), each file a relative symbolic link to the unpacked image,
-so the folder costs no space. Splits: shoes keeps its publisher's train/valid split; mixed and
+(<split>/<REAL|FAKE>/<source>/<file>), each file a hard link to the unpacked image (a copy where
+the two folders are on different file systems), so the folder costs no space and every reader
+sees plain files. Splits: shoes keeps its publisher's train/valid split; mixed and
 real-extra are carved by `pixel_sha256` (the dataset rule of models/shared-constants.json applied to
 the decoded-pixel hash, 15 %), so that no image straddles train and validation.
 
@@ -19,6 +20,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -31,7 +33,10 @@ def _link(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     if dst.is_symlink() or dst.exists():
         dst.unlink()
-    os.symlink(os.path.relpath(src.resolve(), dst.parent.resolve()), dst)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def manifest_items(root: Path) -> list[tuple[Path, str, str, str]]:
@@ -67,7 +72,10 @@ def build(data: Path, out: Path) -> dict:
     info = {
         "name": "general",
         "version": "1",
-        "description": "mixed + real-extra + shoes, one folder per source (training/general_dataset.py)",
+        "classes": ["REAL", "FAKE"],
+        "description": "The shared mixed, real-extra and shoes archives, one folder per source (REAL: grocery, food, kream, imagenet, shoes-real; FAKE: 14 generators and shoes-midjourney); built by python3 -m training.general_dataset",
+        "author": "AI Product Photo Detector",
+        "license": "research and evaluation only: see the archives' licences (Food-101 terms, ImageNet terms, sources without a licence)",
     }
     (out / "dataset.json").write_text(json.dumps(info, indent=2) + "\n")
     return counts

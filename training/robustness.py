@@ -46,7 +46,29 @@ def robustness_summary(clean: dict, degraded: dict, quality: int) -> dict:
     }
 
 
+def measure_patches(run_dir: Path, root: Path, entries: list[dict], quality: int) -> dict:
+    """The patch detector (training.train_patches): whole images at native resolution, scored as
+    serving does (patch grid, mean logit), at the run's own validation threshold."""
+    from .metrics import binary_metrics
+    from .train_patches import load_patchnet, score_pixels, sigmoid  # imports torch models only when needed
+
+    metadata = json.loads((run_dir / "metadata.json").read_text())
+    spec = metadata["patches"]
+    model = load_patchnet(run_dir)
+    labels = np.array([entry["label"] for entry in entries], dtype=np.int64)
+    results = []
+    for q in (None, quality):
+        images = [np.asarray(jpeg_round_trip(decode_file(root / e["path"]), q) if q else decode_file(root / e["path"])) for e in entries]
+        results.append(binary_metrics(labels, sigmoid(score_pixels(model, images, spec["size"], spec["count"])["logit"]), metadata["threshold"]))
+    return robustness_summary(results[0], results[1], quality)
+
+
 def measure(run_dir: Path, dataset: Optional[Path] = None, quality: int = 75, split: str = "val") -> dict:
+    if (run_dir / "metadata.json").is_file() and "patches" in json.loads((run_dir / "metadata.json").read_text()):
+        if dataset is None or not Path(dataset).is_dir():
+            raise FileNotFoundError(f"dataset folder {dataset} not found; pass --dataset")
+        entries = json.loads((run_dir / "split.json").read_text())[split]
+        return {**measure_patches(run_dir, Path(dataset), entries, quality), "split": split}
     model, checkpoint = load_model(run_dir / "checkpoint.pt")
     root = Path(dataset or checkpoint.get("dataset_path") or "")
     if not root.is_dir():

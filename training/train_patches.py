@@ -31,12 +31,15 @@ import torch
 from torch import nn
 
 from .constants import INPUT_NAME, MEAN, ONNX_OPSET, OUTPUT_NAME, STD
+from .dataset_files import read_dataset_info, sha256_file
+from .run_files import ParityMeta, SplitMetrics, TrainingRecord, write_run_file
 from .metadata import utc_now_iso
 from .metrics import binary_metrics
 from .patch_data import PatchAugment, SourcedItem, augmented_patch, balanced_weights, list_sourced, load_pixels
 from .patches import EMBEDDING_NAME, REPRESENTATIONS, PatchNet, extract_patches, patch_grid
 from .progress_log import say
 
+PARITY_IMAGES = 16  # validation images whose patches go into the parity bundle
 OOD_PERCENTILE = 95.0  # the in-source validation share an image must be as typical as, to be decided
 
 
@@ -216,7 +219,57 @@ def per_source(items: Sequence[SourcedItem], labels: np.ndarray, probs: np.ndarr
     return out
 
 
+def write_pipeline_files(args, out: Path, root: Path, train_items, val_items, val_probs, threshold, metrics, model, log, started) -> None:
+    """split.json, torch_eval.json, parity/ and training.json: the run folder the TypeScript
+    pipeline evaluates through the serving code, gates and publishes (pipeline/src/run-dir.ts)."""
+    def entries(items):
+        return [{"path": it.path, "label": it.label, "sha256": sha256_file(root / it.path)} for it in items]
+
+    write_run_file(out, "split.json", {"train": entries(train_items), "val": entries(val_items)})
+    split_metrics = binary_metrics(np.array([it.label for it in val_items]), val_probs, threshold)
+    write_run_file(out, "torch_eval.json", {"val": SplitMetrics(**{k: split_metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "n")},
+                                                                 probabilities=[float(p) for p in val_probs]).to_json()})
+    # Parity bundle: the patches of the first validation images, as serving would cut them.
+    pixels = load_pixels(root, val_items[:PARITY_IMAGES])
+    patches = np.concatenate([extract_patches(img, patch_grid(img.shape[1], img.shape[0], args.patch_size, args.patches), args.patch_size) for img in pixels])
+    inputs = to_input(patches).contiguous().numpy().astype(np.float32)
+    with torch.no_grad():
+        logits = model.eval()(torch.from_numpy(inputs))[0].numpy().astype(np.float32)
+    (out / "parity").mkdir(exist_ok=True)
+    (out / "parity" / "inputs.f32").write_bytes(inputs.astype("<f4").tobytes())
+    (out / "parity" / "logits.f32").write_bytes(logits.astype("<f4").tobytes())
+    write_run_file(out, "parity/meta.json", ParityMeta(n=len(inputs), input_shape=list(inputs.shape), output_shape=list(logits.shape)))
+    seconds = time.time() - started
+    steps = max(1, args.samples_per_epoch // args.batch_size) * args.epochs
+    write_run_file(out, "training.json", TrainingRecord(
+        seconds=round(seconds, 1),
+        epochs_run=args.epochs,
+        best_epoch=args.epochs,
+        images_per_s=round(steps * args.batch_size / max(1e-9, sum(e["seconds"] for e in log)), 1),
+        arch=f"patchnet-{args.representation}-w{args.width}",
+        params=sum(p.numel() for p in model.parameters()),
+        image_size=args.patch_size,
+        args={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        torch_version=torch.__version__,
+        dataset=read_dataset_info(root),
+        onnx_opset=ONNX_OPSET,
+        onnx_bytes=(out / "model.onnx").stat().st_size,
+        train_seconds=round(sum(e["seconds"] for e in log), 1),
+        steps=steps,
+        module="training.train_patches",
+        extra={
+            "command": "python3 -m training.train_patches " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "epochs": log,
+            "train_images": len(train_items),
+            "val_images": len(val_items),
+            "val": {**metrics, "threshold": threshold, "per_source": per_source(val_items, np.array([it.label for it in val_items]), val_probs, threshold)},
+            "selection": "the last epoch of a fixed schedule (no epoch is chosen on any data)",
+        },
+    ))
+
+
 def run(args: argparse.Namespace) -> dict:
+    started = time.time()
     torch.set_num_threads(args.threads)
     root = args.dataset
     out = args.out
@@ -280,15 +333,8 @@ def run(args: argparse.Namespace) -> dict:
         for it, p, s, d in zip(val_items, val_probs, val["logit_std"], val_dist)
     ]
     (out / "val_scores.json").write_text(json.dumps(rows) + "\n")
-    record = {
-        "command": "python3 -m training.train_patches " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "epochs": log,
-        "train_images": len(train_items),
-        "val_images": len(val_items),
-        "val": {**metrics, "threshold": threshold, "per_source": per_source(val_items, val_labels, val_probs, threshold)},
-    }
-    (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_pipeline_files(args, out, root, train_items, val_items, val_probs, threshold, metrics, model, log, started)
+    record = json.loads((out / "training.json").read_text())
     say(f"val accuracy {metrics['accuracy']:.4f} ROC-AUC {metrics['roc_auc']:.4f} threshold {threshold:.4f} OOD threshold {ood_threshold:.2f}")
     return record
 

@@ -94,7 +94,8 @@ def test_threshold_maximises_balanced_accuracy():
 def _write_sourced(root: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "dataset.json").write_text(json.dumps({"name": "tiny-sources", "version": "1"}))
+    (root / "dataset.json").write_text(json.dumps({"name": "tiny-sources", "version": "1", "classes": ["REAL", "FAKE"],
+                                                   "description": "gradients (REAL) vs noise (FAKE), two sources each", "author": "tests"}))
     for split, n in (("train", 10), ("val", 4)):
         for cls, sources in (("REAL", ("cam1", "cam2")), ("FAKE", ("gen1", "gen2"))):
             for source in sources:
@@ -106,6 +107,7 @@ def _write_sourced(root: Path, seed: int = 0) -> Path:
                         px = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
                     else:
                         px = np.broadcast_to(np.linspace(0, 200, w, dtype=np.uint8)[None, :, None], (h, w, 3)).copy()
+                        px[0, 0] = rng.integers(0, 256, 3)  # every image distinct
                     Image.fromarray(px).save(folder / f"{source}-{i}.png")
     return root
 

@@ -1,0 +1,45 @@
+/**
+ * The dataset contract's optional source level: an image at `<split>/<CLASS>/<source>/<file>`
+ * belongs to `<source>` (a camera collection, a generator); one directly in the class folder
+ * belongs to `default`. Validation counts images per source and evaluation reports every metric
+ * per source, because a detector can learn which collection a photo came from instead of whether
+ * it was generated, and only per-source numbers show it.
+ */
+import { binaryMetrics, type BinaryMetrics } from './metrics';
+
+export const DEFAULT_SOURCE = 'default';
+
+/** `train/FAKE/sd/x.jpg` → `sd`; `train/REAL/x.jpg` → `default`. */
+export function sourceOf(key: string): string {
+  const parts = key.split('/');
+  return parts.length > 3 ? parts[2]! : DEFAULT_SOURCE;
+}
+
+/** `REAL/<source>` or `FAKE/<source>`: the key per-source tables use. */
+export function sourceKey(key: string, label: 0 | 1): string {
+  return `${label === 1 ? 'FAKE' : 'REAL'}/${sourceOf(key)}`;
+}
+
+/**
+ * Metrics of each source's scored items, keyed `CLASS/source` in sorted order; empty when every
+ * image is in the default source (a dataset without the source level). A single-class source has
+ * no ROC-AUC of its own (null): its accuracy is the share of it that was labelled correctly.
+ */
+export function metricsBySource(items: ReadonlyArray<{ path: string; label: 0 | 1; probability: number | null }>, threshold: number): Record<string, BinaryMetrics> {
+  const groups = new Map<string, { labels: Array<0 | 1>; probabilities: number[] }>();
+  for (const item of items) {
+    if (item.probability === null) continue;
+    const key = sourceKey(item.path, item.label);
+    const group = groups.get(key) ?? { labels: [], probabilities: [] };
+    group.labels.push(item.label);
+    group.probabilities.push(item.probability);
+    groups.set(key, group);
+  }
+  if ([...groups.keys()].every((key) => key.endsWith(`/${DEFAULT_SOURCE}`))) return {};
+  return Object.fromEntries(
+    [...groups.keys()].sort().map((key) => {
+      const group = groups.get(key)!;
+      return [key, binaryMetrics(group.labels, group.probabilities, threshold)];
+    }),
+  );
+}
