@@ -22,6 +22,7 @@ import {
   type ScoreItem,
 } from '../../functions/src/core';
 import { binaryMetrics, type BinaryMetrics } from './metrics';
+import { metricsBySource } from './sources';
 import type { SplitItem } from './run-dir';
 
 export interface EvaluatedItem {
@@ -39,6 +40,8 @@ export interface SplitEvaluation {
   items: EvaluatedItem[];
   /** Over the scored items only. */
   metrics: BinaryMetrics;
+  /** The same metrics per source (`REAL/<source>`, `FAKE/<source>`); empty without a source level. */
+  perSource: Record<string, BinaryMetrics>;
   failures: number;
 }
 
@@ -122,6 +125,7 @@ export function summarizeSplit(split: 'val' | 'test', items: EvaluatedItem[], th
       scored.map((item) => item.probability as number),
       threshold,
     ),
+    perSource: metricsBySource(items, threshold),
     failures: items.length - scored.length,
   };
 }

@@ -33,6 +33,10 @@ export interface ModelCardInput {
   gate: GateDecision;
   reference: DriftReference;
   robustness: Robustness | null;
+  /** Per split, the metrics of each source of a source-level dataset. */
+  perSource?: Record<string, Record<string, BinaryMetrics>>;
+  /** Markdown lines on held-out sources and shortcuts (generalization.ts). */
+  generalization?: string[];
 }
 
 const num = (value: number | null | undefined, digits = 4): string =>
@@ -187,6 +191,17 @@ export function renderModelCard(input: ModelCardInput): string {
       ),
     );
     out.push('');
+    const sources = input.perSource?.[split] ?? {};
+    if (Object.keys(sources).length > 0) {
+      out.push(`Per source (${split}; accuracy at the threshold; a one-class source has no ROC-AUC of its own):`, '');
+      out.push(
+        table(
+          ['source', 'images', 'accuracy', 'ROC-AUC'],
+          Object.entries(sources).map(([source, metrics]) => [source, String(metrics.n), num(metrics.accuracy), num(metrics.roc_auc)]),
+        ),
+      );
+      out.push('');
+    }
   }
   if (input.robustness !== null) {
     out.push(
@@ -226,6 +241,8 @@ export function renderModelCard(input: ModelCardInput): string {
   for (const check of gate.checks) out.push(`- ${check.passed ? '✓' : '✗'} ${check.detail}`);
   out.push('');
 
+  if (input.generalization !== undefined) out.push(...input.generalization);
+
   out.push('## Limits: what this model has never seen');
   out.push('');
   const formats = report === null ? [] : Object.keys(report.formats);
@@ -241,8 +258,11 @@ export function renderModelCard(input: ModelCardInput): string {
     const span = (q: number[]): string => (q[0] === q[100] ? `${q[0]}` : `${q[0]}–${q[100]}`);
     out.push(
       `- Image size: evaluated images were ${span(widths)} px wide and ${span(heights)} px high; ` +
-        `every image is reduced to ${pre.width}×${pre.height} (${pre.resize}), so detail finer than that is invisible to it, ` +
-        'and much larger photos lose more of it than the evaluation shows.',
+        (metadata.patches === undefined
+          ? `every image is reduced to ${pre.width}×${pre.height} (${pre.resize}), so detail finer than that is invisible to it, ` +
+            'and much larger photos lose more of it than the evaluation shows.'
+          : `images are scored at native resolution, ${metadata.patches.count} patches of ${metadata.patches.size} px on an even grid, ` +
+            'so on a much larger photo the patches cover a smaller share of it than in the evaluation.'),
     );
   }
   const ranges = ['brightness', 'contrast', 'saturation', 'sharpness']

@@ -49,10 +49,10 @@ export async function runPipeline(options: PipelineOptions, deps: PipelineDeps):
   }
   const runDir = await trainStep({ existingRun, localRoot, trainerArgs }, context);
   const version = makeVersionId(context.now(), runDir.modelSha256);
-  const { metadata, evaluations, metrics, skew } = await evaluateStep({ runDir, localRoot, version }, context);
+  const { metadata, evaluations, metrics, perSource, skew } = await evaluateStep({ runDir, localRoot, version }, context);
   const reference = referenceStep({ evaluations, metadata, version }, context);
   const { decision, pointer } = await gateStep({ evaluations, runDir, localRoot }, context);
-  return publishStep({ version, metadata, runDir, datasetUri, report, metrics, skew, decision, pointer, reference }, context);
+  return publishStep({ version, metadata, runDir, datasetUri, report, metrics, perSource, skew, decision, pointer, reference }, context);
 }
 
 /** Opens what every step shares: the model store, the serving decoder and limits, the step logger. */

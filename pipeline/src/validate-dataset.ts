@@ -14,6 +14,7 @@
  * Warnings: files the trainer ignores, any duplicates under the threshold, imbalance above 1.5,
  * an extension that does not match the content.
  */
+import { DEFAULT_SOURCE, sourceKey, sourceOf } from './sources';
 import { isValidationHash } from './shared-constants';
 import type { DatasetInfoResult, DatasetInfo } from './dataset-info';
 import { CLASS_NAMES, type ClassName, type DatasetListing, SPLITS, type SplitName } from './dataset';
@@ -54,6 +55,8 @@ export interface SplitCounts {
   FAKE: number;
   /** True for a val split carved out of train/ by content hash. */
   carved: boolean;
+  /** Usable images per source (`REAL/<source>`, `FAKE/<source>`), for a dataset with a source level. */
+  sources?: Record<string, number>;
 }
 
 export interface SameBytes {
@@ -128,9 +131,15 @@ export function validateDataset(
   for (const split of SPLITS) {
     if (split === 'val' ? true : listing.splits.includes(split)) splits[split] = { REAL: 0, FAKE: 0, carved: split === 'val' && !hasVal };
   }
+  const sourced = usable.some((file) => sourceOf(file.key) !== DEFAULT_SOURCE);
   for (const file of usable) {
     const counts = splits[effectiveSplit(file)];
-    if (counts !== undefined) counts[file.className] += 1;
+    if (counts === undefined) continue;
+    counts[file.className] += 1;
+    if (sourced) {
+      const key = sourceKey(file.key, file.label);
+      counts.sources = { ...counts.sources, [key]: (counts.sources?.[key] ?? 0) + 1 };
+    }
   }
   if (!listing.splits.includes('train')) errors.push('there is no train/ folder with images; a dataset needs train/REAL and train/FAKE');
   for (const split of SPLITS) {
@@ -252,6 +261,14 @@ export function renderDatasetReport(report: DatasetReport, maxListed = 20): stri
     const ratio = small === 0 ? '-' : (Math.max(counts.REAL, counts.FAKE) / small).toFixed(2);
     const name = counts.carved ? 'val*' : split;
     lines.push(`  ${name.padEnd(8)} ${String(counts.REAL).padStart(7)} ${String(counts.FAKE).padStart(7)} ${ratio.padStart(7)}`);
+  }
+  const sourceKeys = [...new Set(SPLITS.flatMap((split) => Object.keys(report.splits[split]?.sources ?? {})))].sort();
+  if (sourceKeys.length > 0) {
+    const shown = SPLITS.filter((split) => report.splits[split] !== undefined);
+    lines.push(`  source${' '.repeat(26)}${shown.map((split) => (report.splits[split]?.carved === true ? 'val*' : split).padStart(7)).join('')}`);
+    for (const key of sourceKeys) {
+      lines.push(`  ${key.padEnd(32)}${shown.map((split) => String(report.splits[split]?.sources?.[key] ?? 0).padStart(7)).join('')}`);
+    }
   }
   if (report.splits.val?.carved === true) lines.push(`  * carved from train/ by content hash (--val-fraction ${report.thresholds.valFraction})`);
   const formats = Object.entries(report.formats)

@@ -24,6 +24,8 @@ export interface EvaluateStepResult {
   metadata: ModelMetadata;
   evaluations: SplitEvaluation[];
   metrics: Record<string, BinaryMetrics>;
+  /** Per split, the metrics of each source (empty objects for a dataset without a source level). */
+  perSource: Record<string, Record<string, BinaryMetrics>>;
   skew: SkewReport;
 }
 
@@ -56,7 +58,8 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
   const skew = judgeSkew(parity, agreements, options.skew);
   deps.progressStream.write(`${renderSkewReport(skew)}\n`);
   const metrics: Record<string, BinaryMetrics> = Object.fromEntries(evaluations.map((evaluation) => [evaluation.split, evaluation.metrics]));
-  await writeJson(path.join(options.workDir, 'evaluation.json'), { version, metrics, skew });
+  const perSource = Object.fromEntries(evaluations.map((evaluation) => [evaluation.split, evaluation.perSource]));
+  await writeJson(path.join(options.workDir, 'evaluation.json'), { version, metrics, per_source: perSource, skew });
   if (!skew.passed) {
     const failed = skew.checks.filter((check) => !check.passed).map((check) => `${check.name} = ${check.value} > ${check.limit}`);
     throw new SkewError(
@@ -71,7 +74,7 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
       { n: m.n },
     );
   }
-  return { metadata, evaluations, metrics, skew };
+  return { metadata, evaluations, metrics, perSource, skew };
 }
 
 /** Scores `items` with `model` through the serving core, with a progress bar. */

@@ -3,10 +3,12 @@
  * go to an immutable <store>/<name>/<version>/, then production.json flips by compare-and-swap; a
  * model the gate rejected goes to <store>/<name>/candidates/<version>/ and ends the run.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type DriftReference, type ModelMetadata, parseMetadata } from '../../../functions/src/core';
 import { GateRejectedError } from '../errors';
 import type { GateDecision } from '../gate';
+import { isLosoReport, isProbeReport, losoSummary, renderGeneralization } from '../generalization';
 import type { BinaryMetrics } from '../metrics';
 import { renderModelCard } from '../model-card';
 import type { SkewReport } from '../parity';
@@ -23,6 +25,7 @@ export interface PublishStepInput {
   datasetUri: string;
   report: DatasetReport;
   metrics: Record<string, BinaryMetrics>;
+  perSource?: Record<string, Record<string, BinaryMetrics>>;
   skew: SkewReport;
   decision: GateDecision;
   pointer: PointerState;
@@ -49,6 +52,7 @@ export async function publishStep(input: PublishStepInput, context: StepContext)
       datasetUri: shownPath(datasetUri, deps.repoRoot),
       report,
       metrics,
+      ...(input.perSource === undefined ? {} : { perSource: input.perSource }),
       skew,
       decision,
       reference,
@@ -118,6 +122,9 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
       return [split, rest];
     }),
   );
+  const loso = readRunReport(runDir.dir, 'loso.json', isLosoReport);
+  const probes = readRunReport(runDir.dir, 'probes.json', isProbeReport);
+  const perSource = input.perSource ?? {};
   const metricsDoc = {
     model: { name: options.name, version, sha256: runDir.modelSha256 },
     evaluated_at: input.createdAt.toISOString(),
@@ -128,6 +135,9 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
     skew: { passed: skew.passed, tolerances: skew.tolerances, checks: skew.checks, parity: skew.parity },
     robustness: runDir.robustness,
     champion: decision.champion,
+    ...(Object.values(perSource).some((entries) => Object.keys(entries).length > 0) ? { per_source: perSource } : {}),
+    ...(loso === null ? {} : { leave_one_source_out: { mean: losoSummary(loso), recipe: loso.recipe, folds: loso.folds } }),
+    ...(probes === null ? {} : { shortcut_probes: probes }),
   };
   const reportDoc = {
     status,
@@ -155,6 +165,8 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
     gate: decision,
     reference: input.reference,
     robustness: runDir.robustness,
+    perSource,
+    generalization: renderGeneralization(loso, probes),
   });
   return {
     'model.onnx': runDir.modelBytes,
@@ -164,4 +176,17 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
     'README.md': readme,
     'report.json': `${JSON.stringify(reportDoc, null, 2)}\n`,
   };
+}
+
+/** An optional report of the run folder (loso.json, probes.json), or null when absent or not of its shape. */
+function readRunReport<T>(dir: string, file: string, guard: (value: unknown) => value is T): T | null {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, file), 'utf8');
+  } catch {
+    return null;
+  }
+  const value: unknown = JSON.parse(text);
+  if (!guard(value)) throw new Error(`${path.join(dir, file)} is not a ${file} report`);
+  return value;
 }
