@@ -228,7 +228,7 @@ export function localScorer(config: Readonly<Config>, modelName: string, logger:
     return scored.items.map((result, index): ResultLine => {
       const id = items[index]!.id;
       if (!result.ok) return { id, error_code: result.error.code, error_message: result.error.message };
-      return lineOf(id, toVerdict(model, result.prepared, result.probability, scored.inferenceMs, scored.decodeMs + scored.inferenceMs));
+      return lineOf(id, toVerdict(model, result.prepared, result.probability, scored.inferenceMs, scored.decodeMs + scored.inferenceMs, result));
     });
   };
 }

@@ -49,7 +49,9 @@ function table(header: string[], rows: string[][]): string {
 
 export function isLosoReport(value: unknown): value is LosoReport {
   const folds = (value as { folds?: unknown } | null)?.folds;
-  return Array.isArray(folds) && folds.every((fold) => typeof (fold as LosoFold).source === 'string' && typeof (fold as LosoFold).original?.accuracy === 'number');
+  return (
+    Array.isArray(folds) && folds.every((fold) => typeof (fold as LosoFold).source === 'string' && typeof (fold as LosoFold).original?.accuracy === 'number')
+  );
 }
 
 export function isProbeReport(value: unknown): value is ProbeReport {

@@ -25,7 +25,10 @@ export function sourceKey(key: string, label: 0 | 1): string {
  * image is in the default source (a dataset without the source level). A single-class source has
  * no ROC-AUC of its own (null): its accuracy is the share of it that was labelled correctly.
  */
-export function metricsBySource(items: ReadonlyArray<{ path: string; label: 0 | 1; probability: number | null }>, threshold: number): Record<string, BinaryMetrics> {
+export function metricsBySource(
+  items: ReadonlyArray<{ path: string; label: 0 | 1; probability: number | null }>,
+  threshold: number,
+): Record<string, BinaryMetrics> {
   const groups = new Map<string, { labels: Array<0 | 1>; probabilities: number[] }>();
   for (const item of items) {
     if (item.probability === null) continue;

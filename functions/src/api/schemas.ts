@@ -95,6 +95,22 @@ const predictionFields = {
     required: ['decode', 'inference', 'total'],
     properties: { decode: { type: 'number' }, inference: { type: 'number' }, total: { type: 'number' } },
   },
+  patches: {
+    type: 'object',
+    description: 'Patch models (general): the image is scored at native resolution in patches whose logits are averaged into `probability`.',
+    required: ['scored', 'logit_std'],
+    properties: {
+      scored: { type: 'integer', minimum: 1, description: 'How many patches were scored.' },
+      logit_std: { type: 'number', minimum: 0, description: 'Standard deviation of the patch logits: how much the patches disagree.' },
+    },
+  },
+  out_of_distribution: {
+    type: 'object',
+    description:
+      "Models with out-of-distribution statistics: the Mahalanobis distance of the image's pooled patch embedding from the training images, and whether it passes the model version's threshold (such an image is unlike anything the model was trained on, so its probability deserves little trust).",
+    required: ['score', 'threshold', 'flagged'],
+    properties: { score: { type: 'number', minimum: 0 }, threshold: { type: 'number' }, flagged: { type: 'boolean' } },
+  },
 } as const;
 
 export const predictResponseSchema = {

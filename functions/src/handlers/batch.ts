@@ -39,7 +39,7 @@ export function makeBatchHandler(deps: BatchDeps): Handler {
       const input = inputs[index]!;
       const identity = input.filename !== null ? { id: input.id ?? String(index), filename: input.filename } : { id: input.id ?? String(index) };
       if (!item.ok) return { ...identity, error: { code: item.error.code, message: item.error.message } };
-      return { ...identity, ...toVerdict(model, item.prepared, item.probability, inferenceMs, totalMs) };
+      return { ...identity, ...toVerdict(model, item.prepared, item.probability, inferenceMs, totalMs, item) };
     });
     const failed = results.filter((result) => 'error' in result).length;
     if (failed > 0) logger.info('batch items failed', { failed, codes: results.flatMap((result) => ('error' in result ? [result.error.code] : [])) });

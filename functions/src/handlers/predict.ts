@@ -28,7 +28,7 @@ export function makePredictHandler(deps: PredictDeps): Handler {
     const item = items[0]!;
     if (!item.ok) throw item.error;
     deps.observer.scored([toScoredImage(model, item.prepared, item.probability, inferenceMs)]);
-    const verdict = toVerdict(model, item.prepared, item.probability, inferenceMs, performance.now() - started);
+    const verdict = toVerdict(model, item.prepared, item.probability, inferenceMs, performance.now() - started, item);
     return { status: 200, body: { ...verdict, request_id: requestId }, model: verdict.model };
   };
 }

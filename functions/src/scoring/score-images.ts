@@ -42,6 +42,10 @@ export interface Verdict {
   model: { name: string; version: string };
   image: { width: number; height: number; format: string; bytes: number; animated?: true };
   timing_ms: { decode: number; inference: number; total: number };
+  /** Patch models: how many patches were scored and how much their logits disagree. */
+  patches?: { scored: number; logit_std: number };
+  /** Models with OOD statistics: the image's distance from the training images, and whether it is beyond the version's threshold. */
+  out_of_distribution?: { score: number; threshold: number; flagged: boolean };
 }
 
 export const round = (value: number, places: number): number => {
@@ -225,7 +229,14 @@ async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage
   return { probabilities, inferenceMs, patches, ...(ood.length > 0 ? { ood } : {}) };
 }
 
-export function toVerdict(model: LoadedModel, prepared: PreparedImage, probability: number, inferenceMs: number, totalMs: number): Verdict {
+export function toVerdict(
+  model: LoadedModel,
+  prepared: PreparedImage,
+  probability: number,
+  inferenceMs: number,
+  totalMs: number,
+  scored: { patches?: PatchScores; ood?: OodResult } = {},
+): Verdict {
   const threshold = model.metadata.threshold;
   const image: Verdict['image'] = {
     width: prepared.decoded.width,
@@ -234,7 +245,7 @@ export function toVerdict(model: LoadedModel, prepared: PreparedImage, probabili
     bytes: prepared.bytes,
   };
   if (prepared.header.animated) image.animated = true;
-  return {
+  const verdict: Verdict = {
     prediction: probability >= threshold ? 'ai_generated' : 'real',
     probability: round(probability, 4),
     confidence: confidenceOf(probability, threshold),
@@ -243,6 +254,11 @@ export function toVerdict(model: LoadedModel, prepared: PreparedImage, probabili
     image,
     timing_ms: { decode: round(prepared.decodeMs, 2), inference: round(inferenceMs, 2), total: round(totalMs, 2) },
   };
+  if (scored.patches !== undefined) verdict.patches = { scored: scored.patches.boxes.length, logit_std: round(scored.patches.logitStd, 4) };
+  if (scored.ood !== undefined) {
+    verdict.out_of_distribution = { score: round(scored.ood.score, 3), threshold: scored.ood.threshold, flagged: scored.ood.outOfDistribution };
+  }
+  return verdict;
 }
 
 export function toScoredImage(model: LoadedModel, prepared: PreparedImage, probability: number, inferenceMs: number): ScoredImage {
