@@ -37,7 +37,7 @@ from .metadata import utc_now_iso
 from .metrics import binary_metrics
 from .patch_data import PatchAugment, SourcedItem, augmented_patch, balanced_weights, list_sourced, load_pixels
 from .patches import EMBEDDING_NAME, REPRESENTATIONS, PatchNet, extract_patches, patch_grid
-from .progress_log import say
+from .progress_log import ProgressLog, run_logged, say
 
 PARITY_IMAGES = 16  # validation images whose patches go into the parity bundle
 OOD_PERCENTILE = 95.0  # the in-source validation share an image must be as typical as, to be decided
@@ -160,7 +160,8 @@ def export(model: PatchNet, size: int, path: Path) -> None:
     )
 
 
-def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], train_pixels: list[np.ndarray]) -> tuple[PatchNet, list[dict]]:
+def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], train_pixels: list[np.ndarray],
+          log: Optional[ProgressLog] = None) -> tuple[PatchNet, list[dict]]:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     np_rng = np.random.default_rng(args.seed)
@@ -177,7 +178,10 @@ def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], 
     labels_all = np.array([it.label for it in train_items])
     real_index = np.array([real_sources.index(it.source) if it.label == 0 else -1 for it in train_items])
     bce = nn.BCEWithLogitsLoss()
-    log = []
+    history = []
+    step = 0
+    if log is not None:
+        log.emit("start", total_steps=total, epochs=args.epochs, train_images=len(train_items))
     for epoch in range(args.epochs):
         model.train()
         started, loss_sum, adv_sum, correct, seen = time.time(), 0.0, 0.0, 0, 0
@@ -202,12 +206,16 @@ def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], 
             loss_sum += float(loss)
             correct += int(((logit[:, 0] > 0).float() == y).sum())
             seen += len(idx)
+            step += 1
+            if log is not None and (step % 10 == 0 or step == total):
+                log.emit("step", epoch=epoch + 1, step=step, total_steps=total, loss=float(loss),
+                         images_per_s=round(seen / max(1e-9, time.time() - started), 1))
         entry = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch, "train_patch_accuracy": correct / seen, "seconds": round(time.time() - started, 1)}
         if adversary is not None:
             entry["adversary_loss"] = adv_sum / steps_per_epoch
-        log.append(entry)
+        history.append(entry)
         say(f"epoch {epoch + 1}/{args.epochs} loss {entry['loss']:.4f} patch acc {entry['train_patch_accuracy']:.3f} ({entry['seconds']} s)")
-    return model, log
+    return model, history
 
 
 def per_source(items: Sequence[SourcedItem], labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict:
@@ -268,7 +276,7 @@ def write_pipeline_files(args, out: Path, root: Path, train_items, val_items, va
     ))
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dict:
     started = time.time()
     torch.set_num_threads(args.threads)
     root = args.dataset
@@ -280,7 +288,7 @@ def run(args: argparse.Namespace) -> dict:
     say(f"decoding {len(train_items)} training and {len(val_items)} validation images")
     train_pixels = load_pixels(root, train_items)
     val_pixels = load_pixels(root, val_items)
-    model, log = train(args, root, train_items, train_pixels)
+    model, log = train(args, root, train_items, train_pixels, progress)
     say("scoring validation images")
     val = score_pixels(model, val_pixels, args.patch_size, args.patches)
     val_labels = np.array([it.label for it in val_items])
@@ -335,6 +343,10 @@ def run(args: argparse.Namespace) -> dict:
     (out / "val_scores.json").write_text(json.dumps(rows) + "\n")
     write_pipeline_files(args, out, root, train_items, val_items, val_probs, threshold, metrics, model, log, started)
     record = json.loads((out / "training.json").read_text())
+    if progress is not None:
+        progress.emit("export", path=str(out / "model.onnx"), bytes=(out / "model.onnx").stat().st_size, opset=ONNX_OPSET)
+        progress.emit("done", best_epoch=args.epochs, best_val={"accuracy": metrics["accuracy"], "roc_auc": metrics["roc_auc"]},
+                      seconds=round(time.time() - started, 1))
     say(f"val accuracy {metrics['accuracy']:.4f} ROC-AUC {metrics['roc_auc']:.4f} threshold {threshold:.4f} OOD threshold {ood_threshold:.2f}")
     return record
 
@@ -347,8 +359,8 @@ def load_patchnet(run_dir: Path) -> PatchNet:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    run(parse_args(argv))
-    return 0
+    args = parse_args(argv)
+    return run_logged(args.out, "train_log.jsonl", lambda log: run(args, log))
 
 
 if __name__ == "__main__":

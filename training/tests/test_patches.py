@@ -121,7 +121,7 @@ def test_listing_reads_the_source_level(tmp_path):
 def test_tiny_training_run_with_two_sources_exports_a_patch_model(tmp_path):
     root = _write_sourced(tmp_path / "ds")
     out = tmp_path / "run"
-    train_main(["--dataset", str(root), "--out", str(out), "--width", "4", "--patch-size", "16", "--patches", "4", "--epochs", "2",
+    assert train_main(["--dataset", str(root), "--out", str(out), "--width", "4", "--patch-size", "16", "--patches", "4", "--epochs", "2",
                 "--samples-per-epoch", "64", "--batch-size", "32", "--ood-images", "20", "--source-adversary", "0.3", "--threads", "1"])
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["patches"] == {"mode": "grid", "size": 16, "count": 4, "align": 8, "aggregation": "mean_logit"}
