@@ -106,7 +106,7 @@ export async function evaluateItems(model: LoadedModel, root: string, items: rea
         path: item.path,
         label: item.label,
         probability: entry.probability,
-        features: computeImageFeatures(entry.prepared.decoded, entry.prepared.bytes),
+        features: computeImageFeatures(entry.prepared.modelInput ?? entry.prepared.decoded, entry.prepared.bytes),
         error: null,
       });
     });

@@ -30,6 +30,12 @@ export interface ImageLimits {
 export interface PreparedImage {
   header: ImageHeader;
   decoded: DecodedImage;
+  /**
+   * The pixels the model saw, for the drift features: `decoded` itself for a whole-image model; for
+   * a patch model its patches side by side in one row (so that a 12 MP photo costs the features
+   * no more than its patches do). Set when the image is inferred; `decoded` until then.
+   */
+  modelInput?: DecodedImage;
   bytes: number;
   decodeMs: number;
 }
@@ -203,10 +209,8 @@ export async function inferBatch(model: LoadedModel, prepared: readonly Prepared
 async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage[]): Promise<InferredBatch> {
   const spec = model.metadata.patches!;
   const boxes = prepared.map((item) => patchGrid(item.decoded.pixelWidth, item.decoded.pixelHeight, spec.size, spec.count));
-  const tensor = toInputTensor(
-    prepared.flatMap((item, i) => extractPatches(item.decoded, boxes[i]!, spec.size)),
-    model.metadata.preprocessing,
-  );
+  const patchImages = prepared.flatMap((item, i) => extractPatches(item.decoded, boxes[i]!, spec.size));
+  const tensor = toInputTensor(patchImages, model.metadata.preprocessing);
   const total = boxes.reduce((sum, list) => sum + list.length, 0);
   const started = performance.now();
   const { logits, embeddings } = await model.predictPatches(tensor, total);
@@ -217,6 +221,7 @@ async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage
   const oodSpec = model.metadata.ood;
   let start = 0;
   boxes.forEach((list, i) => {
+    prepared[i]!.modelInput = patchStrip(patchImages.slice(start, start + list.length), prepared[i]!.decoded);
     const aggregated = aggregatePatchLogits(logits.subarray(start, start + list.length));
     probabilities[i] = aggregated.probability;
     patches.push({ boxes: list, probabilities: aggregated.probabilities, logitStd: aggregated.logitStd });
@@ -227,6 +232,17 @@ async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage
     start += list.length;
   });
   return { probabilities, inferenceMs, patches, ...(ood.length > 0 ? { ood } : {}) };
+}
+
+/** Patches side by side (one row), reporting the source's displayed size as `decoded` does. */
+function patchStrip(patches: readonly DecodedImage[], source: DecodedImage): DecodedImage {
+  const size = patches[0]!.pixelWidth;
+  const width = size * patches.length;
+  const pixels = new Uint8Array(width * size * 3);
+  patches.forEach((patch, n) => {
+    for (let row = 0; row < size; row += 1) pixels.set(patch.pixels.subarray(row * size * 3, (row + 1) * size * 3), (row * width + n * size) * 3);
+  });
+  return { format: source.format, width: source.width, height: source.height, pixels, pixelWidth: width, pixelHeight: size };
 }
 
 export function toVerdict(
@@ -267,7 +283,7 @@ export function toScoredImage(model: LoadedModel, prepared: PreparedImage, proba
     probability,
     prediction: probability >= model.metadata.threshold ? 'ai_generated' : 'real',
     header: prepared.header,
-    decoded: prepared.decoded,
+    decoded: prepared.modelInput ?? prepared.decoded,
     bytes: prepared.bytes,
     decodeMs: prepared.decodeMs,
     inferenceMs,
