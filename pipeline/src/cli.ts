@@ -36,6 +36,12 @@ Where things go:
   --cache-dir <dir>          where gs:// datasets are mirrored (default: <repo>/.local/datasets)
 
 Training (passed to python3 -m training.train):
+  --recipe <name|path>       training recipe: training/recipes/<name>.json or a file
+                             (models/recipe.schema.json; default: dataset.json's "recipe", if
+                             any); the flags below, given on the command line, override it
+  --pretrain-dataset <dir|gs://…>
+                             dataset of the recipe's pre-training stage (default: the one it
+                             names, beside --dataset)
   --epochs <n>               epochs (trainer default: 10)
   --arch <name>              ${ARCHITECTURES.join(' | ')}
                              (default: compact)
@@ -110,6 +116,8 @@ const OPTIONS = {
   threads: { type: 'string' },
   'init-from': { type: 'string' },
   'trainer-arg': { type: 'string', multiple: true },
+  recipe: { type: 'string' },
+  'pretrain-dataset': { type: 'string' },
   python: { type: 'string' },
   'from-run': { type: 'string' },
   'skew-max-logit-diff': { type: 'string' },
@@ -246,6 +254,10 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
     evalBatchSize,
     progressIntervalMs: progressInterval * 1000,
     invocation: ['npm', 'run', 'pipeline', '--', ...argv].map(quoteArgument).join(' '),
+    recipe: values.recipe ?? null,
+    givenFlags: Object.keys(values),
+    appliedRecipe: null,
+    pretrainDataset: values['pretrain-dataset'] === undefined ? null : resolveLocation(values['pretrain-dataset']),
   };
   return { help: false, options, logFormat: logFormat as LogFormat };
 }
