@@ -29,6 +29,7 @@ export interface Config {
   rateLimitBurst: number;
   logLevel: LogLevel;
   storageApiEndpoint: string | null;
+  vertexApiEndpoint: string | null;
   projectId: string | null;
   telemetryStore: string;
   telemetryFlushRecords: number;
@@ -209,6 +210,13 @@ export const SETTINGS = [
   setting('rateLimitBurst', 'RATE_LIMIT_BURST', '40', int(1, 1000000), 'Token-bucket size: requests a client may burst.'),
   setting('logLevel', 'LOG_LEVEL', 'info', oneOf<LogLevel>('debug', 'info', 'warning', 'error'), 'Lowest severity written to the log.'),
   setting('storageApiEndpoint', 'STORAGE_API_ENDPOINT', '', optionalText, 'Cloud Storage JSON API endpoint override (tests, emulators).'),
+  setting(
+    'vertexApiEndpoint',
+    'VERTEX_API_ENDPOINT',
+    '',
+    optionalText,
+    'Vertex AI API endpoint override for `npm run pipeline -- --runner vertex` (tests, a local server); default: https://<region>-aiplatform.googleapis.com.',
+  ),
   setting('projectId', 'GOOGLE_CLOUD_PROJECT', '', optionalText, 'Google Cloud project (metrics, storage).'),
   setting(
     'telemetryStore',

@@ -11,6 +11,7 @@ import type { SkewTolerances } from '../parity';
 import type { ProgressStream } from '../progress';
 import type { Recipe } from '../recipe';
 import type { TrainerRunner } from '../trainer-runner';
+import type { VertexSettings } from '../vertex/custom-job-request';
 import type { DatasetReport, ValidationThresholds } from '../validate-dataset';
 
 export interface TrainerSettings {
@@ -61,6 +62,9 @@ export interface PipelineOptions {
   appliedRecipe: { name: string; file: string; recipe: Recipe } | null;
   /** --pretrain-dataset: where the recipe's pre-training stage reads its dataset (default: beside the dataset). */
   pretrainDataset: string | null;
+  /** --runner: train on this machine, or as Vertex AI custom jobs (then `vertex` is set). */
+  runner: 'local' | 'vertex';
+  vertex: VertexSettings | null;
 }
 
 export interface PipelineDeps {

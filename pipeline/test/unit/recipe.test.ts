@@ -39,8 +39,13 @@ function modelCardCommand(card: string, out: string): string[] {
   return line.split(' ').slice(3);
 }
 
+/**
+ * The flags that decide what is trained. Paths differ per run; --workers is left to the trainer,
+ * whose default is the cards' 0 on the CPU (the same batches) and parallel loading on CUDA.
+ */
 const withoutPaths = (flags: Record<string, string | true>) => {
-  const { dataset: _dataset, out: _out, 'init-from': _init, name: _name, ...rest } = flags;
+  const { dataset: _dataset, out: _out, 'init-from': _init, name: _name, workers, ...rest } = flags;
+  expect(workers ?? '0').toBe('0');
   return rest;
 };
 
