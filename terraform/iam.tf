@@ -72,6 +72,9 @@ locals {
     training_reads_datasets  = { folder = "datasets", role = "roles/storage.objectViewer", account = "training" }
     training_writes_models   = { folder = "models", role = "roles/storage.objectUser", account = "training" }
     training_uses_staging    = { folder = "vertex-staging", role = "roles/storage.objectUser", account = "training" }
+    serving_adds_feedback    = { folder = "feedback", role = "roles/storage.objectCreator", account = "serving" }
+    serving_reads_feedback   = { folder = "feedback", role = "roles/storage.objectViewer", account = "serving" }
+    training_reads_feedback  = { folder = "feedback", role = "roles/storage.objectViewer", account = "training" }
     vertex_reads_datasets    = { folder = "datasets", role = "roles/storage.objectViewer", account = "vertex" }
     vertex_uses_staging      = { folder = "vertex-staging", role = "roles/storage.objectUser", account = "vertex" }
     builder_reads_sources    = { folder = "function-sources", role = "roles/storage.objectViewer", account = "builder" }

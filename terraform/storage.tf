@@ -4,10 +4,11 @@
 #   datasets/<name>/<version>/dataset.json + images              training data; dataset.json starts training
 #   telemetry/...                                                 prediction records and drift reports (TELEMETRY_STORE)
 #   function-sources/<md5>.zip                                    bundles Terraform created functions from
+#   feedback/<model>/train/{REAL,FAKE}/, records/                 POST /feedback (FEEDBACK_STORE); --with-feedback reads it
 #   vertex-staging/<run id>/<stage>/run/                          run folders of Vertex AI training jobs (vertex.tf)
 
 locals {
-  data_folders = toset(["models", "datasets", "telemetry", "function-sources", "vertex-staging"])
+  data_folders = toset(["models", "datasets", "telemetry", "function-sources", "vertex-staging", "feedback"])
 }
 
 resource "google_storage_bucket" "data" {

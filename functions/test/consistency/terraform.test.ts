@@ -281,7 +281,7 @@ describe('terraform/', () => {
     expect(bucket.versioning[0].enabled).toBe(true);
     const telemetryRules = (bucket.lifecycle_rule as Hcl[]).filter((rule) => rule.condition[0].matches_prefix?.includes('telemetry/'));
     expect(telemetryRules).toEqual([expect.objectContaining({ action: [{ type: 'Delete' }] })]);
-    expect(locals.data_folders).toBe('${toset(["models", "datasets", "telemetry", "function-sources", "vertex-staging"])}');
+    expect(locals.data_folders).toBe('${toset(["models", "datasets", "telemetry", "function-sources", "vertex-staging", "feedback"])}');
   });
 
   it('has the scheduler POST to drift with an OIDC token of its own service account', () => {

@@ -14,15 +14,17 @@ export interface AiplatformCustomJobServiceOptions {
   apiEndpoint?: string | null;
 }
 
+type FetchInit = NonNullable<Parameters<typeof fetch>[1]>;
+
 /** A client that adds no credentials, for servers that are not Google's. */
 const noCredentials = {
   getRequestHeaders: () => Promise.resolve(new Headers()),
-  fetch: (url: string, init: { method?: string; headers?: HeadersInit; body?: BodyInit; signal?: AbortSignal }) =>
+  fetch: (url: string, init: Pick<FetchInit, 'method' | 'headers' | 'body' | 'signal'>) =>
     fetch(url, {
       method: init.method ?? 'GET',
       ...(init.headers === undefined ? {} : { headers: init.headers }),
-      ...(init.body === undefined ? {} : { body: init.body }),
-      ...(init.signal === undefined ? {} : { signal: init.signal }),
+      ...(init.body === undefined || init.body === null ? {} : { body: init.body }),
+      ...(init.signal === undefined || init.signal === null ? {} : { signal: init.signal }),
     }),
 };
 
