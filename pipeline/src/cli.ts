@@ -61,6 +61,13 @@ Training (passed to python3 -m training.train):
                              card lists the commands from its training.json (and from those of
                              its --init-from run or ensemble members)
 
+Feedback (POST /feedback):
+  --with-feedback <dir|gs://…>
+                             the functions' FEEDBACK_STORE: its images for --name join train/ only
+                             (never val/ or test/; those with the bytes of an evaluation image are
+                             left out), are validated with the dataset and counted in the report
+                             and the model card; the gate still decides
+
 Where training runs:
   --runner <local|vertex>    local: python3 on this machine (default); vertex: each training stage
                              is a Vertex AI custom job on a GPU worker pool, reading a gs:// dataset
@@ -136,6 +143,7 @@ const OPTIONS = {
   recipe: { type: 'string' },
   'pretrain-dataset': { type: 'string' },
   runner: { type: 'string' },
+  'with-feedback': { type: 'string' },
   'vertex-region': { type: 'string' },
   'vertex-staging': { type: 'string' },
   'vertex-image': { type: 'string' },
@@ -255,6 +263,8 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
   if (jpegQuality !== null && jpegQuality > 100) problems.push(`--jpeg-quality must be from 1 to 100; got ${jpegQuality}`);
   const evalBatchSize = integer('eval-batch-size', 1) ?? 64;
   const progressInterval = number('progress-interval', (v) => v > 0, 'a positive number of seconds') ?? 30;
+  if (values['with-feedback'] !== undefined && fromRun !== null)
+    problems.push('--with-feedback adds images to the training data; a --from-run run is trained already');
   const runner = values.runner ?? 'local';
   if (runner !== 'local' && runner !== 'vertex') problems.push(`--runner must be local or vertex; got ${JSON.stringify(runner)}`);
   const vertex = runner === 'vertex' ? parseVertexFlags(values, context.config, problems, integer) : null;
@@ -289,6 +299,7 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
     pretrainDataset: values['pretrain-dataset'] === undefined ? null : resolveLocation(values['pretrain-dataset']),
     runner: runner as 'local' | 'vertex',
     vertex,
+    feedback: values['with-feedback'] === undefined ? null : resolveLocation(values['with-feedback']),
   };
   return { help: false, options, logFormat: logFormat as LogFormat };
 }

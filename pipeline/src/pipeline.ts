@@ -61,9 +61,9 @@ export async function runPipeline(given: PipelineOptions, deps: PipelineDeps): P
   const context = openContext(options, deps);
   const imageSize = existingRun?.metadata.preprocessing.width ?? options.trainer.imageSize ?? defaultImageSize(options.trainer.arch);
 
-  const { localRoot, report } = await datasetStep({ datasetUri, imageSize, existingRun }, context);
+  const { localRoot, report, trainUri } = await datasetStep({ datasetUri, imageSize, existingRun }, context);
   const runner = deps.trainerRunner ?? createTrainerRunner(options, deps, context.storeOptions);
-  const job = trainerJob(options, { stage: 'train', dataset: { uri: datasetUri, local: localRoot }, initFrom: options.trainer.initFrom });
+  const job = trainerJob(options, { stage: 'train', dataset: { uri: trainUri, local: localRoot }, initFrom: options.trainer.initFrom });
   if (options.dryRun) {
     const plan = describePlan(
       options,
@@ -76,7 +76,10 @@ export async function runPipeline(given: PipelineOptions, deps: PipelineDeps): P
     deps.progressStream.write(`${plan.join('\n')}\n`);
     return { status: 'planned', plan, dataset: report };
   }
-  const runDir = await trainStep({ existingRun, localRoot, datasetUri, datasetInfo: datasetInfo ?? { name: options.name, version: '' }, runner }, context);
+  const runDir = await trainStep(
+    { existingRun, localRoot, datasetUri, trainUri, datasetInfo: datasetInfo ?? { name: options.name, version: '' }, runner },
+    context,
+  );
   const version = makeVersionId(context.now(), runDir.modelSha256);
   const { metadata, evaluations, metrics, skew } = await evaluateStep({ runDir, localRoot, version }, context);
   const reference = referenceStep({ evaluations, metadata, version }, context);

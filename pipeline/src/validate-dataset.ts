@@ -14,6 +14,7 @@
  * Warnings: files the trainer ignores, any duplicates under the threshold, imbalance above 1.5,
  * an extension that does not match the content.
  */
+import type { FeedbackSummary } from './feedback';
 import { isValidationHash } from './shared-constants';
 import type { DatasetInfoResult, DatasetInfo } from './dataset-info';
 import { CLASS_NAMES, type ClassName, type DatasetListing, SPLITS, type SplitName } from './dataset';
@@ -79,6 +80,8 @@ export interface DatasetReport {
   duplicates: SameBytes[];
   ignored: Array<{ key: string; reason: string }>;
   extension_mismatches: Array<{ key: string; format: string }>;
+  /** --with-feedback: what joined train/ from POST /feedback, and what was left out. */
+  feedback?: FeedbackSummary;
 }
 
 /** The trainer's split rule (training/dataset_files.py is_validation), from models/shared-constants.json. */

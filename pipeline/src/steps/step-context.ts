@@ -65,6 +65,8 @@ export interface PipelineOptions {
   /** --runner: train on this machine, or as Vertex AI custom jobs (then `vertex` is set). */
   runner: 'local' | 'vertex';
   vertex: VertexSettings | null;
+  /** --with-feedback: the functions' FEEDBACK_STORE, whose images for this model join train/ only. */
+  feedback: string | null;
 }
 
 export interface PipelineDeps {

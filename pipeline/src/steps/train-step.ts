@@ -16,6 +16,8 @@ export interface TrainStepInput {
   /** The dataset's location (folder or gs://) and a local folder holding it (itself or its mirror). */
   datasetUri: string;
   localRoot: string;
+  /** What the model stage trains on: datasetUri, or the local merge with --with-feedback. */
+  trainUri: string;
   /** dataset.json's name and version (where a recipe finds its pre-training dataset). */
   datasetInfo: { name: string; version: string };
   runner: TrainerRunner;
@@ -34,7 +36,7 @@ export async function trainStep(input: TrainStepInput, context: StepContext): Pr
       const dataset = { uri: input.datasetUri, local: input.localRoot, ...input.datasetInfo };
       initFrom = (await pretrainStage({ pretrain, dataset, runner: input.runner }, context)).checkpoint;
     }
-    const job = trainerJob(options, { stage: 'train', dataset: { uri: input.datasetUri, local: input.localRoot }, initFrom });
+    const job = trainerJob(options, { stage: 'train', dataset: { uri: input.trainUri, local: input.localRoot }, initFrom });
     step('train', `running (${input.runner.name}) ${input.runner.describe(job)}`, { log: job.logFile });
     const result = await input.runner.run(job, deps.signal);
     step('train', `done in ${result.seconds.toFixed(1)}s`, { best_epoch: result.done.best_epoch, best_val: result.done.best_val });

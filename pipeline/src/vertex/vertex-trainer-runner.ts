@@ -9,7 +9,7 @@
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { type BlobStore, isBlobNotFound } from '../../../functions/src/core';
+import { type BlobStore, FileBlobStore, isBlobNotFound } from '../../../functions/src/core';
 import { TrainingFailedError, UsageError } from '../errors';
 import { Progress, type ProgressStream } from '../progress';
 import type { RecipeCompute } from '../recipe';
@@ -81,11 +81,24 @@ export class VertexTrainerRunner implements TrainerRunner {
     return `${this.options.settings.staging.replace(/\/+$/, '')}/${this.stageKey(job)}`;
   }
 
-  private containerArgs(job: TrainerJob, initFrom: string | null): string[] {
-    if (!/^gs:\/\//i.test(job.dataset.uri)) {
+  /** The dataset as the job sees it: a gs:// one in place, a local one (a merge with feedback) uploaded beside the stage. */
+  private datasetUri(job: TrainerJob): string {
+    if (/^gs:\/\//i.test(job.dataset.uri)) return job.dataset.uri;
+    if (job.dataset.local === null)
       throw new UsageError(`--runner vertex trains on a dataset in Cloud Storage; ${job.dataset.uri} is local: upload it first (scripts/upload-dataset.ts)`);
+    return `${this.stageUri(job)}/dataset`;
+  }
+
+  private containerArgs(job: TrainerJob, initFrom: string | null): string[] {
+    return job.buildArgs({ dataset: fusePath(this.datasetUri(job)), out: fusePath(`${this.stageUri(job)}/run`), initFrom });
+  }
+
+  private async uploadDataset(job: TrainerJob): Promise<void> {
+    if (/^gs:\/\//i.test(job.dataset.uri) || job.dataset.local === null) return;
+    const local = new FileBlobStore(job.dataset.local);
+    for (const blob of await local.list('')) {
+      await this.options.staging.write(`${this.stageKey(job)}/dataset/${blob.key}`, await local.read(blob.key));
     }
-    return job.buildArgs({ dataset: fusePath(job.dataset.uri), out: fusePath(`${this.stageUri(job)}/run`), initFrom });
   }
 
   describe(job: TrainerJob): string {
@@ -101,6 +114,7 @@ export class VertexTrainerRunner implements TrainerRunner {
     const started = Date.now();
     const compute = resolveCompute(settings.compute, job.compute);
     const initFrom = await this.stageInitFrom(job);
+    await this.uploadDataset(job);
     const args = this.containerArgs(job, initFrom);
     const request = buildCustomJobRequest({
       settings,
