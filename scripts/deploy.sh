@@ -121,7 +121,7 @@ while IFS=$'\t' read -r name identity public memory cpu concurrency min_instance
     continue
   fi
 
-  env="MODEL_STORE=gs://$bucket/models;TELEMETRY_STORE=gs://$bucket/telemetry;METRICS_SINK=cloud-monitoring"
+  env="MODEL_STORE=gs://$bucket/models;TELEMETRY_STORE=gs://$bucket/telemetry;FEEDBACK_STORE=gs://$bucket/feedback;METRICS_SINK=cloud-monitoring"
   env+=";GOOGLE_CLOUD_PROJECT=$project;DEFAULT_MODEL=$default_model"
   case "$identity" in
     serving) env+=";API_KEYS_FILE=/etc/secrets/api-keys;ALLOWED_BUCKETS=$allowed_buckets;TRUSTED_PROXY_HOPS=1" ;;

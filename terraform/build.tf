@@ -93,8 +93,11 @@ resource "google_cloudbuild_trigger" "training" {
     _MODEL_NAME    = "$${_DATASET_PATH%%/*}"
     _MODEL_STORE   = "gs://${google_storage_bucket.data.name}/models"
     _ARTIFACT_REPO = google_artifact_registry_repository.training.repository_id
-    _EPOCHS        = tostring(var.training_epochs)
+    _EPOCHS        = var.training_epochs == null ? "" : tostring(var.training_epochs)
     _REGION        = var.region
+    _RUNNER        = var.training_runner
+    _VERTEX_SA     = google_service_account.role["vertex"].email
+    _VERTEX_STAGE  = local.vertex_staging_uri
   }
 
   # Model names follow functions/src/config.ts (DEFAULT_MODEL), versions models/production.schema.json.

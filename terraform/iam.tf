@@ -10,6 +10,7 @@ locals {
     builder   = "builds the function images from source"
     scheduler = "Cloud Scheduler's identity (OIDC) when it calls drift"
     deployer  = "GitHub Actions: deploys the functions, runs the system tests, starts training runs"
+    vertex    = "the Vertex AI training jobs: read datasets, write their run folders under vertex-staging/"
   }
 }
 
@@ -34,7 +35,7 @@ resource "google_project_iam_member" "metric_writer" {
 }
 
 resource "google_project_iam_member" "build_log_writer" {
-  for_each = toset(["training", "builder"])
+  for_each = toset(["training", "builder", "vertex"])
 
   project = var.project_id
   role    = "roles/logging.logWriter"
@@ -70,6 +71,12 @@ locals {
     drift_uses_telemetry     = { folder = "telemetry", role = "roles/storage.objectUser", account = "drift" }
     training_reads_datasets  = { folder = "datasets", role = "roles/storage.objectViewer", account = "training" }
     training_writes_models   = { folder = "models", role = "roles/storage.objectUser", account = "training" }
+    training_uses_staging    = { folder = "vertex-staging", role = "roles/storage.objectUser", account = "training" }
+    serving_adds_feedback    = { folder = "feedback", role = "roles/storage.objectCreator", account = "serving" }
+    serving_reads_feedback   = { folder = "feedback", role = "roles/storage.objectViewer", account = "serving" }
+    training_reads_feedback  = { folder = "feedback", role = "roles/storage.objectViewer", account = "training" }
+    vertex_reads_datasets    = { folder = "datasets", role = "roles/storage.objectViewer", account = "vertex" }
+    vertex_uses_staging      = { folder = "vertex-staging", role = "roles/storage.objectUser", account = "vertex" }
     builder_reads_sources    = { folder = "function-sources", role = "roles/storage.objectViewer", account = "builder" }
   }
 }

@@ -23,6 +23,7 @@ locals {
     serving = {
       MODEL_STORE          = "gs://${local.bucket_name}/models"
       TELEMETRY_STORE      = "gs://${local.bucket_name}/telemetry"
+      FEEDBACK_STORE       = "gs://${local.bucket_name}/feedback"
       METRICS_SINK         = "cloud-monitoring"
       GOOGLE_CLOUD_PROJECT = var.project_id
       DEFAULT_MODEL        = var.default_model
@@ -34,6 +35,7 @@ locals {
     drift = {
       MODEL_STORE          = "gs://${local.bucket_name}/models"
       TELEMETRY_STORE      = "gs://${local.bucket_name}/telemetry"
+      FEEDBACK_STORE       = "gs://${local.bucket_name}/feedback" # unused by drift; set so that no default points at a local folder
       METRICS_SINK         = "cloud-monitoring"
       GOOGLE_CLOUD_PROJECT = var.project_id
       DEFAULT_MODEL        = var.default_model

@@ -23,6 +23,16 @@ output "training_trigger" {
   value       = google_cloudbuild_trigger.training.name
 }
 
+output "training_cuda_image" {
+  description = "The CUDA training image that Vertex AI training jobs run (pushed by pipeline/cloudbuild.yaml)."
+  value       = local.training_cuda_image
+}
+
+output "vertex_staging" {
+  description = "Where Vertex AI training jobs write their run folders."
+  value       = local.vertex_staging_uri
+}
+
 output "dashboard_url" {
   description = "The Cloud Monitoring dashboard."
   value       = "https://console.cloud.google.com/monitoring/dashboards/builder/${element(split("/", google_monitoring_dashboard.detector.id), 3)}?project=${var.project_id}"

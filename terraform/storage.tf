@@ -4,9 +4,11 @@
 #   datasets/<name>/<version>/dataset.json + images              training data; dataset.json starts training
 #   telemetry/...                                                 prediction records and drift reports (TELEMETRY_STORE)
 #   function-sources/<md5>.zip                                    bundles Terraform created functions from
+#   feedback/<model>/train/{REAL,FAKE}/, records/                 POST /feedback (FEEDBACK_STORE); --with-feedback reads it
+#   vertex-staging/<run id>/<stage>/run/                          run folders of Vertex AI training jobs (vertex.tf)
 
 locals {
-  data_folders = toset(["models", "datasets", "telemetry", "function-sources"])
+  data_folders = toset(["models", "datasets", "telemetry", "function-sources", "vertex-staging", "feedback"])
 }
 
 resource "google_storage_bucket" "data" {
@@ -36,6 +38,18 @@ resource "google_storage_bucket" "data" {
     condition {
       age            = 30
       matches_prefix = ["function-sources/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # The pipeline copies a job's run folder into the published model version; the staged copy is
+  # only needed to debug a run.
+  lifecycle_rule {
+    condition {
+      age            = var.vertex_staging_retention_days
+      matches_prefix = ["vertex-staging/"]
     }
     action {
       type = "Delete"

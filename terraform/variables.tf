@@ -106,7 +106,24 @@ variable "drift_window_hours" {
 }
 
 variable "training_epochs" {
-  description = "Epochs of a training run started by a new dataset (_EPOCHS of pipeline/cloudbuild.yaml)."
+  description = "Epochs of every training run started by a new dataset, over its recipe's (_EPOCHS of pipeline/cloudbuild.yaml); null: the recipe's."
+  type        = number
+  default     = null
+  nullable    = true
+}
+
+variable "training_runner" {
+  description = "Where a training run started by a new dataset trains (_RUNNER of pipeline/cloudbuild.yaml): vertex (a GPU custom job on Vertex AI) or local (the 8-CPU Cloud Build worker)."
+  type        = string
+  default     = "vertex"
+  validation {
+    condition     = contains(["vertex", "local"], var.training_runner)
+    error_message = "training_runner must be vertex or local."
+  }
+}
+
+variable "vertex_staging_retention_days" {
+  description = "Days a Vertex AI job's staged run folder (vertex-staging/) is kept."
   type        = number
   default     = 30
 }

@@ -35,6 +35,6 @@ class AugmentedImages(Dataset):
 def normalize_batch(images_uint8: torch.Tensor) -> torch.Tensor:
     """N x 3 x S x S uint8 -> float32 with the contract scaling, in channels_last memory."""
     x = images_uint8.float() * PIXEL_SCALE
-    mean = torch.tensor(MEAN, dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(STD, dtype=torch.float32).view(1, 3, 1, 1)
+    mean = torch.tensor(MEAN, dtype=torch.float32, device=images_uint8.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, dtype=torch.float32, device=images_uint8.device).view(1, 3, 1, 1)
     return ((x - mean) / std).contiguous(memory_format=torch.channels_last)

@@ -24,6 +24,7 @@ from .checkpoint_io import read_checkpoint, save_checkpoint
 from .run_files import SplitMetrics, TrainingRecord, write_run_file
 from .constants import DEFAULT_IMAGE_SIZE_COMPACT, DEFAULT_IMAGE_SIZE_OTHER, ONNX_OPSET
 from .dataset_files import build_splits, read_dataset_info
+from .device import DEVICE_CHOICES, MAX_CUDA_WORKERS, default_workers, resolve_device
 from .evaluation import evaluate
 from .image_cache import decode_split
 from .metadata import build_metadata, utc_now_iso
@@ -68,7 +69,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--val-fraction", type=float, default=0.1, help="hash-carved share when there is no val/")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                   help="auto: CUDA when torch sees a GPU, else the CPU; cuda without one is an error")
+    p.add_argument("--no-amp", action="store_true", help="on CUDA, train in float32 instead of float16 autocast")
+    p.add_argument("--workers", type=int,
+                   help=f"DataLoader worker processes (default: 0 on the CPU, one per core up to {MAX_CUDA_WORKERS} on CUDA)")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--augment", choices=("full", "light"), default="full",
                    help="full: crops, flips, colour jitter, rescaling, JPEG; light: flips and JPEG only "
@@ -89,8 +94,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         problems.append(f"--max-steps is {args.max_steps}; it must be positive")
     if args.lr <= 0:
         problems.append(f"--lr is {args.lr}; it must be positive")
+    if args.workers is not None and args.workers < 0:
+        problems.append(f"--workers is {args.workers}; it must be 0 or more")
+    try:
+        args.device_used = resolve_device(args.device)
+    except ValueError as error:
+        problems.append(str(error))
     if problems:
         p.error("; ".join(problems))
+    if args.workers is None:
+        args.workers = default_workers(args.device_used)
     return args
 
 
@@ -107,7 +120,8 @@ def model_config(args: argparse.Namespace) -> dict:
 
 
 def args_record(args: argparse.Namespace) -> dict:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    """The command-line arguments, as training.json records them (the resolved device is not one)."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "device_used"}
 
 
 def write_json(path: Path, value) -> None:
@@ -138,20 +152,27 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
         say(f"initialised {copied} tensors from {args.init_from} ({skipped} skipped)")
     model = model.to(memory_format=torch.channels_last)
     parameters = count_parameters(model)
+    device: torch.device = args.device_used
+    amp = device.type == "cuda" and not args.no_amp
+    if device.type != "cpu":
+        model = model.to(device)
 
     loop_cfg = LoopConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs,
                           label_smoothing=args.label_smoothing, patience=args.patience,
                           max_steps=args.max_steps, seed=args.seed, workers=args.workers,
-                          select_metric=args.select_metric)
+                          select_metric=args.select_metric, device=device.type, amp=amp)
     augment_cfg = None if args.no_augment else augment_config(args.augment, args.jpeg_prob)
     _, total_steps = plan_steps(len(splits["train"]), args.batch_size, args.epochs, args.max_steps)
     log.emit("start", total_steps=total_steps, epochs=args.epochs, train_images=len(splits["train"]),
              val_images=len(splits["val"]), test_images=len(splits["test"]), arch=args.arch,
              params=parameters, image_size=args.image_size, batch_size=args.batch_size,
-             dataset=dataset_info, seed=args.seed)
+             dataset=dataset_info, seed=args.seed, device=device.type, amp=amp, workers=args.workers)
 
     result = train_model(model, decoded["train"], decoded["val"], loop_cfg, augment_cfg, log)
+    # Evaluation, the checkpoint and the ONNX export happen on the CPU, as serving does.
+    if device.type != "cpu":
+        model = model.to("cpu")
     model.load_state_dict(result.best_state)
     model.eval()
 

@@ -35,6 +35,8 @@ class LoopConfig:
     select_metric: str = "accuracy"  # or "roc_auc"
     log_every: int = 20
     eval_batch_size: int = 512
+    device: str = "cpu"  # where the model already is: "cpu" or "cuda"
+    amp: bool = False  # float16 autocast with a gradient scaler (CUDA only)
 
 
 @dataclass
@@ -70,9 +72,14 @@ def train_model(model: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
     train_pixels, train_labels = train
     dataset = AugmentedImages(train_pixels, train_labels, augment_cfg)
     generator = torch.Generator().manual_seed(cfg.seed)
+    device = torch.device(cfg.device)
+    on_cuda = device.type == "cuda"
+    if cfg.amp and not on_cuda:
+        raise ValueError("mixed precision (amp) is for CUDA only; the CPU path stays float32")
     loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, generator=generator,
                         drop_last=len(dataset) >= cfg.batch_size, num_workers=cfg.workers,
-                        persistent_workers=cfg.workers > 0)
+                        persistent_workers=cfg.workers > 0, pin_memory=on_cuda)
+    scaler = torch.cuda.amp.GradScaler() if cfg.amp else None
     steps_per_epoch, total_steps = plan_steps(len(dataset), cfg.batch_size, cfg.epochs, cfg.max_steps)
     epochs = math.ceil(total_steps / steps_per_epoch)
     warmup = min(total_steps // 2, round(cfg.warmup_epochs * steps_per_epoch))
@@ -88,11 +95,21 @@ def train_model(model: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
         epoch_start, window_start, window_images = time.time(), time.time(), 0
         loss_sum, loss_count = 0.0, 0
         for images, labels in loader:
+            if on_cuda:
+                images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             x = normalize_batch(images)
-            loss = loss_fn(model(x), labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if scaler is None:
+                loss = loss_fn(model(x), labels)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            else:
+                with torch.autocast(device_type="cuda", dtype=torch.float16):
+                    loss = loss_fn(model(x), labels)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             scheduler.step()
             step += 1
             loss_sum += float(loss) * len(labels)
@@ -109,7 +126,7 @@ def train_model(model: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
         epoch_train_seconds = time.time() - epoch_start
         train_seconds += epoch_train_seconds
         images_seen += loss_count
-        val_metrics = without_probabilities(evaluate(model, *val, batch_size=cfg.eval_batch_size))
+        val_metrics = without_probabilities(evaluate(model, *val, batch_size=cfg.eval_batch_size, device=device))
         record = log.emit("epoch", epoch=epoch, step=step, train_loss=loss_sum / max(1, loss_count),
                           val=val_metrics, seconds=round(time.time() - epoch_start, 2))
         history.append(record)

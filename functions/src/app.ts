@@ -13,6 +13,8 @@ import { packageVersion } from './package-version';
 import { type Config, ConfigError } from './config';
 import { makeBatchHandler } from './handlers/batch';
 import { makeDriftHandler } from './handlers/drift';
+import { makeFeedbackHandler } from './handlers/feedback';
+import { RecentPredictions } from './feedback/recent-predictions';
 import { makeHealthHandler } from './handlers/health';
 import { makePredictHandler } from './handlers/predict';
 import { ApiKeyAuth, collectApiKeys } from './http/api-key-auth';
@@ -44,7 +46,7 @@ export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 export { createDecoder } from './image/create-decoder';
 export { packageVersion } from './package-version';
 
-export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'health', 'drift', 'web'] as const;
+export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'health', 'drift', 'web', 'feedback'] as const;
 
 export interface Service {
   config: Readonly<Config>;
@@ -65,6 +67,7 @@ export interface ServiceOverrides {
   createEngine?: EngineFactory;
   observer?: ScoreObserver;
   telemetryStore?: BlobStore;
+  feedbackStore?: BlobStore;
   metrics?: MetricSink;
   openBucket?: (bucket: string) => BlobStore;
   now?: () => number;
@@ -129,6 +132,14 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     minImageSide: config.minImageSide,
     maxDecodeMs: config.maxDecodeMs,
   };
+  // Recent /predict images for POST /feedback's request_id form: bounded in count, bytes and age.
+  const recent = new RecentPredictions({
+    maxEntries: config.feedbackRecentPredictions,
+    maxBytes: config.feedbackRecentBytes,
+    maxAgeMs: config.feedbackRecentSeconds * 1000,
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+  });
+  const feedbackStore = new DeadlineBlobStore(overrides.feedbackStore ?? openBlobStore(config.feedbackStore, storeOptions), config.storageTimeoutMs);
   const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits };
   const startedAtMs = (overrides.now ?? Date.now)();
   return {
@@ -138,7 +149,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     decoder,
     observer,
     functions: {
-      predict: makeHttpFunction(httpDeps, { name: 'predict', methods: ['POST'], protected: true }, makePredictHandler(scoring)),
+      predict: makeHttpFunction(httpDeps, { name: 'predict', methods: ['POST'], protected: true }, makePredictHandler({ ...scoring, recent })),
       batch: makeHttpFunction(httpDeps, { name: 'batch', methods: ['POST'], protected: true }, makeBatchHandler(scoring)),
       health: makeHttpFunction(
         httpDeps,
@@ -164,6 +175,18 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
           ...(overrides.now === undefined ? {} : { now: overrides.now }),
         }),
       ),
+      feedback: makeHttpFunction(
+        httpDeps,
+        { name: 'feedback', methods: ['POST'], protected: true },
+        makeFeedbackHandler({
+          store: feedbackStore,
+          recent,
+          fetcher,
+          defaultModel: config.defaultModel,
+          limits,
+          ...(overrides.now === undefined ? {} : { now: overrides.now }),
+        }),
+      ),
       // The web page: at / locally (the router), at <base>/web in the cloud, calling <base>/predict.
       web: makeWebFunction(),
     },
@@ -173,7 +196,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
       return Promise.reject(
         new NotFoundError(
           'not_found',
-          `there is no endpoint ${JSON.stringify(shown)}; the API is /predict, /batch, /health, /drift and /openapi.json (paths are lower-case)`,
+          `there is no endpoint ${JSON.stringify(shown)}; the API is /predict, /batch, /feedback, /health, /drift and /openapi.json (paths are lower-case)`,
         ),
       );
     }),

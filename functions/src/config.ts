@@ -29,8 +29,13 @@ export interface Config {
   rateLimitBurst: number;
   logLevel: LogLevel;
   storageApiEndpoint: string | null;
+  vertexApiEndpoint: string | null;
   projectId: string | null;
   telemetryStore: string;
+  feedbackStore: string;
+  feedbackRecentPredictions: number;
+  feedbackRecentBytes: number;
+  feedbackRecentSeconds: number;
   telemetryFlushRecords: number;
   telemetryFlushSeconds: number;
   telemetryBufferCapacity: number;
@@ -209,6 +214,13 @@ export const SETTINGS = [
   setting('rateLimitBurst', 'RATE_LIMIT_BURST', '40', int(1, 1000000), 'Token-bucket size: requests a client may burst.'),
   setting('logLevel', 'LOG_LEVEL', 'info', oneOf<LogLevel>('debug', 'info', 'warning', 'error'), 'Lowest severity written to the log.'),
   setting('storageApiEndpoint', 'STORAGE_API_ENDPOINT', '', optionalText, 'Cloud Storage JSON API endpoint override (tests, emulators).'),
+  setting(
+    'vertexApiEndpoint',
+    'VERTEX_API_ENDPOINT',
+    '',
+    optionalText,
+    'Vertex AI API endpoint override for `npm run pipeline -- --runner vertex` (tests, a local server); default: https://<region>-aiplatform.googleapis.com.',
+  ),
   setting('projectId', 'GOOGLE_CLOUD_PROJECT', '', optionalText, 'Google Cloud project (metrics, storage).'),
   setting(
     'telemetryStore',
@@ -217,6 +229,28 @@ export const SETTINGS = [
     storeLocation,
     'Where telemetry records and drift reports go: a folder or gs://bucket/prefix.',
   ),
+  setting(
+    'feedbackStore',
+    'FEEDBACK_STORE',
+    '<repo>/.local/feedback',
+    storeLocation,
+    'Where POST /feedback stores images and records (<model>/train/{REAL,FAKE}/, <model>/records/): a folder or gs://bucket/prefix.',
+  ),
+  setting(
+    'feedbackRecentPredictions',
+    'FEEDBACK_RECENT_PREDICTIONS',
+    '200',
+    int(0, 100000),
+    'Recent /predict images each instance keeps in memory so that POST /feedback can name them by request_id (0: none).',
+  ),
+  setting(
+    'feedbackRecentBytes',
+    'FEEDBACK_RECENT_BYTES',
+    String(32 * MIB),
+    int(0, 1024 * MIB),
+    'Most image bytes those recent predictions may hold per instance; the oldest go first.',
+  ),
+  setting('feedbackRecentSeconds', 'FEEDBACK_RECENT_SECONDS', '900', int(1, 86400), 'How long a recent prediction can be named by request_id.'),
   setting('telemetryFlushRecords', 'TELEMETRY_FLUSH_RECORDS', '100', int(1, 100000), 'Flush telemetry when this many records are buffered.'),
   setting('telemetryFlushSeconds', 'TELEMETRY_FLUSH_SECONDS', '60', int(0, 86400), 'Flush telemetry when the oldest buffered record is this old.'),
   setting(
@@ -258,6 +292,7 @@ export const SETTINGS = [
 function defaultFor(spec: SettingSpec): string {
   if (spec.default === '<repo>/models') return path.join(repoRoot(), 'models');
   if (spec.default === '<repo>/.local/telemetry') return path.join(repoRoot(), '.local', 'telemetry');
+  if (spec.default === '<repo>/.local/feedback') return path.join(repoRoot(), '.local', 'feedback');
   return spec.default;
 }
 

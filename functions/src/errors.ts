@@ -93,6 +93,13 @@ export class MethodNotAllowedError extends AppError {
   }
 }
 
+/** 409: the request contradicts what is stored (feedback giving an image another label). */
+export class ConflictError extends AppError {
+  constructor(code: string, message: string, options?: AppErrorOptions) {
+    super(409, code, message, options);
+  }
+}
+
 /** 413: too many bytes, too many pixels or too many batch items. */
 export class PayloadTooLargeError extends AppError {
   constructor(code: string, message: string, options?: AppErrorOptions) {

@@ -16,6 +16,7 @@ import { DEFAULT_SKEW_TOLERANCES } from './parity';
 import { type PipelineOptions, runPipeline } from './pipeline';
 import { quoteArgument } from './run-trainer';
 import { parseValidationFlags, VALIDATION_FLAGS, VALIDATION_HELP } from './validation-flags';
+import type { VertexSettings } from './vertex/custom-job-request';
 
 export const HELP = `Usage: npm run pipeline -- --dataset <dir|gs://…> --name <model> [options]
 
@@ -36,6 +37,12 @@ Where things go:
   --cache-dir <dir>          where gs:// datasets are mirrored (default: <repo>/.local/datasets)
 
 Training (passed to python3 -m training.train):
+  --recipe <name|path>       training recipe: training/recipes/<name>.json or a file
+                             (models/recipe.schema.json; default: dataset.json's "recipe", if
+                             any); the flags below, given on the command line, override it
+  --pretrain-dataset <dir|gs://…>
+                             dataset of the recipe's pre-training stage (default: the one it
+                             names, beside --dataset)
   --epochs <n>               epochs (trainer default: 10)
   --arch <name>              ${ARCHITECTURES.join(' | ')}
                              (default: compact)
@@ -53,6 +60,28 @@ Training (passed to python3 -m training.train):
                              training.json) of training.train or training.ensemble; the model
                              card lists the commands from its training.json (and from those of
                              its --init-from run or ensemble members)
+
+Feedback (POST /feedback):
+  --with-feedback <dir|gs://…>
+                             the functions' FEEDBACK_STORE: its images for --name join train/ only
+                             (never val/ or test/; those with the bytes of an evaluation image are
+                             left out), are validated with the dataset and counted in the report
+                             and the model card; the gate still decides
+
+Where training runs:
+  --runner <local|vertex>    local: python3 on this machine (default); vertex: each training stage
+                             is a Vertex AI custom job on a GPU worker pool, reading a gs:// dataset
+                             and writing to --vertex-staging; evaluation, gate and publication stay here
+  --vertex-region <region>   (default: europe-west1)
+  --vertex-staging <gs://…>  prefix for the jobs' run folders (required with --runner vertex)
+  --vertex-image <uri>       the CUDA training image (training/Dockerfile.cuda; required with vertex)
+  --vertex-service-account <email>
+                             service account the jobs run as (default: Vertex AI's)
+  --vertex-timeout <s>       longest a job may run (default: 86400)
+  --machine-type <type>      worker machine (default: the recipe's compute, else g2-standard-8)
+  --accelerator-type <type>  e.g. NVIDIA_L4, NVIDIA_TESLA_T4 (default: the recipe's, else NVIDIA_L4)
+  --accelerator-count <n>    (default: the recipe's, else 1)
+  Vertex AI is reached at VERTEX_API_ENDPOINT when set, for the project GOOGLE_CLOUD_PROJECT.
 
 Dataset validation (the run stops with a report when one is crossed):
 ${VALIDATION_HELP}
@@ -86,7 +115,8 @@ Other:
   -h, --help                 this text
 
 The serving settings apply as in the functions: IMAGE_DECODER, MAX_IMAGE_BYTES, MAX_PIXELS,
-MIN_IMAGE_SIDE, ORT_INTRA_OP_THREADS, STORAGE_API_ENDPOINT, GOOGLE_CLOUD_PROJECT, MODEL_STORE.
+MIN_IMAGE_SIDE, ORT_INTRA_OP_THREADS, STORAGE_API_ENDPOINT, GOOGLE_CLOUD_PROJECT, MODEL_STORE,
+VERTEX_API_ENDPOINT.
 
 Exit status: 0 published (or dry run passed), 2 usage, 3 dataset invalid, 4 training failed,
 5 train/serve skew, 6 rejected by the gate (kept under <store>/<name>/candidates/<version>/),
@@ -110,6 +140,18 @@ const OPTIONS = {
   threads: { type: 'string' },
   'init-from': { type: 'string' },
   'trainer-arg': { type: 'string', multiple: true },
+  recipe: { type: 'string' },
+  'pretrain-dataset': { type: 'string' },
+  runner: { type: 'string' },
+  'with-feedback': { type: 'string' },
+  'vertex-region': { type: 'string' },
+  'vertex-staging': { type: 'string' },
+  'vertex-image': { type: 'string' },
+  'vertex-service-account': { type: 'string' },
+  'vertex-timeout': { type: 'string' },
+  'machine-type': { type: 'string' },
+  'accelerator-type': { type: 'string' },
+  'accelerator-count': { type: 'string' },
   python: { type: 'string' },
   'from-run': { type: 'string' },
   'skew-max-logit-diff': { type: 'string' },
@@ -221,6 +263,11 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
   if (jpegQuality !== null && jpegQuality > 100) problems.push(`--jpeg-quality must be from 1 to 100; got ${jpegQuality}`);
   const evalBatchSize = integer('eval-batch-size', 1) ?? 64;
   const progressInterval = number('progress-interval', (v) => v > 0, 'a positive number of seconds') ?? 30;
+  if (values['with-feedback'] !== undefined && fromRun !== null)
+    problems.push('--with-feedback adds images to the training data; a --from-run run is trained already');
+  const runner = values.runner ?? 'local';
+  if (runner !== 'local' && runner !== 'vertex') problems.push(`--runner must be local or vertex; got ${JSON.stringify(runner)}`);
+  const vertex = runner === 'vertex' ? parseVertexFlags(values, context.config, problems, integer) : null;
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
 
   const stamp = context.now
@@ -246,8 +293,52 @@ export function parseCommandLine(argv: readonly string[], context: CliContext): 
     evalBatchSize,
     progressIntervalMs: progressInterval * 1000,
     invocation: ['npm', 'run', 'pipeline', '--', ...argv].map(quoteArgument).join(' '),
+    recipe: values.recipe ?? null,
+    givenFlags: Object.keys(values),
+    appliedRecipe: null,
+    pretrainDataset: values['pretrain-dataset'] === undefined ? null : resolveLocation(values['pretrain-dataset']),
+    runner: runner as 'local' | 'vertex',
+    vertex,
+    feedback: values['with-feedback'] === undefined ? null : resolveLocation(values['with-feedback']),
   };
   return { help: false, options, logFormat: logFormat as LogFormat };
+}
+
+type ParsedValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+
+/** The --vertex-* and compute flags of --runner vertex; each problem is added to `problems`. */
+function parseVertexFlags(
+  values: ParsedValues,
+  config: Readonly<Config>,
+  problems: string[],
+  integer: (flag: keyof typeof OPTIONS, min: number) => number | null,
+): VertexSettings {
+  const staging = values['vertex-staging'];
+  if (staging === undefined || !/^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/.test(staging)) {
+    problems.push(`--runner vertex needs --vertex-staging gs://bucket/prefix (where the jobs write their run folders); got ${JSON.stringify(staging ?? null)}`);
+  }
+  const image = values['vertex-image'];
+  if (image === undefined || image.trim() === '')
+    problems.push('--runner vertex needs --vertex-image <the CUDA training image>, e.g. europe-west1-docker.pkg.dev/<project>/<repo>/training-cuda:latest');
+  if (config.projectId === null) problems.push('--runner vertex needs GOOGLE_CLOUD_PROJECT, the project the jobs run in');
+  const count = integer('accelerator-count', 1);
+  const machineType = values['machine-type'];
+  const acceleratorType = values['accelerator-type'];
+  if (acceleratorType !== undefined && !/^[A-Z0-9_]+$/.test(acceleratorType))
+    problems.push(`--accelerator-type must be a Vertex AI accelerator like NVIDIA_L4; got ${JSON.stringify(acceleratorType)}`);
+  return {
+    project: config.projectId ?? '',
+    region: values['vertex-region'] ?? 'europe-west1',
+    staging: (staging ?? '').replace(/\/+$/, ''),
+    image: image ?? '',
+    serviceAccount: values['vertex-service-account'] ?? null,
+    compute: {
+      ...(machineType === undefined ? {} : { machine_type: machineType }),
+      ...(acceleratorType === undefined ? {} : { accelerator_type: acceleratorType }),
+      ...(count === null ? {} : { accelerator_count: count }),
+    },
+    timeoutSeconds: integer('vertex-timeout', 60) ?? 86_400,
+  };
 }
 
 /** gs:// URIs stay as they are; folders become absolute. */

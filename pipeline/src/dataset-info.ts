@@ -15,6 +15,8 @@ export interface DatasetInfo {
   license?: string;
   created_at?: string;
   notes?: string;
+  /** The training recipe this dataset is trained with (training/recipes/<recipe>.json). */
+  recipe?: string;
   [extra: string]: unknown;
 }
 

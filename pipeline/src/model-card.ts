@@ -127,6 +127,12 @@ export function renderModelCard(input: ModelCardInput): string {
     if (report.shorter_side !== null) {
       out.push(`- Shorter side of the images: ${report.shorter_side.min} to ${report.shorter_side.max} px (median ${report.shorter_side.median}).`);
     }
+    if (report.feedback !== undefined) {
+      const fb = report.feedback;
+      out.push(
+        `- Feedback: ${fb.added} image(s) from \`${fb.store}\` (POST /feedback) in train only (REAL ${fb.per_class.REAL}, FAKE ${fb.per_class.FAKE}), never in val or test; ${fb.excluded.length} left out.`,
+      );
+    }
     out.push(
       `- Validation: ${report.errors.length} errors, ${report.warnings.length} warnings, ${report.corrupt.length} corrupt, ${report.leaks.length} leaked, ${report.duplicates.length} duplicate groups.`,
     );

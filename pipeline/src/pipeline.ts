@@ -16,12 +16,24 @@
  */
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { type BlobStore, createDecoder, type ImageLimits, openBlobStore, storeOptionsFrom } from '../../functions/src/core';
+import {
+  type BlobStore,
+  createDecoder,
+  type ImageLimits,
+  isBlobNotFound,
+  openBlobStore,
+  type OpenBlobStoreOptions,
+  storeOptionsFrom,
+} from '../../functions/src/core';
+import { createTrainerRunner } from './create-trainer-runner';
+import { openDataset } from './dataset';
+import { DATASET_INFO_FILE } from './dataset-info';
+import { applyRecipe, loadRecipe } from './recipe';
+import { trainerJob } from './training-jobs';
 import { UsageError } from './errors';
 import { makeVersionId, readProductionPointer, type PointerState } from './publish';
 import { readRunDir, type RunDir } from './run-dir';
 import { defaultImageSize } from './shared-constants';
-import { quoteArgument } from './run-trainer';
 import { datasetStep } from './steps/dataset-step';
 import { evaluateStep } from './steps/evaluate-step';
 import { gateStep } from './steps/gate-step';
@@ -31,23 +43,43 @@ import { type PipelineDeps, type PipelineOptions, type PipelineResult, STEPS, ty
 import { trainStep } from './steps/train-step';
 
 export type { PipelineDeps, PipelineOptions, PipelineResult, TrainerSettings } from './steps/step-context';
+export { buildTrainerArgs } from './training-jobs';
 
-export async function runPipeline(options: PipelineOptions, deps: PipelineDeps): Promise<PipelineResult> {
-  const context = openContext(options, deps);
-  await mkdir(options.workDir, { recursive: true });
+export async function runPipeline(given: PipelineOptions, deps: PipelineDeps): Promise<PipelineResult> {
+  const storeOptions = storeOptionsFrom(deps.config);
+  await mkdir(given.workDir, { recursive: true });
   // A completed run tells us its dataset and image size before anything else happens.
-  const existingRun = options.fromRun === null ? null : await readRunDir(options.fromRun);
-  const datasetUri = options.dataset ?? datasetFromRun(existingRun, deps.repoRoot);
+  const existingRun = given.fromRun === null ? null : await readRunDir(given.fromRun);
+  const datasetUri = given.dataset ?? datasetFromRun(existingRun, deps.repoRoot);
+  // The recipe (--recipe, else dataset.json's) goes under the command line before anything reads the options.
+  const datasetInfo = await readDatasetNames(datasetUri, storeOptions);
+  const recipeName = existingRun === null ? (given.recipe ?? datasetInfo?.recipe ?? null) : null;
+  const options = recipeName === null ? given : applyRecipe(given, await loadRecipe(recipeName, deps.repoRoot));
+  if (options.appliedRecipe !== null) {
+    deps.logger.info(`training recipe ${options.appliedRecipe.name} (${options.appliedRecipe.file})${given.recipe === null ? ', named by dataset.json' : ''}`);
+  }
+  const context = openContext(options, deps);
   const imageSize = existingRun?.metadata.preprocessing.width ?? options.trainer.imageSize ?? defaultImageSize(options.trainer.arch);
 
-  const { localRoot, report } = await datasetStep({ datasetUri, imageSize, existingRun }, context);
-  const trainerArgs = buildTrainerArgs(options, localRoot, path.join(options.workDir, 'run'));
+  const { localRoot, report, trainUri } = await datasetStep({ datasetUri, imageSize, existingRun }, context);
+  const runner = deps.trainerRunner ?? createTrainerRunner(options, deps, context.storeOptions);
+  const job = trainerJob(options, { stage: 'train', dataset: { uri: trainUri, local: localRoot }, initFrom: options.trainer.initFrom });
   if (options.dryRun) {
-    const plan = describePlan(options, datasetUri, localRoot, trainerArgs, context.modelStore, await readProductionPointer(context.modelStore, options.name));
+    const plan = describePlan(
+      options,
+      datasetUri,
+      localRoot,
+      runner.describe(job),
+      context.modelStore,
+      await readProductionPointer(context.modelStore, options.name),
+    );
     deps.progressStream.write(`${plan.join('\n')}\n`);
     return { status: 'planned', plan, dataset: report };
   }
-  const runDir = await trainStep({ existingRun, localRoot, trainerArgs }, context);
+  const runDir = await trainStep(
+    { existingRun, localRoot, datasetUri, trainUri, datasetInfo: datasetInfo ?? { name: options.name, version: '' }, runner },
+    context,
+  );
   const version = makeVersionId(context.now(), runDir.modelSha256);
   const { metadata, evaluations, metrics, perSource, skew } = await evaluateStep({ runDir, localRoot, version }, context);
   const reference = referenceStep({ evaluations, metadata, version }, context);
@@ -72,6 +104,24 @@ function openContext(options: PipelineOptions, deps: PipelineDeps): StepContext 
   };
 }
 
+/** dataset.json's name, version and recipe, read ahead of the dataset step; null when unreadable (that step reports why). */
+async function readDatasetNames(
+  datasetUri: string,
+  storeOptions: OpenBlobStoreOptions,
+): Promise<{ name: string; version: string; recipe: string | null } | null> {
+  let value: unknown;
+  try {
+    value = JSON.parse((await openDataset(datasetUri, storeOptions).store.read(DATASET_INFO_FILE)).toString());
+  } catch (error) {
+    if (isBlobNotFound(error) || error instanceof SyntaxError) return null;
+    throw error;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const info = value as Record<string, unknown>;
+  const text = (field: string): string | null => (typeof info[field] === 'string' ? info[field] : null);
+  return { name: text('name') ?? '', version: text('version') ?? '', recipe: text('recipe') };
+}
+
 function datasetFromRun(run: RunDir | null, repoRoot: string): string {
   const recorded = run?.training.args.dataset;
   if (typeof recorded !== 'string' || recorded.length === 0) {
@@ -80,28 +130,11 @@ function datasetFromRun(run: RunDir | null, repoRoot: string): string {
   return path.isAbsolute(recorded) || /^gs:\/\//.test(recorded) ? recorded : path.resolve(repoRoot, recorded);
 }
 
-export function buildTrainerArgs(options: PipelineOptions, datasetRoot: string, outDir: string): string[] {
-  const t = options.trainer;
-  const args = ['-m', 'training.train', '--dataset', datasetRoot, '--out', outDir, '--name', options.name, '--arch', t.arch];
-  const optional: Array<[string, number | string | null]> = [
-    ['--image-size', t.imageSize],
-    ['--epochs', t.epochs],
-    ['--batch-size', t.batchSize],
-    ['--lr', t.lr],
-    ['--max-steps', t.maxSteps],
-    ['--seed', t.seed],
-    ['--init-from', t.initFrom],
-  ];
-  for (const [flag, value] of optional) if (value !== null) args.push(flag, String(value));
-  args.push('--val-fraction', String(t.valFraction), '--threads', String(t.threads), ...t.extraArgs);
-  return args;
-}
-
 function describePlan(
   options: PipelineOptions,
   datasetUri: string,
   localRoot: string,
-  trainerArgs: string[],
+  trainCommand: string,
   store: BlobStore,
   pointer: PointerState,
 ): string[] {
@@ -110,7 +143,7 @@ function describePlan(
     'Plan (dry run: nothing was trained or published):',
     `  dataset    ${datasetUri}${localRoot === datasetUri ? '' : ` (local copy ${localRoot})`}: valid`,
     options.fromRun === null
-      ? `  train      ${[options.python, ...trainerArgs].map(quoteArgument).join(' ')}`
+      ? `  train      ${options.appliedRecipe === null ? '' : `recipe ${options.appliedRecipe.name}${options.appliedRecipe.recipe.pretrain === undefined ? '' : ` (after pre-training with recipe ${options.appliedRecipe.recipe.pretrain.recipe})`}: `}${trainCommand}`
       : `  train      skipped: evaluate the completed run ${options.fromRun}`,
     `  robustness ${options.robustnessQuality === null ? 'skipped' : `JPEG quality ${options.robustnessQuality} on val`}`,
     `  evaluate   val (and test) through the serving code; skew limits: max |Δlogit| ${options.skew.maxLogitDiff}, mean |ΔP| ${options.skew.maxMeanProbabilityDiff}, |Δaccuracy| ${options.skew.maxAccuracyDelta}, |ΔROC-AUC| ${options.skew.maxRocAucDelta}`,

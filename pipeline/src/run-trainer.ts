@@ -104,6 +104,40 @@ export function describeState(state: TrainingState): string {
   return parts.join(' · ');
 }
 
+/**
+ * Turns the trainer's stdout lines, wherever they come from (a child process, a log object of a
+ * remote job), into events, a progress bar and epoch notes.
+ */
+export class TrainerEventFollower {
+  readonly events: TrainerEvent[] = [];
+  private state = initialState();
+
+  constructor(
+    private readonly progress: Progress,
+    private readonly onEvent?: (event: TrainerEvent) => void,
+  ) {}
+
+  line(line: string): TrainerEvent | null {
+    const event = parseTrainerLine(line);
+    if (event === null) return null;
+    this.events.push(event);
+    this.state = foldEvent(this.state, event);
+    this.onEvent?.(event);
+    if (event.event === 'step') {
+      this.progress.update(this.state.step, this.state.totalSteps, describeState(this.state));
+    } else if (event.event === 'epoch') {
+      const val = event.val;
+      this.progress.note(
+        `train: epoch ${event.epoch} done in ${event.seconds.toFixed(1)}s · train loss ${event.train_loss?.toFixed(4) ?? '-'} · ` +
+          `val acc ${val.accuracy.toFixed(4)} · val ROC-AUC ${val.roc_auc?.toFixed(4) ?? '-'}`,
+      );
+    } else if (event.event === 'start') {
+      this.progress.note(`train: ${event.total_steps} steps planned`);
+    }
+    return event;
+  }
+}
+
 export interface RunTrainerOptions {
   /** Executable, e.g. /usr/bin/python3. */
   command: string;
@@ -138,9 +172,9 @@ export async function runTrainer(options: RunTrainerOptions): Promise<TrainerRes
     label: 'train: step',
     ...(options.progressIntervalMs === undefined ? {} : { intervalMs: options.progressIntervalMs }),
   });
-  const events: TrainerEvent[] = [];
+  const follower = new TrainerEventFollower(progress, options.onEvent);
+  const events = follower.events;
   const stderrTail: string[] = [];
-  let state = initialState();
 
   const child = spawn(options.command, options.args, {
     cwd: options.cwd,
@@ -155,22 +189,7 @@ export async function runTrainer(options: RunTrainerOptions): Promise<TrainerRes
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       log.write(`${line}\n`);
-      const event = parseTrainerLine(line);
-      if (event === null) return;
-      events.push(event);
-      state = foldEvent(state, event);
-      options.onEvent?.(event);
-      if (event.event === 'step') {
-        progress.update(state.step, state.totalSteps, describeState(state));
-      } else if (event.event === 'epoch') {
-        const val = event.val;
-        progress.note(
-          `train: epoch ${event.epoch} done in ${event.seconds.toFixed(1)}s · train loss ${event.train_loss?.toFixed(4) ?? '-'} · ` +
-            `val acc ${val.accuracy.toFixed(4)} · val ROC-AUC ${val.roc_auc?.toFixed(4) ?? '-'}`,
-        );
-      } else if (event.event === 'start') {
-        progress.note(`train: ${event.total_steps} steps planned`);
-      }
+      follower.line(line);
     });
     lines.on('close', resolve);
   });

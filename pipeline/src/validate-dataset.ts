@@ -14,6 +14,7 @@
  * Warnings: files the trainer ignores, any duplicates under the threshold, imbalance above 1.5,
  * an extension that does not match the content.
  */
+import type { FeedbackSummary } from './feedback';
 import { DEFAULT_SOURCE, sourceKey, sourceOf } from './sources';
 import { isValidationHash } from './shared-constants';
 import type { DatasetInfoResult, DatasetInfo } from './dataset-info';
@@ -82,6 +83,8 @@ export interface DatasetReport {
   duplicates: SameBytes[];
   ignored: Array<{ key: string; reason: string }>;
   extension_mismatches: Array<{ key: string; format: string }>;
+  /** --with-feedback: what joined train/ from POST /feedback, and what was left out. */
+  feedback?: FeedbackSummary;
 }
 
 /** The trainer's split rule (training/dataset_files.py is_validation), from models/shared-constants.json. */

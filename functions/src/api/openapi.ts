@@ -4,6 +4,8 @@ import {
   batchJsonRequestSchema,
   batchResponseSchema,
   errorResponseSchema,
+  feedbackJsonRequestSchema,
+  feedbackResponseSchema,
   healthResponseSchema,
   predictJsonRequestSchema,
   predictResponseSchema,
@@ -37,6 +39,12 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
     description: 'Unknown model, or an object that does not exist.',
     code: 'unknown_model',
     message: 'unknown model "nope": no production version of it is published in the model store',
+  },
+  409: {
+    description: 'The image is already in the feedback with the other label.',
+    code: 'feedback_conflict',
+    message:
+      'this image (sha256 3f1c…) is already in the feedback as real; feedback never relabels an image, a person reviewing shoes/train/REAL/3f1c….jpg does',
   },
   405: { description: 'Wrong method; see the Allow header.', code: 'method_not_allowed', message: 'method GET is not allowed here; use POST' },
   413: {
@@ -240,6 +248,43 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           responses: { '200': { description: 'New reports.', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors(401, 429, 503) },
         },
       },
+      '/feedback': {
+        post: {
+          summary: 'Say what an image really is',
+          description:
+            'Stores the image once per sha256 under FEEDBACK_STORE/<model>/ in the dataset layout. The next training run with --with-feedback adds it to the train split only (never val or test) and the gate still decides. Same API keys, rate limit and size limits as /predict.',
+          operationId: 'feedback',
+          parameters: [{ ...modelParameter, description: 'Model the feedback is for; DEFAULT_MODEL (or the model of the named prediction) when absent.' }],
+          security,
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  required: ['label'],
+                  properties: {
+                    image: { type: 'string', format: 'binary', description: 'Field "image" (or "file"); or give request_id.' },
+                    request_id: { type: 'string', description: 'The request_id of a recent /predict answer of the same instance.' },
+                    label: { enum: ['real', 'ai_generated'] },
+                    note: { type: 'string', maxLength: 1000 },
+                  },
+                },
+              },
+              'image/*': { schema: { type: 'string', format: 'binary', description: 'The image bytes, with ?label=real|ai_generated and optionally &note=.' } },
+              'application/json': {
+                schema: ref('FeedbackJsonRequest'),
+                example: { request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a', label: 'ai_generated', note: 'Midjourney' },
+              },
+            },
+          },
+          responses: {
+            '201': { description: 'Stored.', content: { 'application/json': { schema: ref('FeedbackResponse') } } },
+            '200': { description: 'Already stored with this label; nothing new.', content: { 'application/json': { schema: ref('FeedbackResponse') } } },
+            ...errors(400, 401, 404, 405, 409, 413, 415, 429),
+          },
+        },
+      },
       '/openapi.json': {
         get: {
           summary: 'This document',
@@ -265,6 +310,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         BatchResponse: component(batchResponseSchema),
         HealthResponse: component(healthResponseSchema),
         ErrorResponse: component(errorResponseSchema),
+        FeedbackJsonRequest: component(feedbackJsonRequestSchema),
+        FeedbackResponse: component(feedbackResponseSchema),
       },
     },
   };

@@ -174,3 +174,37 @@ export const healthResponseSchema = {
     warmup_ms: { type: 'number' },
   },
 } as const;
+
+/** POST /feedback as JSON: the image (or the request id of a recent prediction), the right label, a note. */
+export const feedbackJsonRequestSchema = {
+  $id: 'FeedbackJsonRequest',
+  type: 'object',
+  required: ['label'],
+  properties: {
+    label: { enum: ['real', 'ai_generated'], description: 'What the image really is.' },
+    note: { type: 'string', maxLength: 1000, description: 'Free text for whoever reviews the feedback (at most 1000 characters).' },
+    image: imageField,
+    uri: uriField,
+    request_id: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9._:-]{1,128}$',
+      description: 'The request_id of a recent /predict answer from the same instance, instead of the image.',
+    },
+  },
+  oneOf: [{ required: ['image'] }, { required: ['uri'] }, { required: ['request_id'] }],
+  additionalProperties: false,
+} as const;
+
+export const feedbackResponseSchema = {
+  $id: 'FeedbackResponse',
+  type: 'object',
+  required: ['id', 'duplicate', 'model', 'label', 'request_id'],
+  properties: {
+    id: { type: 'string', description: "The stored image's sha256: the same image always gets the same id." },
+    duplicate: { type: 'boolean', description: 'true when this image was already in the feedback with this label (nothing new was stored).' },
+    model: { type: 'string' },
+    label: { enum: ['real', 'ai_generated'] },
+    request_id: { type: 'string', description: 'This request.' },
+  },
+  additionalProperties: false,
+} as const;

@@ -1,5 +1,6 @@
 /** POST /predict: one image in, one verdict out. */
 import { performance } from 'node:perf_hooks';
+import type { RecentPredictions } from '../feedback/recent-predictions';
 import type { Handler } from '../http/http-function';
 import { readPredictInput, type InputLimits } from '../http/image-inputs';
 import type { ImageDecoder } from '../image/image-decoder';
@@ -16,6 +17,8 @@ export interface PredictDeps {
   observer: ScoreObserver;
   defaultModel: string;
   limits: InputLimits & ImageLimits;
+  /** Keeps each answered image for POST /feedback's request_id form. */
+  recent?: RecentPredictions;
 }
 
 export function makePredictHandler(deps: PredictDeps): Handler {
@@ -29,6 +32,15 @@ export function makePredictHandler(deps: PredictDeps): Handler {
     if (!item.ok) throw item.error;
     deps.observer.scored([toScoredImage(model, item.prepared, item.probability, inferenceMs)]);
     const verdict = toVerdict(model, item.prepared, item.probability, inferenceMs, performance.now() - started, item);
+    const source = input.source!;
+    // A copy: the request's bytes may be a view of its whole body.
+    deps.recent?.remember({
+      requestId,
+      image: source.kind === 'bytes' ? { kind: 'bytes', bytes: Buffer.from(source.bytes) } : source,
+      model: verdict.model,
+      prediction: verdict.prediction,
+      probability: verdict.probability,
+    });
     return { status: 200, body: { ...verdict, request_id: requestId }, model: verdict.model };
   };
 }

@@ -7,7 +7,7 @@
 import Busboy from 'busboy';
 import Ajv from 'ajv';
 import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors';
-import { batchItemSchema, batchJsonRequestSchema, predictJsonRequestSchema } from '../api/schemas';
+import { batchItemSchema, batchJsonRequestSchema, feedbackJsonRequestSchema, predictJsonRequestSchema } from '../api/schemas';
 import { describeAjvErrors } from '../model/model-metadata';
 import { checkJsonShape } from './json-shape';
 
@@ -36,6 +36,7 @@ export interface IncomingRequest {
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
+const validateFeedbackJson = ajv.compile<{ label: string; note?: string; image?: string; uri?: string; request_id?: string }>(feedbackJsonRequestSchema);
 const validatePredictJson = ajv.compile(predictJsonRequestSchema);
 const validateBatchJson = ajv.compile<{ images: unknown[] }>(batchJsonRequestSchema);
 const validateBatchItem = ajv.compile(batchItemSchema);
@@ -235,7 +236,14 @@ interface MultipartFile {
   input: ImageInput;
 }
 
-function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimits, maxFiles: number): Promise<MultipartFile[]> {
+function parseMultipart(
+  request: IncomingRequest,
+  raw: Buffer,
+  limits: InputLimits,
+  maxFiles: number,
+  /** Filled with the form's text fields, when given. */
+  fields?: Record<string, string>,
+): Promise<MultipartFile[]> {
   return new Promise((resolve, reject) => {
     let parser: Busboy.Busboy;
     try {
@@ -285,6 +293,11 @@ function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimi
         }),
       );
     });
+    if (fields !== undefined) {
+      parser.on('field', (name: string, value: string) => {
+        fields[name] = value;
+      });
+    }
     parser.on('filesLimit', () => {
       tooManyFiles = true;
     });
@@ -316,4 +329,77 @@ function parseMultipart(request: IncomingRequest, raw: Buffer, limits: InputLimi
     });
     parser.end(raw);
   });
+}
+
+/** What POST /feedback carries: an image or a request id, the label, an optional note. */
+export interface FeedbackRequestInput {
+  source: ImageSource | { kind: 'request_id'; requestId: string };
+  label: 'real' | 'ai_generated';
+  note: string | null;
+}
+
+const FEEDBACK_LABELS = ['real', 'ai_generated'] as const;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const MAX_NOTE = 1000;
+
+function feedbackFields(fields: Readonly<Record<string, unknown>>, where: string): { label: 'real' | 'ai_generated'; note: string | null } {
+  const label = fields.label;
+  if (typeof label !== 'string' || !(FEEDBACK_LABELS as readonly string[]).includes(label)) {
+    throw new BadRequestError('invalid_label', `feedback needs ${where} "label": "real" or "ai_generated"; got ${JSON.stringify(label ?? null)}`);
+  }
+  const note = fields.note;
+  if (note !== undefined && (typeof note !== 'string' || note.length > MAX_NOTE)) {
+    throw new BadRequestError('invalid_note', `the note must be text of at most ${MAX_NOTE} characters`);
+  }
+  return { label: label as 'real' | 'ai_generated', note: typeof note === 'string' && note.trim() !== '' ? note : null };
+}
+
+/**
+ * /feedback: the image in any /predict form (multipart "image" with "label" and "note" fields; JSON
+ * {"image" | "uri" | "request_id", "label", "note"}; a raw image body with ?label=&note=).
+ */
+export async function readFeedbackInput(request: IncomingRequest & { query?: unknown }, limits: InputLimits): Promise<FeedbackRequestInput> {
+  const type = mediaType(request);
+  const raw = bodyBytes(request, limits);
+  if (type === 'multipart/form-data') {
+    const fields: Record<string, string> = {};
+    const files = (await parseMultipart(request, raw, limits, 1, fields)).filter((file) => FILE_FIELDS.includes(file.field));
+    const named = feedbackFields(fields, 'a form field');
+    const requestId = fields.request_id;
+    if (files.length === 0) {
+      if (requestId === undefined)
+        throw new BadRequestError('missing_image', 'feedback needs the image (form field "image") or the "request_id" of a recent prediction');
+      if (!REQUEST_ID.test(requestId)) throw new BadRequestError('invalid_request_id', 'request_id must be 1-128 letters, digits or ._:-');
+      return { source: { kind: 'request_id', requestId }, ...named };
+    }
+    const input = files[0]!.input;
+    if (input.error !== null) throw input.error;
+    return { source: input.source!, ...named };
+  }
+  if (type === 'application/json') {
+    const body = jsonBody(
+      request,
+      raw,
+      PREDICT_JSON_SHAPE,
+      () => new BadRequestError('invalid_request', 'the JSON body holds more values than feedback needs'),
+    );
+    if (!validateFeedbackJson(body)) {
+      throw new BadRequestError(
+        'invalid_request',
+        `JSON body must be {"image": "<base64>" | "uri": "gs://…" | "request_id": "…", "label": "real" | "ai_generated", "note"?: "…"}: ${describeAjvErrors(validateFeedbackJson.errors)}`,
+      );
+    }
+    const named = feedbackFields(body, 'a field');
+    if (body.request_id !== undefined) return { source: { kind: 'request_id', requestId: body.request_id }, ...named };
+    const input = fromJsonItem(body, null, limits);
+    if (input.error !== null) throw input.error;
+    return { source: input.source!, ...named };
+  }
+  if (BINARY_TYPES.test(type)) {
+    if (raw.length === 0) throw new BadRequestError('missing_image', 'the request body is empty; send the image bytes');
+    checkImageSize(raw.length, limits);
+    const query = (typeof request.query === 'object' && request.query !== null ? request.query : {}) as Record<string, unknown>;
+    return { source: { kind: 'bytes', bytes: raw }, ...feedbackFields(query, 'the query parameter') };
+  }
+  throw unsupportedContentType(type);
 }

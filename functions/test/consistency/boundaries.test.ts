@@ -37,4 +37,9 @@ describe('boundaries', () => {
     const importers = sources('functions/src').filter((file) => importsOf(file).includes(sdk));
     expect(importers).toEqual([owner]);
   });
+
+  it.each([['@google-cloud/aiplatform', 'pipeline/src/vertex/aiplatform-custom-job-service.ts']])('%s is imported by %s alone, in any part', (sdk, owner) => {
+    const importers = [...sources('functions/src'), ...sources('pipeline/src'), ...sources('scripts')].filter((file) => importsOf(file).includes(sdk));
+    expect(importers).toEqual([owner]);
+  });
 });

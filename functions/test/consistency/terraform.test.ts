@@ -267,7 +267,7 @@ describe('terraform/', () => {
     });
 
     it('gives each role its own service account, named as scripts/deploy.sh expects', () => {
-      expect(Object.keys(locals.service_accounts).sort()).toEqual(['builder', 'deployer', 'drift', 'scheduler', 'serving', 'training']);
+      expect(Object.keys(locals.service_accounts).sort()).toEqual(['builder', 'deployer', 'drift', 'scheduler', 'serving', 'training', 'vertex']);
       expect(resource('google_service_account', 'role')).toMatchObject({ for_each: '${local.service_accounts}', account_id: '${var.name_prefix}-${each.key}' });
       expect(resource('google_artifact_registry_repository', 'functions').repository_id).toBe('${var.name_prefix}-functions');
       expect(resource('google_secret_manager_secret', 'api_keys').secret_id).toBe('${var.name_prefix}-api-keys');
@@ -281,7 +281,7 @@ describe('terraform/', () => {
     expect(bucket.versioning[0].enabled).toBe(true);
     const telemetryRules = (bucket.lifecycle_rule as Hcl[]).filter((rule) => rule.condition[0].matches_prefix?.includes('telemetry/'));
     expect(telemetryRules).toEqual([expect.objectContaining({ action: [{ type: 'Delete' }] })]);
-    expect(locals.data_folders).toBe('${toset(["models", "datasets", "telemetry", "function-sources"])}');
+    expect(locals.data_folders).toBe('${toset(["models", "datasets", "telemetry", "function-sources", "vertex-staging", "feedback"])}');
   });
 
   it('has the scheduler POST to drift with an OIDC token of its own service account', () => {
@@ -346,8 +346,11 @@ describe('terraform/', () => {
       expect(trigger.substitutions).toMatchObject({
         _MODEL_STORE: 'gs://${google_storage_bucket.data.name}/models',
         _ARTIFACT_REPO: '${google_artifact_registry_repository.training.repository_id}',
-        _EPOCHS: '${tostring(var.training_epochs)}',
+        _EPOCHS: '${var.training_epochs == null ? "" : tostring(var.training_epochs)}',
         _REGION: '${var.region}',
+        _RUNNER: '${var.training_runner}',
+        _VERTEX_SA: '${google_service_account.role["vertex"].email}',
+        _VERTEX_STAGE: '${local.vertex_staging_uri}',
       });
     });
 
@@ -357,9 +360,47 @@ describe('terraform/', () => {
       const buildConfig = parseYaml(fs.readFileSync(path.join(ROOT, file), 'utf8')) as Hcl;
       const declared = Object.keys(buildConfig.substitutions ?? {});
       const used = new Set([...JSON.stringify(buildConfig.steps ?? []).matchAll(/\$\{?(_[A-Z][A-Z0-9_]*)/g)].map((match) => match[1]!));
-      expect(used).toEqual(new Set(['_DATASET_URI', '_MODEL_NAME', '_MODEL_STORE', '_ARTIFACT_REPO', '_EPOCHS', '_REGION']));
+      expect(used).toEqual(
+        new Set(['_DATASET_URI', '_MODEL_NAME', '_MODEL_STORE', '_ARTIFACT_REPO', '_EPOCHS', '_REGION', '_RUNNER', '_VERTEX_STAGE', '_VERTEX_SA']),
+      );
       const provided = new Set([...Object.keys(trigger.substitutions), ...declared]);
       expect([...used].filter((name) => !provided.has(name))).toEqual([]);
+    });
+  });
+
+  describe('Vertex AI training', () => {
+    it('enables the API and lets the training build start jobs as the vertex account, and as no other', () => {
+      expect(locals.services).toContain('aiplatform.googleapis.com');
+      expect(resource('google_project_iam_member', 'training_runs_vertex_jobs')).toMatchObject({
+        role: 'roles/aiplatform.user',
+        member: '${google_service_account.role["training"].member}',
+      });
+      expect(resource('google_service_account_iam_member', 'training_acts_as_vertex')).toMatchObject({
+        service_account_id: '${google_service_account.role["vertex"].name}',
+        role: 'roles/iam.serviceAccountUser',
+        member: '${google_service_account.role["training"].member}',
+      });
+    });
+
+    it('gives the jobs datasets/ to read and vertex-staging/ to write, nothing more of the bucket', () => {
+      const grants = Object.values(locals.folder_grants as Record<string, { folder: string; role: string; account: string }>);
+      expect(grants.filter((grant) => grant.account === 'vertex')).toEqual([
+        { folder: 'datasets', role: 'roles/storage.objectViewer', account: 'vertex' },
+        { folder: 'vertex-staging', role: 'roles/storage.objectUser', account: 'vertex' },
+      ]);
+      expect(grants).toContainEqual({ folder: 'vertex-staging', role: 'roles/storage.objectUser', account: 'training' });
+      const rules = resource('google_storage_bucket', 'data').lifecycle_rule as Hcl[];
+      expect(rules.filter((rule) => rule.condition[0].matches_prefix?.includes('vertex-staging/'))).toEqual([
+        expect.objectContaining({ action: [{ type: 'Delete' }] }),
+      ]);
+    });
+
+    it("lets Vertex AI's service agent pull the CUDA image from the training repository", () => {
+      expect(resource('google_artifact_registry_repository_iam_member', 'vertex_agent_pulls_cuda_image')).toMatchObject({
+        role: 'roles/artifactregistry.reader',
+        repository: '${google_artifact_registry_repository.training.name}',
+      });
+      expect(locals.training_cuda_image).toMatch(/\/training-cuda"?\}?$/);
     });
   });
 

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { FileBlobStore } from '../../../functions/src/core';
 import { cacheFolderFor, downloadDataset, listDataset, openDataset } from '../dataset';
 import { parseDatasetInfo } from '../dataset-info';
+import { type FeedbackSummary, mergeFeedback, renderFeedbackSummary } from '../feedback';
 import { DatasetInvalidError } from '../errors';
 import { Progress } from '../progress';
 import type { RunDir } from '../run-dir';
@@ -24,8 +25,10 @@ export interface DatasetStepInput {
 }
 
 export interface DatasetStepResult {
-  /** A local folder holding the dataset (the dataset itself, or its mirror). */
+  /** A local folder holding the dataset (the dataset itself, its mirror, or with --with-feedback its merge). */
   localRoot: string;
+  /** What the trainer trains on: the dataset's location, or the local merge with the feedback. */
+  trainUri: string;
   report: DatasetReport;
 }
 
@@ -34,7 +37,7 @@ export async function datasetStep(input: DatasetStepInput, context: StepContext)
   const { datasetUri } = input;
   step('dataset', `listing ${datasetUri}`);
   const dataset = openDataset(datasetUri, context.storeOptions);
-  const listing = await listDataset(dataset.store);
+  let listing = await listDataset(dataset.store);
   let localRoot = dataset.localRoot;
   if (localRoot === null) {
     const folder = cacheFolderFor(datasetUri, options.cacheDir);
@@ -42,6 +45,21 @@ export async function datasetStep(input: DatasetStepInput, context: StepContext)
     const progress = new Progress({ stream: deps.progressStream, label: 'download: images', intervalMs: options.progressIntervalMs });
     localRoot = await downloadDataset(dataset.store, listing, folder, { onProgress: (done, total) => progress.update(done, total) });
     progress.finish();
+  }
+  let feedback: FeedbackSummary | null = null;
+  if (options.feedback !== null && input.existingRun === null) {
+    step('dataset', `adding the feedback of ${options.feedback} for ${options.name} to train/ only`);
+    const merged = await mergeFeedback({
+      datasetRoot: localRoot,
+      feedbackStore: options.feedback,
+      model: options.name,
+      valFraction: options.validation.valFraction,
+      target: path.join(options.workDir, 'dataset-with-feedback'),
+      storeOptions: context.storeOptions,
+    });
+    localRoot = merged.root;
+    feedback = merged.summary;
+    listing = { ...(await listDataset(new FileBlobStore(localRoot))), location: listing.location };
   }
   const localStore = new FileBlobStore(localRoot);
   step('dataset', `decoding ${listing.files.length} images with the serving decoder (${decoder.name})`);
@@ -58,8 +76,9 @@ export async function datasetStep(input: DatasetStepInput, context: StepContext)
   const runValFraction = input.existingRun?.training.args.val_fraction;
   const validation = typeof runValFraction === 'number' ? { ...options.validation, valFraction: runValFraction } : options.validation;
   const report = validateDataset({ listing: { ...listing, location: shownPath(listing.location, deps.repoRoot) }, info, scanned }, validation);
+  if (feedback !== null) report.feedback = feedback;
   await writeJson(path.join(options.workDir, 'dataset-report.json'), report);
-  const rendered = renderDatasetReport(report);
+  const rendered = `${renderDatasetReport(report)}${feedback === null ? '' : `\n${renderFeedbackSummary(feedback)}`}`;
   deps.progressStream.write(`${rendered}\n`);
   if (!report.ok) {
     throw new DatasetInvalidError(
@@ -68,5 +87,5 @@ export async function datasetStep(input: DatasetStepInput, context: StepContext)
     );
   }
   step('dataset', 'dataset is valid', { images: report.images, warnings: report.warnings.length });
-  return { localRoot, report };
+  return { localRoot, report, trainUri: feedback === null ? datasetUri : localRoot };
 }

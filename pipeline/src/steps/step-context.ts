@@ -9,6 +9,9 @@ import type { GateDecision, GateThresholds } from '../gate';
 import type { BinaryMetrics } from '../metrics';
 import type { SkewTolerances } from '../parity';
 import type { ProgressStream } from '../progress';
+import type { Recipe } from '../recipe';
+import type { TrainerRunner } from '../trainer-runner';
+import type { VertexSettings } from '../vertex/custom-job-request';
 import type { DatasetReport, ValidationThresholds } from '../validate-dataset';
 
 export interface TrainerSettings {
@@ -51,6 +54,19 @@ export interface PipelineOptions {
   progressIntervalMs: number;
   /** The command line that started this run, for the model card. */
   invocation: string;
+  /** --recipe (a name in training/recipes/ or a path); null: dataset.json's "recipe", if any. */
+  recipe: string | null;
+  /** Flags given on the command line (without --): they override the recipe's entries. */
+  givenFlags: readonly string[];
+  /** The recipe in effect once applied (pipeline/src/recipe.ts); null: none. */
+  appliedRecipe: { name: string; file: string; recipe: Recipe } | null;
+  /** --pretrain-dataset: where the recipe's pre-training stage reads its dataset (default: beside the dataset). */
+  pretrainDataset: string | null;
+  /** --runner: train on this machine, or as Vertex AI custom jobs (then `vertex` is set). */
+  runner: 'local' | 'vertex';
+  vertex: VertexSettings | null;
+  /** --with-feedback: the functions' FEEDBACK_STORE, whose images for this model join train/ only. */
+  feedback: string | null;
 }
 
 export interface PipelineDeps {
@@ -62,6 +78,8 @@ export interface PipelineDeps {
   repoRoot: string;
   now?: () => Date;
   signal?: AbortSignal;
+  /** Runs the trainer; default: from options.runner (pipeline/src/create-trainer-runner.ts). */
+  trainerRunner?: TrainerRunner;
 }
 
 export type PipelineResult =

@@ -1,18 +1,26 @@
 /**
- * Step 2, train: run the Python trainer with a progress bar (skipped for a completed run), then
+ * Step 2, train: run the recipe's pre-training stage when it has one, then the trainer with a
+ * progress bar, on this machine or as a Vertex AI custom job (skipped for a completed run); then
  * measure the model's accuracy after JPEG re-encoding when the run has not already.
  */
-import * as path from 'node:path';
 import { measureRobustness } from '../robustness';
 import { readRunDir, type RunDir } from '../run-dir';
-import { quoteArgument, runTrainer } from '../run-trainer';
+import type { TrainerRunner } from '../trainer-runner';
+import { trainerJob } from '../training-jobs';
+import { pretrainStage } from './pretrain-stage';
 import type { StepContext } from './step-context';
+import * as path from 'node:path';
 
 export interface TrainStepInput {
   existingRun: RunDir | null;
+  /** The dataset's location (folder or gs://) and a local folder holding it (itself or its mirror). */
+  datasetUri: string;
   localRoot: string;
-  /** python3 arguments (buildTrainerArgs), writing into <workDir>/run. */
-  trainerArgs: string[];
+  /** What the model stage trains on: datasetUri, or the local merge with --with-feedback. */
+  trainUri: string;
+  /** dataset.json's name and version (where a recipe finds its pre-training dataset). */
+  datasetInfo: { name: string; version: string };
+  runner: TrainerRunner;
 }
 
 export async function trainStep(input: TrainStepInput, context: StepContext): Promise<RunDir> {
@@ -22,19 +30,17 @@ export async function trainStep(input: TrainStepInput, context: StepContext): Pr
     step('train', `skipped: evaluating the completed run ${input.existingRun.dir}`);
     runDir = input.existingRun;
   } else {
-    const logFile = path.join(options.workDir, 'train.log');
-    step('train', `running ${[options.python, ...input.trainerArgs].map(quoteArgument).join(' ')}`, { log: logFile });
-    const result = await runTrainer({
-      command: options.python,
-      args: input.trainerArgs,
-      cwd: deps.repoRoot,
-      logFile,
-      progressStream: deps.progressStream,
-      progressIntervalMs: options.progressIntervalMs,
-      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
-    });
+    const pretrain = options.appliedRecipe?.recipe.pretrain;
+    let initFrom = options.trainer.initFrom;
+    if (pretrain !== undefined && initFrom === null) {
+      const dataset = { uri: input.datasetUri, local: input.localRoot, ...input.datasetInfo };
+      initFrom = (await pretrainStage({ pretrain, dataset, runner: input.runner }, context)).checkpoint;
+    }
+    const job = trainerJob(options, { stage: 'train', dataset: { uri: input.trainUri, local: input.localRoot }, initFrom });
+    step('train', `running (${input.runner.name}) ${input.runner.describe(job)}`, { log: job.logFile });
+    const result = await input.runner.run(job, deps.signal);
     step('train', `done in ${result.seconds.toFixed(1)}s`, { best_epoch: result.done.best_epoch, best_val: result.done.best_val });
-    runDir = await readRunDir(path.join(options.workDir, 'run'));
+    runDir = await readRunDir(job.outDir);
   }
   if (runDir.robustness === null && options.robustnessQuality !== null) {
     step('train', `measuring accuracy after JPEG re-encoding at quality ${options.robustnessQuality}`);

@@ -198,3 +198,47 @@ describe('trainerCommand', () => {
     expect(trainerCommand({ no_augment: true, dataset: 'my data' })).toBe("python3 -m training.train --no-augment --dataset 'my data'");
   });
 });
+
+describe('--runner vertex', () => {
+  const vertexContext: CliContext = { ...context, config: loadConfig({ MODEL_STORE: '/srv/models', GOOGLE_CLOUD_PROJECT: 'demo-project' }) };
+  const base = ['--dataset', 'gs://b/datasets/shoes/3', '--name', 'shoes', '--runner', 'vertex'];
+
+  it('reads the Vertex AI settings, compute flags included', () => {
+    const parsed = parseCommandLine(
+      [
+        ...base,
+        '--vertex-staging',
+        'gs://demo-b/vertex-staging/',
+        '--vertex-image',
+        'r/i:1',
+        '--vertex-region',
+        'us-central1',
+        '--accelerator-type',
+        'NVIDIA_TESLA_T4',
+        '--accelerator-count',
+        '2',
+      ],
+      vertexContext,
+    );
+    if (parsed.help) throw new Error('unexpected --help');
+    expect(parsed.options.runner).toBe('vertex');
+    expect(parsed.options.vertex).toEqual({
+      project: 'demo-project',
+      region: 'us-central1',
+      staging: 'gs://demo-b/vertex-staging',
+      image: 'r/i:1',
+      serviceAccount: null,
+      compute: { accelerator_type: 'NVIDIA_TESLA_T4', accelerator_count: 2 },
+      timeoutSeconds: 86_400,
+    });
+  });
+
+  it('stays local by default', () => {
+    expect(parse(['--dataset', '/d', '--name', 'm'])).toMatchObject({ runner: 'local', vertex: null });
+  });
+
+  it('names every missing setting at once', () => {
+    expect(() => parseCommandLine(base, context)).toThrow(/needs --vertex-staging[\s\S]*needs --vertex-image[\s\S]*needs GOOGLE_CLOUD_PROJECT/);
+    expect(() => parseCommandLine(['--dataset', '/d', '--name', 'm', '--runner', 'cloud'], context)).toThrow('--runner must be local or vertex; got "cloud"');
+  });
+});
