@@ -1,7 +1,7 @@
 /**
  * Builds everything a serving instance needs, once per instance, and registers the HTTP functions
- * with the Functions Framework. Each deployable function (`predict`, `batch`, `health`, `drift`)
- * has its own entry point; `app` routes /predict, /batch, /health and /drift on one port for
+ * with the Functions Framework. Each deployable function (`predict`, `batch`, `explain`, `health`,
+ * `drift`, `web`) has its own entry point; `app` routes /predict, /batch, /explain, /health and /drift on one port for
  * local use (`npm start`). Apart from the model store adapter, local and cloud run the same code.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,7 @@ import { packageVersion } from './package-version';
 import { type Config, ConfigError } from './config';
 import { makeBatchHandler } from './handlers/batch';
 import { makeDriftHandler } from './handlers/drift';
+import { makeExplainHandler } from './handlers/explain';
 import { makeHealthHandler } from './handlers/health';
 import { makePredictHandler } from './handlers/predict';
 import { ApiKeyAuth, collectApiKeys } from './http/api-key-auth';
@@ -37,6 +38,7 @@ import type { BlobStore } from './storage/blob-store';
 import { DeadlineBlobStore } from './storage/deadline-blob-store';
 import { openBlobStore, storeOptionsFrom } from './storage/open-blob-store';
 import { TelemetryBuffer } from './telemetry/telemetry-buffer';
+import { C2paWasmReader } from './evidence/c2pa-wasm-reader';
 
 export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 
@@ -44,7 +46,7 @@ export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 export { createDecoder } from './image/create-decoder';
 export { packageVersion } from './package-version';
 
-export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'health', 'drift', 'web'] as const;
+export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'explain', 'health', 'drift', 'web'] as const;
 
 export interface Service {
   config: Readonly<Config>;
@@ -129,7 +131,9 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     minImageSide: config.minImageSide,
     maxDecodeMs: config.maxDecodeMs,
   };
-  const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits };
+  // C2PA manifests are read by WebAssembly compiled on the first manifest (evidence/c2pa-wasm-reader.ts).
+  const manifests = new C2paWasmReader();
+  const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits, manifests };
   const startedAtMs = (overrides.now ?? Date.now)();
   return {
     config,
@@ -140,6 +144,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     functions: {
       predict: makeHttpFunction(httpDeps, { name: 'predict', methods: ['POST'], protected: true }, makePredictHandler(scoring)),
       batch: makeHttpFunction(httpDeps, { name: 'batch', methods: ['POST'], protected: true }, makeBatchHandler(scoring)),
+      explain: makeHttpFunction(httpDeps, { name: 'explain', methods: ['POST'], protected: true }, makeExplainHandler(scoring)),
       health: makeHttpFunction(
         httpDeps,
         { name: 'health', methods: ['GET'], protected: false },
@@ -173,7 +178,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
       return Promise.reject(
         new NotFoundError(
           'not_found',
-          `there is no endpoint ${JSON.stringify(shown)}; the API is /predict, /batch, /health, /drift and /openapi.json (paths are lower-case)`,
+          `there is no endpoint ${JSON.stringify(shown)}; the API is /predict, /batch, /explain, /health, /drift and /openapi.json (paths are lower-case)`,
         ),
       );
     }),

@@ -5,8 +5,9 @@ import { readPredictInput, type InputLimits } from '../http/image-inputs';
 import type { ImageDecoder } from '../image/image-decoder';
 import type { ModelRegistry } from '../model/model-registry';
 import type { ImageFetcher } from '../scoring/image-fetcher';
+import type { ManifestReader } from '../evidence/manifest-reader';
 import type { ScoreObserver } from '../scoring/observer';
-import { type ImageLimits, scoreImages, toScoredImage, toVerdict } from '../scoring/score-images';
+import { extrasOf, type ImageLimits, scoreImages, toScoredImage, toVerdict } from '../scoring/score-images';
 import { chosenModel } from './model-choice';
 
 export interface PredictDeps {
@@ -16,6 +17,7 @@ export interface PredictDeps {
   observer: ScoreObserver;
   defaultModel: string;
   limits: InputLimits & ImageLimits;
+  manifests?: ManifestReader;
 }
 
 export function makePredictHandler(deps: PredictDeps): Handler {
@@ -28,7 +30,7 @@ export function makePredictHandler(deps: PredictDeps): Handler {
     const item = items[0]!;
     if (!item.ok) throw item.error;
     deps.observer.scored([toScoredImage(model, item.prepared, item.probability, inferenceMs)]);
-    const verdict = toVerdict(model, item.prepared, item.probability, inferenceMs, performance.now() - started);
+    const verdict = toVerdict(model, item.prepared, item.probability, inferenceMs, performance.now() - started, extrasOf(item));
     return { status: 200, body: { ...verdict, request_id: requestId }, model: verdict.model };
   };
 }

@@ -16,6 +16,9 @@ import { type Confidence, confidenceOf } from '../model/scores';
 import type { ImageFetcher } from './image-fetcher';
 import type { ImageSource } from '../http/image-inputs';
 import type { ScoredImage } from './observer';
+import { type Evidence, extractEvidence } from '../evidence/extract-evidence';
+import type { ManifestReader } from '../evidence/manifest-reader';
+import { type DecidedBy, decideVerdict, type VerdictLabel } from './verdict-policy';
 
 export interface ImageLimits {
   maxImageBytes: number;
@@ -33,13 +36,21 @@ export interface PreparedImage {
 }
 
 export interface Verdict {
+  /** The pixel score alone against the threshold, as it always was. */
   prediction: 'ai_generated' | 'real';
+  /** The answer of the decision policy (scoring/verdict-policy.ts). */
+  verdict: VerdictLabel;
+  decided_by: DecidedBy;
+  verdict_reasons: string[];
+  /** P(AI) from the pixels alone. */
   probability: number;
   confidence: Confidence;
   threshold: number;
   model: { name: string; version: string };
   image: { width: number; height: number; format: string; bytes: number; animated?: true };
   timing_ms: { decode: number; inference: number; total: number };
+  /** What the file says about itself; absent where scoring ran without evidence (offline evaluation). */
+  evidence?: Evidence;
 }
 
 export const round = (value: number, places: number): number => {
@@ -96,7 +107,32 @@ function checkDecodeCost(header: ImageHeader, limits: ImageLimits, budgetLeftMs:
 /** One item to score: where its bytes are, or why it cannot be scored (an input error). */
 export type ScoreItem = ImageSource | AppError;
 
-export type ItemScore = { ok: true; prepared: PreparedImage; probability: number } | { ok: false; error: AppError };
+/** Per-patch scores of a model that makes them (boxes in oriented image coordinates). */
+export interface PatchScores {
+  boxes: Array<{ x: number; y: number; width: number; height: number }>;
+  probabilities: number[];
+  logitStd: number;
+}
+
+/** A detector's out-of-distribution flag. */
+export interface OodScore {
+  score: number;
+  threshold: number;
+  outOfDistribution: boolean;
+}
+
+export type ItemScore =
+  | {
+      ok: true;
+      prepared: PreparedImage;
+      probability: number;
+      /** Set when ScoringDeps.manifests is (serving); never fails the item. */
+      evidence?: Evidence;
+      /** Set by models that score patches; unset for whole-image models. */
+      patches?: PatchScores;
+      ood?: OodScore;
+    }
+  | { ok: false; error: AppError };
 
 export interface ScoredImages {
   /** Aligned with the items. */
@@ -111,6 +147,25 @@ export interface ScoringDeps {
   decoder: ImageDecoder;
   fetcher: ImageFetcher | null;
   limits: ImageLimits;
+  /** When set, each image's metadata evidence is read too (C2PA manifests through this reader). */
+  manifests?: ManifestReader;
+}
+
+/** Evidence of one image; a bug in reading it is reported in limits_hit, never fails the image. */
+async function evidenceOf(bytes: Buffer, prepared: PreparedImage, manifests: ManifestReader): Promise<Evidence> {
+  try {
+    return await extractEvidence(bytes, prepared.header.format, manifests);
+  } catch {
+    return {
+      c2pa: { present: false, validation: null, codes: [], claim_generator: null, digital_source_types: [] },
+      xmp: { digital_source_type: null, creator_tool: null },
+      exif: { make: null, model: null, software: null },
+      generators: [],
+      text_chunks: { count: 0, keywords: [] },
+      comments: [],
+      limits_hit: ['unreadable'],
+    };
+  }
 }
 
 /**
@@ -120,6 +175,7 @@ export interface ScoringDeps {
 export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[], deps: ScoringDeps): Promise<ScoredImages> {
   const decodeStarted = performance.now();
   const prepared: Array<PreparedImage | AppError> = [];
+  const evidence = new Map<PreparedImage, Evidence>();
   let budgetLeftMs = deps.limits.maxDecodeMs ?? Number.POSITIVE_INFINITY;
   for (const item of items) {
     if (isAppError(item)) {
@@ -130,6 +186,7 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
       const bytes = await resolveSource(item, deps.fetcher, deps.limits);
       const image = await prepareImage(bytes, model, deps.decoder, deps.limits, budgetLeftMs);
       budgetLeftMs -= estimatedDecodeMs(image.header);
+      if (deps.manifests !== undefined) evidence.set(image, await evidenceOf(bytes, image, deps.manifests));
       prepared.push(image);
     } catch (error) {
       if (!isAppError(error)) throw error;
@@ -144,7 +201,8 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
     if (isAppError(entry)) return { ok: false, error: entry };
     const probability = probabilities[next]!;
     next += 1;
-    return { ok: true, prepared: entry, probability };
+    const found = evidence.get(entry);
+    return found === undefined ? { ok: true, prepared: entry, probability } : { ok: true, prepared: entry, probability, evidence: found };
   });
   return { items: scored, decodeMs, inferenceMs, inferred: decoded.length };
 }
@@ -161,7 +219,21 @@ export async function inferBatch(model: LoadedModel, prepared: readonly Prepared
   return { probabilities, inferenceMs: performance.now() - started };
 }
 
-export function toVerdict(model: LoadedModel, prepared: PreparedImage, probability: number, inferenceMs: number, totalMs: number): Verdict {
+/** What the policy weighs beside the probability: evidence, patch scores, the OOD flag. */
+export interface VerdictExtras {
+  evidence?: Evidence;
+  patches?: PatchScores;
+  ood?: OodScore;
+}
+
+export function toVerdict(
+  model: LoadedModel,
+  prepared: PreparedImage,
+  probability: number,
+  inferenceMs: number,
+  totalMs: number,
+  extras: VerdictExtras = {},
+): Verdict {
   const threshold = model.metadata.threshold;
   const image: Verdict['image'] = {
     width: prepared.decoded.width,
@@ -170,14 +242,38 @@ export function toVerdict(model: LoadedModel, prepared: PreparedImage, probabili
     bytes: prepared.bytes,
   };
   if (prepared.header.animated) image.animated = true;
-  return {
+  const uncertainty = model.metadata.uncertainty;
+  const decision = decideVerdict({
+    probability,
+    threshold,
+    band: uncertainty?.band ?? null,
+    ...(uncertainty?.patch_logit_std_max === undefined ? {} : { patchLogitStdMax: uncertainty.patch_logit_std_max }),
+    ...(extras.patches === undefined ? {} : { patches: extras.patches }),
+    ...(extras.ood === undefined ? {} : { ood: extras.ood }),
+    ...(extras.evidence === undefined ? {} : { evidence: extras.evidence }),
+  });
+  const verdict: Verdict = {
     prediction: probability >= threshold ? 'ai_generated' : 'real',
+    verdict: decision.verdict,
+    decided_by: decision.decided_by,
+    verdict_reasons: decision.reasons,
     probability: round(probability, 4),
     confidence: confidenceOf(probability, threshold),
     threshold,
     model: { name: model.name, version: model.version },
     image,
     timing_ms: { decode: round(prepared.decodeMs, 2), inference: round(inferenceMs, 2), total: round(totalMs, 2) },
+  };
+  if (extras.evidence !== undefined) verdict.evidence = extras.evidence;
+  return verdict;
+}
+
+/** The extras an ItemScore carries, for toVerdict. */
+export function extrasOf(item: Extract<ItemScore, { ok: true }>): VerdictExtras {
+  return {
+    ...(item.evidence === undefined ? {} : { evidence: item.evidence }),
+    ...(item.patches === undefined ? {} : { patches: item.patches }),
+    ...(item.ood === undefined ? {} : { ood: item.ood }),
   };
 }
 
