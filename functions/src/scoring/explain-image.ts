@@ -163,4 +163,5 @@ export function paintHeatmap(image: DecodedImage, explanation: Explanation, imag
   return out;
 }
 
-const round4 = (value: number): number => Math.round(value * 1e4) / 1e4;
+/** Four decimals, and never -0. */
+const round4 = (value: number): number => Math.round(value * 1e4) / 1e4 + 0;
