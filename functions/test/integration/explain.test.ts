@@ -3,7 +3,9 @@
  * whose left half is white and right half black, so greying a white cell lowers P(AI) and greying
  * a black one raises it; the occlusion map must say so, cell by cell, in image coordinates.
  */
+import Ajv from 'ajv';
 import sharp from 'sharp';
+import { explainResponseSchema, predictResponseSchema } from '../../src/api/schemas';
 import { GRID, HEATMAP_MAX_SIDE } from '../../src/scoring/explain-image';
 import { type FunctionClient, multipart, startFunction } from '../support/function-server';
 import { fixtureImage, startService } from '../support/test-service';
@@ -55,6 +57,10 @@ describe('POST /explain', () => {
       predict.request('/', { method: 'POST', body: multipart([{ field: 'image', filename: 'halves.png', bytes }]), headers: auth }),
     ]);
     expect(response.status).toBe(200);
+    // Both answers match the schemas the OpenAPI document publishes.
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    expect([ajv.validate(explainResponseSchema, response.body), ajv.errors ?? null]).toEqual([true, null]);
+    expect([ajv.validate(predictResponseSchema, predicted.body), ajv.errors ?? null]).toEqual([true, null]);
     for (const field of ['prediction', 'verdict', 'decided_by', 'probability', 'model', 'image', 'evidence'])
       expect(response.body[field]).toEqual(predicted.body[field]);
 
