@@ -14,7 +14,10 @@
  *   server's RSS and how much CPU it took;
  * - fuzz: --fuzz-images (3000) seeded mutations of the fixture images, counted by status;
  * - decode-cost: sharp's decode time per megapixel for each format (image/decode-cost.ts);
- * - bulk: images per second of `detector score --local` on a folder of 200 photo-like 1000×1000 JPEGs.
+ * - bulk: images per second of `detector score --local` on a folder of 200 photo-like 1000×1000 JPEGs;
+ * - evidence: metadata-evidence extraction per image in-process (a 1000×1000 JPEG without a manifest,
+ *   the same with camera EXIF, a PNG of 1000 text chunks, a signed C2PA JPEG through the WebAssembly
+ *   reader and that reader's first load), and /explain against /predict over HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,7 +27,19 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import * as zlib from 'node:zlib';
-import { createDecoder, createLogger, createOnnxEngine, FileBlobStore, loadConfig, ModelRegistry, repoRoot, scoreImages } from '../functions/src/core';
+import {
+  C2paWasmReader,
+  createDecoder,
+  createLogger,
+  createOnnxEngine,
+  extractEvidence,
+  FileBlobStore,
+  loadConfig,
+  ModelRegistry,
+  repoRoot,
+  scoreImages,
+} from '../functions/src/core';
+import { exifSegment, picture, tEXt, withJpegSegments, withPngChunks } from './make-evidence-fixtures';
 import { chunkedBody, FUZZ_SEED_FILES, fuzzImages } from './image-fuzzer';
 import { listSources, localScorer, runScore, storeOpener } from './score-command';
 
@@ -37,7 +52,7 @@ const SIZES: Array<[string, number, number]> = [
 
 const USAGE = `usage: npm run bench -- [options]
 
-  --suite <list>            latency,memory,hostile,fuzz,decode-cost,bulk (default latency,memory,hostile)
+  --suite <list>            latency,memory,hostile,fuzz,decode-cost,bulk,evidence (default latency,memory,hostile)
   --model <name>            model to serve (default DEFAULT_MODEL or shoes; the test model if absent)
   --store <dir>             model store folder (default models/)
   --requests <n>            timed requests per size in the latency suite (default 40)
@@ -49,7 +64,7 @@ const USAGE = `usage: npm run bench -- [options]
   -h, --help                this text
 `;
 
-const SUITES = ['latency', 'memory', 'hostile', 'fuzz', 'decode-cost', 'bulk'] as const;
+const SUITES = ['latency', 'memory', 'hostile', 'fuzz', 'decode-cost', 'bulk', 'evidence'] as const;
 type Suite = (typeof SUITES)[number];
 
 function usageError(message: string): never {
@@ -575,6 +590,76 @@ async function bulkSuite(store: string, model: string, photos: Map<string, Buffe
   fs.rmSync(folder, { recursive: true, force: true });
 }
 
+/** p50 and p95 of `rounds` timed calls of `run`, after WARMUP untimed ones. */
+async function timed(rounds: number, run: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < rounds + WARMUP; i += 1) {
+    const started = performance.now();
+    await run();
+    if (i >= WARMUP) times.push(performance.now() - started);
+  }
+  return { p50: percentile(times, 50), p95: percentile(times, 95) };
+}
+
+async function evidenceSuite(store: string, model: string, photos: Map<string, Buffer>): Promise<void> {
+  console.log('\n## evidence: metadata evidence per image (in-process) and /explain (HTTP)');
+  const reader = new C2paWasmReader();
+  const photo = photos.get('1000x1000')!;
+  const signed = fs.readFileSync(path.join(root, 'functions', 'test', 'fixtures', 'evidence', 'ocsp.jpg'));
+  const cases: Array<[string, Buffer, 'jpeg' | 'png', number]> = [
+    [`1000×1000 JPEG, no manifest (${(photo.length / 1024).toFixed(0)} KB)`, photo, 'jpeg', Math.max(requests * 25, 500)],
+    [
+      '1000×1000 JPEG with camera EXIF',
+      withJpegSegments(photo, [exifSegment({ 0x010f: 'Canon', 0x0110: 'Canon EOS R5' })]),
+      'jpeg',
+      Math.max(requests * 25, 500),
+    ],
+    [
+      'PNG with 1000 text chunks',
+      withPngChunks(
+        await picture({ r: 200, g: 200, b: 200 }, 'png'),
+        Array.from({ length: 1000 }, (_, i) => tEXt(`note${i}`, `text chunk number ${i}`)),
+      ),
+      'png',
+      Math.max(requests * 5, 200),
+    ],
+  ];
+  const loadStarted = performance.now();
+  await reader.warm();
+  const loadMs = performance.now() - loadStarted;
+  console.log('| image | p50 ms | p95 ms | calls |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const [name, bytes, format, rounds] of cases) {
+    const t = await timed(rounds, () => extractEvidence(bytes, format, reader));
+    console.log(`| ${name} | ${t.p50.toFixed(3)} | ${t.p95.toFixed(3)} | ${rounds} |`);
+  }
+  const c2pa = await timed(Math.max(10, Math.floor(requests / 2)), () => extractEvidence(signed, 'jpeg', reader));
+  console.log(
+    `| signed C2PA JPEG (${(signed.length / 1024).toFixed(0)} KB), WebAssembly reader | ${c2pa.p50.toFixed(1)} | ${c2pa.p95.toFixed(1)} | ${Math.max(10, Math.floor(requests / 2))} |`,
+  );
+  console.log(
+    `C2PA reader first load (import + compile ${(fs.statSync(require.resolve('@contentauth/c2pa-wasm/c2pa.wasm')).size / 1e6).toFixed(1)} MB of WebAssembly): ${loadMs.toFixed(0)} ms`,
+  );
+
+  const server = await startServer({ MODEL_STORE: store, DEFAULT_MODEL: model });
+  try {
+    await waitForFirstPrediction(server, photos.get('256x256')!);
+    console.log(`\n| endpoint (${model}) | image | p50 ms | p95 ms | requests |`);
+    console.log('| --- | --- | ---: | ---: | ---: |');
+    for (const size of ['256x256', '1000x1000']) {
+      for (const endpoint of ['predict', 'explain']) {
+        const t = await timed(requests, async () => {
+          const response = await post(`${server.url}/${endpoint}`, photos.get(size)!, 'image/jpeg');
+          if (response.status !== 200) throw new Error(`/${endpoint} answered ${response.status}: ${JSON.stringify(response.json)}`);
+        });
+        console.log(`| /${endpoint} | ${size} JPEG | ${fmt(t.p50)} | ${fmt(t.p95)} | ${requests} |`);
+      }
+    }
+  } finally {
+    await stopServer(server);
+  }
+}
+
 async function main(): Promise<void> {
   const { store, model } = chooseModel();
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
@@ -587,6 +672,7 @@ async function main(): Promise<void> {
     else if (suite === 'hostile') await hostileSuite(store, model, photos);
     else if (suite === 'fuzz') await fuzzSuite(store, model);
     else if (suite === 'bulk') await bulkSuite(store, model, photos);
+    else if (suite === 'evidence') await evidenceSuite(store, model, photos);
     else await decodeCostSuite();
   }
 }

@@ -1,8 +1,8 @@
-# The four HTTP functions, one module instance each, sized by functions.json. The entry point is the
+# The HTTP functions, one module instance each, sized by functions.json. The entry point is the
 # name the code registers (functions/src/app.ts); the function name is the same, so each URL ends in
-# /predict, /batch, /health or /drift.
+# /predict, /batch, /explain, /health, /drift or /web.
 #
-# predict, batch and health are public at the IAM level (allUsers may invoke) and check API keys in
+# predict, batch, explain and health are public at the IAM level (allUsers may invoke) and check API keys in
 # the code. drift has no API keys and no public invoker: only Cloud Scheduler (OIDC) and the
 # deployer (the system tests) may call it.
 

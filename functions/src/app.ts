@@ -1,7 +1,7 @@
 /**
  * Builds everything a serving instance needs, once per instance, and registers the HTTP functions
- * with the Functions Framework. Each deployable function (`predict`, `batch`, `health`, `drift`)
- * has its own entry point; `app` routes /predict, /batch, /health and /drift on one port for
+ * with the Functions Framework. Each deployable function (`predict`, `batch`, `explain`, `health`,
+ * `drift`, `web`) has its own entry point; `app` routes /predict, /batch, /explain, /health and /drift on one port for
  * local use (`npm start`). Apart from the model store adapter, local and cloud run the same code.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,7 @@ import { makeBatchHandler } from './handlers/batch';
 import { makeDriftHandler } from './handlers/drift';
 import { makeFeedbackHandler } from './handlers/feedback';
 import { RecentPredictions } from './feedback/recent-predictions';
+import { makeExplainHandler } from './handlers/explain';
 import { makeHealthHandler } from './handlers/health';
 import { makePredictHandler } from './handlers/predict';
 import { ApiKeyAuth, collectApiKeys } from './http/api-key-auth';
@@ -39,6 +40,7 @@ import type { BlobStore } from './storage/blob-store';
 import { DeadlineBlobStore } from './storage/deadline-blob-store';
 import { openBlobStore, storeOptionsFrom } from './storage/open-blob-store';
 import { TelemetryBuffer } from './telemetry/telemetry-buffer';
+import { C2paWasmReader } from './evidence/c2pa-wasm-reader';
 
 export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 
@@ -46,7 +48,7 @@ export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 export { createDecoder } from './image/create-decoder';
 export { packageVersion } from './package-version';
 
-export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'health', 'drift', 'web', 'feedback'] as const;
+export const DEPLOYED_FUNCTIONS = ['predict', 'batch', 'explain', 'health', 'drift', 'web', 'feedback'] as const;
 
 export interface Service {
   config: Readonly<Config>;
@@ -140,7 +142,9 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     ...(overrides.now === undefined ? {} : { now: overrides.now }),
   });
   const feedbackStore = new DeadlineBlobStore(overrides.feedbackStore ?? openBlobStore(config.feedbackStore, storeOptions), config.storageTimeoutMs);
-  const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits };
+  // C2PA manifests are read by WebAssembly compiled on the first manifest (evidence/c2pa-wasm-reader.ts).
+  const manifests = new C2paWasmReader();
+  const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits, manifests };
   const startedAtMs = (overrides.now ?? Date.now)();
   return {
     config,
@@ -151,6 +155,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     functions: {
       predict: makeHttpFunction(httpDeps, { name: 'predict', methods: ['POST'], protected: true }, makePredictHandler({ ...scoring, recent })),
       batch: makeHttpFunction(httpDeps, { name: 'batch', methods: ['POST'], protected: true }, makeBatchHandler(scoring)),
+      explain: makeHttpFunction(httpDeps, { name: 'explain', methods: ['POST'], protected: true }, makeExplainHandler(scoring)),
       health: makeHttpFunction(
         httpDeps,
         { name: 'health', methods: ['GET'], protected: false },
@@ -196,7 +201,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
       return Promise.reject(
         new NotFoundError(
           'not_found',
-          `there is no endpoint ${JSON.stringify(shown)}; the API is /predict, /batch, /feedback, /health, /drift and /openapi.json (paths are lower-case)`,
+          `there is no endpoint ${JSON.stringify(shown)}; the API is /predict, /batch, /explain, /feedback, /health, /drift and /openapi.json (paths are lower-case)`,
         ),
       );
     }),

@@ -46,4 +46,8 @@ export { type BlobInfo, type BlobStore, isBlobNotFound, isPreconditionFailed, jo
 export { FileBlobStore } from './storage/file-blob-store';
 export { openBlobStore, type OpenBlobStoreOptions, parseGcsUri, storeOptionsFrom } from './storage/open-blob-store';
 
+export { C2paWasmReader } from './evidence/c2pa-wasm-reader';
+export { type Evidence, extractEvidence } from './evidence/extract-evidence';
+export { type ManifestReader, NO_MANIFEST_READER } from './evidence/manifest-reader';
+
 export { buildReference, type DriftReference, parseReference, type ReferenceInput } from './drift/reference';

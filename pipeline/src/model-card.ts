@@ -101,6 +101,7 @@ export function renderModelCard(input: ModelCardInput): string {
   out.push('');
   out.push(`Measured through the serving code (serving decoder, preprocessing and onnxruntime session), decision threshold ${metadata.threshold}.`);
   out.push('');
+  out.push(...uncertaintyLines(metadata));
 
   out.push('## Data');
   out.push('');
@@ -290,4 +291,21 @@ export function renderModelCard(input: ModelCardInput): string {
 
 function printable(value: unknown): string {
   return typeof value === 'number' || typeof value === 'string' ? String(value) : '?';
+}
+
+/** The model card's account of the uncertainty band (metadata.json `uncertainty`, pipeline/src/uncertainty-band.ts). */
+export function uncertaintyLines(metadata: ModelMetadata): string[] {
+  const u = metadata.uncertainty;
+  if (u === undefined) return [];
+  const share = u.share_in_band === undefined ? '?' : `${(100 * u.share_in_band).toFixed(2)} %`;
+  const outside = u.accuracy_outside === undefined || u.accuracy_outside === null ? 'n/a (no image outside)' : `${(100 * u.accuracy_outside).toFixed(2)} %`;
+  return [
+    '## Uncertainty band',
+    '',
+    `Serving answers \`verdict: "uncertain"\` for P(AI) in **[${u.band[0]}, ${u.band[1]}]**, where accuracy on ${u.split ?? 'val'} falls below ${(100 * u.target_accuracy).toFixed(0)} %. ` +
+      `${share} of the ${u.images ?? '?'} ${u.split ?? 'val'} images fall in the band; accuracy on the images outside it: **${outside}**.`,
+    '',
+    `Method: ${u.method ?? 'see pipeline/src/uncertainty-band.ts'}.`,
+    '',
+  ];
 }

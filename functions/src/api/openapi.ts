@@ -6,6 +6,7 @@ import {
   errorResponseSchema,
   feedbackJsonRequestSchema,
   feedbackResponseSchema,
+  explainResponseSchema,
   healthResponseSchema,
   predictJsonRequestSchema,
   predictResponseSchema,
@@ -80,14 +81,83 @@ function errors(...statuses: number[]): Record<string, unknown> {
   );
 }
 
+const NO_EVIDENCE = {
+  c2pa: { present: false, validation: null, codes: [], claim_generator: null, digital_source_types: [] },
+  xmp: { digital_source_type: null, creator_tool: null },
+  exif: { make: 'Canon', model: 'Canon EOS R5', software: null },
+  generators: [],
+  text_chunks: { count: 0, keywords: [] },
+  comments: [],
+  limits_hit: [],
+};
+
 const VERDICT_EXAMPLE = {
   prediction: 'real',
+  verdict: 'real',
+  decided_by: 'pixels',
+  verdict_reasons: ['EXIF names a camera (Canon Canon EOS R5): reported, not trusted', 'P(AI) 0.0395 is below the threshold 0.5'],
   probability: 0.0395,
   confidence: 'high',
   threshold: 0.5,
   model: { name: 'shoes', version: '20261126T073803Z-2fbd56b5' },
   image: { width: 320, height: 240, format: 'jpeg', bytes: 17969 },
   timing_ms: { decode: 5.25, inference: 2.32, total: 8.1 },
+  evidence: NO_EVIDENCE,
+};
+
+const GENERATED_EXAMPLE = {
+  ...VERDICT_EXAMPLE,
+  verdict: 'ai_generated',
+  decided_by: 'metadata',
+  verdict_reasons: ['png:parameters was written by stable-diffusion-webui'],
+  image: { width: 1024, height: 1024, format: 'png', bytes: 1450211 },
+  evidence: {
+    ...NO_EVIDENCE,
+    exif: { make: null, model: null, software: null },
+    generators: [{ generator: 'stable-diffusion-webui', source: 'png:parameters' }],
+    text_chunks: { count: 1, keywords: ['parameters'] },
+  },
+};
+
+const C2PA_EXAMPLE = {
+  ...VERDICT_EXAMPLE,
+  prediction: 'ai_generated',
+  verdict: 'ai_generated',
+  decided_by: 'c2pa',
+  probability: 0.8123,
+  confidence: 'medium',
+  verdict_reasons: ['a C2PA manifest with intact signature and hash binding (untrusted) declares trainedAlgorithmicMedia'],
+  evidence: {
+    ...NO_EVIDENCE,
+    exif: { make: null, model: null, software: null },
+    c2pa: {
+      present: true,
+      validation: 'untrusted',
+      codes: ['signingCredential.untrusted'],
+      claim_generator: 'Image Creator/2.1 c2pa-rs/0.43.0',
+      digital_source_types: ['trainedAlgorithmicMedia'],
+    },
+  },
+};
+
+/** Four of the sixteen cells of an occlusion map of a 320×240 photo (shoes: 128×128 cover, so the centre 240×240). */
+const EXPLAIN_EXAMPLE = {
+  ...VERDICT_EXAMPLE,
+  explanation: {
+    method: 'occlusion',
+    rows: 4,
+    cols: 4,
+    cells: [
+      { row: 0, col: 0, box: { x: 40, y: 0, width: 60, height: 60 }, probability: 0.0371, drop: 0.0024, weight: 0.024 },
+      { row: 0, col: 1, box: { x: 100, y: 0, width: 60, height: 60 }, probability: 0.0412, drop: -0.0017, weight: 0 },
+      { row: 1, col: 1, box: { x: 100, y: 60, width: 60, height: 60 }, probability: 0.0188, drop: 0.0207, weight: 0.207 },
+      { row: 3, col: 3, box: { x: 220, y: 180, width: 60, height: 60 }, probability: 0.0402, drop: -0.0007, weight: 0 },
+    ],
+  },
+  heatmap: { width: 320, height: 240, format: 'png' },
+  heatmap_png: 'iVBORw0KGgoAAAANSUhEUgAAAUAAAADwCAIAAAD+Tyo8AAA…',
+  timing_ms: { decode: 5.25, inference: 2.32, explain_inference: 9.8, total: 31.4 },
+  request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a',
 };
 
 const modelParameter = {
@@ -142,7 +212,23 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
             '200': {
               description: 'The verdict.',
               content: {
-                'application/json': { schema: ref('PredictResponse'), example: { ...VERDICT_EXAMPLE, request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a' } },
+                'application/json': {
+                  schema: ref('PredictResponse'),
+                  examples: {
+                    pixels: {
+                      summary: 'Decided by the pixels (camera EXIF is reported, not trusted)',
+                      value: { ...VERDICT_EXAMPLE, request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a' },
+                    },
+                    generatorChunk: {
+                      summary: "Decided by a generator's own PNG chunk",
+                      value: { ...GENERATED_EXAMPLE, request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a' },
+                    },
+                    c2pa: {
+                      summary: 'Decided by a C2PA manifest declaring trainedAlgorithmicMedia',
+                      value: { ...C2PA_EXAMPLE, request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a' },
+                    },
+                  },
+                },
               },
             },
             ...errors(400, 401, 403, 404, 405, 413, 415, 429, 503),
@@ -192,6 +278,34 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
               },
             },
             ...errors(400, 401, 404, 405, 413, 415, 429, 503),
+          },
+        },
+      },
+      '/explain': {
+        post: {
+          summary: 'Score one image and show where: a per-patch grid and a heatmap PNG',
+          description:
+            "Same inputs, limits and auth as /predict, and the same scoring path. Models that score patches return their patch grid; whole-image models (shoes, cifake) get an occlusion map: each of 4×4 cells of the model input is greyed out and all 16 variants are scored in one more inference call. The heatmap is the image, at most 512 px on its long side, tinted red by each cell's weight.",
+          operationId: 'explain',
+          parameters: [modelParameter],
+          security,
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: { type: 'object', properties: { image: { type: 'string', format: 'binary', description: 'Field "image" (or "file").' } } },
+              },
+              'image/*': { schema: { type: 'string', format: 'binary' } },
+              'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+              'application/json': { schema: ref('PredictJsonRequest'), example: { image: '/9j/4AAQSkZJRgABAQAAAQABAAD…' } },
+            },
+          },
+          responses: {
+            '200': {
+              description: 'The verdict, the grid and the heatmap.',
+              content: { 'application/json': { schema: ref('ExplainResponse'), example: EXPLAIN_EXAMPLE } },
+            },
+            ...errors(400, 401, 403, 404, 405, 413, 415, 429, 503),
           },
         },
       },
@@ -308,6 +422,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
         BatchItem: component(batchItemSchema),
         PredictResponse: component(predictResponseSchema),
         BatchResponse: component(batchResponseSchema),
+        ExplainResponse: component(explainResponseSchema),
         HealthResponse: component(healthResponseSchema),
         ErrorResponse: component(errorResponseSchema),
         FeedbackJsonRequest: component(feedbackJsonRequestSchema),

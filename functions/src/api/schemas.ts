@@ -73,8 +73,66 @@ const modelRef = {
   properties: { name: { type: 'string' }, version: { type: 'string' } },
 } as const;
 
+const nullableString = { type: ['string', 'null'] } as const;
+
+const evidenceSchema = {
+  type: 'object',
+  description:
+    'What the file says about itself, read by container structure (JPEG segments, PNG chunks, WebP RIFF chunks, AVIF boxes). Reported as found; verdict_reasons say what it was worth.',
+  required: ['c2pa', 'xmp', 'exif', 'generators', 'text_chunks', 'comments', 'limits_hit'],
+  properties: {
+    c2pa: {
+      type: 'object',
+      required: ['present', 'validation', 'codes', 'claim_generator', 'digital_source_types'],
+      properties: {
+        present: { type: 'boolean' },
+        validation: {
+          enum: ['valid', 'untrusted', 'invalid', 'unverified', null],
+          description:
+            'valid: signature and hash bindings intact, signer trusted; untrusted: intact, signer on no configured trust list; invalid: tampered, forged or malformed; unverified: not checked (e.g. manifest.tooLarge); null: no manifest.',
+        },
+        codes: { type: 'array', items: { type: 'string' }, description: 'C2PA validation status codes, e.g. assertion.dataHash.mismatch.' },
+        claim_generator: nullableString,
+        digital_source_types: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'IPTC digital source types of the active manifest, e.g. trainedAlgorithmicMedia.',
+        },
+      },
+    },
+    xmp: { type: 'object', properties: { digital_source_type: nullableString, creator_tool: nullableString } },
+    exif: { type: 'object', properties: { make: nullableString, model: nullableString, software: nullableString }, description: 'Reported, never trusted.' },
+    generators: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['generator', 'source'],
+        properties: {
+          generator: { enum: ['stable-diffusion-webui', 'fooocus', 'comfyui', 'invokeai', 'novelai'] },
+          source: { type: 'string', description: 'png:<keyword> or jpeg:comment' },
+        },
+      },
+    },
+    text_chunks: { type: 'object', properties: { count: { type: 'integer' }, keywords: { type: 'array', items: { type: 'string' } } } },
+    comments: { type: 'array', items: { type: 'string' } },
+    limits_hit: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Bounds reached while reading (text_chunks, manifest_bytes, truncated_container, …).',
+    },
+  },
+} as const;
+
 const predictionFields = {
-  prediction: { enum: ['ai_generated', 'real'] },
+  prediction: { enum: ['ai_generated', 'real'], description: 'The pixel probability against the threshold, unchanged for existing clients.' },
+  verdict: {
+    enum: ['ai_generated', 'real', 'uncertain'],
+    description:
+      'The decision policy (README, "How the verdict is decided"): C2PA, then generator metadata, then the pixels, uncertain inside the model band, when patches disagree or out of distribution.',
+  },
+  decided_by: { enum: ['c2pa', 'metadata', 'pixels'] },
+  verdict_reasons: { type: 'array', items: { type: 'string' }, description: 'What the policy considered, in words.' },
+  evidence: evidenceSchema,
   probability: { type: 'number', minimum: 0, maximum: 1, description: 'P(AI-generated), 4 decimal places.' },
   confidence: { enum: ['low', 'medium', 'high'], description: 'Distance of probability from the threshold; see the README.' },
   threshold: { type: 'number' },
@@ -116,8 +174,84 @@ const predictionFields = {
 export const predictResponseSchema = {
   $id: 'PredictResponse',
   type: 'object',
-  required: ['prediction', 'probability', 'confidence', 'threshold', 'model', 'image', 'timing_ms', 'request_id'],
+  required: [
+    'prediction',
+    'verdict',
+    'decided_by',
+    'verdict_reasons',
+    'probability',
+    'confidence',
+    'threshold',
+    'model',
+    'image',
+    'timing_ms',
+    'evidence',
+    'request_id',
+  ],
   properties: { ...predictionFields, request_id: { type: 'string' } },
+} as const;
+
+const boxSchema = {
+  type: 'object',
+  required: ['x', 'y', 'width', 'height'],
+  description: 'Pixels of the image as displayed (after EXIF orientation).',
+  properties: { x: { type: 'integer' }, y: { type: 'integer' }, width: { type: 'integer' }, height: { type: 'integer' } },
+} as const;
+
+export const explainResponseSchema = {
+  $id: 'ExplainResponse',
+  type: 'object',
+  required: [...predictResponseSchema.required, 'explanation', 'heatmap', 'heatmap_png'],
+  properties: {
+    ...predictResponseSchema.properties,
+    timing_ms: {
+      type: 'object',
+      required: ['decode', 'inference', 'explain_inference', 'total'],
+      properties: {
+        decode: { type: 'number' },
+        inference: { type: 'number' },
+        explain_inference: { type: 'number', description: 'The occlusion variants’ inference call (0 for patch models).' },
+        total: { type: 'number' },
+      },
+    },
+    explanation: {
+      type: 'object',
+      required: ['method', 'rows', 'cols', 'cells'],
+      properties: {
+        method: {
+          enum: ['patches', 'occlusion'],
+          description: "patches: the detector's own patch scores; occlusion: each cell of the model input greyed out in turn (whole-image models).",
+        },
+        rows: { type: 'integer' },
+        cols: { type: 'integer' },
+        cells: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['row', 'col', 'box', 'probability', 'weight'],
+            properties: {
+              row: { type: 'integer' },
+              col: { type: 'integer' },
+              box: boxSchema,
+              probability: { type: 'number', description: 'patches: P(AI) of the patch; occlusion: P(AI) of the image with this cell greyed out.' },
+              drop: { type: 'number', description: 'occlusion: P(AI) of the image minus probability; positive where the cell looks generated.' },
+              weight: { type: 'number', minimum: 0, maximum: 1, description: 'How strongly the heatmap marks the cell.' },
+            },
+          },
+        },
+      },
+    },
+    heatmap: {
+      type: 'object',
+      required: ['width', 'height', 'format'],
+      properties: { width: { type: 'integer', maximum: 512 }, height: { type: 'integer', maximum: 512 }, format: { const: 'png' } },
+    },
+    heatmap_png: {
+      type: 'string',
+      contentEncoding: 'base64',
+      description: 'The image tinted red where it looks generated, dimmed outside the scored area; at most 512 px on its long side.',
+    },
+  },
 } as const;
 
 export const batchResponseSchema = {

@@ -8,8 +8,9 @@ import { readBatchInputs, type InputLimits } from '../http/image-inputs';
 import type { ImageDecoder } from '../image/image-decoder';
 import type { ModelRegistry } from '../model/model-registry';
 import type { ImageFetcher } from '../scoring/image-fetcher';
+import type { ManifestReader } from '../evidence/manifest-reader';
 import type { ScoreObserver } from '../scoring/observer';
-import { type ImageLimits, round, scoreImages, toScoredImage, toVerdict } from '../scoring/score-images';
+import { extrasOf, type ImageLimits, round, scoreImages, toScoredImage, toVerdict } from '../scoring/score-images';
 import { chosenModel } from './model-choice';
 
 export interface BatchDeps {
@@ -19,6 +20,7 @@ export interface BatchDeps {
   observer: ScoreObserver;
   defaultModel: string;
   limits: InputLimits & ImageLimits;
+  manifests?: ManifestReader;
 }
 
 export function makeBatchHandler(deps: BatchDeps): Handler {
@@ -39,7 +41,7 @@ export function makeBatchHandler(deps: BatchDeps): Handler {
       const input = inputs[index]!;
       const identity = input.filename !== null ? { id: input.id ?? String(index), filename: input.filename } : { id: input.id ?? String(index) };
       if (!item.ok) return { ...identity, error: { code: item.error.code, message: item.error.message } };
-      return { ...identity, ...toVerdict(model, item.prepared, item.probability, inferenceMs, totalMs, item) };
+      return { ...identity, ...toVerdict(model, item.prepared, item.probability, inferenceMs, totalMs, extrasOf(item)) };
     });
     const failed = results.filter((result) => 'error' in result).length;
     if (failed > 0) logger.info('batch items failed', { failed, codes: results.flatMap((result) => ('error' in result ? [result.error.code] : [])) });

@@ -6,8 +6,9 @@ import { readPredictInput, type InputLimits } from '../http/image-inputs';
 import type { ImageDecoder } from '../image/image-decoder';
 import type { ModelRegistry } from '../model/model-registry';
 import type { ImageFetcher } from '../scoring/image-fetcher';
+import type { ManifestReader } from '../evidence/manifest-reader';
 import type { ScoreObserver } from '../scoring/observer';
-import { type ImageLimits, scoreImages, toScoredImage, toVerdict } from '../scoring/score-images';
+import { extrasOf, type ImageLimits, scoreImages, toScoredImage, toVerdict } from '../scoring/score-images';
 import { chosenModel } from './model-choice';
 
 export interface PredictDeps {
@@ -19,6 +20,7 @@ export interface PredictDeps {
   limits: InputLimits & ImageLimits;
   /** Keeps each answered image for POST /feedback's request_id form. */
   recent?: RecentPredictions;
+  manifests?: ManifestReader;
 }
 
 export function makePredictHandler(deps: PredictDeps): Handler {
@@ -31,7 +33,7 @@ export function makePredictHandler(deps: PredictDeps): Handler {
     const item = items[0]!;
     if (!item.ok) throw item.error;
     deps.observer.scored([toScoredImage(model, item.prepared, item.probability, inferenceMs)]);
-    const verdict = toVerdict(model, item.prepared, item.probability, inferenceMs, performance.now() - started, item);
+    const verdict = toVerdict(model, item.prepared, item.probability, inferenceMs, performance.now() - started, extrasOf(item));
     const source = input.source!;
     // A copy: the request's bytes may be a view of its whole body.
     deps.recent?.remember({

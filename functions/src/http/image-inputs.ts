@@ -75,7 +75,7 @@ export async function readPredictInput(request: IncomingRequest, limits: InputLi
       const seen = files.map((file) => `"${file.field}"`).join(', ');
       throw new BadRequestError('missing_image', `no file in form field "image" (or "file")${seen === '' ? '' : `; got ${seen}`}`);
     }
-    if (named.length > 1) throw new BadRequestError('too_many_images', `/predict takes one image and got ${named.length}; send several to /batch`);
+    if (named.length > 1) throw new BadRequestError('too_many_images', `this endpoint takes one image and got ${named.length}; send several to /batch`);
     const input = named[0]!.input;
     if (input.error !== null) throw input.error;
     return input;

@@ -42,6 +42,19 @@ export interface OodSpec {
   percentile: number;
 }
 
+/** metadata.json's `uncertainty` block (pipeline/src/uncertainty-band.ts writes it). */
+export interface ModelUncertainty {
+  band: [number, number];
+  target_accuracy: number;
+  split?: string;
+  images?: number;
+  share_in_band?: number;
+  accuracy_outside?: number | null;
+  window?: number;
+  method?: string;
+  patch_logit_std_max?: number;
+}
+
 export interface ModelMetadata {
   schema_version: 1;
   name: string;
@@ -57,6 +70,7 @@ export interface ModelMetadata {
   patches?: PatchSpec;
   ood?: OodSpec;
   training?: Record<string, unknown>;
+  uncertainty?: ModelUncertainty;
   [extra: string]: unknown;
 }
 
@@ -112,6 +126,10 @@ export function parseMetadata(file: string, bytes: Buffer | string): ModelMetada
       file,
       `input.shape ${JSON.stringify(metadata.input.shape)} does not match preprocessing ${metadata.preprocessing.width}×${metadata.preprocessing.height}`,
     );
+  }
+  const band = metadata.uncertainty?.band;
+  if (band !== undefined && !(band[0] <= metadata.threshold && metadata.threshold <= band[1])) {
+    throw new InvalidModelFileError(file, `uncertainty.band [${band.join(', ')}] does not contain the threshold ${metadata.threshold}`);
   }
   return metadata;
 }

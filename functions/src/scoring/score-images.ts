@@ -18,6 +18,9 @@ import { type Confidence, confidenceOf } from '../model/scores';
 import type { ImageFetcher } from './image-fetcher';
 import type { ImageSource } from '../http/image-inputs';
 import type { ScoredImage } from './observer';
+import { type Evidence, extractEvidence } from '../evidence/extract-evidence';
+import type { ManifestReader } from '../evidence/manifest-reader';
+import { type DecidedBy, decideVerdict, type VerdictLabel } from './verdict-policy';
 
 export interface ImageLimits {
   maxImageBytes: number;
@@ -41,7 +44,13 @@ export interface PreparedImage {
 }
 
 export interface Verdict {
+  /** The pixel score alone against the threshold, as it always was. */
   prediction: 'ai_generated' | 'real';
+  /** The answer of the decision policy (scoring/verdict-policy.ts). */
+  verdict: VerdictLabel;
+  decided_by: DecidedBy;
+  verdict_reasons: string[];
+  /** P(AI) from the pixels alone. */
   probability: number;
   confidence: Confidence;
   threshold: number;
@@ -52,6 +61,8 @@ export interface Verdict {
   patches?: { scored: number; logit_std: number };
   /** Models with OOD statistics: the image's distance from the training images, and whether it is beyond the version's threshold. */
   out_of_distribution?: { score: number; threshold: number; flagged: boolean };
+  /** What the file says about itself; absent where scoring ran without evidence (offline evaluation). */
+  evidence?: Evidence;
 }
 
 export const round = (value: number, places: number): number => {
@@ -129,7 +140,18 @@ export interface OodResult {
   outOfDistribution: boolean;
 }
 
-export type ItemScore = { ok: true; prepared: PreparedImage; probability: number; patches?: PatchScores; ood?: OodResult } | { ok: false; error: AppError };
+export type ItemScore =
+  | {
+      ok: true;
+      prepared: PreparedImage;
+      probability: number;
+      /** Set when ScoringDeps.manifests is (serving); never fails the item. */
+      evidence?: Evidence;
+      /** Set by models that score patches; unset for whole-image models. */
+      patches?: PatchScores;
+      ood?: OodResult;
+    }
+  | { ok: false; error: AppError };
 
 export interface ScoredImages {
   /** Aligned with the items. */
@@ -144,6 +166,25 @@ export interface ScoringDeps {
   decoder: ImageDecoder;
   fetcher: ImageFetcher | null;
   limits: ImageLimits;
+  /** When set, each image's metadata evidence is read too (C2PA manifests through this reader). */
+  manifests?: ManifestReader;
+}
+
+/** Evidence of one image; a bug in reading it is reported in limits_hit, never fails the image. */
+async function evidenceOf(bytes: Buffer, prepared: PreparedImage, manifests: ManifestReader): Promise<Evidence> {
+  try {
+    return await extractEvidence(bytes, prepared.header.format, manifests);
+  } catch {
+    return {
+      c2pa: { present: false, validation: null, codes: [], claim_generator: null, digital_source_types: [] },
+      xmp: { digital_source_type: null, creator_tool: null },
+      exif: { make: null, model: null, software: null },
+      generators: [],
+      text_chunks: { count: 0, keywords: [] },
+      comments: [],
+      limits_hit: ['unreadable'],
+    };
+  }
 }
 
 /**
@@ -153,6 +194,7 @@ export interface ScoringDeps {
 export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[], deps: ScoringDeps): Promise<ScoredImages> {
   const decodeStarted = performance.now();
   const prepared: Array<PreparedImage | AppError> = [];
+  const evidence = new Map<PreparedImage, Evidence>();
   let budgetLeftMs = deps.limits.maxDecodeMs ?? Number.POSITIVE_INFINITY;
   for (const item of items) {
     if (isAppError(item)) {
@@ -163,6 +205,7 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
       const bytes = await resolveSource(item, deps.fetcher, deps.limits);
       const image = await prepareImage(bytes, model, deps.decoder, deps.limits, budgetLeftMs);
       budgetLeftMs -= estimatedDecodeMs(image.header);
+      if (deps.manifests !== undefined) evidence.set(image, await evidenceOf(bytes, image, deps.manifests));
       prepared.push(image);
     } catch (error) {
       if (!isAppError(error)) throw error;
@@ -178,6 +221,8 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
     const index = next;
     next += 1;
     const item: ItemScore = { ok: true, prepared: entry, probability: probabilities[index]! };
+    const found = evidence.get(entry);
+    if (found !== undefined) item.evidence = found;
     if (patches !== undefined) item.patches = patches[index]!;
     if (ood !== undefined) item.ood = ood[index]!;
     return item;
@@ -245,13 +290,20 @@ function patchStrip(patches: readonly DecodedImage[], source: DecodedImage): Dec
   return { format: source.format, width: source.width, height: source.height, pixels, pixelWidth: width, pixelHeight: size };
 }
 
+/** What the policy weighs beside the probability: evidence, patch scores, the OOD flag. */
+export interface VerdictExtras {
+  evidence?: Evidence;
+  patches?: PatchScores;
+  ood?: OodResult;
+}
+
 export function toVerdict(
   model: LoadedModel,
   prepared: PreparedImage,
   probability: number,
   inferenceMs: number,
   totalMs: number,
-  scored: { patches?: PatchScores; ood?: OodResult } = {},
+  extras: VerdictExtras = {},
 ): Verdict {
   const threshold = model.metadata.threshold;
   const image: Verdict['image'] = {
@@ -261,8 +313,21 @@ export function toVerdict(
     bytes: prepared.bytes,
   };
   if (prepared.header.animated) image.animated = true;
+  const uncertainty = model.metadata.uncertainty;
+  const decision = decideVerdict({
+    probability,
+    threshold,
+    band: uncertainty?.band ?? null,
+    ...(uncertainty?.patch_logit_std_max === undefined ? {} : { patchLogitStdMax: uncertainty.patch_logit_std_max }),
+    ...(extras.patches === undefined ? {} : { patches: extras.patches }),
+    ...(extras.ood === undefined ? {} : { ood: extras.ood }),
+    ...(extras.evidence === undefined ? {} : { evidence: extras.evidence }),
+  });
   const verdict: Verdict = {
     prediction: probability >= threshold ? 'ai_generated' : 'real',
+    verdict: decision.verdict,
+    decided_by: decision.decided_by,
+    verdict_reasons: decision.reasons,
     probability: round(probability, 4),
     confidence: confidenceOf(probability, threshold),
     threshold,
@@ -270,11 +335,21 @@ export function toVerdict(
     image,
     timing_ms: { decode: round(prepared.decodeMs, 2), inference: round(inferenceMs, 2), total: round(totalMs, 2) },
   };
-  if (scored.patches !== undefined) verdict.patches = { scored: scored.patches.boxes.length, logit_std: round(scored.patches.logitStd, 4) };
-  if (scored.ood !== undefined) {
-    verdict.out_of_distribution = { score: round(scored.ood.score, 3), threshold: scored.ood.threshold, flagged: scored.ood.outOfDistribution };
+  if (extras.evidence !== undefined) verdict.evidence = extras.evidence;
+  if (extras.patches !== undefined) verdict.patches = { scored: extras.patches.boxes.length, logit_std: round(extras.patches.logitStd, 4) };
+  if (extras.ood !== undefined) {
+    verdict.out_of_distribution = { score: round(extras.ood.score, 3), threshold: extras.ood.threshold, flagged: extras.ood.outOfDistribution };
   }
   return verdict;
+}
+
+/** The extras an ItemScore carries, for toVerdict. */
+export function extrasOf(item: Extract<ItemScore, { ok: true }>): VerdictExtras {
+  return {
+    ...(item.evidence === undefined ? {} : { evidence: item.evidence }),
+    ...(item.patches === undefined ? {} : { patches: item.patches }),
+    ...(item.ood === undefined ? {} : { ood: item.ood }),
+  };
 }
 
 export function toScoredImage(model: LoadedModel, prepared: PreparedImage, probability: number, inferenceMs: number): ScoredImage {

@@ -49,6 +49,7 @@ h1 { font-size: 1.5rem; margin: 0.5rem 0; }
 .result > div:only-child { grid-column: 1 / -1; }
 .verdict { font-weight: bold; font-size: 1.1rem; }
 .verdict.ai_generated { color: #b3261e; }
+.verdict.uncertain { color: #8a5a00; }
 .verdict.real { color: #1b6e3a; }
 .error { color: #b3261e; }
 .note { color: GrayText; }
@@ -86,16 +87,28 @@ export const APP_JS = `'use strict';
     return key ? { 'X-API-Key': key } : {};
   }
 
+  var VERDICTS = { ai_generated: 'AI-generated', real: 'Real photo', uncertain: 'Uncertain' };
+  var DECIDERS = { c2pa: 'C2PA Content Credentials', metadata: "the file's own metadata", pixels: 'the pixels' };
+
   function show(item, body) {
-    var verdict = body.prediction === 'ai_generated' ? 'AI-generated' : 'Real photo';
-    item.info.appendChild(text('p', 'verdict ' + body.prediction, verdict));
+    var verdict = body.verdict || body.prediction;
+    item.info.appendChild(text('p', 'verdict ' + verdict, VERDICTS[verdict] || verdict));
     var list = document.createElement('dl');
+    if (body.decided_by) row(list, 'decided by', DECIDERS[body.decided_by] || body.decided_by);
     row(list, 'P(AI)', String(body.probability));
     row(list, 'confidence', body.confidence);
     row(list, 'model', body.model.name + ' ' + body.model.version);
     row(list, 'image', body.image.width + '×' + body.image.height + ' ' + body.image.format);
     row(list, 'time', body.timing_ms.total + ' ms');
-    if (body.evidence) row(list, 'evidence', JSON.stringify(body.evidence));
+    if (body.evidence) {
+      var found = [];
+      if (body.evidence.c2pa && body.evidence.c2pa.present) found.push('C2PA manifest (' + body.evidence.c2pa.validation + ')');
+      (body.evidence.generators || []).forEach(function (mark) { found.push(mark.generator + ' (' + mark.source + ')'); });
+      if (body.evidence.xmp && body.evidence.xmp.digital_source_type) found.push('XMP ' + body.evidence.xmp.digital_source_type);
+      if (body.evidence.exif && body.evidence.exif.make) found.push('EXIF ' + body.evidence.exif.make + ' (not trusted)');
+      row(list, 'evidence', found.length ? found.join('; ') : 'none in the file');
+    }
+    if (body.verdict_reasons) row(list, 'why', body.verdict_reasons.join('; '));
     item.info.appendChild(list);
     var button = text('button', 'explain', 'Show where');
     button.type = 'button';

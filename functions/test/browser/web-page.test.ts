@@ -64,15 +64,23 @@ describeInBrowser('web page (Chromium)', () => {
     await page.setInputFiles('#files', path.join(FIXTURE_IMAGES, 'photo.jpg'));
     const verdict = page.locator('.result .verdict').first();
     await verdict.waitFor({ timeout: 20_000 });
-    expect(await verdict.textContent()).toMatch(/^(AI-generated|Real photo)$/);
+    expect(await verdict.textContent()).toMatch(/^(AI-generated|Real photo|Uncertain)$/);
     const details = await page.locator('.result dl').first().textContent();
     expect(details).toMatch(/P\(AI\)0\.\d+/);
     expect(details).toMatch(/modelbrightness v1/);
 
-    // No /explain on this deployment yet: the page says so instead of failing.
+    expect(details).toMatch(/decided bythe pixels/);
+    expect(details).toMatch(/evidencenone in the file/);
+
+    // "Show where" asks /explain and shows its heatmap over the photo.
     await page.locator('.result .explain').first().click();
-    await page.locator('.result .note').first().waitFor({ timeout: 20_000 });
-    expect(await page.locator('.result .note').first().textContent()).toBe('Heatmaps are not available on this deployment yet.');
+    const heatmap = page.locator('.result img.heatmap').first();
+    await heatmap.waitFor({ timeout: 20_000 });
+    await page.waitForFunction(() => (document.querySelector('.result img.heatmap') as HTMLImageElement | null)?.complete === true, undefined, {
+      timeout: 20_000,
+    });
+    expect(await heatmap.evaluate((image: HTMLImageElement) => [image.naturalWidth, image.naturalHeight])).toEqual([320, 240]);
+    expect(await page.locator('.result .note').count()).toBe(0);
 
     await page.setInputFiles('#files', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are notes, not a photo') });
     const error = page.locator('.result .error').first();

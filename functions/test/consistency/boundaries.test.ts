@@ -33,6 +33,8 @@ describe('boundaries', () => {
     ['@google-cloud/storage', 'functions/src/storage/gcs-blob-store.ts'],
     ['@google-cloud/monitoring', 'functions/src/metrics/cloud-monitoring-metric-sink.ts'],
     ['busboy', 'functions/src/http/image-inputs.ts'],
+    ['@contentauth/c2pa-wasm', 'functions/src/evidence/c2pa-wasm-reader.ts'],
+    ['fast-xml-parser', 'functions/src/evidence/xmp-fields.ts'],
   ])('%s is imported by %s alone', (sdk, owner) => {
     const importers = sources('functions/src').filter((file) => importsOf(file).includes(sdk));
     expect(importers).toEqual([owner]);

@@ -34,6 +34,7 @@ it('gives every operation an id, security and the error schema on every error st
   expect(operations.map(({ operation }) => operation.operationId).sort()).toEqual([
     'batch',
     'computeDriftReports',
+    'explain',
     'feedback',
     'getDriftReports',
     'getOpenApiDocument',

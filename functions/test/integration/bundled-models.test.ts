@@ -62,6 +62,17 @@ describe.each(names)('bundled model %s', (name) => {
     expect(response.body.probability).toBeLessThanOrEqual(1);
   });
 
+  it('carries an uncertainty band computed on its whole validation split, reported in its model card', () => {
+    const { dir, metrics } = production(name);
+    const metadata = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+    expect(metadata.uncertainty).toMatchObject({ split: 'val', target_accuracy: 0.9, images: metrics.serving.val.n });
+    expect(metadata.uncertainty.band[0]).toBeLessThanOrEqual(metadata.threshold);
+    expect(metadata.uncertainty.band[1]).toBeGreaterThanOrEqual(metadata.threshold);
+    const card = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+    expect(card).toContain(`for P(AI) in **[${metadata.uncertainty.band.join(', ')}]**`);
+    expect(card).toContain(`${percent(metadata.uncertainty.share_in_band)} of the ${metrics.serving.val.n} val images fall in the band`);
+  });
+
   it(`keeps model.onnx within ${MAX_MODEL_BYTES} bytes`, () => {
     expect(fs.statSync(path.join(production(name).dir, 'model.onnx')).size).toBeLessThanOrEqual(MAX_MODEL_BYTES);
   });
@@ -75,6 +86,8 @@ describe.each(names)('bundled model %s', (name) => {
     expect(cells).toContain(serving.ece.toFixed(3));
     const { drop_points: drop, jpeg75_accuracy: jpegAccuracy } = metrics.robustness;
     expect(cells).toContain(`${percent(jpegAccuracy)} (${drop < 0 ? '+' : '−'}${Math.abs(drop).toFixed(2)} points)`);
+    const { uncertainty } = JSON.parse(fs.readFileSync(path.join(production(name).dir, 'metadata.json'), 'utf8'));
+    expect(cells).toContain(`[${uncertainty.band.join(', ')}] (${percent(uncertainty.share_in_band)}; ${percent(uncertainty.accuracy_outside)})`);
     const megabytes = fs.statSync(path.join(production(name).dir, 'model.onnx')).size / 1e6;
     expect(cells.at(-1)).toBe(`${megabytes.toFixed(1)} MB`);
   });

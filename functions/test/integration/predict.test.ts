@@ -27,12 +27,24 @@ describe('POST /predict', () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
       prediction: 'ai_generated',
+      verdict: 'ai_generated',
+      decided_by: 'pixels',
+      verdict_reasons: ['P(AI) 0.982 is at or above the threshold 0.5'],
       probability: expect.any(Number),
       confidence: 'high',
       threshold: 0.5,
       model: { name: 'brightness', version: 'v1' },
       image: { width: 64, height: 48, format: 'png', bytes: expect.any(Number) },
       timing_ms: { decode: expect.any(Number), inference: expect.any(Number), total: expect.any(Number) },
+      evidence: {
+        c2pa: { present: false, validation: null, codes: [], claim_generator: null, digital_source_types: [] },
+        xmp: { digital_source_type: null, creator_tool: null },
+        exif: { make: null, model: null, software: null },
+        generators: [],
+        text_chunks: { count: 0, keywords: [] },
+        comments: [],
+        limits_hit: [],
+      },
       request_id: expect.any(String),
     });
     // sigmoid(4) for a white image, to 4 decimal places.

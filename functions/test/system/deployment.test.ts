@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
-import { batchResponseSchema, errorResponseSchema, predictResponseSchema } from '../../src/api/schemas';
+import { batchResponseSchema, errorResponseSchema, explainResponseSchema, predictResponseSchema } from '../../src/api/schemas';
 import { API_KEY, call, ID_TOKEN } from './deployment-client';
 
 const IMAGES = path.join(__dirname, '..', 'fixtures', 'images');
@@ -61,6 +61,15 @@ describe('predict', () => {
     const response = await call('/predict', { method: 'POST', headers: { 'Content-Type': 'image/jpeg' }, body: photo('photo.jpg'), apiKey: null });
     expect(response.status).toBe(401);
     expectSchema(errorResponseSchema, response.body);
+  });
+});
+
+describe('explain', () => {
+  it('answers a real photo with its grid and heatmap', async () => {
+    const response = await call('/explain', { method: 'POST', headers: { 'Content-Type': 'image/jpeg' }, body: photo('photo.jpg') });
+    expect(response.status).toBe(200);
+    expectSchema(explainResponseSchema, response.body);
+    expect(response.body.heatmap).toEqual({ width: 320, height: 240, format: 'png' });
   });
 });
 

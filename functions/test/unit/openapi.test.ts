@@ -10,7 +10,7 @@ describe('OpenAPI document', () => {
 
   it('describes every public path', () => {
     const document = JSON.parse(renderOpenApi());
-    expect(Object.keys(document.paths).sort()).toEqual(['/batch', '/drift', '/feedback', '/health', '/openapi.json', '/predict']);
+    expect(Object.keys(document.paths).sort()).toEqual(['/batch', '/drift', '/explain', '/feedback', '/health', '/openapi.json', '/predict']);
   });
 });
 

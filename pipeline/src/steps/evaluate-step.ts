@@ -10,6 +10,7 @@ import { evaluateItems, loadModelForEvaluation, summarizeSplit, type SplitEvalua
 import type { BinaryMetrics } from '../metrics';
 import { checkParityBundle, compareSplit, judgeSkew, renderSkewReport, type SkewReport } from '../parity';
 import { Progress } from '../progress';
+import { computeUncertaintyBand } from '../uncertainty-band';
 import type { RunDir, SplitItem } from '../run-dir';
 import { type StepContext, writeJson } from './step-context';
 
@@ -32,7 +33,7 @@ export interface EvaluateStepResult {
 export async function evaluateStep(input: EvaluateStepInput, context: StepContext): Promise<EvaluateStepResult> {
   const { options, deps, step, logger } = context;
   const { runDir, version } = input;
-  const metadata: ModelMetadata = { ...runDir.metadata, name: options.name, version };
+  let metadata: ModelMetadata = { ...runDir.metadata, name: options.name, version };
   step('evaluate', `checking the exported graph against PyTorch on ${runDir.parity.n} parity inputs`, { version });
   const parity = await checkParityBundle(runDir.modelBytes, metadata, runDir.parity, deps.config.ortIntraOpThreads);
   const challenger = await loadModelForEvaluation(options.name, version, runDir.modelBytes, metadata, {
@@ -72,6 +73,21 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
       'evaluate',
       `${evaluation.split}: accuracy ${m.accuracy.toFixed(4)}, ROC-AUC ${m.roc_auc?.toFixed(4) ?? 'n/a'}, F1 ${m.f1.toFixed(4)}, ECE ${m.ece.toFixed(4)}`,
       { n: m.n },
+    );
+  }
+  // The uncertainty band comes from validation predictions only (pipeline/src/uncertainty-band.ts).
+  const val = evaluations.find((evaluation) => evaluation.split === 'val');
+  const scored = (val?.items ?? []).filter((item) => item.probability !== null);
+  if (scored.length > 0) {
+    const uncertainty = computeUncertaintyBand(
+      scored.map((item) => item.label),
+      scored.map((item) => item.probability as number),
+      metadata.threshold,
+    );
+    metadata = { ...metadata, uncertainty };
+    step(
+      'evaluate',
+      `uncertainty band [${uncertainty.band.join(', ')}]: ${(100 * uncertainty.share_in_band).toFixed(2)} % of val inside, accuracy outside ${uncertainty.accuracy_outside ?? 'n/a'}`,
     );
   }
   return { metadata, evaluations, metrics, perSource, skew };

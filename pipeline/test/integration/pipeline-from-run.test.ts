@@ -136,6 +136,13 @@ describe('the pipeline on a completed run', () => {
     expect(card).toContain(`python3 -m training.train --dataset ${dataset} --out ${good} --arch compact --image-size 32 --epochs 3 --lr 0.002`);
     expect(card).toContain('- Formats: it was trained on png, jpeg only; the service also accepts webp, avif.');
     expect(card).toContain('| test | 12 | 1.0000 |');
+    // The uncertainty band is computed on val, stored in metadata.json and reported in the card.
+    const published = JSON.parse(readFileSync(path.join(store(), 'detector', result.version, 'metadata.json'), 'utf8'));
+    expect(published.uncertainty).toMatchObject({ split: 'val', target_accuracy: 0.9, band: [expect.any(Number), expect.any(Number)] });
+    expect(published.uncertainty.band[0]).toBeLessThanOrEqual(published.threshold);
+    expect(published.uncertainty.band[1]).toBeGreaterThanOrEqual(published.threshold);
+    expect(card).toContain('## Uncertainty band');
+    expect(card).toMatch(/of the \d+ val images fall in the band; accuracy on the images outside it: \*\*/);
 
     registerFunctions(buildService(loadConfig(env(store())), { logger: createMemoryLogger('error') }));
     const client = await startFunction('predict');

@@ -16,7 +16,9 @@ import type { SplitFile, SplitItem } from '../../src/run-dir';
 
 const FIXTURE = path.join(__dirname, '..', '..', '..', 'functions', 'test', 'fixtures', 'models', 'brightness', 'v1');
 export const BRIGHTNESS_MODEL = readFileSync(path.join(FIXTURE, 'model.onnx'));
-export const BRIGHTNESS_METADATA: ModelMetadata = parseMetadata('metadata.json', readFileSync(path.join(FIXTURE, 'metadata.json')));
+/** The fixture model's metadata as a training run writes it: without the band, which the pipeline computes at evaluation. */
+const { uncertainty: _band, ...TRAINED_METADATA } = parseMetadata('metadata.json', readFileSync(path.join(FIXTURE, 'metadata.json')));
+export const BRIGHTNESS_METADATA: ModelMetadata = TRAINED_METADATA;
 const LIMITS = { maxImageBytes: 10 * 1024 * 1024, maxPixels: 40_000_000, minImageSide: 16 };
 
 export function splitOf(files: Readonly<Record<string, Buffer>>): SplitFile {

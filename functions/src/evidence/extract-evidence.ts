@@ -1,0 +1,68 @@
+/**
+ * The `evidence` of a scored image: what its file says about itself, read from the bytes already in
+ * memory by container structure (container-blocks.ts). It is reported as found; what it is worth
+ * for the verdict is decided in one place, scoring/verdict-policy.ts.
+ *
+ * Never throws for any input: a block it cannot read is left out and a bound that was reached is
+ * named in `limits_hit`.
+ */
+import type { ImageFormat } from '../image/image-decoder';
+import { MAX_COMMENTS, readMetadataBlocks } from './container-blocks';
+import { type GeneratorMark, recogniseGenerators } from './generator-chunks';
+import { type C2paValidation, type ManifestReader, sourceTypeCode } from './manifest-reader';
+import { readCameraTags } from './tiff-tags';
+import { readXmpFields } from './xmp-fields';
+
+/** A manifest store larger than this is reported present and unverified, not parsed. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Text chunks listed by keyword in the evidence (all are counted). */
+const LISTED_TEXT_CHUNKS = 16;
+const COMMENT_CHARS = 200;
+
+export interface Evidence {
+  c2pa: {
+    present: boolean;
+    /** null when no manifest is present. */
+    validation: C2paValidation | null;
+    codes: string[];
+    claim_generator: string | null;
+    digital_source_types: string[];
+  };
+  /** IPTC DigitalSourceType from XMP (the last segment of its URI), and XMP CreatorTool. */
+  xmp: { digital_source_type: string | null; creator_tool: string | null };
+  exif: { make: string | null; model: string | null; software: string | null };
+  /** Generators recognised from their own text chunks or comments (evidence/generator-chunks.ts). */
+  generators: GeneratorMark[];
+  text_chunks: { count: number; keywords: string[] };
+  comments: string[];
+  limits_hit: string[];
+}
+
+export async function extractEvidence(bytes: Buffer, format: ImageFormat, manifests: ManifestReader): Promise<Evidence> {
+  const blocks = readMetadataBlocks(bytes, format);
+  const xmp = readXmpFields(blocks.xmp);
+  const c2pa: Evidence['c2pa'] = { present: blocks.c2pa.present, validation: null, codes: [], claim_generator: null, digital_source_types: [] };
+  const limitsHit = [...blocks.limitsHit];
+  if (blocks.c2pa.present) {
+    if (blocks.c2pa.bytes > MAX_MANIFEST_BYTES) {
+      c2pa.validation = 'unverified';
+      c2pa.codes = ['manifest.tooLarge'];
+      limitsHit.push('manifest_bytes');
+    } else {
+      const report = await manifests.read(bytes, format);
+      c2pa.validation = report.validation;
+      c2pa.codes = report.codes;
+      c2pa.claim_generator = report.claimGenerator;
+      c2pa.digital_source_types = report.digitalSourceTypes;
+    }
+  }
+  return {
+    c2pa,
+    xmp: { digital_source_type: xmp.digitalSourceType === null ? null : sourceTypeCode(xmp.digitalSourceType), creator_tool: xmp.creatorTool },
+    exif: readCameraTags(blocks.exif),
+    generators: recogniseGenerators(blocks.texts, blocks.comments),
+    text_chunks: { count: blocks.textChunkCount, keywords: [...new Set(blocks.texts.map((chunk) => chunk.keyword))].slice(0, LISTED_TEXT_CHUNKS) },
+    comments: blocks.comments.slice(0, MAX_COMMENTS).map((comment) => comment.slice(0, COMMENT_CHARS)),
+    limits_hit: limitsHit,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Recognises the text that image generators write into their files, from the parsed text chunks
+ * and comments (never from the raw bytes). Each rule needs both the generator's keyword and a body
+ * of the shape that generator writes, so a short chunk that merely borrows a keyword (a 13-byte
+ * `parameters` chunk, say) is reported as a text chunk and recognised as nothing.
+ *
+ * | generator | where | what is checked |
+ * | --- | --- | --- |
+ * | Stable Diffusion WebUI (AUTOMATIC1111, Forge) | PNG `parameters`, JPEG comment | the settings line: `Steps: <n>` and `Sampler: ` |
+ * | Fooocus | PNG `fooocus_scheme` beside `parameters` | `parameters` is a JSON object |
+ * | ComfyUI | PNG `prompt` | a JSON object of nodes with `class_type` |
+ * | ComfyUI | PNG `workflow` | a JSON object with a `nodes` array |
+ * | InvokeAI | PNG `invokeai_metadata`, `invokeai_graph`, `sd-metadata`, `Dream` | a JSON object (`Dream`: a quoted prompt and `-s <steps>`) |
+ * | NovelAI | PNG `Software` = `NovelAI` with a `Comment` | `Comment` is a JSON object with `steps` |
+ */
+import type { TextChunk } from './container-blocks';
+
+export interface GeneratorMark {
+  generator: 'stable-diffusion-webui' | 'fooocus' | 'comfyui' | 'invokeai' | 'novelai';
+  /** Where it was found: "png:<keyword>" or "jpeg:comment". */
+  source: string;
+}
+
+const SD_SETTINGS = /(?:^|\n)[^\n]*\bSteps: \d+, [^\n]*\bSampler: /;
+
+function jsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function isComfyPrompt(text: string): boolean {
+  const nodes = jsonObject(text);
+  if (nodes === null) return false;
+  const values = Object.values(nodes);
+  return (
+    values.length > 0 && values.every((node) => typeof node === 'object' && node !== null && typeof (node as { class_type?: unknown }).class_type === 'string')
+  );
+}
+
+export function recogniseGenerators(texts: readonly TextChunk[], comments: readonly string[]): GeneratorMark[] {
+  const marks: GeneratorMark[] = [];
+  const add = (generator: GeneratorMark['generator'], source: string) => {
+    if (!marks.some((mark) => mark.generator === generator && mark.source === source)) marks.push({ generator, source });
+  };
+  const byKeyword = new Map<string, TextChunk>();
+  for (const chunk of texts) if (!byKeyword.has(chunk.keyword)) byKeyword.set(chunk.keyword, chunk);
+
+  for (const chunk of texts) {
+    const source = `png:${chunk.keyword}`;
+    switch (chunk.keyword) {
+      case 'parameters':
+        if (SD_SETTINGS.test(chunk.text)) add('stable-diffusion-webui', source);
+        else if (byKeyword.has('fooocus_scheme') && jsonObject(chunk.text) !== null) add('fooocus', source);
+        break;
+      case 'prompt':
+        if (isComfyPrompt(chunk.text)) add('comfyui', source);
+        break;
+      case 'workflow':
+        if (Array.isArray(jsonObject(chunk.text)?.nodes)) add('comfyui', source);
+        break;
+      case 'invokeai_metadata':
+      case 'invokeai_graph':
+      case 'sd-metadata':
+        if (jsonObject(chunk.text) !== null) add('invokeai', source);
+        break;
+      case 'Dream':
+        if (/^".*" .*-s \d+/.test(chunk.text)) add('invokeai', source);
+        break;
+      case 'Comment':
+        if (byKeyword.get('Software')?.text.trim() === 'NovelAI' && typeof jsonObject(chunk.text)?.steps === 'number') add('novelai', source);
+        break;
+    }
+  }
+  for (const comment of comments) if (SD_SETTINGS.test(comment)) add('stable-diffusion-webui', 'jpeg:comment');
+  return marks;
+}

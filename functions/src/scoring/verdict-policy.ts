@@ -1,0 +1,106 @@
+/**
+ * The decision policy: from the pixel score, what the model knows about its own uncertainty and
+ * what the file says about itself, the `verdict` (ai_generated, real or uncertain) and what decided
+ * it. Pure; `prediction` (probability ≥ threshold) is left as it always was, and the pixel
+ * probability is always reported on its own beside the verdict.
+ *
+ * The rules, in order; the first that applies decides:
+ *
+ * 1. c2pa: a C2PA manifest whose signature and hash bindings check out (validation `valid`, or
+ *    `untrusted`: intact but signed by a certificate on no configured trust list) and whose active
+ *    manifest's actions declare a generative digitalSourceType (GENERATIVE_SOURCE_TYPES) decides
+ *    `ai_generated`. A trust list is not needed for this direction: nobody gains from signing a
+ *    false "made by a generative model". An `invalid` (tampered, forged, malformed) or `unverified`
+ *    manifest decides nothing: it is reported with its codes and the rules below go on.
+ * 2. metadata: a declared generative DigitalSourceType in XMP, or a generator's own text chunk or
+ *    comment (evidence/generator-chunks.ts), is strong evidence. The rule that combines them: any
+ *    one of them decides `ai_generated`, and several only add reasons. They can only move a verdict
+ *    towards `ai_generated`: stripping them is trivial, so their absence proves nothing, and adding
+ *    them only makes an image look more generated.
+ * 3. pixels, uncertain: the item is flagged out of distribution (`ood`), or its patches disagree
+ *    (`patches.logitStd` above the model's `uncertainty.patch_logit_std_max`, else
+ *    PATCH_DISAGREEMENT_LOGIT_STD), or the probability falls inside the model's uncertainty band
+ *    (`uncertainty.band` in metadata.json: where its validation accuracy is below 90 %).
+ * 4. pixels: `ai_generated` when probability ≥ threshold, else `real`.
+ *
+ * Camera EXIF (Make, Model, Software), a capture source type, or no metadata at all never make an
+ * image `real`: all are trivially forged or stripped, so they are reported, not trusted. No rule
+ * but the pixel rule 4 ever answers `real`.
+ */
+import type { Evidence } from '../evidence/extract-evidence';
+
+export type VerdictLabel = 'ai_generated' | 'real' | 'uncertain';
+export type DecidedBy = 'c2pa' | 'metadata' | 'pixels';
+
+/** IPTC digital source types that say a generative model made (part of) the image. */
+export const GENERATIVE_SOURCE_TYPES: readonly string[] = ['trainedAlgorithmicMedia', 'compositeWithTrainedAlgorithmicMedia'];
+
+/** Standard deviation of the patch logits above which patches "disagree strongly" (a logit spread of ±1.5 spans P 0.18..0.82). */
+export const PATCH_DISAGREEMENT_LOGIT_STD = 1.5;
+
+export interface PolicyInput {
+  probability: number;
+  threshold: number;
+  /** The model's uncertainty band [low, high] of probabilities, or null where its metadata has none. */
+  band: readonly [number, number] | null;
+  patchLogitStdMax?: number;
+  patches?: { logitStd: number };
+  ood?: { outOfDistribution: boolean; score: number; threshold: number };
+  evidence?: Evidence;
+}
+
+export interface PolicyDecision {
+  verdict: VerdictLabel;
+  decided_by: DecidedBy;
+  /** What was considered, in words, in the order of the rules. */
+  reasons: string[];
+}
+
+const isGenerative = (type: string | null): boolean => type !== null && GENERATIVE_SOURCE_TYPES.includes(type);
+
+export function decideVerdict(input: PolicyInput): PolicyDecision {
+  const reasons: string[] = [];
+  const evidence = input.evidence;
+  if (evidence !== undefined) {
+    const c2pa = evidence.c2pa;
+    if (c2pa.present) {
+      const generative = c2pa.digital_source_types.filter(isGenerative);
+      if ((c2pa.validation === 'valid' || c2pa.validation === 'untrusted') && generative.length > 0) {
+        reasons.push(`a C2PA manifest with intact signature and hash binding (${c2pa.validation}) declares ${generative.join(', ')}`);
+        return { verdict: 'ai_generated', decided_by: 'c2pa', reasons };
+      }
+      if (c2pa.validation === 'invalid' || c2pa.validation === 'unverified') {
+        reasons.push(`the C2PA manifest is ${c2pa.validation} (${c2pa.codes.join(', ') || 'no codes'}), so it decides nothing`);
+      } else {
+        reasons.push(`the C2PA manifest (${c2pa.validation}) declares no generative source`);
+      }
+    }
+    const marks: string[] = [];
+    if (isGenerative(evidence.xmp.digital_source_type)) marks.push(`XMP declares DigitalSourceType ${evidence.xmp.digital_source_type}`);
+    for (const mark of evidence.generators) marks.push(`${mark.source} was written by ${mark.generator}`);
+    if (marks.length > 0) {
+      reasons.push(...marks);
+      return { verdict: 'ai_generated', decided_by: 'metadata', reasons };
+    }
+    const camera = [evidence.exif.make, evidence.exif.model].filter((value) => value !== null);
+    if (camera.length > 0) reasons.push(`EXIF names a camera (${camera.join(' ')}): reported, not trusted`);
+  }
+  if (input.ood?.outOfDistribution === true) {
+    reasons.push(`the image is out of the detector's distribution (score ${round(input.ood.score)} > ${round(input.ood.threshold)})`);
+    return { verdict: 'uncertain', decided_by: 'pixels', reasons };
+  }
+  const stdMax = input.patchLogitStdMax ?? PATCH_DISAGREEMENT_LOGIT_STD;
+  if (input.patches !== undefined && input.patches.logitStd > stdMax) {
+    reasons.push(`the patches disagree (logit standard deviation ${round(input.patches.logitStd)} > ${stdMax})`);
+    return { verdict: 'uncertain', decided_by: 'pixels', reasons };
+  }
+  const p = input.probability;
+  if (input.band !== null && p >= input.band[0] && p <= input.band[1]) {
+    reasons.push(`P(AI) ${round(p)} is inside the model's uncertainty band [${input.band[0]}, ${input.band[1]}]`);
+    return { verdict: 'uncertain', decided_by: 'pixels', reasons };
+  }
+  reasons.push(`P(AI) ${round(p)} is ${p >= input.threshold ? 'at or above' : 'below'} the threshold ${input.threshold}`);
+  return { verdict: p >= input.threshold ? 'ai_generated' : 'real', decided_by: 'pixels', reasons };
+}
+
+const round = (value: number): number => Math.round(value * 1e4) / 1e4;

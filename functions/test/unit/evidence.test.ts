@@ -1,0 +1,174 @@
+/**
+ * Metadata evidence, read by container structure from the fixtures of
+ * scripts/make-evidence-fixtures.ts and c2pa-rs's signed files. The C2PA reader is a recording
+ * fake here; the real one is tested in integration/c2pa-reader.test.ts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MAX_TEXT_CHUNKS, readMetadataBlocks, readTextChunk } from '../../src/evidence/container-blocks';
+import { extractEvidence, MAX_MANIFEST_BYTES } from '../../src/evidence/extract-evidence';
+import { recogniseGenerators } from '../../src/evidence/generator-chunks';
+import type { ManifestReader } from '../../src/evidence/manifest-reader';
+import { readCameraTags } from '../../src/evidence/tiff-tags';
+import { readXmpFields } from '../../src/evidence/xmp-fields';
+import { readImageHeader } from '../../src/image/image-header';
+import { hugeManifestPng, pngChunk, SD_PARAMETERS, tiffWithAscii, withPngChunks, zTXt } from '../../../scripts/make-evidence-fixtures';
+import { FIXTURES, fixtureImage } from '../support/test-service';
+
+const evidenceFixture = (name: string) => fs.readFileSync(path.join(FIXTURES, 'evidence', name));
+const formatOf = (bytes: Buffer) => readImageHeader(bytes, { maxBytes: 64 * 1024 * 1024, maxPixels: 40e6, minSide: 1 }).format;
+
+/** Records what it is asked and answers "untrusted, declares trainedAlgorithmicMedia". */
+function fakeReader(): ManifestReader & { calls: number } {
+  const reader = {
+    calls: 0,
+    read: () => {
+      reader.calls += 1;
+      return Promise.resolve({
+        validation: 'untrusted' as const,
+        codes: ['signingCredential.untrusted'],
+        claimGenerator: 'fake/1',
+        digitalSourceTypes: ['trainedAlgorithmicMedia'],
+      });
+    },
+  };
+  return reader;
+}
+
+const evidenceOf = async (bytes: Buffer, reader: ManifestReader = fakeReader()) => extractEvidence(bytes, formatOf(bytes), reader);
+
+describe('extractEvidence on the fixtures', () => {
+  it.each([
+    ['sd-parameters.png', { generators: [{ generator: 'stable-diffusion-webui', source: 'png:parameters' }] }],
+    [
+      'comfyui.png',
+      {
+        generators: [
+          { generator: 'comfyui', source: 'png:prompt' },
+          { generator: 'comfyui', source: 'png:workflow' },
+        ],
+      },
+    ],
+    ['comfyui-ztxt.png', { generators: [{ generator: 'comfyui', source: 'png:prompt' }] }],
+    ['sd-comment.jpg', { generators: [{ generator: 'stable-diffusion-webui', source: 'jpeg:comment' }] }],
+    ['xmp-trained.jpg', { xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Image Generator 2' } }],
+    ['xmp-trained.png', { xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Image Generator 2' } }],
+    ['xmp-capture.jpg', { xmp: { digital_source_type: 'digitalCapture', creator_tool: 'Image Generator 2' } }],
+    ['camera-make-ai.jpg', { exif: { make: 'Canon', model: 'Canon EOS R5', software: 'Firmware Version 1.8.1' }, generators: [] }],
+    ['tiny-chunk.png', { generators: [], text_chunks: { count: 1, keywords: ['parameters'] } }],
+  ])('%s', async (name, expected) => {
+    const evidence = await evidenceOf(evidenceFixture(name));
+    expect(evidence).toMatchObject(expected);
+    expect(evidence.c2pa.present).toBe(false);
+  });
+
+  it('reads no evidence from plain photos of every format', async () => {
+    for (const name of ['photo.jpg', 'photo.png', 'photo.webp', 'photo.avif']) {
+      const evidence = await evidenceOf(fixtureImage(name));
+      expect(evidence).toMatchObject({ c2pa: { present: false, validation: null }, generators: [], xmp: { digital_source_type: null } });
+    }
+  });
+
+  it('finds the C2PA manifests of the signed JPEGs and asks the reader only then', async () => {
+    const reader = fakeReader();
+    for (const name of ['ocsp.jpg', 'C.jpg', 'XCA.jpg']) {
+      expect((await evidenceOf(evidenceFixture(name), reader)).c2pa).toMatchObject({ present: true, validation: 'untrusted' });
+    }
+    await evidenceOf(evidenceFixture('camera-make-ai.jpg'), reader);
+    await evidenceOf(fixtureImage('photo.webp'), reader);
+    expect(reader.calls).toBe(3);
+  });
+
+  it('reads a thousand text chunks with bounded work: the first ones, all counted', async () => {
+    const evidence = await evidenceOf(evidenceFixture('text-chunks-1000.png'));
+    expect(evidence.text_chunks.count).toBe(1000);
+    expect(evidence.text_chunks.keywords.length).toBeLessThanOrEqual(16);
+    expect(evidence.limits_hit).toContain('text_chunks');
+    expect(readMetadataBlocks(evidenceFixture('text-chunks-1000.png'), 'png').texts).toHaveLength(MAX_TEXT_CHUNKS);
+  });
+
+  it('reports a huge manifest unverified without handing it to the reader', async () => {
+    const reader = fakeReader();
+    const bytes = await hugeManifestPng();
+    expect(bytes.length).toBeGreaterThan(MAX_MANIFEST_BYTES);
+    const evidence = await evidenceOf(bytes, reader);
+    expect(evidence.c2pa).toEqual({ present: true, validation: 'unverified', codes: ['manifest.tooLarge'], claim_generator: null, digital_source_types: [] });
+    expect(evidence.limits_hit).toContain('manifest_bytes');
+    expect(reader.calls).toBe(0);
+  });
+
+  it('keeps a zTXt bomb bounded: counted, its text not kept', () => {
+    const png = withPngChunks(fixtureImage('photo.png'), [zTXt('parameters', `${SD_PARAMETERS}\n${'x'.repeat(8 * 1024 * 1024)}`)]);
+    const blocks = readMetadataBlocks(png, 'png');
+    expect(blocks.textChunkCount).toBe(1);
+    expect(blocks.texts[0]).toMatchObject({ keyword: 'parameters', text: '', truncated: true });
+  });
+
+  it('stops at a chunk that runs past the end of the file, keeping what came before', async () => {
+    const damaged = withPngChunks(fixtureImage('photo.png'), [zTXt('Comment', 'before'), pngChunk('tEXt', Buffer.from('late\0x')).subarray(0, 6)]);
+    const evidence = await evidenceOf(damaged);
+    expect(evidence.text_chunks.keywords).toEqual(['Comment']);
+    expect(evidence.limits_hit).toContain('truncated_container');
+  });
+
+  it('never throws for truncated or garbage metadata', async () => {
+    const samples = ['sd-parameters.png', 'xmp-trained.jpg', 'camera-make-ai.jpg', 'malformed-manifest.jpg', 'ocsp.jpg'].map(evidenceFixture);
+    for (const bytes of samples) {
+      const format = formatOf(bytes);
+      for (let cut = 0; cut < Math.min(bytes.length, 4000); cut += 97) {
+        await expect(extractEvidence(bytes.subarray(0, cut), format, fakeReader())).resolves.toBeDefined();
+      }
+    }
+  });
+});
+
+describe('the pieces', () => {
+  it.each([
+    ['a 13-byte parameters chunk', [{ keyword: 'parameters', text: 'ok' }], []],
+    ['SD settings', [{ keyword: 'parameters', text: SD_PARAMETERS }], ['stable-diffusion-webui']],
+    ['a prompt that is not ComfyUI JSON', [{ keyword: 'prompt', text: 'a cat on a mat' }], []],
+    ['ComfyUI prompt nodes', [{ keyword: 'prompt', text: '{"1":{"class_type":"KSampler","inputs":{}}}' }], ['comfyui']],
+    ['InvokeAI metadata', [{ keyword: 'invokeai_metadata', text: '{"positive_prompt":"shoe"}' }], ['invokeai']],
+    [
+      'NovelAI',
+      [
+        { keyword: 'Software', text: 'NovelAI' },
+        { keyword: 'Comment', text: '{"steps":28,"sampler":"k_euler"}' },
+      ],
+      ['novelai'],
+    ],
+    ['a Comment without NovelAI', [{ keyword: 'Comment', text: '{"steps":28}' }], []],
+    [
+      'Fooocus',
+      [
+        { keyword: 'parameters', text: '{"Prompt":"shoe"}' },
+        { keyword: 'fooocus_scheme', text: 'fooocus' },
+      ],
+      ['fooocus'],
+    ],
+  ])('recognises %s', (_name, chunks, generators) => {
+    const texts = chunks.map((chunk) => ({ type: 'tEXt', ...chunk, bytes: chunk.keyword.length + 1 + chunk.text.length, truncated: false }));
+    expect(recogniseGenerators(texts, []).map((mark) => mark.generator)).toEqual(generators);
+  });
+
+  it('reads the EXIF camera tags of IFD0 and nothing from a damaged directory', () => {
+    const little = tiffWithAscii({ 0x010f: 'NIKON', 0x0110: 'Z 8', 0x0131: 'Ver.1.0' });
+    expect(readCameraTags(little)).toEqual({ make: 'NIKON', model: 'Z 8', software: 'Ver.1.0' });
+    expect(readCameraTags(little.subarray(0, 20))).toEqual({ make: null, model: null, software: null });
+    expect(readCameraTags(Buffer.from('not a tiff at all'))).toEqual({ make: null, model: null, software: null });
+    expect(readCameraTags(null)).toEqual({ make: null, model: null, software: null });
+  });
+
+  it('reads DigitalSourceType as an element or an attribute, and ignores XML that is not well formed', () => {
+    const element =
+      '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"><Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia</Iptc4xmpExt:DigitalSourceType></rdf:Description></rdf:RDF></x:xmpmeta>';
+    expect(readXmpFields([element]).digitalSourceType).toBe('http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia');
+    expect(readXmpFields(['<x:xmpmeta><unclosed'])).toEqual({ digitalSourceType: null, creatorTool: null });
+  });
+
+  it('reads the three PNG text chunk kinds', () => {
+    expect(readTextChunk('tEXt', Buffer.from('Title\0Shoe', 'latin1'))).toMatchObject({ keyword: 'Title', text: 'Shoe' });
+    expect(readTextChunk('iTXt', Buffer.from('Title\0\0\0en\0Titel\0Schuh ü', 'utf8'))).toMatchObject({ keyword: 'Title', text: 'Schuh ü' });
+    expect(readTextChunk('tEXt', Buffer.from('no separator'))).toBeNull();
+  });
+});
