@@ -27,10 +27,19 @@ export interface RecipePretrain {
 
 export type RecipeGateFlag = 'min-accuracy' | 'min-roc-auc' | 'min-precision' | 'min-recall' | 'max-ece' | 'max-jpeg-drop';
 
+export type TrainerModule = 'training.train' | 'training.train_patches';
+
+export interface RecipeEvaluation {
+  leave_one_source_out?: { trainer?: Record<string, TrainerFlagValue>; 'max-test'?: number; sources?: string[] };
+  shortcut_probes?: { 'per-source'?: number };
+}
+
 export interface Recipe {
   schema_version: 1;
   name: string;
   description: string;
+  module?: TrainerModule;
+  evaluation?: RecipeEvaluation;
   trainer: Record<string, TrainerFlagValue>;
   pretrain?: RecipePretrain;
   compute?: RecipeCompute;

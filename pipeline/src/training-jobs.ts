@@ -5,10 +5,12 @@
 import * as path from 'node:path';
 import type { TrainerJob, TrainerPaths } from './trainer-runner';
 import type { PipelineOptions, TrainerSettings } from './steps/step-context';
+import { UsageError } from './errors';
 import { DEFAULT_THRESHOLDS } from './validate-dataset';
 
 export function buildTrainerArgs(options: PipelineOptions, datasetRoot: string, outDir: string): string[] {
   const t = options.trainer;
+  if ((options.appliedRecipe?.recipe.module ?? 'training.train') === 'training.train_patches') return buildPatchTrainerArgs(options, datasetRoot, outDir);
   const args = ['-m', 'training.train', '--dataset', datasetRoot, '--out', outDir, '--name', options.name, '--arch', t.arch];
   const optional: Array<[string, number | string | null]> = [
     ['--image-size', t.imageSize],
@@ -21,6 +23,37 @@ export function buildTrainerArgs(options: PipelineOptions, datasetRoot: string, 
   ];
   for (const [flag, value] of optional) if (value !== null) args.push(flag, String(value));
   args.push('--val-fraction', String(t.valFraction), '--threads', String(t.threads), ...t.extraArgs);
+  return args;
+}
+
+/**
+ * python3 -m training.train_patches: the patch detector takes the schedule flags the pipeline knows
+ * (epochs, batch size, learning rate, seed, threads) and the recipe's own; it has no architecture
+ * choice, input size, step limit, carved validation split or --init-from, so those are refused.
+ */
+export function buildPatchTrainerArgs(options: PipelineOptions, datasetRoot: string, outDir: string): string[] {
+  const t = options.trainer;
+  const refused = (
+    [
+      ['--image-size', t.imageSize],
+      ['--max-steps', t.maxSteps],
+      ['--init-from', t.initFrom],
+    ] as const
+  ).filter(([, value]) => value !== null);
+  if (refused.length > 0) {
+    throw new UsageError(
+      `the patch trainer (training.train_patches) takes no ${refused.map(([flag]) => flag).join(', ')}; leave them out of the recipe and the command line`,
+    );
+  }
+  const args = ['-m', 'training.train_patches', '--dataset', datasetRoot, '--out', outDir, '--name', options.name];
+  const optional: Array<[string, number | null]> = [
+    ['--epochs', t.epochs],
+    ['--batch-size', t.batchSize],
+    ['--lr', t.lr],
+    ['--seed', t.seed],
+  ];
+  for (const [flag, value] of optional) if (value !== null) args.push(flag, String(value));
+  args.push('--threads', String(t.threads), ...t.extraArgs);
   return args;
 }
 

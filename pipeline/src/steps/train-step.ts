@@ -3,7 +3,9 @@
  * progress bar, on this machine or as a Vertex AI custom job (skipped for a completed run); then
  * measure the model's accuracy after JPEG re-encoding when the run has not already.
  */
+import { existsSync } from 'node:fs';
 import { measureRobustness } from '../robustness';
+import { runSourceEvaluations } from '../source-evaluations';
 import { readRunDir, type RunDir } from '../run-dir';
 import type { TrainerRunner } from '../trainer-runner';
 import { trainerJob } from '../training-jobs';
@@ -41,6 +43,28 @@ export async function trainStep(input: TrainStepInput, context: StepContext): Pr
     const result = await input.runner.run(job, deps.signal);
     step('train', `done in ${result.seconds.toFixed(1)}s`, { best_epoch: result.done.best_epoch, best_val: result.done.best_val });
     runDir = await readRunDir(job.outDir);
+  }
+  const evaluation = options.appliedRecipe?.recipe.evaluation;
+  if (evaluation !== undefined) {
+    const missing = {
+      ...(evaluation.leave_one_source_out !== undefined && !existsSync(path.join(runDir.dir, 'loso.json'))
+        ? { leave_one_source_out: evaluation.leave_one_source_out }
+        : {}),
+      ...(evaluation.shortcut_probes !== undefined && !existsSync(path.join(runDir.dir, 'probes.json')) ? { shortcut_probes: evaluation.shortcut_probes } : {}),
+    };
+    await runSourceEvaluations(
+      {
+        python: options.python,
+        cwd: deps.repoRoot,
+        runDir: runDir.dir,
+        datasetRoot: input.localRoot,
+        trainer: options.appliedRecipe!.recipe.trainer,
+        evaluation: missing,
+        threads: options.trainer.threads,
+        logFile: path.join(options.workDir, 'train.log'),
+      },
+      (what) => step('train', what),
+    );
   }
   if (runDir.robustness === null && options.robustnessQuality !== null) {
     step('train', `measuring accuracy after JPEG re-encoding at quality ${options.robustnessQuality}`);

@@ -1,0 +1,137 @@
+/**
+ * The patch detector's whole loop for real, on a tiny generated dataset with two sources per class
+ * (train/<CLASS>/<source>/…): a recipe naming training.train_patches, its leave-one-source-out fold
+ * and the shortcut probes, the serving-path evaluation per source, the gate, publication, and the
+ * published model served by /predict with its patch count and OOD answer. Needs /usr/bin/python3
+ * with torch and onnx (CI installs them); without torch this file says so and skips.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildService, registerFunctions } from '../../../functions/src/app';
+import { loadConfig, repoRoot } from '../../../functions/src/config';
+import { createMemoryLogger } from '../../../functions/src/logger';
+import { parseMetadata } from '../../../functions/src/model/model-metadata';
+import { startFunction } from '../../../functions/test/support/function-server';
+import { parseCommandLine } from '../../src/cli';
+import { runPipeline } from '../../src/pipeline';
+import { DATASET_INFO, noiseImage, writeDataset } from '../support/datasets';
+
+const PYTHON = '/usr/bin/python3';
+const hasTorch = spawnSync(PYTHON, ['-c', 'import torch, onnx'], { encoding: 'utf8' }).status === 0;
+if (!hasTorch) console.warn(`SKIPPED patch pipeline test: ${PYTHON} cannot import torch and onnx; install them to run it`);
+
+let root: string;
+
+beforeAll(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'pipeline-patches-'));
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Two sources per class; FAKE brighter than REAL, sources differing in size. */
+async function sourcedImages(): Promise<Record<string, Buffer>> {
+  const files: Record<string, Buffer> = {};
+  let seed = 1;
+  for (const [split, count] of [
+    ['train', 8],
+    ['val', 5],
+  ] as const) {
+    for (const [className, sources, brightness] of [
+      ['REAL', ['cam-a', 'cam-b'], 70],
+      ['FAKE', ['gen-a', 'gen-b'], 185],
+    ] as const) {
+      for (const [s, source] of sources.entries()) {
+        for (let i = 0; i < count; i += 1) {
+          files[`${split}/${className}/${source}/${source}-${i}.png`] = await noiseImage(seed, { size: 40 + 8 * s, brightness });
+          seed += 1;
+        }
+      }
+    }
+  }
+  return files;
+}
+
+(hasTorch ? it : it.skip)(
+  'trains a patch recipe, evaluates it per source and leave-one-source-out, publishes and serves it',
+  async () => {
+    const dataset = writeDataset(path.join(root, 'dataset'), await sourcedImages(), { ...DATASET_INFO, name: 'sourced' });
+    const recipeFile = path.join(root, 'tiny-patches.json');
+    writeFileSync(
+      recipeFile,
+      JSON.stringify({
+        schema_version: 1,
+        name: 'tiny-patches',
+        description: 'a tiny patch detector for the test',
+        module: 'training.train_patches',
+        trainer: { width: 4, 'patch-size': 16, patches: 4, epochs: 2, 'samples-per-epoch': 64, 'batch-size': 32, 'ood-images': 20 },
+        evaluation: {
+          leave_one_source_out: { trainer: { epochs: 1 }, 'max-test': 4, sources: ['FAKE/gen-b'] },
+          shortcut_probes: { 'per-source': 8 },
+        },
+        pipeline: { 'min-accuracy': 0, 'min-roc-auc': 0, 'max-ece': 1, 'max-jpeg-drop': 100 },
+      }),
+    );
+    const store = path.join(root, 'models');
+    const env = {
+      MODEL_STORE: store,
+      DEFAULT_MODEL: 'sourced',
+      LOG_LEVEL: 'error',
+      RATE_LIMIT_PER_SECOND: '0',
+      METRICS_SINK: 'none',
+      TELEMETRY_STORE: path.join(root, 'telemetry'),
+    };
+    const config = loadConfig(env);
+    const parsed = parseCommandLine(
+      ['--dataset', dataset, '--name', 'sourced', '--recipe', recipeFile, '--work-dir', path.join(root, 'work'), '--threads', '1'].concat([
+        '--min-train-per-class',
+        '8',
+        '--min-eval-per-class',
+        '4',
+        '--python',
+        PYTHON,
+      ]),
+      { config, repoRoot: repoRoot(), now: new Date(), systemPython: true },
+    );
+    if (parsed.help) throw new Error('unexpected --help');
+    const result = await runPipeline(parsed.options, {
+      config,
+      logger: createMemoryLogger('error'),
+      progressStream: { write: () => true },
+      repoRoot: repoRoot(),
+    });
+    expect(result.status).toBe('published');
+    if (result.status !== 'published') return;
+
+    const versionDir = path.join(store, 'sourced', result.version);
+    const metadata = parseMetadata('metadata.json', readFileSync(path.join(versionDir, 'metadata.json')));
+    expect(metadata.patches).toMatchObject({ size: 16, count: 4 });
+    expect(metadata.ood?.output).toBe('embedding');
+    const metrics = JSON.parse(readFileSync(path.join(versionDir, 'metrics.json'), 'utf8'));
+    expect(Object.keys(metrics.per_source.val)).toEqual(['FAKE/gen-a', 'FAKE/gen-b', 'REAL/cam-a', 'REAL/cam-b']);
+    expect(metrics.leave_one_source_out.folds.map((fold: { source: string }) => fold.source)).toEqual(['FAKE/gen-b']);
+    expect(metrics.leave_one_source_out.recipe).toMatchObject({ epochs: 1, width: 4 });
+    expect(metrics.shortcut_probes.source_probe.sources).toEqual(['cam-a', 'cam-b']);
+    const card = readFileSync(path.join(versionDir, 'README.md'), 'utf8');
+    expect(card).toContain('python3 -m training.train_patches --dataset');
+    expect(card).toContain('| FAKE/gen-b | 4 |');
+    expect(card).toContain('## Shortcuts it may still use');
+    expect(card).toContain('Per source (val');
+
+    registerFunctions(buildService(config, { logger: createMemoryLogger('error') }));
+    const client = await startFunction('predict');
+    try {
+      const response = await client.request('/', { method: 'POST', body: await noiseImage(99, { size: 48 }), headers: { 'Content-Type': 'image/png' } });
+      expect(response.status).toBe(200);
+      expect(response.body.model).toEqual({ name: 'sourced', version: result.version });
+      expect(response.body.patches.scored).toBe(4);
+      expect(response.body.out_of_distribution).toEqual({ score: expect.any(Number), threshold: metadata.ood?.threshold, flagged: expect.any(Boolean) });
+    } finally {
+      await client.close();
+    }
+  },
+  240_000,
+);
