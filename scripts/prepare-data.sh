@@ -55,4 +55,10 @@ cat > "$dest/shoes/dataset.json" <<'JSON'
   "author": "Kaggle: shoes dataset, real and AI generated images"
 }
 JSON
+# The general dataset: mixed + real-extra + shoes, one folder per source, hard links to the above.
+if [ -d "$dest/mixed" ] && [ -d "$dest/real-extra" ]; then
+  python="${PYTHON:-/usr/bin/python3}"
+  [ -x "$python" ] || python=python3
+  (cd "$root" && "$python" -m training.general_dataset --data "$dest" --out "$dest/general" >/dev/null)
+fi
 echo "datasets ready under $dest"
