@@ -47,3 +47,6 @@ export { FileBlobStore } from './storage/file-blob-store';
 export { openBlobStore, type OpenBlobStoreOptions, parseGcsUri, storeOptionsFrom } from './storage/open-blob-store';
 
 export { buildReference, type DriftReference, parseReference, type ReferenceInput } from './drift/reference';
+export { computeDriftReport, DEFAULT_DRIFT_THRESHOLDS } from './drift/drift-report';
+export { readTelemetry } from './telemetry/telemetry-reader';
+export { makeTelemetryRecord, serializeRecords, telemetryObjectKey } from './telemetry/telemetry-record';
