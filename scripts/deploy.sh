@@ -124,7 +124,7 @@ while IFS=$'\t' read -r name identity public memory cpu concurrency min_instance
   env="MODEL_STORE=gs://$bucket/models;TELEMETRY_STORE=gs://$bucket/telemetry;FEEDBACK_STORE=gs://$bucket/feedback;METRICS_SINK=cloud-monitoring"
   env+=";GOOGLE_CLOUD_PROJECT=$project;DEFAULT_MODEL=$default_model"
   case "$identity" in
-    serving) env+=";API_KEYS_FILE=/etc/secrets/api-keys;ALLOWED_BUCKETS=$allowed_buckets;TRUSTED_PROXY_HOPS=1" ;;
+    serving) env+=";API_KEYS_FILE=/etc/secrets/api-keys;ALLOWED_BUCKETS=$allowed_buckets;TRUSTED_PROXY_HOPS=1;FEEDBACK_RECENT_PREDICTIONS=0" ;;
     drift) env+=";DRIFT_WINDOW_HOURS=$drift_window_hours" ;;
     *) echo "deploy: $name has unknown identity $identity in terraform/functions.json" >&2; exit 2 ;;
   esac

@@ -30,7 +30,10 @@ locals {
       API_KEYS_FILE        = "/etc/secrets/api-keys" # the secret volume of functions.tf
       ALLOWED_BUCKETS      = join(",", var.allowed_buckets)
       TRUSTED_PROXY_HOPS   = "1" # Google's front end appends the client address to X-Forwarded-For
-      LOG_EXECUTION_ID     = "true"
+      # predict and feedback are separate services here: a request_id never reaches the instance
+      # that holds its image, so predict keeps none (README, POST /feedback).
+      FEEDBACK_RECENT_PREDICTIONS = "0"
+      LOG_EXECUTION_ID            = "true"
     }
     drift = {
       MODEL_STORE          = "gs://${local.bucket_name}/models"

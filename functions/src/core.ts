@@ -51,3 +51,6 @@ export { type Evidence, extractEvidence } from './evidence/extract-evidence';
 export { type ManifestReader, NO_MANIFEST_READER } from './evidence/manifest-reader';
 
 export { buildReference, type DriftReference, parseReference, type ReferenceInput } from './drift/reference';
+export { computeDriftReport, DEFAULT_DRIFT_THRESHOLDS } from './drift/drift-report';
+export { readTelemetry } from './telemetry/telemetry-reader';
+export { makeTelemetryRecord, serializeRecords, telemetryObjectKey } from './telemetry/telemetry-record';

@@ -40,6 +40,11 @@ export async function publishStep(input: PublishStepInput, context: StepContext)
   const commands = [
     `# training (from ${shownPath(path.join(runDir.dir, 'training.json'), deps.repoRoot)})`,
     ...reproductionCommands(runDir.dir, runDir.training, deps.repoRoot),
+    ...(options.appliedRecipe === null
+      ? []
+      : [
+          `# (training recipe ${options.appliedRecipe.name}, ${shownPath(options.appliedRecipe.file, deps.repoRoot)}: the command below runs all of the above)`,
+        ]),
     '# evaluation, gate and publication',
     options.invocation,
   ];

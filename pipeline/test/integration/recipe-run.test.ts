@@ -91,4 +91,6 @@ it("trains the pre-training stage, then the model from its checkpoint, with the 
   expect(train.args.join(' ')).toContain('--width 12 --label-smoothing 0.05');
   if (result.status !== 'published') return;
   expect(readFileSync(path.join(root, 'models', 'main', 'production.json'), 'utf8')).toContain(result.version);
+  const card = readFileSync(path.join(root, 'models', 'main', result.version, 'README.md'), 'utf8');
+  expect(card).toContain('# (training recipe two-stage, training/recipes/two-stage.json: the command below runs all of the above)');
 });
