@@ -5,7 +5,8 @@ patch scores become one probability.
 cases (functions/test/fixtures/patch-grid-cases.json) is checked by both test suites.
 
 Aggregation: the image's logit is the mean of its patch logits (a geometric mean of the patch odds),
-so one confidently wrong patch cannot decide an image alone; P(AI) = sigmoid(mean logit). The
+so one confidently wrong patch cannot decide an image alone; P(AI) = sigmoid(s · mean logit), with
+the calibration factor s (metadata.patches.logit_scale, fitted on training images). The
 image's embedding, for the out-of-distribution score, is the mean of its patch embeddings.
 """
 
@@ -110,6 +111,6 @@ class PatchNet(nn.Module):
         return self.head(self.dropout(embedding)), embedding
 
 
-def aggregate(patch_logits: np.ndarray) -> float:
-    """One image's P(AI) from its patch logits: sigmoid of their mean."""
-    return float(1.0 / (1.0 + math.exp(-float(np.mean(patch_logits)))))
+def aggregate(patch_logits: np.ndarray, logit_scale: float = 1.0) -> float:
+    """One image's P(AI) from its patch logits: sigmoid of their mean, times the calibration factor."""
+    return float(1.0 / (1.0 + math.exp(-logit_scale * float(np.mean(patch_logits)))))

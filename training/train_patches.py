@@ -112,6 +112,20 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def fit_logit_scale(labels: np.ndarray, logits: np.ndarray) -> float:
+    """Temperature scaling: the factor s minimising the log loss of sigmoid(s · logit), by a search
+    over 0.25–16 on a log grid. Averaging patch logits shrinks them towards 0, so s > 1 is usual.
+    Fitted on training images (scored without augmentation), never on validation."""
+    best, best_s = float("inf"), 1.0
+    y = labels.astype(np.float64)
+    for s in np.exp(np.linspace(np.log(0.25), np.log(16.0), 241)):
+        z = s * logits
+        loss = float(np.mean(np.logaddexp(0.0, z) - y * z))
+        if loss < best:
+            best, best_s = loss, float(s)
+    return round(best_s, 4)
+
+
 def fit_ood(embeddings: np.ndarray) -> dict:
     """Mean and whitening matrix of the training embeddings (covariance shrunk towards its mean
     variance, 10 %), so that the OOD score is a Mahalanobis distance ‖W (e − μ)‖."""
@@ -292,11 +306,12 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
     say("scoring validation images")
     val = score_pixels(model, val_pixels, args.patch_size, args.patches)
     val_labels = np.array([it.label for it in val_items])
-    val_probs = sigmoid(val["logit"])
-    threshold = choose_threshold(val_labels, val_probs)
     rng = np.random.default_rng(args.seed)
     ood_idx = rng.choice(len(train_items), size=min(args.ood_images, len(train_items)), replace=False)
     train_scores = score_pixels(model, [train_pixels[i] for i in ood_idx], args.patch_size, args.patches)
+    logit_scale = fit_logit_scale(np.array([train_items[i].label for i in ood_idx]), train_scores["logit"])
+    val_probs = sigmoid(logit_scale * val["logit"])
+    threshold = choose_threshold(val_labels, val_probs)
     ood = fit_ood(train_scores["embedding"])
     val_dist = ood_distance(val["embedding"], ood)
     ood_threshold = float(np.percentile(val_dist, OOD_PERCENTILE))
@@ -323,7 +338,7 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
             "mean": list(MEAN),
             "std": list(STD),
         },
-        "patches": {"mode": "grid", "size": args.patch_size, "count": args.patches, "align": 8, "aggregation": "mean_logit"},
+        "patches": {"mode": "grid", "size": args.patch_size, "count": args.patches, "align": 8, "aggregation": "mean_logit", "logit_scale": logit_scale},
         "ood": {
             "output": EMBEDDING_NAME,
             "method": "mahalanobis",

@@ -121,10 +121,11 @@ def test_listing_reads_the_source_level(tmp_path):
 def test_tiny_training_run_with_two_sources_exports_a_patch_model(tmp_path):
     root = _write_sourced(tmp_path / "ds")
     out = tmp_path / "run"
-    assert train_main(["--dataset", str(root), "--out", str(out), "--width", "4", "--patch-size", "16", "--patches", "4", "--epochs", "2",
+    assert 0 == train_main(["--dataset", str(root), "--out", str(out), "--width", "4", "--patch-size", "16", "--patches", "4", "--epochs", "2",
                 "--samples-per-epoch", "64", "--batch-size", "32", "--ood-images", "20", "--source-adversary", "0.3", "--threads", "1"])
     metadata = json.loads((out / "metadata.json").read_text())
-    assert metadata["patches"] == {"mode": "grid", "size": 16, "count": 4, "align": 8, "aggregation": "mean_logit"}
+    assert {k: v for k, v in metadata["patches"].items() if k != "logit_scale"} == {"mode": "grid", "size": 16, "count": 4, "align": 8, "aggregation": "mean_logit"}
+    assert metadata["patches"]["logit_scale"] > 0
     assert len(metadata["ood"]["mean"]) == 24 and len(metadata["ood"]["whitening"]) == 24
     graph = onnx.load(str(out / "model.onnx")).graph
     assert [o.name for o in graph.output] == ["logits", "embedding"]
@@ -145,3 +146,12 @@ def test_leave_one_source_out_fold(tmp_path):
     for name in loso.VARIANTS:
         assert 0.0 <= fold[name]["coverage"] <= 1.0 and 0.0 <= fold[name]["wrong"] <= fold[name]["coverage"]
     assert fold["long512"].get("identity") is True
+
+
+def test_logit_scale_recovers_a_shrunken_logit():
+    from training.train_patches import fit_logit_scale
+
+    rng = np.random.default_rng(0)
+    true = rng.normal(0, 3, 4000)
+    labels = (rng.random(4000) < 1 / (1 + np.exp(-true))).astype(int)
+    assert fit_logit_scale(labels, true / 4) == pytest.approx(4, rel=0.15)

@@ -25,6 +25,8 @@ export interface PatchSpec {
   count: number;
   align: number;
   aggregation: 'mean_logit';
+  /** Calibration: P(AI) = sigmoid(logit_scale × mean patch logit); 1 when absent. */
+  logit_scale?: number;
 }
 
 /**

@@ -2,8 +2,9 @@
  * Pure maths of the patch path: how a patch model's per-patch logits become one probability, and
  * the out-of-distribution score of an image from its patches' embeddings.
  *
- * Aggregation (metadata.patches.aggregation "mean_logit"): P(AI) = sigmoid(mean of the patch
- * logits), a geometric mean of the patch odds, so one confidently wrong patch cannot decide an
+ * Aggregation (metadata.patches.aggregation "mean_logit"): P(AI) = sigmoid(s × mean of the patch
+ * logits), with s the version's calibration factor (metadata.patches.logit_scale, fitted on
+ * training images; 1 when absent): a geometric mean of the patch odds, so one confidently wrong patch cannot decide an
  * image alone. The spread of the patch logits (their standard deviation) says how much the patches
  * disagree. OOD: the image's embedding is the mean of its patch embeddings; its score is the
  * Mahalanobis distance ‖W (e − μ)‖ with the statistics stored in the model version's metadata.
@@ -20,7 +21,7 @@ export interface AggregatedPatches {
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-export function aggregatePatchLogits(logits: ArrayLike<number>): AggregatedPatches {
+export function aggregatePatchLogits(logits: ArrayLike<number>, logitScale = 1): AggregatedPatches {
   const n = logits.length;
   if (n === 0) throw new RangeError('aggregatePatchLogits needs at least one patch');
   let sum = 0;
@@ -32,7 +33,7 @@ export function aggregatePatchLogits(logits: ArrayLike<number>): AggregatedPatch
     squares += (logits[i]! - mean) ** 2;
     probabilities.push(sigmoid(logits[i]!));
   }
-  return { probability: sigmoid(mean), logitStd: Math.sqrt(squares / n), probabilities };
+  return { probability: sigmoid(logitScale * mean), logitStd: Math.sqrt(squares / n), probabilities };
 }
 
 /** Mean of rows [start, start + count) of a row-major [N × D] embedding matrix. */

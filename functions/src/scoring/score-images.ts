@@ -267,7 +267,7 @@ async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage
   let start = 0;
   boxes.forEach((list, i) => {
     prepared[i]!.modelInput = patchStrip(patchImages.slice(start, start + list.length), prepared[i]!.decoded);
-    const aggregated = aggregatePatchLogits(logits.subarray(start, start + list.length));
+    const aggregated = aggregatePatchLogits(logits.subarray(start, start + list.length), spec.logit_scale ?? 1);
     probabilities[i] = aggregated.probability;
     patches.push({ boxes: list, probabilities: aggregated.probabilities, logitStd: aggregated.logitStd });
     if (oodSpec !== undefined && embeddings !== null) {

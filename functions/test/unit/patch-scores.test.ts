@@ -45,3 +45,13 @@ describe('OOD score', () => {
     expect(() => oodScore([1, 2, 3], ood)).toThrow(/3 values; the OOD statistics have 2/);
   });
 });
+
+describe('calibration', () => {
+  it('scales the mean logit by the version’s factor, leaving the patch probabilities and spread alone', () => {
+    const plain = aggregatePatchLogits([1, 0.5]);
+    const scaled = aggregatePatchLogits([1, 0.5], 2);
+    expect(scaled.probability).toBeCloseTo(1 / (1 + Math.exp(-1.5)), 10);
+    expect(scaled.probabilities).toEqual(plain.probabilities);
+    expect(scaled.logitStd).toBe(plain.logitStd);
+  });
+});
