@@ -53,7 +53,7 @@ const SIZES: Array<[string, number, number]> = [
 const USAGE = `usage: npm run bench -- [options]
 
   --suite <list>            latency,memory,hostile,fuzz,decode-cost,bulk,evidence (default latency,memory,hostile)
-  --model <name>            model to serve (default DEFAULT_MODEL or shoes; the test model if absent)
+  --model <name>            model to serve (default DEFAULT_MODEL or general; the test model if absent)
   --store <dir>             model store folder (default models/)
   --requests <n>            timed requests per size in the latency suite (default 40)
   --decoders <list>         sharp,jimp (default sharp,jimp)
@@ -156,7 +156,7 @@ async function makePhoto(width: number, height: number): Promise<Buffer> {
 
 function chooseModel(): { store: string; model: string } {
   const store = args.store ?? path.join(root, 'models');
-  const wanted = args.model ?? process.env.DEFAULT_MODEL ?? 'shoes';
+  const wanted = args.model ?? process.env.DEFAULT_MODEL ?? 'general';
   if (fs.existsSync(path.join(store, wanted, 'production.json'))) return { store, model: wanted };
   console.log(`(model "${wanted}" is not in ${store}; benchmarking the test model "brightness" instead)`);
   return { store: path.join(root, 'functions', 'test', 'fixtures', 'models'), model: 'brightness' };

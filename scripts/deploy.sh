@@ -23,7 +23,7 @@ Usage: scripts/deploy.sh --project PROJECT_ID [options]
   --region REGION          functions' region (default: europe-west1)
   --prefix NAME            Terraform's name_prefix (default: detector)
   --bucket NAME            data bucket (default: <project>-<prefix>)
-  --default-model NAME     DEFAULT_MODEL (default: shoes)
+  --default-model NAME     DEFAULT_MODEL (default: general)
   --allowed-buckets LIST   ALLOWED_BUCKETS, comma-separated (default: none)
   --drift-window-hours N   DRIFT_WINDOW_HOURS (default: 24)
   --bundle DIR             deploy this bundle instead of building deploy-bundle/
@@ -36,7 +36,7 @@ project=""
 region="europe-west1"
 prefix="detector"
 bucket=""
-default_model="shoes"
+default_model="general"
 allowed_buckets=""
 drift_window_hours="24"
 bundle=""

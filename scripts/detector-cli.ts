@@ -29,7 +29,7 @@ error. A second run with the same --out skips the images already there.
                            MODEL_STORE, else models/), through the functions' scoring core
   --url <base URL>         score against a deployment instead (POST <url>/batch)
   --api-key <key>          the deployment's API key (or DETECTOR_API_KEY)
-  --model <name>           model to use (default: DEFAULT_MODEL, shoes)
+  --model <name>           model to use (default: DEFAULT_MODEL, general)
   --concurrency <n>        scoring calls in flight (default: 1 local, 4 with --url)
   --batch <n>              images per call (default 16; at most 20 with --url)
   --retries <n>            retries of a call answered 429 or 503 or not answered (default 5)

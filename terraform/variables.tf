@@ -66,7 +66,7 @@ variable "bundle_dir" {
 variable "default_model" {
   description = "Model used when a request names none (DEFAULT_MODEL)."
   type        = string
-  default     = "shoes"
+  default     = "general"
 }
 
 variable "allowed_buckets" {

@@ -173,7 +173,7 @@ const MIB = 1024 * 1024;
 export const SETTINGS = [
   setting('port', 'PORT', '8080', int(1, 65535), 'Port of the local server (`npm start`).'),
   setting('modelStore', 'MODEL_STORE', '<repo>/models', storeLocation, 'Model registry: a local folder or gs://bucket/prefix.'),
-  setting('defaultModel', 'DEFAULT_MODEL', 'shoes', modelName, 'Model used when a request has no ?model=.'),
+  setting('defaultModel', 'DEFAULT_MODEL', 'general', modelName, 'Model used when a request has no ?model=.'),
   setting('modelRefreshSeconds', 'MODEL_REFRESH_SECONDS', '60', int(0, 86400), "Re-read each model's production.json at most this often (0: every request)."),
   setting('ortIntraOpThreads', 'ORT_INTRA_OP_THREADS', '1', int(1, 64), 'onnxruntime intra-op threads per session.'),
   setting(

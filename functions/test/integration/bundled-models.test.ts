@@ -35,7 +35,18 @@ function tableRow(name: string): string[] {
 const percent = (value: number) => `${(100 * value).toFixed(2)} %`;
 
 it('finds the bundled models', () => {
-  expect(names).toEqual(expect.arrayContaining(['cifake', 'shoes']));
+  expect(names).toEqual(expect.arrayContaining(['cifake', 'general', 'shoes']));
+});
+
+it("states general's leave-one-source-out headline exactly as its metrics.json has it", () => {
+  const { metrics } = production('general');
+  const { mean, folds } = metrics.leave_one_source_out;
+  expect(folds).toHaveLength(20);
+  const line = readme.split('\n').find((row) => row.startsWith('| all 20 sources |'));
+  expect(line).toBeDefined();
+  expect(line).toContain(`**${mean.roc_auc.toFixed(3)}**`);
+  expect(line).toContain(`**${(100 * mean.wrong).toFixed(1)} %**`);
+  expect(line).toContain(`${(100 * mean.coverage).toFixed(1)} %`);
 });
 
 describe.each(names)('bundled model %s', (name) => {

@@ -6,7 +6,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.port).toBe(8080);
     expect(config.modelStore).toBe(path.join(repoRoot(), 'models'));
-    expect(config.defaultModel).toBe('shoes');
+    expect(config.defaultModel).toBe('general');
     expect(config.maxImageBytes).toBe(10 * 1024 * 1024);
     expect(config.maxPixels).toBe(40_000_000);
     expect(config.maxBatchItems).toBe(20);
