@@ -32,6 +32,7 @@ from torch import nn
 
 from .constants import INPUT_NAME, MEAN, ONNX_OPSET, OUTPUT_NAME, STD
 from .dataset_files import read_dataset_info, sha256_file
+from .device import resolve_device
 from .run_files import ParityMeta, SplitMetrics, TrainingRecord, write_run_file
 from .metadata import utc_now_iso
 from .metrics import binary_metrics
@@ -64,6 +65,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--ood-images", type=int, default=1500, help="training images for the OOD statistics")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (auto: CUDA when there is a GPU)")
     return p.parse_args(argv)
 
 
@@ -89,6 +91,7 @@ def to_input(patches_uint8: np.ndarray) -> torch.Tensor:
 def score_pixels(model: PatchNet, images: Sequence[np.ndarray], size: int, count: int, chunk: int = 512) -> dict:
     """Per image: mean patch logit, patch-logit std, mean embedding (the serving computation)."""
     model.eval()
+    device = next(model.parameters()).device
     boxes_per = [patch_grid(img.shape[1], img.shape[0], size, count) for img in images]
     all_patches = [extract_patches(img, boxes, size) for img, boxes in zip(images, boxes_per)]
     owners = np.concatenate([np.full(len(p), i) for i, p in enumerate(all_patches)])
@@ -96,9 +99,9 @@ def score_pixels(model: PatchNet, images: Sequence[np.ndarray], size: int, count
     logits, embeddings = [], []
     with torch.no_grad():
         for start in range(0, len(stacked), chunk):
-            lg, em = model(to_input(stacked[start : start + chunk]))
-            logits.append(lg[:, 0].numpy())
-            embeddings.append(em.numpy())
+            lg, em = model(to_input(stacked[start : start + chunk]).to(device))
+            logits.append(lg[:, 0].cpu().numpy())
+            embeddings.append(em.cpu().numpy())
     logit = np.concatenate(logits)
     emb = np.concatenate(embeddings)
     n = len(images)
@@ -160,7 +163,7 @@ def choose_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
 def export(model: PatchNet, size: int, path: Path) -> None:
     import copy
 
-    exportable = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
+    exportable = copy.deepcopy(model).cpu().to(memory_format=torch.contiguous_format).eval()
     dummy = torch.zeros(2, 3, size, size)
     torch.onnx.export(
         exportable,
@@ -179,9 +182,10 @@ def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], 
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     np_rng = np.random.default_rng(args.seed)
-    model = PatchNet(args.representation, args.width).to(memory_format=torch.channels_last)
+    device = resolve_device(args.device)
+    model = PatchNet(args.representation, args.width).to(device).to(memory_format=torch.channels_last)
     real_sources = sorted({it.source for it in train_items if it.label == 0})
-    adversary = nn.Linear(model.embedding_size, len(real_sources)) if args.source_adversary > 0 and len(real_sources) > 1 else None
+    adversary = nn.Linear(model.embedding_size, len(real_sources)).to(device) if args.source_adversary > 0 and len(real_sources) > 1 else None
     params = list(model.parameters()) + (list(adversary.parameters()) if adversary else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = max(1, args.samples_per_epoch // args.batch_size)
@@ -202,12 +206,12 @@ def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], 
         for _ in range(steps_per_epoch):
             idx = np_rng.choice(len(train_items), size=args.batch_size, p=weights)
             batch = np.stack([augmented_patch(train_pixels[i], rng, cfg) for i in idx])
-            x = to_input(batch)
-            y = torch.from_numpy(labels_all[idx]).float()
+            x = to_input(batch).to(device)
+            y = torch.from_numpy(labels_all[idx]).float().to(device)
             logit, emb = model(x)
             loss = bce(logit[:, 0], y)
             if adversary is not None:
-                real = torch.from_numpy(real_index[idx])
+                real = torch.from_numpy(real_index[idx]).to(device)
                 mask = real >= 0
                 if mask.any():
                     adv = nn.functional.cross_entropy(adversary(_Reverse.apply(emb[mask], args.source_adversary)), real[mask])
@@ -315,6 +319,7 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
     ood = fit_ood(train_scores["embedding"])
     val_dist = ood_distance(val["embedding"], ood)
     ood_threshold = float(np.percentile(val_dist, OOD_PERCENTILE))
+    model = model.cpu()
     checkpoint = {"state": model.state_dict(), "config": {"representation": args.representation, "width": args.width}}
     torch.save(checkpoint, out / "checkpoint.pt")
     export(model, args.patch_size, out / "model.onnx")
