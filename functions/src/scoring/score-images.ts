@@ -258,7 +258,7 @@ async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage
   const tensor = toInputTensor(patchImages, model.metadata.preprocessing);
   const total = boxes.reduce((sum, list) => sum + list.length, 0);
   const started = performance.now();
-  const { logits, embeddings } = await model.predictPatches(tensor, total);
+  const { logits, embeddings } = await predictInChunks(model, tensor, total, spec.size);
   const inferenceMs = performance.now() - started;
   const probabilities = new Float32Array(prepared.length);
   const patches: PatchScores[] = [];
@@ -277,6 +277,37 @@ async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage
     start += list.length;
   });
   return { probabilities, inferenceMs, patches, ...(ood.length > 0 ? { ood } : {}) };
+}
+
+/**
+ * Patches per onnxruntime call: a batch's patches are scored in runs of at most this many, so that
+ * the session's activation memory (its arena keeps the largest run's) stays that of 64 patches
+ * instead of growing with the batch (20 images of the general model are 320 patches). Each patch is
+ * scored on its own, so the split changes no result.
+ */
+export const MAX_PATCHES_PER_RUN = 64;
+
+async function predictInChunks(
+  model: LoadedModel,
+  tensor: Float32Array,
+  total: number,
+  size: number,
+): Promise<{ logits: Float32Array; embeddings: Float32Array | null }> {
+  if (total <= MAX_PATCHES_PER_RUN) return model.predictPatches(tensor, total);
+  const perPatch = 3 * size * size;
+  const logits = new Float32Array(total);
+  let embeddings: Float32Array | null = null;
+  for (let start = 0; start < total; start += MAX_PATCHES_PER_RUN) {
+    const count = Math.min(MAX_PATCHES_PER_RUN, total - start);
+    const part = await model.predictPatches(tensor.subarray(start * perPatch, (start + count) * perPatch), count);
+    logits.set(part.logits, start);
+    if (part.embeddings !== null) {
+      const dimension = part.embeddings.length / count;
+      embeddings ??= new Float32Array(total * dimension);
+      embeddings.set(part.embeddings, start * dimension);
+    }
+  }
+  return { logits, embeddings };
 }
 
 /** Patches side by side (one row), reporting the source's displayed size as `decoded` does. */

@@ -98,4 +98,19 @@ describe('a patch model', () => {
     expect(response.body.results[1]).toMatchObject({ probability: single.body.probability, patches: single.body.patches });
     expect(response.body.results[0].patches.scored).toBe(4);
   });
+
+  it('gives a batch whose patches span several onnxruntime runs the answers of single requests', async () => {
+    // 20 images × 4 patches = 80 patches: more than MAX_PATCHES_PER_RUN (64) in one call.
+    const images = await Promise.all(Array.from({ length: 20 }, (_, i) => png(32 + 8 * (i % 3), 40, 10 + i)));
+    const response = await batch.request('/', {
+      method: 'POST',
+      body: JSON.stringify({ images: images.map((bytes) => ({ image: bytes.toString('base64') })) }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(response.status).toBe(200);
+    for (const index of [0, 16, 19]) {
+      const single = await post(images[index]!);
+      expect(response.body.results[index]).toMatchObject({ probability: single.body.probability, out_of_distribution: single.body.out_of_distribution });
+    }
+  });
 });
