@@ -172,6 +172,19 @@ const security = [{ apiKey: [] }, { bearer: [] }];
 /** Open to everyone, stated explicitly. */
 const open: never[] = [];
 
+/** The request body of the one-image operations (/predict, /explain): any of the four input forms. */
+const oneImageBody = {
+  required: true,
+  content: {
+    'multipart/form-data': {
+      schema: { type: 'object', properties: { image: { type: 'string', format: 'binary', description: 'Field "image" (or "file").' } } },
+    },
+    'image/*': { schema: { type: 'string', format: 'binary' } },
+    'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+    'application/json': { schema: ref('PredictJsonRequest'), example: { image: '/9j/4AAQSkZJRgABAQAAAQABAAD…' } },
+  },
+};
+
 export function buildOpenApiDocument(version: string): Record<string, unknown> {
   return {
     openapi: '3.1.0',
@@ -197,17 +210,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           operationId: 'predict',
           parameters: [modelParameter],
           security,
-          requestBody: {
-            required: true,
-            content: {
-              'multipart/form-data': {
-                schema: { type: 'object', properties: { image: { type: 'string', format: 'binary', description: 'Field "image" (or "file").' } } },
-              },
-              'image/*': { schema: { type: 'string', format: 'binary' } },
-              'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
-              'application/json': { schema: ref('PredictJsonRequest'), example: { image: '/9j/4AAQSkZJRgABAQAAAQABAAD…' } },
-            },
-          },
+          requestBody: oneImageBody,
           responses: {
             '200': {
               description: 'The verdict.',
@@ -289,17 +292,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
           operationId: 'explain',
           parameters: [modelParameter],
           security,
-          requestBody: {
-            required: true,
-            content: {
-              'multipart/form-data': {
-                schema: { type: 'object', properties: { image: { type: 'string', format: 'binary', description: 'Field "image" (or "file").' } } },
-              },
-              'image/*': { schema: { type: 'string', format: 'binary' } },
-              'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
-              'application/json': { schema: ref('PredictJsonRequest'), example: { image: '/9j/4AAQSkZJRgABAQAAAQABAAD…' } },
-            },
-          },
+          requestBody: oneImageBody,
           responses: {
             '200': {
               description: 'The verdict, the grid and the heatmap.',
