@@ -3,6 +3,7 @@
  * sizes with many ties, features rounded to 6 significant digits), and the reference the pipeline
  * would build from "training" records of the same generator.
  */
+import type { DriftReport } from '../../src/drift/drift-report';
 import { buildReference, type DriftReference } from '../../src/drift/reference';
 import type { ImageFeatures } from '../../src/features/image-features';
 import type { TelemetryRecord } from '../../src/telemetry/telemetry-record';
@@ -68,4 +69,22 @@ export function generateTelemetry(options: GenerateOptions): TelemetryRecord[] {
 export function generatedReference(count: number, model = 'shoes', version = '1'): DriftReference {
   const records = generateTelemetry({ seed: 7, count, model, versions: [version] });
   return buildReference(records, { name: model, version }, { createdAt: new Date('2024-05-01T00:00:00.000Z') });
+}
+
+/** Every distribution's fields equal, the mean within `meanTolerance` (sums in another order). */
+export function expectSameReport(fromAggregates: DriftReport, fromValues: DriftReport, meanTolerance: number): void {
+  const strip = (report: DriftReport) =>
+    JSON.parse(
+      JSON.stringify(report, (key, value: unknown) => (key === 'mean' || key === 'ks_grid_bound' || key === 'reasons' ? undefined : value)),
+    ) as unknown;
+  expect(strip(fromAggregates)).toEqual(strip(fromValues));
+  const parts = [
+    ['score', fromAggregates.score, fromValues.score] as const,
+    ...Object.keys(fromValues.features).map((f) => [f, fromAggregates.features[f], fromValues.features[f]] as const),
+  ];
+  for (const [, a, v] of parts) {
+    if (v?.mean === null || v?.mean === undefined) continue;
+    expect(Math.abs((a?.mean as number) - v.mean)).toBeLessThanOrEqual(meanTolerance * Math.max(1, Math.abs(v.mean)));
+    expect(a?.ks_grid_bound).toBe(0);
+  }
 }
