@@ -26,6 +26,8 @@ Usage: scripts/deploy.sh --project PROJECT_ID [options]
   --default-model NAME     DEFAULT_MODEL (default: general)
   --allowed-buckets LIST   ALLOWED_BUCKETS, comma-separated (default: none)
   --drift-window-hours N   DRIFT_WINDOW_HOURS (default: 24)
+  --drift-reader NAME      DRIFT_READER: files or bigquery (default: files; bigquery needs terraform/bigquery.tf applied)
+  --bigquery-dataset NAME  dataset of the telemetry external tables (default: detector_telemetry)
   --bundle DIR             deploy this bundle instead of building deploy-bundle/
   --only NAMES             deploy only these functions, comma-separated
   --dry-run                print the commands instead of running them
@@ -39,6 +41,8 @@ bucket=""
 default_model="general"
 allowed_buckets=""
 drift_window_hours="24"
+drift_reader="files"
+bigquery_dataset="detector_telemetry"
 bundle=""
 only=""
 dry_run=0
@@ -52,6 +56,8 @@ while [ $# -gt 0 ]; do
     --default-model) default_model="$2"; shift 2 ;;
     --allowed-buckets) allowed_buckets="$2"; shift 2 ;;
     --drift-window-hours) drift_window_hours="$2"; shift 2 ;;
+    --drift-reader) drift_reader="$2"; shift 2 ;;
+    --bigquery-dataset) bigquery_dataset="$2"; shift 2 ;;
     --bundle) bundle="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
@@ -125,7 +131,7 @@ while IFS=$'\t' read -r name identity public memory cpu concurrency min_instance
   env+=";GOOGLE_CLOUD_PROJECT=$project;DEFAULT_MODEL=$default_model"
   case "$identity" in
     serving) env+=";API_KEYS_FILE=/etc/secrets/api-keys;ALLOWED_BUCKETS=$allowed_buckets;TRUSTED_PROXY_HOPS=1;FEEDBACK_RECENT_PREDICTIONS=0" ;;
-    drift) env+=";DRIFT_WINDOW_HOURS=$drift_window_hours" ;;
+    drift) env+=";DRIFT_WINDOW_HOURS=$drift_window_hours;DRIFT_READER=$drift_reader;BIGQUERY_TABLE=$project.$bigquery_dataset.telemetry_{model}" ;;
     *) echo "deploy: $name has unknown identity $identity in terraform/functions.json" >&2; exit 2 ;;
   esac
   env+=";LOG_EXECUTION_ID=true"

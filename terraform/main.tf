@@ -5,6 +5,7 @@
 #   secrets.tf     the API keys secret, mounted into the public functions
 #   functions.tf   the four HTTP functions, all from modules/http-function
 #   scheduler.tf   the daily drift job
+#   bigquery.tf    external tables over the telemetry objects, for DRIFT_READER=bigquery
 #   build.tf       registries, and a new datasets/**/dataset.json -> Pub/Sub -> Cloud Build training
 #   monitoring.tf  alert policies and the dashboard
 #   outputs.tf     function URLs, the bucket, and the values GitHub Actions needs
@@ -43,6 +44,8 @@ locals {
       GOOGLE_CLOUD_PROJECT = var.project_id
       DEFAULT_MODEL        = var.default_model
       DRIFT_WINDOW_HOURS   = tostring(var.drift_window_hours)
+      DRIFT_READER         = var.drift_reader
+      BIGQUERY_TABLE       = "${var.project_id}.${var.bigquery_dataset}.telemetry_{model}" # bigquery.tf: one table per model
       LOG_EXECUTION_ID     = "true"
     }
   }

@@ -174,3 +174,29 @@ variable "score_source_buckets" {
   type        = list(string)
   default     = []
 }
+
+variable "drift_reader" {
+  description = "How the drift function reads the window: files (the telemetry objects) or bigquery (one query over the external tables of bigquery.tf)."
+  type        = string
+  default     = "files"
+  validation {
+    condition     = contains(["files", "bigquery"], var.drift_reader)
+    error_message = "drift_reader must be files or bigquery."
+  }
+}
+
+variable "bigquery_dataset" {
+  description = "BigQuery dataset of the telemetry external tables (letters, digits and _)."
+  type        = string
+  default     = "detector_telemetry"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_]{1,1024}$", var.bigquery_dataset))
+    error_message = "bigquery_dataset may hold letters, digits and _ only."
+  }
+}
+
+variable "bigquery_models" {
+  description = "Models that get an external telemetry table (telemetry_<model>); empty: default_model only."
+  type        = list(string)
+  default     = []
+}

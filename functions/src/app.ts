@@ -12,6 +12,9 @@ import { buildOpenApiDocument } from './api/openapi';
 import { packageVersion } from './package-version';
 import { type Config, ConfigError } from './config';
 import { makeBatchHandler } from './handlers/batch';
+import { BigQueryDriftReader } from './drift/bigquery-drift-reader';
+import type { DriftReader } from './drift/drift-reader';
+import { FileDriftReader } from './drift/file-drift-reader';
 import { makeDriftHandler } from './handlers/drift';
 import { makeFeedbackHandler } from './handlers/feedback';
 import { RecentPredictions } from './feedback/recent-predictions';
@@ -174,6 +177,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
         makeDriftHandler({
           modelStore,
           telemetryStore,
+          reader: driftReader(config, telemetryStore),
           metrics,
           windowHours: config.driftWindowHours,
           minSamples: config.driftMinSamples,
@@ -293,4 +297,14 @@ export async function shutDown(service: Pick<Service, 'logger' | 'observer'>, dr
   const unfinished = await drainRequests(drainMs);
   if (unfinished > 0) service.logger.warning(`shutting down with ${unfinished} requests still in flight after ${drainMs} ms`);
   await service.observer.flushAll();
+}
+
+/** DRIFT_READER: the telemetry objects themselves (files), or one BigQuery query over them. */
+function driftReader(config: Config, telemetryStore: BlobStore): DriftReader {
+  if (config.driftReader === 'files') return new FileDriftReader(telemetryStore);
+  return new BigQueryDriftReader({
+    table: config.bigqueryTable as string,
+    ...(config.projectId === null ? {} : { projectId: config.projectId }),
+    ...(config.bigqueryApiEndpoint === null ? {} : { apiEndpoint: config.bigqueryApiEndpoint }),
+  });
 }

@@ -3,6 +3,7 @@
  * sentence the README table uses. `loadConfig(env)` parses them all at cold start into a frozen
  * object and reports every invalid variable together. Nothing else reads `process.env`.
  */
+import { BIGQUERY_TABLE_PATTERN } from './drift/bigquery-drift-query';
 import { InternalError } from './errors';
 import * as path from 'node:path';
 
@@ -41,6 +42,9 @@ export interface Config {
   telemetryBufferCapacity: number;
   driftWindowHours: number;
   driftMinSamples: number;
+  driftReader: 'files' | 'bigquery';
+  bigqueryTable: string | null;
+  bigqueryApiEndpoint: string | null;
   metricsSink: 'log' | 'cloud-monitoring' | 'none';
   metricsFlushSeconds: number;
   instanceId: string | null;
@@ -139,6 +143,17 @@ const list: Parser<readonly string[]> = (raw) =>
       .map((item) => item.trim())
       .filter((item) => item.length > 0),
   );
+
+const bigqueryTable: Parser<string | null> = (raw, name) => {
+  const value = raw.trim();
+  if (value === '') return null;
+  if (!BIGQUERY_TABLE_PATTERN.test(value.replace(/\{model\}/g, 'model'))) {
+    throw new Error(
+      `${name} must be project.dataset.table (letters, digits and '_' in dataset and table; {model} allowed), like my-project.detector_telemetry.telemetry_{model}; got ${JSON.stringify(value.slice(0, 200))}`,
+    );
+  }
+  return value;
+};
 
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 const buckets: Parser<readonly string[]> = (raw, name) => {
@@ -263,6 +278,21 @@ export const SETTINGS = [
   setting('driftWindowHours', 'DRIFT_WINDOW_HOURS', '24', int(1, 24 * 90), 'Window of telemetry compared with the reference by POST /drift.'),
   setting('driftMinSamples', 'DRIFT_MIN_SAMPLES', '200', int(1, 100000000), 'Fewest records for a drift verdict; below it the status is insufficient_data.'),
   setting(
+    'driftReader',
+    'DRIFT_READER',
+    'files',
+    oneOf('files', 'bigquery'),
+    'How POST /drift reads the window: files (the telemetry objects, in the function) or bigquery (one query over the external table on them; needs BIGQUERY_TABLE).',
+  ),
+  setting(
+    'bigqueryTable',
+    'BIGQUERY_TABLE',
+    '',
+    bigqueryTable,
+    'External table of the telemetry for DRIFT_READER=bigquery, as project.dataset.table; `{model}` stands for the model name (with - as _), e.g. my-project.detector_telemetry.telemetry_{model}.',
+  ),
+  setting('bigqueryApiEndpoint', 'BIGQUERY_API_ENDPOINT', '', optionalText, 'BigQuery REST API endpoint override (tests, a local server).'),
+  setting(
     'metricsSink',
     'METRICS_SINK',
     'log',
@@ -317,6 +347,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     problems.push(
       `TELEMETRY_FLUSH_RECORDS (${values.telemetryFlushRecords as number}) must not exceed TELEMETRY_BUFFER_CAPACITY (${values.telemetryBufferCapacity as number})`,
     );
+  }
+  if (values.driftReader === 'bigquery' && values.bigqueryTable === null && !problems.some((problem) => problem.startsWith('BIGQUERY_TABLE'))) {
+    problems.push('DRIFT_READER=bigquery needs BIGQUERY_TABLE (project.dataset.table of the telemetry external table)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(values as Config);

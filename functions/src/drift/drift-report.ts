@@ -25,10 +25,17 @@
  * - Overall: 'insufficient_data' when the window holds fewer than `min_samples` records of the
  *   model (default 200, DRIFT_MIN_SAMPLES); otherwise the worst of the parts (ok < warning < drift).
  *
+ * Two inputs, one report
+ * - `computeDriftReport`: the window's records (the file reader).
+ * - `computeDriftReportFromAggregates`: the window already counted on each distribution's grid
+ *   (`driftGrids`), as a query engine returns it (the BigQuery reader). PSI is identical and KS is
+ *   exact on the default grids (cdf-grid.ts states the bound for any grid; the report carries it as
+ *   `ks_grid_bound`); the mean may differ in the last digits, as sums in another order do.
  */
 import { FEATURE_NAMES, type FeatureName } from '../features/image-features';
-import { ksTwoSample, type KsMethod } from './ks';
-import { edgesFromQuantileGrid, populationStabilityIndex, PSI_DEFAULT_BINS, PSI_EPSILON } from './psi';
+import { aggregateCount, binSharesFromGrid, driftGrid, type GridAggregate, ksFromGrid, ksGridBound } from './cdf-grid';
+import { ksTwoSample, type KsMethod, type KsResult } from './ks';
+import { binShares, edgesFromQuantileGrid, populationStabilityIndex, psiFromShares, PSI_DEFAULT_BINS, PSI_EPSILON } from './psi';
 import { AI_GENERATED_LABEL, type DistributionSummary, type DriftReference } from './reference';
 
 export const DRIFT_REPORT_SCHEMA_VERSION = 1;
@@ -95,6 +102,11 @@ export interface DistributionDrift {
   psi_noise_floor: number | null;
   mean: number | null;
   reference_mean: number;
+  /**
+   * Only in reports computed from aggregates: the most the KS statistic on the grid can fall short
+   * of the one on the values (0 on the default grids, which hold every reference sample value).
+   */
+  ks_grid_bound?: number;
 }
 
 export interface PredictionMixDrift {
@@ -142,14 +154,49 @@ export interface DriftReportInput {
 
 const SEVERITY: Record<DriftStatus, number> = { insufficient_data: -1, ok: 0, warning: 1, drift: 2 };
 
+/** The window of one model counted on the grids of its reference, as `computeDriftReportFromAggregates` takes it. */
+export interface WindowAggregates {
+  /** Records of the model in the window, per model version. */
+  versions_seen: Readonly<Record<string, number>>;
+  /** Each feature of the reference over records of every version, on `driftGrids(...).features[name]`. */
+  features: Readonly<Record<string, GridAggregate>>;
+  /** P(AI) of records of the reference's version, on `driftGrids(...).score`. */
+  score: GridAggregate;
+  /** Records of the reference's version whose prediction is ai_generated. */
+  ai_generated: number;
+}
+
+export interface DriftAggregatesInput {
+  reference: DriftReference;
+  aggregates: WindowAggregates;
+  now: Date;
+  window: { start: Date; end: Date };
+  thresholds?: DriftThresholds;
+}
+
+/** The grid each distribution of a reference is counted on (see cdf-grid.ts): KS sample ∪ PSI edges. */
+export interface DriftGrids {
+  score: number[];
+  features: Record<string, number[]>;
+}
+
+/** What one distribution of the window is: raw values, or counts on its grid. */
+type Observed = { values: number[] } | { aggregate: GridAggregate };
+
+interface WindowObservations {
+  n: number;
+  versionsSeen: Record<string, number>;
+  feature: (name: FeatureName) => Observed;
+  sameVersion: number;
+  score: () => Observed;
+  aiGenerated: () => number;
+}
+
 export function computeDriftReport(input: DriftReportInput): DriftReport {
-  const { reference, now, window } = input;
-  const thresholds = input.thresholds ?? DEFAULT_DRIFT_THRESHOLDS;
-  validateThresholds(thresholds);
+  const { reference, window } = input;
   const start = window.start.getTime();
   const end = window.end.getTime();
-  if (!(start < end)) throw new RangeError(`window.start (${window.start.toISOString()}) must be before window.end (${window.end.toISOString()})`);
-
+  assertWindow(window);
   const name = reference.model.name;
   const version = reference.model.version;
   const inWindow = input.records.filter((record) => {
@@ -159,15 +206,76 @@ export function computeDriftReport(input: DriftReportInput): DriftReport {
   });
   const versionsSeen: Record<string, number> = {};
   for (const record of inWindow) versionsSeen[record.model_version] = (versionsSeen[record.model_version] ?? 0) + 1;
+  const sameVersion = inWindow.filter((record) => record.model_version === version);
+  return reportFrom(input.reference, input.now, window, input.thresholds ?? DEFAULT_DRIFT_THRESHOLDS, {
+    n: inWindow.length,
+    versionsSeen,
+    feature: (feature) => ({ values: inWindow.map((record) => record.features[feature]).filter(isFiniteNumber) }),
+    sameVersion: sameVersion.length,
+    score: () => ({ values: sameVersion.map((record) => record.probability) }),
+    aiGenerated: () => sameVersion.filter((record) => record.prediction === AI_GENERATED_LABEL).length,
+  });
+}
 
-  const features = FEATURE_NAMES.filter((feature) => reference.features[feature] !== undefined);
+/** The same report from the window counted on the reference's grids (`driftGrids`), e.g. by BigQuery. */
+export function computeDriftReportFromAggregates(input: DriftAggregatesInput): DriftReport {
+  const { reference, aggregates, window } = input;
+  assertWindow(window);
+  const versionsSeen = { ...aggregates.versions_seen };
+  const n = Object.values(versionsSeen).reduce((total, count) => total + count, 0);
+  const sameVersion = versionsSeen[reference.model.version] ?? 0;
+  const scoreCount = aggregateCount(aggregates.score);
+  if (scoreCount !== sameVersion) {
+    throw new RangeError(`the score aggregate holds ${scoreCount} values but versions_seen has ${sameVersion} records of version ${reference.model.version}`);
+  }
+  if (!(Number.isInteger(aggregates.ai_generated) && aggregates.ai_generated >= 0 && aggregates.ai_generated <= sameVersion)) {
+    throw new RangeError(`ai_generated is ${aggregates.ai_generated}; it must be an integer from 0 to ${sameVersion}`);
+  }
+  return reportFrom(reference, input.now, window, input.thresholds ?? DEFAULT_DRIFT_THRESHOLDS, {
+    n,
+    versionsSeen,
+    feature: (feature) => {
+      const aggregate = aggregates.features[feature];
+      if (aggregate === undefined) throw new RangeError(`the aggregates have no feature ${feature}, which the reference has`);
+      return { aggregate };
+    },
+    sameVersion,
+    score: () => ({ aggregate: aggregates.score }),
+    aiGenerated: () => aggregates.ai_generated,
+  });
+}
+
+/** The grids a query engine counts the window on, one per distribution the report compares. */
+export function driftGrids(reference: DriftReference, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftGrids {
+  const gridOf = (summary: DistributionSummary) => driftGrid(summary.sample, edgesFromQuantileGrid(summary.quantiles, thresholds.psi.bins));
+  const features: Record<string, number[]> = {};
+  for (const feature of comparedFeatures(reference)) features[feature] = gridOf(reference.features[feature] as DistributionSummary);
+  return { score: gridOf(reference.score), features };
+}
+
+/** The features of FEATURE_NAMES that the reference describes, in FEATURE_NAMES order. */
+export function comparedFeatures(reference: DriftReference): FeatureName[] {
+  return FEATURE_NAMES.filter((feature) => reference.features[feature] !== undefined);
+}
+
+function reportFrom(
+  reference: DriftReference,
+  now: Date,
+  window: { start: Date; end: Date },
+  thresholds: DriftThresholds,
+  observed: WindowObservations,
+): DriftReport {
+  validateThresholds(thresholds);
+  const name = reference.model.name;
+  const version = reference.model.version;
+  const features = comparedFeatures(reference);
   const ksTests = 1 + features.length;
   const report: DriftReport = {
     schema_version: DRIFT_REPORT_SCHEMA_VERSION,
     generated_at: now.toISOString(),
-    model: { name, reference_version: version, versions_seen: versionsSeen },
+    model: { name, reference_version: version, versions_seen: observed.versionsSeen },
     window: { start: window.start.toISOString(), end: window.end.toISOString() },
-    n: inWindow.length,
+    n: observed.n,
     status: 'insufficient_data',
     score: null,
     features: {},
@@ -176,15 +284,14 @@ export function computeDriftReport(input: DriftReportInput): DriftReport {
     ks_tests: ksTests,
     thresholds,
   };
-  if (inWindow.length < thresholds.min_samples) {
-    report.reasons.push(`only ${inWindow.length} records of ${name} in the window; at least ${thresholds.min_samples} are needed`);
+  if (observed.n < thresholds.min_samples) {
+    report.reasons.push(`only ${observed.n} records of ${name} in the window; at least ${thresholds.min_samples} are needed`);
     return report;
   }
 
   const judged: Array<[string, DriftStatus, string]> = [];
   for (const feature of features) {
-    const values = inWindow.map((record) => record.features[feature]).filter(isFiniteNumber);
-    const result = compareDistribution(reference.features[feature] as DistributionSummary, values, thresholds, ksTests);
+    const result = compareDistribution(reference.features[feature] as DistributionSummary, observed.feature(feature), thresholds, ksTests);
     report.features[feature] = result;
     if (thresholds.informational.includes(feature)) {
       if (result.status === 'warning' || result.status === 'drift')
@@ -194,26 +301,21 @@ export function computeDriftReport(input: DriftReportInput): DriftReport {
     }
   }
 
-  const sameVersion = inWindow.filter((record) => record.model_version === version);
+  const sameVersion = observed.sameVersion;
   const referenceShare = reference.prediction_mix.ai_generated_share;
-  if (sameVersion.length < thresholds.min_samples) {
-    const why = `only ${sameVersion.length} records of version ${version}; at least ${thresholds.min_samples} are needed`;
-    report.score = { ...emptyDistribution(reference.score), n: sameVersion.length, status: 'insufficient_data' };
-    report.prediction_mix = { status: 'insufficient_data', n: sameVersion.length, reference_share: referenceShare, current_share: null, difference: null };
+  if (sameVersion < thresholds.min_samples) {
+    const why = `only ${sameVersion} records of version ${version}; at least ${thresholds.min_samples} are needed`;
+    report.score = { ...emptyDistribution(reference.score), n: sameVersion, status: 'insufficient_data' };
+    report.prediction_mix = { status: 'insufficient_data', n: sameVersion, reference_share: referenceShare, current_share: null, difference: null };
     report.reasons.push(`score and prediction mix not judged: ${why}`);
   } else {
-    report.score = compareDistribution(
-      reference.score,
-      sameVersion.map((record) => record.probability),
-      thresholds,
-      ksTests,
-    );
+    report.score = compareDistribution(reference.score, observed.score(), thresholds, ksTests);
     judged.push(['score', report.score.status, describe(report.score)]);
-    const share = sameVersion.filter((record) => record.prediction === AI_GENERATED_LABEL).length / sameVersion.length;
+    const share = observed.aiGenerated() / sameVersion;
     const difference = share - referenceShare;
     const magnitude = Math.abs(difference);
     const status: DriftStatus = magnitude >= thresholds.prediction_mix.drift ? 'drift' : magnitude >= thresholds.prediction_mix.warning ? 'warning' : 'ok';
-    report.prediction_mix = { status, n: sameVersion.length, reference_share: referenceShare, current_share: share, difference };
+    report.prediction_mix = { status, n: sameVersion, reference_share: referenceShare, current_share: share, difference };
     judged.push([
       'prediction_mix',
       status,
@@ -228,15 +330,40 @@ export function computeDriftReport(input: DriftReportInput): DriftReport {
   return report;
 }
 
-function compareDistribution(summary: DistributionSummary, values: number[], thresholds: DriftThresholds, ksTests: number): DistributionDrift {
-  if (values.length === 0) return { ...emptyDistribution(summary), status: 'insufficient_data' };
-  const ks = ksTwoSample(summary.sample, values);
+function compareDistribution(summary: DistributionSummary, observed: Observed, thresholds: DriftThresholds, ksTests: number): DistributionDrift {
   const edges = edgesFromQuantileGrid(summary.quantiles, thresholds.psi.bins);
-  const { psi, expected } = populationStabilityIndex(summary.sample, values, { edges, epsilon: thresholds.psi.epsilon });
+  let n: number;
+  let ks: KsResult;
+  let psi: number;
+  let bins: number;
+  let sum: number;
+  let gridBound: number | undefined;
+  if ('values' in observed) {
+    const values = observed.values;
+    if (values.length === 0) return { ...emptyDistribution(summary), status: 'insufficient_data' };
+    n = values.length;
+    ks = ksTwoSample(summary.sample, values);
+    const result = populationStabilityIndex(summary.sample, values, { edges, epsilon: thresholds.psi.epsilon });
+    psi = result.psi;
+    bins = result.expected.length;
+    sum = 0;
+    for (const v of values) sum += v;
+  } else {
+    const aggregate = observed.aggregate;
+    n = aggregateCount(aggregate);
+    if (n === 0) return { ...emptyDistribution(summary), status: 'insufficient_data' };
+    const sorted = [...summary.sample].sort((x, y) => x - y);
+    ks = ksFromGrid(sorted, aggregate);
+    gridBound = ksGridBound(sorted, aggregate);
+    const expected = binShares(sorted, edges);
+    psi = psiFromShares(expected, binSharesFromGrid(aggregate, edges), thresholds.psi.epsilon);
+    bins = expected.length;
+    sum = aggregate.sum;
+  }
   // Two samples from one distribution still differ: PSI's expected value under no drift is about
   // (bins - 1)·(1/n + 1/N) (PSI is a symmetrised chi-square divergence). The thresholds apply to
   // the PSI above that floor, so small windows do not raise warnings on sampling noise alone.
-  const noiseFloor = Math.max(0, expected.length - 1) * (1 / values.length + 1 / summary.sample.length);
+  const noiseFloor = Math.max(0, bins - 1) * (1 / n + 1 / summary.sample.length);
   const excessPsi = Math.max(0, psi - noiseFloor);
   const divisor = thresholds.ks.family_wise ? ksTests : 1;
   const ksStatus: DriftStatus =
@@ -246,20 +373,25 @@ function compareDistribution(summary: DistributionSummary, values: number[], thr
         ? 'warning'
         : 'ok';
   const psiStatus: DriftStatus = excessPsi >= thresholds.psi.drift ? 'drift' : excessPsi >= thresholds.psi.warning ? 'warning' : 'ok';
-  let sum = 0;
-  for (const v of values) sum += v;
   return {
     status: worseOf(ksStatus, psiStatus),
-    n: values.length,
+    n,
     reference_n: summary.sample.length,
     ks: ks.statistic,
     p_value: ks.pValue,
     ks_method: ks.method,
     psi,
     psi_noise_floor: noiseFloor,
-    mean: sum / values.length,
+    mean: sum / n,
     reference_mean: summary.mean,
+    ...(gridBound === undefined ? {} : { ks_grid_bound: gridBound }),
   };
+}
+
+function assertWindow(window: { start: Date; end: Date }): void {
+  if (!(window.start.getTime() < window.end.getTime())) {
+    throw new RangeError(`window.start (${window.start.toISOString()}) must be before window.end (${window.end.toISOString()})`);
+  }
 }
 
 function emptyDistribution(summary: DistributionSummary): DistributionDrift {

@@ -52,9 +52,8 @@ export function ksTwoSample(sample1: ArrayLike<number>, sample2: ArrayLike<numbe
   const g = gcd(n1, n2);
   const n1g = n1 / g;
   const n2g = n2 / g;
-  const lcm = n1g * n2;
 
-  // i/n1 - j/n2 = (i·n2g - j·n1g) / lcm, so the statistic is an integer h over lcm.
+  // i/n1 - j/n2 = (i·n2g - j·n1g) / lcm, so the statistic is an integer h over lcm = n1g·n2.
   let h = 0;
   let i = 0;
   let j = 0;
@@ -67,6 +66,22 @@ export function ksTwoSample(sample1: ArrayLike<number>, sample2: ArrayLike<numbe
     const diff = Math.abs(i * n2g - j * n1g);
     if (diff > h) h = diff;
   }
+  return ksFromLatticeDistance(n1, n2, h, options);
+}
+
+/**
+ * The KS result for samples of n1 and n2 values whose largest CDF distance is h / lcm(n1, n2),
+ * i.e. h = max |i·(n2/g) - j·(n1/g)| over the pairs (i, j) of values at or below a common point
+ * (g = gcd(n1, n2)). `ksTwoSample` finds h from raw values; `ksFromCdfCounts` from counts on a grid.
+ */
+export function ksFromLatticeDistance(n1: number, n2: number, h: number, options: KsOptions = {}): KsResult {
+  if (!Number.isInteger(n1) || n1 < 1 || !Number.isInteger(n2) || n2 < 1) {
+    throw new RangeError(`sample sizes are ${n1} and ${n2}; the KS test needs at least one value in each sample`);
+  }
+  const g = gcd(n1, n2);
+  const n1g = n1 / g;
+  const n2g = n2 / g;
+  const lcm = n1g * n2;
   const statistic = h / lcm;
 
   const requested = options.method ?? 'auto';
@@ -85,6 +100,28 @@ export function ksTwoSample(sample1: ArrayLike<number>, sample2: ArrayLike<numbe
     pValue = kolmogorovSurvival(Math.sqrt((n1 * n2) / (n1 + n2)) * statistic);
   }
   return { statistic, pValue: Math.min(1, Math.max(0, pValue)), method, n1, n2 };
+}
+
+/**
+ * The KS result from cumulative counts: `pairs` are (i, j) = (values of sample 1, values of
+ * sample 2) at or below — or strictly below — common points. When the points include every jump
+ * of both empirical CDFs (or every jump of one, each with its left limit), this is exactly
+ * `ksTwoSample` of the values; on a coarser grid D can only be under-estimated.
+ */
+export function ksFromCdfCounts(n1: number, n2: number, pairs: Iterable<readonly [number, number]>, options: KsOptions = {}): KsResult {
+  if (!Number.isInteger(n1) || n1 < 1 || !Number.isInteger(n2) || n2 < 1) {
+    throw new RangeError(`sample sizes are ${n1} and ${n2}; the KS test needs at least one value in each sample`);
+  }
+  const g = gcd(n1, n2);
+  const n1g = n1 / g;
+  const n2g = n2 / g;
+  let h = 0;
+  for (const [i, j] of pairs) {
+    if (!(i >= 0 && i <= n1 && j >= 0 && j <= n2)) throw new RangeError(`cumulative counts (${i}, ${j}) are outside [0, ${n1}] × [0, ${n2}]`);
+    const diff = Math.abs(i * n2g - j * n1g);
+    if (diff > h) h = diff;
+  }
+  return ksFromLatticeDistance(n1, n2, h, options);
 }
 
 /**

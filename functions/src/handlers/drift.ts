@@ -6,18 +6,21 @@
  * exported as metrics, and logged at WARNING (warning) or ERROR (drift) for log-based alerts.
  */
 import { NotFoundError, ServiceUnavailableError } from '../errors';
-import { computeDriftReport, DEFAULT_DRIFT_THRESHOLDS, type DriftReport, driftLogSeverity, driftReportKey, latestDriftReportKey } from '../drift/drift-report';
+import { DEFAULT_DRIFT_THRESHOLDS, type DriftReport, driftLogSeverity, driftReportKey, latestDriftReportKey } from '../drift/drift-report';
+import type { DriftReader } from '../drift/drift-reader';
 import { parseReference, referenceKey } from '../drift/reference';
 import type { Handler } from '../http/http-function';
 import type { MetricSink } from '../metrics/metric-sink';
 import { parseProductionPointer } from '../model/model-metadata';
 import { requestedModel } from './model-choice';
 import { type BlobStore, isBlobNotFound } from '../storage/blob-store';
-import { readTelemetry } from '../telemetry/telemetry-reader';
 
 export interface DriftDeps {
   modelStore: BlobStore;
+  /** Where reports are stored (and GET reads them). */
   telemetryStore: BlobStore;
+  /** Computes each report from the window's telemetry (DRIFT_READER: files or bigquery). */
+  reader: DriftReader;
   metrics: MetricSink;
   windowHours: number;
   minSamples: number;
@@ -97,17 +100,9 @@ export function makeDriftHandler(deps: DriftDeps): Handler {
         continue;
       }
       const reference = parseReference(referenceBytes, referenceKey(model, pointer.version));
-      const telemetry = await storage(`reading telemetry of ${model}`, () => readTelemetry(deps.telemetryStore, { model, start, end }));
-      const report = computeDriftReport({ reference, records: telemetry.records, now: end, window: { start, end }, thresholds });
-      const stored = {
-        ...report,
-        telemetry: {
-          total_records: telemetry.totalRecords,
-          sampled: telemetry.sampled,
-          corrupt_lines: telemetry.corruptLines,
-          objects_read: telemetry.objectsRead,
-        },
-      };
+      const reading = await storage(`reading telemetry of ${model}`, () => deps.reader.read({ reference, start, end, now: end, thresholds }));
+      const report = reading.report;
+      const stored = { ...report, telemetry: reading.telemetry };
       const body = `${JSON.stringify(stored, null, 2)}\n`;
       await storage('storing the drift report', async () => {
         await deps.telemetryStore.write(driftReportKey(model, end), body, { contentType: 'application/json' });
@@ -119,8 +114,8 @@ export function makeDriftHandler(deps: DriftDeps): Handler {
         message: `drift ${report.status} for model ${model}: ${report.reasons[0] ?? 'every distribution matches the reference'}`,
         drift: { model, status: report.status, n: report.n, reasons: report.reasons, window: report.window },
       });
-      if (telemetry.corruptLines > 0)
-        logger.warning('corrupt telemetry lines were skipped', { model, corrupt_lines: telemetry.corruptLines, examples: telemetry.corruptExamples });
+      if (reading.corruptLines > 0)
+        logger.warning('corrupt telemetry lines were skipped', { model, corrupt_lines: reading.corruptLines, examples: reading.corruptExamples });
       reports.push(stored);
     }
     await deps.metrics.flush();

@@ -32,6 +32,7 @@ describe('boundaries', () => {
     ['onnxruntime-node', 'functions/src/model/onnx-session.ts'],
     ['@google-cloud/storage', 'functions/src/storage/gcs-blob-store.ts'],
     ['@google-cloud/monitoring', 'functions/src/metrics/cloud-monitoring-metric-sink.ts'],
+    ['@google-cloud/bigquery', 'functions/src/drift/bigquery-drift-reader.ts'],
     ['busboy', 'functions/src/http/image-inputs.ts'],
     ['@contentauth/c2pa-wasm', 'functions/src/evidence/c2pa-wasm-reader.ts'],
     ['fast-xml-parser', 'functions/src/evidence/xmp-fields.ts'],

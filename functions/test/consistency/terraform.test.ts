@@ -13,7 +13,20 @@ import { parse } from '@cdktf/hcl2json';
 import { parse as parseYaml } from 'yaml';
 import { DEPLOYED_FUNCTIONS } from '../../src/app';
 import { loadConfig, repoRoot, SETTINGS } from '../../src/config';
+import { buildDriftQuery, driftTableFor } from '../../src/drift/bigquery-drift-query';
+import { FEATURE_NAMES } from '../../src/features/image-features';
 import { ALL_METRICS, DRIFT_STATUS_VALUES, METRICS } from '../../src/metrics/metric-names';
+import { telemetryObjectKey } from '../../src/telemetry/telemetry-record';
+
+const SAMPLE_QUERY = {
+  table: 'my-project.detector_telemetry.telemetry_shoes',
+  model: 'shoes',
+  version: '1',
+  start: new Date('2024-05-21T00:00:00Z'),
+  end: new Date('2024-05-22T00:00:00Z'),
+  grids: { score: [0.5], features: {} },
+  aiGeneratedLabel: 'ai_generated',
+};
 
 const ROOT = repoRoot();
 const TERRAFORM = path.join(ROOT, 'terraform');
@@ -282,6 +295,67 @@ describe('terraform/', () => {
     const telemetryRules = (bucket.lifecycle_rule as Hcl[]).filter((rule) => rule.condition[0].matches_prefix?.includes('telemetry/'));
     expect(telemetryRules).toEqual([expect.objectContaining({ action: [{ type: 'Delete' }] })]);
     expect(locals.data_folders).toBe('${toset(["models", "datasets", "telemetry", "function-sources", "vertex-staging", "feedback"])}');
+  });
+
+  describe('drift over BigQuery', () => {
+    it('enables BigQuery and keeps the dataset where the bucket is', () => {
+      expect(locals.services).toContain('"bigquery.googleapis.com"');
+      expect(resource('google_bigquery_dataset', 'telemetry')).toMatchObject({ dataset_id: '${var.bigquery_dataset}', location: '${var.region}' });
+    });
+
+    it('has one external NDJSON table per model over its dt=/hour= objects, which queries must filter by partition', () => {
+      const table = resource('google_bigquery_table', 'telemetry');
+      expect(table.for_each).toBe('${local.bigquery_models}');
+      // driftTableFor (bigquery-drift-query.ts) names the same table: telemetry_<model with - as _>.
+      expect(table.table_id).toBe('telemetry_${replace(each.key, "-", "_")}');
+      expect(driftTableFor('p-roject.ds.telemetry_{model}', 'product-photos')).toBe('p-roject.ds.telemetry_product_photos');
+      const external = table.external_data_configuration[0];
+      expect(external).toMatchObject({
+        source_format: 'NEWLINE_DELIMITED_JSON',
+        autodetect: false,
+        source_uris: ['gs://${google_storage_bucket.data.name}/telemetry/${each.key}/dt=*'],
+      });
+      // The telemetry layout of telemetry-record.ts, and the partition columns the query filters on.
+      expect(telemetryObjectKey('m', new Date('2024-05-21T10:15:00Z'), 'i', 1)).toBe('m/dt=2024-05-21/hour=10/i-000001.ndjson');
+      expect(external.hive_partitioning_options[0]).toEqual({
+        mode: 'CUSTOM',
+        source_uri_prefix: 'gs://${google_storage_bucket.data.name}/telemetry/${each.key}/{dt:DATE}/{hour:INTEGER}',
+        require_partition_filter: true,
+      });
+      expect(buildDriftQuery(SAMPLE_QUERY).query).toContain('WHERE dt BETWEEN @start_date AND @end_date');
+    });
+
+    it('declares every field of a telemetry record in the table schema', () => {
+      const schema = strings([locals.telemetry_schema, locals.telemetry_feature_fields]);
+      const declares = (field: string) => schema.some((value) => value === field || value.includes(`"${field}"`));
+      for (const field of ['time', 'model', 'model_version', 'probability', 'prediction', 'features', 'format', ...FEATURE_NAMES]) {
+        expect({ field, declared: declares(field) }).toEqual({ field, declared: true });
+      }
+      expect(schema).toContain('TIMESTAMP');
+    });
+
+    it('lets the drift account run jobs and read the dataset, and nobody else any BigQuery role', () => {
+      expect(resource('google_project_iam_member', 'drift_runs_queries')).toMatchObject({
+        role: 'roles/bigquery.jobUser',
+        member: '${google_service_account.role["drift"].member}',
+      });
+      expect(resource('google_bigquery_dataset_iam_member', 'drift_reads_telemetry_tables')).toMatchObject({
+        dataset_id: '${google_bigquery_dataset.telemetry.dataset_id}',
+        role: 'roles/bigquery.dataViewer',
+        member: '${google_service_account.role["drift"].member}',
+      });
+      const bigqueryRoles = strings(root).filter((value) => value.startsWith('roles/bigquery.'));
+      expect(bigqueryRoles.sort()).toEqual(['roles/bigquery.dataViewer', 'roles/bigquery.jobUser']);
+    });
+
+    it('gives the drift function a reader and a table template the config accepts', () => {
+      const env = locals.environments.drift as Record<string, string>;
+      expect(env.DRIFT_READER).toBe('${var.drift_reader}');
+      expect(env.BIGQUERY_TABLE).toBe('${var.project_id}.${var.bigquery_dataset}.telemetry_{model}');
+      expect(loadConfig({ DRIFT_READER: 'bigquery', BIGQUERY_TABLE: 'my-project.detector_telemetry.telemetry_{model}' }).bigqueryTable).toBe(
+        'my-project.detector_telemetry.telemetry_{model}',
+      );
+    });
   });
 
   it('has the scheduler POST to drift with an OIDC token of its own service account', () => {

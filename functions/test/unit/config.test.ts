@@ -82,4 +82,28 @@ describe('loadConfig', () => {
     const names = SETTINGS.map((setting) => setting.env);
     expect(new Set(names).size).toBe(names.length);
   });
+
+  it('reads drift from files unless told otherwise, and from BigQuery with a table', () => {
+    expect(loadConfig({})).toMatchObject({ driftReader: 'files', bigqueryTable: null, bigqueryApiEndpoint: null });
+    expect(
+      loadConfig({
+        DRIFT_READER: 'bigquery',
+        BIGQUERY_TABLE: 'my-project.detector_telemetry.telemetry_{model}',
+        BIGQUERY_API_ENDPOINT: 'http://127.0.0.1:9050',
+      }),
+    ).toMatchObject({
+      driftReader: 'bigquery',
+      bigqueryTable: 'my-project.detector_telemetry.telemetry_{model}',
+      bigqueryApiEndpoint: 'http://127.0.0.1:9050',
+    });
+  });
+
+  it.each([
+    [{ DRIFT_READER: 'bigquery' }, 'DRIFT_READER=bigquery needs BIGQUERY_TABLE'],
+    [{ DRIFT_READER: 'duckdb' }, 'DRIFT_READER must be one of files, bigquery'],
+    [{ BIGQUERY_TABLE: 'dataset.table' }, 'BIGQUERY_TABLE must be project.dataset.table'],
+    [{ BIGQUERY_TABLE: 'my-project.ds.t`; DROP TABLE x' }, 'BIGQUERY_TABLE must be project.dataset.table'],
+  ])('rejects %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
 });
