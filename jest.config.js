@@ -17,9 +17,9 @@ module.exports = {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
     [`${esmPattern}.+\\.js$`]: ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: [`^(?!.*${esmPattern}).*/node_modules/`],
   testMatch: ['<rootDir>/functions/test/**/*.test.ts', '<rootDir>/pipeline/test/**/*.test.ts', '<rootDir>/scripts/test/**/*.test.ts'],
-  transformIgnorePatterns: ['/node_modules/(?!@contentauth/c2pa-wasm/)'],
+  // Everything under node_modules is left as it is, except the ES modules above and c2pa-wasm.
+  transformIgnorePatterns: [`^(?!.*(${esmPattern}|/node_modules/@contentauth/c2pa-wasm/)).*/node_modules/`],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/functions/test/system/'],
   setupFiles: ['<rootDir>/functions/test/support/setup-env.js'],
   testTimeout: 60000,
