@@ -296,13 +296,13 @@ export async function readRunDir(dirInput: string): Promise<RunDir> {
 /**
  * The command that reproduces a run, from training.json's `args` (every argument it ran with,
  * defaults included): `--flag value` for values, `--flag v1 v2` for lists, a bare `--flag` for
- * true, nothing for false/null. `module` is training.json's "module" (training.train by default;
+ * true, nothing for false, null or an empty list (an option never given). `module` is training.json's "module" (training.train by default;
  * training.ensemble for ensembles).
  */
 export function trainerCommand(args: Readonly<Record<string, unknown>>, python = 'python3', module = 'training.train'): string {
   const parts = [python, '-m', module];
   for (const [key, value] of Object.entries(args)) {
-    if (value === null || value === undefined || value === false) continue;
+    if (value === null || value === undefined || value === false || (Array.isArray(value) && value.length === 0)) continue;
     const flag = `--${key.replace(/_/g, '-')}`;
     if (value === true) parts.push(flag);
     else if (Array.isArray(value)) parts.push(flag, ...value.map((item) => quoteArgument(String(item))));

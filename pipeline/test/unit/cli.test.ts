@@ -197,6 +197,12 @@ describe('trainerCommand', () => {
     ).toBe('python3 -m training.train --dataset data/cifake --out runs/cifake-final --arch compact --image-size 32 --label-smoothing 0.05');
     expect(trainerCommand({ no_augment: true, dataset: 'my data' })).toBe("python3 -m training.train --no-augment --dataset 'my data'");
   });
+
+  it('leaves out an option given no values (an empty list) and lists the values of one that has them', () => {
+    expect(trainerCommand({ exclude_source: [], members: ['runs/a', 'runs/b'] }, 'python3', 'training.train_patches')).toBe(
+      'python3 -m training.train_patches --members runs/a runs/b',
+    );
+  });
 });
 
 describe('--runner vertex', () => {
