@@ -75,6 +75,7 @@ def build(data: Path, out: Path) -> dict:
         "name": "general",
         "version": "1",
         "classes": ["REAL", "FAKE"],
+        "recipe": "general",
         "description": "The shared mixed, real-extra and shoes archives, one folder per source (REAL: grocery, food, kream, imagenet, shoes-real; FAKE: 14 generators and shoes-midjourney); built by python3 -m training.general_dataset",
         "author": "AI Product Photo Detector",
         "license": "research and evaluation only: see the archives' licences (Food-101 terms, ImageNet terms, sources without a licence)",
