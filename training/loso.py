@@ -23,6 +23,7 @@ import argparse
 import io
 import json
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -34,13 +35,9 @@ from PIL import Image
 from .metrics import binary_metrics, roc_auc
 from .patch_data import list_sourced, load_pixels
 from .progress_log import say
-from .train_patches import choose_threshold, fit_ood, ood_distance, parse_args as trainer_args, score_pixels, sigmoid, train
+from .train_patches import choose_threshold, ood_distance, ood_statistics, parse_args as trainer_args, score_pixels, sigmoid, train
 
 VARIANTS = ("original", "jpeg75", "long512", "half")
-
-
-def key_of(item) -> str:
-    return f"{'FAKE' if item.label else 'REAL'}/{item.source}"
 
 
 def variant(pixels: np.ndarray, name: str) -> np.ndarray:
@@ -65,20 +62,17 @@ def variant(pixels: np.ndarray, name: str) -> np.ndarray:
 
 def fold(args, targs, key, items_train, px_train, items_val, px_val, held, px_held) -> dict:
     started = time.time()
-    keep = [i for i, it in enumerate(items_train) if key_of(it) != key]
+    keep = [i for i, it in enumerate(items_train) if it.key != key]
     model, _ = train(targs, args.dataset, [items_train[i] for i in keep], [px_train[i] for i in keep])
-    vkeep = [i for i, it in enumerate(items_val) if key_of(it) != key]
+    vkeep = [i for i, it in enumerate(items_val) if it.key != key]
     v_items = [items_val[i] for i in vkeep]
     v_px = [px_val[i] for i in vkeep]
     val = score_pixels(model, v_px, targs.patch_size, targs.patches)
     v_labels = np.array([it.label for it in v_items])
     v_probs = sigmoid(val["logit"])
     threshold = choose_threshold(v_labels, v_probs)
-    rng = np.random.default_rng(targs.seed)
-    sub = rng.choice(len(keep), size=min(targs.ood_images, len(keep)), replace=False)
-    ood = fit_ood(score_pixels(model, [px_train[keep[i]] for i in sub], targs.patch_size, targs.patches)["embedding"])
-    v_dist = ood_distance(val["embedding"], ood)
-    ood_threshold = float(np.percentile(v_dist, 95.0))
+    stats = ood_statistics(model, targs, [px_train[i] for i in keep], val["embedding"])
+    ood, v_dist, ood_threshold = stats.ood, stats.val_distance, stats.threshold
     held_label = held[0].label
     other = [i for i, it in enumerate(v_items) if it.label != held_label]
     other = sorted(np.random.default_rng(targs.seed).choice(other, size=min(args.max_test, len(other)), replace=False).tolist())
@@ -111,7 +105,7 @@ def fold(args, targs, key, items_train, px_train, items_val, px_val, held, px_he
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(argv) if argv is not None else __import__("sys").argv[1:]
+    argv = list(argv) if argv is not None else sys.argv[1:]
     rest = argv[argv.index("--") + 1 :] if "--" in argv else []
     own = argv[: argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description="Leave-one-source-out evaluation of a patch-detector recipe.")
@@ -126,7 +120,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     items_train, items_val = list_sourced(args.dataset, "train"), list_sourced(args.dataset, "val")
     say(f"decoding {len(items_train) + len(items_val)} images")
     px_train, px_val = load_pixels(args.dataset, items_train), load_pixels(args.dataset, items_val)
-    keys = sorted({key_of(it) for it in items_train}) if not args.sources else args.sources.split(",")
+    keys = sorted({it.key for it in items_train}) if not args.sources else args.sources.split(",")
     out_file = args.out / "loso.json"
     result = json.loads(out_file.read_text()) if out_file.exists() else {"recipe": vars(targs), "folds": []}
     result["recipe"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(targs).items()}
@@ -134,7 +128,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for key in keys:
         if key in done:
             continue
-        held_all = [(it, px) for it, px in zip(items_train + items_val, px_train + px_val) if key_of(it) == key]
+        held_all = [(it, px) for it, px in zip(items_train + items_val, px_train + px_val) if it.key == key]
         random.Random(targs.seed).shuffle(held_all)
         held_all = held_all[: args.max_test]
         row = fold(args, targs, key, items_train, px_train, items_val, px_val, [h[0] for h in held_all], [h[1] for h in held_all])

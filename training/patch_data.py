@@ -29,6 +29,11 @@ class SourcedItem:
     label: int
     source: str
 
+    @property
+    def key(self) -> str:
+        """`REAL/<source>` or `FAKE/<source>`: how per-source tables and --exclude-source name it."""
+        return f"{'FAKE' if self.label else 'REAL'}/{self.source}"
+
 
 def source_of(relative: str) -> str:
     """`<split>/<CLASS>/<source>/<file>` → source; `<split>/<CLASS>/<file>` → "default"."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 import random
 import shlex
 import sys
@@ -147,6 +148,27 @@ def ood_distance(embeddings: np.ndarray, ood: dict) -> np.ndarray:
     return np.linalg.norm((embeddings - ood["mean"]) @ ood["whitening"].T, axis=1)
 
 
+@dataclass(frozen=True)
+class OodStatistics:
+    train_index: np.ndarray  # the training images scored (a seeded sample of --ood-images)
+    train_scores: dict  # score_pixels of those images
+    ood: dict  # fit_ood of their embeddings
+    val_distance: np.ndarray  # OOD distance of each validation image
+    threshold: float  # the OOD_PERCENTILE-th percentile of val_distance
+
+
+def ood_statistics(model: PatchNet, args: argparse.Namespace, train_pixels: Sequence[np.ndarray], val_embedding: np.ndarray) -> OodStatistics:
+    """The out-of-distribution statistics of a run: a seeded sample of --ood-images training images
+    is scored, its pooled embeddings fitted, and the threshold set at the OOD_PERCENTILE-th
+    percentile of the validation images' distances (the trainer and every held-out fold alike)."""
+    rng = np.random.default_rng(args.seed)
+    index = rng.choice(len(train_pixels), size=min(args.ood_images, len(train_pixels)), replace=False)
+    scores = score_pixels(model, [train_pixels[i] for i in index], args.patch_size, args.patches)
+    ood = fit_ood(scores["embedding"])
+    distance = ood_distance(val_embedding, ood)
+    return OodStatistics(index, scores, ood, distance, float(np.percentile(distance, OOD_PERCENTILE)))
+
+
 def choose_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
     """The validation threshold that maximises balanced accuracy (classes differ in size)."""
     best, best_t = -1.0, 0.5
@@ -238,8 +260,8 @@ def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], 
 
 def per_source(items: Sequence[SourcedItem], labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict:
     out = {}
-    for key in sorted({f"{'FAKE' if it.label else 'REAL'}/{it.source}" for it in items}):
-        idx = np.array([f"{'FAKE' if it.label else 'REAL'}/{it.source}" == key for it in items])
+    for key in sorted({it.key for it in items}):
+        idx = np.array([it.key == key for it in items])
         m = binary_metrics(labels[idx], probs[idx], threshold)
         out[key] = {"n": m["n"], "accuracy": m["accuracy"]}
     return out
@@ -252,8 +274,7 @@ def write_pipeline_files(args, out: Path, root: Path, train_items, val_items, va
         return [{"path": it.path, "label": it.label, "sha256": sha256_file(root / it.path)} for it in items]
 
     write_run_file(out, "split.json", {"train": entries(train_items), "val": entries(val_items)})
-    split_metrics = binary_metrics(np.array([it.label for it in val_items]), val_probs, threshold)
-    write_run_file(out, "torch_eval.json", {"val": SplitMetrics(**{k: split_metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "n")},
+    write_run_file(out, "torch_eval.json", {"val": SplitMetrics(**{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "n")},
                                                                  probabilities=[float(p) for p in val_probs]).to_json()})
     # Parity bundle: the patches of the first validation images, as serving would cut them.
     pixels = load_pixels(root, val_items[:PARITY_IMAGES])
@@ -301,8 +322,8 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     excluded = set(args.exclude_source)
-    train_items = [it for it in list_sourced(root, "train") if f"{'FAKE' if it.label else 'REAL'}/{it.source}" not in excluded]
-    val_items = [it for it in list_sourced(root, "val") if f"{'FAKE' if it.label else 'REAL'}/{it.source}" not in excluded]
+    train_items = [it for it in list_sourced(root, "train") if it.key not in excluded]
+    val_items = [it for it in list_sourced(root, "val") if it.key not in excluded]
     say(f"decoding {len(train_items)} training and {len(val_items)} validation images")
     train_pixels = load_pixels(root, train_items)
     val_pixels = load_pixels(root, val_items)
@@ -310,15 +331,11 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
     say("scoring validation images")
     val = score_pixels(model, val_pixels, args.patch_size, args.patches)
     val_labels = np.array([it.label for it in val_items])
-    rng = np.random.default_rng(args.seed)
-    ood_idx = rng.choice(len(train_items), size=min(args.ood_images, len(train_items)), replace=False)
-    train_scores = score_pixels(model, [train_pixels[i] for i in ood_idx], args.patch_size, args.patches)
-    logit_scale = fit_logit_scale(np.array([train_items[i].label for i in ood_idx]), train_scores["logit"])
+    stats = ood_statistics(model, args, train_pixels, val["embedding"])
+    logit_scale = fit_logit_scale(np.array([train_items[i].label for i in stats.train_index]), stats.train_scores["logit"])
     val_probs = sigmoid(logit_scale * val["logit"])
     threshold = choose_threshold(val_labels, val_probs)
-    ood = fit_ood(train_scores["embedding"])
-    val_dist = ood_distance(val["embedding"], ood)
-    ood_threshold = float(np.percentile(val_dist, OOD_PERCENTILE))
+    ood, val_dist, ood_threshold = stats.ood, stats.val_distance, stats.threshold
     model = model.cpu()
     checkpoint = {"state": model.state_dict(), "config": {"representation": args.representation, "width": args.width}}
     torch.save(checkpoint, out / "checkpoint.pt")
