@@ -141,7 +141,8 @@ export function validateDataset(
     counts[file.className] += 1;
     if (sourced) {
       const key = sourceKey(file.key, file.label);
-      counts.sources = { ...counts.sources, [key]: (counts.sources?.[key] ?? 0) + 1 };
+      const sources = (counts.sources ??= {});
+      sources[key] = (sources[key] ?? 0) + 1;
     }
   }
   if (!listing.splits.includes('train')) errors.push('there is no train/ folder with images; a dataset needs train/REAL and train/FAKE');

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../logger';
 import type { ModelMetadata } from './model-metadata';
-import type { InferenceEngine } from './onnx-session';
+import type { InferenceEngine, OutputTensor } from './onnx-session';
 import { probabilitiesOfAi } from './scores';
 
 export interface PatchOutputs {
@@ -31,17 +31,9 @@ export class LoadedModel {
 
   /** Runs one batch of `count` preprocessed images (NCHW float32) and returns P(AI) for each. */
   async predict(input: Float32Array, count: number): Promise<Float32Array> {
-    if (this.released) throw new Error(`model ${this.name}@${this.version} was released`);
-    const { preprocessing, input: inputSpec, output } = this.metadata;
-    this.inFlight += 1;
-    try {
-      const results = await this.engine.run(inputSpec.name, input, [count, 3, preprocessing.height, preprocessing.width], [output.name]);
-      const result = results[output.name]!;
-      return probabilitiesOfAi(result.data, result.dims, output.activation, output.ai_index, count);
-    } finally {
-      this.inFlight -= 1;
-      if (this.retired && this.inFlight === 0) void this.release();
-    }
+    const { output } = this.metadata;
+    const result = (await this.run(input, count, [output.name]))[output.name]!;
+    return probabilitiesOfAi(result.data, result.dims, output.activation, output.ai_index, count);
   }
 
   /**
@@ -49,22 +41,26 @@ export class LoadedModel {
    * sigmoid): the logit of P(AI) for each patch and, where metadata.ood names one, its embedding.
    */
   async predictPatches(input: Float32Array, count: number): Promise<PatchOutputs> {
-    if (this.released) throw new Error(`model ${this.name}@${this.version} was released`);
-    const { preprocessing, input: inputSpec, output, ood } = this.metadata;
+    const { output, ood } = this.metadata;
     if (output.activation !== 'sigmoid') throw new Error(`patch models give one logit per patch (activation sigmoid), not ${output.activation}`);
-    const names = ood === undefined ? [output.name] : [output.name, ood.output];
+    const results = await this.run(input, count, ood === undefined ? [output.name] : [output.name, ood.output]);
+    const logits = results[output.name]!;
+    if (logits.dims[0] !== count || logits.data.length !== count) throw new Error(`model output has dims [${logits.dims.join(', ')}]; expected [${count}, 1]`);
+    if (ood === undefined) return { logits: logits.data, embeddings: null };
+    const embeddings = results[ood.output]!;
+    if (embeddings.dims[0] !== count || embeddings.data.length !== count * ood.mean.length) {
+      throw new Error(`embedding output has dims [${embeddings.dims.join(', ')}]; expected [${count}, ${ood.mean.length}]`);
+    }
+    return { logits: logits.data, embeddings: embeddings.data };
+  }
+
+  /** One session run of `count` inputs (NCHW float32), counted in flight so that a retired version is released only once idle. */
+  private async run(input: Float32Array, count: number, outputNames: readonly string[]): Promise<Record<string, OutputTensor>> {
+    if (this.released) throw new Error(`model ${this.name}@${this.version} was released`);
+    const { preprocessing, input: inputSpec } = this.metadata;
     this.inFlight += 1;
     try {
-      const results = await this.engine.run(inputSpec.name, input, [count, 3, preprocessing.height, preprocessing.width], names);
-      const logits = results[output.name]!;
-      if (logits.dims[0] !== count || logits.data.length !== count)
-        throw new Error(`model output has dims [${logits.dims.join(', ')}]; expected [${count}, 1]`);
-      if (ood === undefined) return { logits: logits.data, embeddings: null };
-      const embeddings = results[ood.output]!;
-      if (embeddings.dims[0] !== count || embeddings.data.length !== count * ood.mean.length) {
-        throw new Error(`embedding output has dims [${embeddings.dims.join(', ')}]; expected [${count}, ${ood.mean.length}]`);
-      }
-      return { logits: logits.data, embeddings: embeddings.data };
+      return await this.engine.run(inputSpec.name, input, [count, 3, preprocessing.height, preprocessing.width], outputNames);
     } finally {
       this.inFlight -= 1;
       if (this.retired && this.inFlight === 0) void this.release();
