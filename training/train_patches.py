@@ -31,12 +31,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from .aligned_fakes import build_aligned
 from .constants import INPUT_NAME, MEAN, ONNX_OPSET, OUTPUT_NAME, STD
 from .dataset_files import read_dataset_info, sha256_file
 from .device import resolve_device
 from .run_files import ParityMeta, SplitMetrics, TrainingRecord, write_run_file
 from .metadata import utc_now_iso
 from .metrics import binary_metrics
+from .operating_point import operating_point
 from .patch_data import PatchAugment, SourcedItem, augmented_patch, balanced_weights, list_sourced, load_pixels
 from .patches import EMBEDDING_NAME, REPRESENTATIONS, PatchNet, extract_patches, patch_grid
 from .progress_log import ProgressLog, run_logged, say
@@ -67,6 +69,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (auto: CUDA when there is a GPU)")
+    p.add_argument("--aligned-families", default="", help="comma-separated autoencoder families whose reconstructions of the REAL photos are aligned fakes (training/aligned_fakes.py): taef2, nearest-x4, ...")
+    p.add_argument("--aligned-per-source", type=int, default=200, help="REAL training photos per source reconstructed, a quarter of that in val (0: all)")
+    p.add_argument("--aligned-crop", type=int, default=160, help="side of the reconstructed crop, px at native resolution")
+    p.add_argument("--aligned-share", type=float, default=None, help="share of the FAKE draws that are aligned pairs (default 1 without generator folders, else 0.5)")
+    p.add_argument("--taef2", type=Path, help="folder of the TAEF2 weights (family taef2)")
+    p.add_argument("--autoencoders", type=Path, help="folder of <family>.pt small autoencoders (training/train_autoencoder.py)")
+    p.add_argument("--target-fpr", type=float, default=None, help="decide at an operating point: at most this share of validation REAL photos called AI (the threshold), and --target-fnr of fakes called real (the lower edge of the uncertain band); default: the balanced-accuracy threshold")
+    p.add_argument("--target-fnr", type=float, default=0.02)
+    p.add_argument("--generators", choices=("include", "exclude"), default="include", help="whether the dataset's own FAKE folders are trained on")
     return p.parse_args(argv)
 
 
@@ -199,8 +210,71 @@ def export(model: PatchNet, size: int, path: Path) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Pairs:
+    """For each item, the index of the real photo it reconstructs (-1: not an aligned fake) and
+    the crop box of that photo it was made from."""
+
+    original: np.ndarray
+    boxes: tuple[Optional[tuple[int, int, int, int]], ...]
+
+    @staticmethod
+    def none(n: int) -> "Pairs":
+        return Pairs(np.full(n, -1), (None,) * n)
+
+
+def draw_weights(items: Sequence[SourcedItem], pairs: Pairs, balance: str, aligned_share: Optional[float]) -> np.ndarray:
+    """Sampling weights. Without aligned fakes: balanced_weights (each class half, each source an
+    equal share of its class) or uniform. With them, an aligned draw yields a pair (its photo
+    too), so the classes stay even when REAL draws get (1 − a)/(2 − a) and FAKE draws 1/(2 − a),
+    `a` being the aligned share of FAKE draws; aligned fakes are balanced over (photo source,
+    family) and generator images over their sources."""
+    n = len(items)
+    aligned = pairs.original >= 0
+    if not aligned.any():
+        return balanced_weights(list(items)) if balance == "source" else np.full(n, 1.0 / n)
+    has_generators = any(it.label == 1 and not aligned[i] for i, it in enumerate(items))
+    a = (0.5 if has_generators else 1.0) if aligned_share is None else (aligned_share if has_generators else 1.0)
+    shares = {"real": (1 - a) / (2 - a), "aligned": a / (2 - a), "generator": (1 - a) / (2 - a)}
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, it in enumerate(items):
+        kind = "aligned" if aligned[i] else ("generator" if it.label == 1 else "real")
+        group = f"{items[pairs.original[i]].source}|{it.source}" if aligned[i] else it.source
+        groups.setdefault((kind, group), []).append(i)
+    weights = np.zeros(n, dtype=np.float64)
+    for kind, share in shares.items():
+        keys = [key for key in groups if key[0] == kind]
+        for key in keys:
+            weights[groups[key]] = share / len(keys) / len(groups[key])
+    return weights / weights.sum()
+
+
+def draw_batch(idx: np.ndarray, pixels: Sequence[np.ndarray], labels: np.ndarray, pairs: Pairs, rng: random.Random,
+               cfg: PatchAugment, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`size` augmented patches for the drawn indices: an aligned fake brings its photo, cut at the
+    same place with the same augmentation (one seed for both). Returns (patches, labels, the item
+    each patch came from)."""
+    patches, ys, owners = [], [], []
+    for i in idx:
+        o = int(pairs.original[i])
+        if o < 0:
+            patches.append(augmented_patch(pixels[i], rng, cfg))
+            ys.append(labels[i])
+            owners.append(i)
+            continue
+        seed = rng.getrandbits(32)
+        x, y, w, h = pairs.boxes[i]  # type: ignore[misc]
+        patches.append(augmented_patch(pixels[i], random.Random(seed), cfg))
+        patches.append(augmented_patch(pixels[o][y : y + h, x : x + w], random.Random(seed), cfg))
+        ys += [1, 0]
+        owners += [i, o]
+        if len(patches) >= size:
+            break
+    return np.stack(patches[:size]), np.array(ys[:size]), np.array(owners[:size])
+
+
 def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], train_pixels: list[np.ndarray],
-          log: Optional[ProgressLog] = None) -> tuple[PatchNet, list[dict]]:
+          log: Optional[ProgressLog] = None, pairs: Optional[Pairs] = None) -> tuple[PatchNet, list[dict]]:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     np_rng = np.random.default_rng(args.seed)
@@ -213,10 +287,11 @@ def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], 
     steps_per_epoch = max(1, args.samples_per_epoch // args.batch_size)
     total = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
-    weights = balanced_weights(train_items) if args.balance == "source" else np.full(len(train_items), 1.0 / len(train_items))
+    pairs = pairs if pairs is not None else Pairs.none(len(train_items))
+    weights = draw_weights(train_items, pairs, args.balance, args.aligned_share)
     cfg = PatchAugment(size=args.patch_size, enabled=not args.no_augment)
     labels_all = np.array([it.label for it in train_items])
-    real_index = np.array([real_sources.index(it.source) if it.label == 0 else -1 for it in train_items])
+    real_index = np.array([real_sources.index(it.source) if it.label == 0 and it.source in real_sources else -1 for it in train_items])
     bce = nn.BCEWithLogitsLoss()
     history = []
     step = 0
@@ -226,10 +301,10 @@ def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], 
         model.train()
         started, loss_sum, adv_sum, correct, seen = time.time(), 0.0, 0.0, 0, 0
         for _ in range(steps_per_epoch):
-            idx = np_rng.choice(len(train_items), size=args.batch_size, p=weights)
-            batch = np.stack([augmented_patch(train_pixels[i], rng, cfg) for i in idx])
+            drawn = np_rng.choice(len(train_items), size=args.batch_size, p=weights)
+            batch, batch_labels, idx = draw_batch(drawn, train_pixels, labels_all, pairs, rng, cfg, args.batch_size)
             x = to_input(batch).to(device)
-            y = torch.from_numpy(labels_all[idx]).float().to(device)
+            y = torch.from_numpy(batch_labels).float().to(device)
             logit, emb = model(x)
             loss = bce(logit[:, 0], y)
             if adversary is not None:
@@ -315,6 +390,30 @@ def write_pipeline_files(args, out: Path, root: Path, train_items, val_items, va
     ))
 
 
+def aligned_families(args: argparse.Namespace) -> list[str]:
+    return [f for f in args.aligned_families.split(",") if f]
+
+
+def split_items(args: argparse.Namespace, root: Path, split: str, excluded: set[str]) -> tuple[list[SourcedItem], Pairs]:
+    """The items of a split the recipe trains or validates on: the dataset's own (less excluded
+    sources, less its FAKE folders with --generators exclude), then the aligned fakes of the
+    remaining REAL photos (training/aligned_fakes.py builds them once and caches them under
+    <dataset>/aligned/), with their pairing."""
+    items = [it for it in list_sourced(root, split) if it.key not in excluded and (args.generators == "include" or it.label == 0)]
+    families = aligned_families(args)
+    if not families:
+        return items, Pairs.none(len(items))
+    position = {it.path: i for i, it in enumerate(items)}
+    originals, boxes = [-1] * len(items), [None] * len(items)
+    for fake in build_aligned(root, families, args.aligned_per_source, args.aligned_crop, args.seed, args.taef2, args.autoencoders, splits=(split,)):
+        if fake.original not in position or fake.key in excluded:
+            continue
+        items.append(SourcedItem(fake.path, 1, f"aligned-{fake.family}"))
+        originals.append(position[fake.original])
+        boxes.append(fake.box)
+    return items, Pairs(np.array(originals), tuple(boxes))
+
+
 def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dict:
     started = time.time()
     torch.set_num_threads(args.threads)
@@ -322,19 +421,20 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     excluded = set(args.exclude_source)
-    train_items = [it for it in list_sourced(root, "train") if it.key not in excluded]
-    val_items = [it for it in list_sourced(root, "val") if it.key not in excluded]
+    train_items, train_pairs = split_items(args, root, "train", excluded)
+    val_items, _ = split_items(args, root, "val", excluded)
     say(f"decoding {len(train_items)} training and {len(val_items)} validation images")
     train_pixels = load_pixels(root, train_items)
     val_pixels = load_pixels(root, val_items)
-    model, log = train(args, root, train_items, train_pixels, progress)
+    model, log = train(args, root, train_items, train_pixels, progress, train_pairs)
     say("scoring validation images")
     val = score_pixels(model, val_pixels, args.patch_size, args.patches)
     val_labels = np.array([it.label for it in val_items])
     stats = ood_statistics(model, args, train_pixels, val["embedding"])
     logit_scale = fit_logit_scale(np.array([train_items[i].label for i in stats.train_index]), stats.train_scores["logit"])
     val_probs = sigmoid(logit_scale * val["logit"])
-    threshold = choose_threshold(val_labels, val_probs)
+    point = operating_point(val_probs[val_labels == 0], val_probs[val_labels == 1], args.target_fpr, args.target_fnr) if args.target_fpr is not None else None
+    threshold = point.ai_threshold if point is not None else choose_threshold(val_labels, val_probs)
     ood, val_dist, ood_threshold = stats.ood, stats.val_distance, stats.threshold
     model = model.cpu()
     checkpoint = {"state": model.state_dict(), "config": {"representation": args.representation, "width": args.width}}
@@ -372,6 +472,10 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
         "labels": ["real", "ai_generated"],
         "threshold": round(threshold, 4),
     }
+    if point is not None:
+        # The pipeline sets the published operating point again from the serving path's validation scores.
+        metadata["operating_point"] = {"target_fpr": args.target_fpr, "target_fnr": args.target_fnr, "split": "val",
+                                       "ai_threshold": point.ai_threshold, "real_threshold": point.real_threshold}
     (out / "metadata.json").write_text(json.dumps(metadata) + "\n")
     rows = [
         {"path": it.path, "source": it.source, "label": it.label, "probability": round(float(p), 5), "logit_std": round(float(s), 4), "ood": round(float(d), 4)}

@@ -4,6 +4,7 @@
  * train/serve agreement, the gate decision, and the limits — what the model has never seen. Pure:
  * Markdown from plain data.
  */
+import type { OperatingPoint } from './operating-point';
 import { type DriftReference, type ModelMetadata } from '../../functions/src/core';
 import type { GateDecision } from './gate';
 import type { BinaryMetrics } from './metrics';
@@ -299,10 +300,25 @@ export function uncertaintyLines(metadata: ModelMetadata): string[] {
   if (u === undefined) return [];
   const share = u.share_in_band === undefined ? '?' : `${(100 * u.share_in_band).toFixed(2)} %`;
   const outside = u.accuracy_outside === undefined || u.accuracy_outside === null ? 'n/a (no image outside)' : `${(100 * u.accuracy_outside).toFixed(2)} %`;
+  const point = metadata.operating_point as OperatingPoint | undefined;
+  if (point !== undefined && u.target_fpr !== undefined) {
+    const pct = (value: number) => `${(100 * value).toFixed(2)} %`;
+    return [
+      '## Operating point',
+      '',
+      `Serving answers \`ai_generated\` for P(AI) ≥ **${point.ai_threshold}**, \`real\` below **${point.real_threshold}** and \`uncertain\` between. ` +
+        `Both thresholds were set on ${point.split} only: at most ${pct(point.target_fpr)} of its ${point.real_images} real photos called AI ` +
+        `(measured ${pct(point.fpr)}, 95 % CI ${pct(point.fpr_ci[0])}–${pct(point.fpr_ci[1])}), at most ${pct(point.target_fnr)} of its ${point.fake_images} fakes called real (measured ${pct(point.fnr)}). ` +
+        `Fakes called AI: ${pct(point.tpr)} (95 % CI ${pct(point.tpr_ci[0])}–${pct(point.tpr_ci[1])}); ${pct(point.share_uncertain)} of ${point.split} between the thresholds.`,
+      '',
+      `Method: ${u.method ?? 'see pipeline/src/operating-point.ts'}.`,
+      '',
+    ];
+  }
   return [
     '## Uncertainty band',
     '',
-    `Serving answers \`verdict: "uncertain"\` for P(AI) in **[${u.band[0]}, ${u.band[1]}]**, where accuracy on ${u.split ?? 'val'} falls below ${(100 * u.target_accuracy).toFixed(0)} %. ` +
+    `Serving answers \`verdict: "uncertain"\` for P(AI) in **[${u.band[0]}, ${u.band[1]}]**, where accuracy on ${u.split ?? 'val'} falls below ${(100 * (u.target_accuracy ?? 0.9)).toFixed(0)} %. ` +
       `${share} of the ${u.images ?? '?'} ${u.split ?? 'val'} images fall in the band; accuracy on the images outside it: **${outside}**.`,
     '',
     `Method: ${u.method ?? 'see pipeline/src/uncertainty-band.ts'}.`,

@@ -47,7 +47,10 @@ export interface OodSpec {
 /** metadata.json's `uncertainty` block (pipeline/src/uncertainty-band.ts writes it). */
 export interface ModelUncertainty {
   band: [number, number];
-  target_accuracy: number;
+  /** The 90 %-accuracy band's target (pipeline/src/uncertainty-band.ts). */
+  target_accuracy?: number;
+  /** A model deciding at an operating point (metadata `operating_point`): the band is [real threshold, threshold]. */
+  target_fpr?: number;
   split?: string;
   images?: number;
   share_in_band?: number;

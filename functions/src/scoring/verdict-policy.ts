@@ -20,7 +20,10 @@
  * 3. pixels, uncertain: the item is flagged out of distribution (`ood`), or its patches disagree
  *    (`patches.logitStd` above the model's `uncertainty.patch_logit_std_max`, else
  *    PATCH_DISAGREEMENT_LOGIT_STD), or the probability falls inside the model's uncertainty band
- *    (`uncertainty.band` in metadata.json: where its validation accuracy is below 90 %).
+ *    (`uncertainty.band` in metadata.json: for a model deciding at an operating point, between its
+ *    real threshold and its threshold, set on validation so that at most 2 % of real photos are
+ *    called AI and at most 2 % of fakes real; for older models, where its validation accuracy is
+ *    below 90 %). P(AI) exactly at the threshold is decided by it.
  * 4. pixels: `ai_generated` when probability ≥ threshold, else `real`.
  *
  * Camera EXIF (Make, Model, Software), a capture source type, or no metadata at all never make an
@@ -95,7 +98,8 @@ export function decideVerdict(input: PolicyInput): PolicyDecision {
     return { verdict: 'uncertain', decided_by: 'pixels', reasons };
   }
   const p = input.probability;
-  if (input.band !== null && p >= input.band[0] && p <= input.band[1]) {
+  // The band is [low, high): at the threshold's own edge (an operating point's band ends at the threshold) the threshold decides.
+  if (input.band !== null && p >= input.band[0] && (p < input.band[1] || (p === input.band[1] && input.band[1] !== input.threshold))) {
     reasons.push(`P(AI) ${round(p)} is inside the model's uncertainty band [${input.band[0]}, ${input.band[1]}]`);
     return { verdict: 'uncertain', decided_by: 'pixels', reasons };
   }

@@ -10,6 +10,7 @@ import { evaluateItems, loadModelForEvaluation, summarizeSplit, type SplitEvalua
 import type { BinaryMetrics } from '../metrics';
 import { checkParityBundle, compareSplit, judgeSkew, renderSkewReport, type SkewReport } from '../parity';
 import { Progress } from '../progress';
+import { computeOperatingPoint, operatingPointBand, type OperatingPoint, type OperatingPointTargets } from '../operating-point';
 import { computeUncertaintyBand } from '../uncertainty-band';
 import type { RunDir, SplitItem } from '../run-dir';
 import { type StepContext, writeJson } from './step-context';
@@ -40,17 +41,34 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
     intraOpNumThreads: deps.config.ortIntraOpThreads,
     logger,
   });
-  const evaluations: SplitEvaluation[] = [];
+  const scoredSplits: Array<{ split: 'val' | 'test'; items: SplitEvaluation['items'] }> = [];
   try {
     for (const split of ['val', 'test'] as const) {
       const items = runDir.split[split];
       if (items.length === 0) continue;
       step('evaluate', `scoring ${items.length} ${split} images through the serving code`);
-      evaluations.push(summarizeSplit(split, await evaluateWithProgress(challenger, input.localRoot, items, context, split), metadata.threshold));
+      scoredSplits.push({ split, items: await evaluateWithProgress(challenger, input.localRoot, items, context, split) });
     }
   } finally {
     challenger.retire();
   }
+  // A model that decides at an operating point gets its thresholds from the serving path's
+  // validation scores (pipeline/src/operating-point.ts), before anything is measured at them.
+  const requested = runDir.metadata.operating_point as OperatingPointTargets | undefined;
+  const valScored = (scoredSplits.find((entry) => entry.split === 'val')?.items ?? []).filter((item) => item.probability !== null);
+  if (requested !== undefined && valScored.length > 0) {
+    const point = computeOperatingPoint(
+      valScored.map((item) => item.label),
+      valScored.map((item) => item.probability as number),
+      { target_fpr: requested.target_fpr, target_fnr: requested.target_fnr },
+    );
+    metadata = { ...metadata, threshold: point.ai_threshold, operating_point: point };
+    step(
+      'evaluate',
+      `operating point: P(AI) ≥ ${point.ai_threshold} is ai_generated (val FPR ${point.fpr}, 95 % CI [${point.fpr_ci.join(', ')}]; TPR ${point.tpr}), below ${point.real_threshold} real; ${(100 * point.share_uncertain).toFixed(2)} % of val between`,
+    );
+  }
+  const evaluations = scoredSplits.map((entry) => summarizeSplit(entry.split, entry.items, metadata.threshold));
   const agreements = evaluations.map((evaluation) => {
     const torch = runDir.torchEval[evaluation.split];
     if (torch === undefined) throw new Error(`torch_eval.json has no ${evaluation.split} entry`);
@@ -75,10 +93,14 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
       { n: m.n },
     );
   }
-  // The uncertainty band comes from validation predictions only (pipeline/src/uncertainty-band.ts).
+  // The uncertainty band comes from validation predictions only: the operating point's two
+  // thresholds, or where the model has none, the 90 %-accuracy band (pipeline/src/uncertainty-band.ts).
   const val = evaluations.find((evaluation) => evaluation.split === 'val');
   const scored = (val?.items ?? []).filter((item) => item.probability !== null);
-  if (scored.length > 0) {
+  const point = metadata.operating_point as OperatingPoint | undefined;
+  if (point !== undefined && requested !== undefined) {
+    metadata = { ...metadata, uncertainty: operatingPointBand(point, scored.length) };
+  } else if (scored.length > 0) {
     const uncertainty = computeUncertaintyBand(
       scored.map((item) => item.label),
       scored.map((item) => item.probability as number),

@@ -1,0 +1,90 @@
+/**
+ * The operating point of a model that decides at a stated error rate (training/operating_point.py
+ * is its twin on the Python side; the trainer asks for one with --target-fpr and this sets the
+ * published one from the serving path's validation scores):
+ *
+ * - the threshold (`ai_generated` at or above it) is the lowest at which at most `targetFpr` of the
+ *   validation REAL photos score at or above it;
+ * - the real threshold (`real` below it) is the highest at which at most `targetFnr` of the
+ *   validation fakes score below it, never above the threshold;
+ * - between the two, serving answers `uncertain` (metadata `uncertainty.band` = [real, threshold]).
+ *
+ * Rates on validation carry a 95 % Wilson interval. Pure: labels and probabilities in.
+ */
+export interface OperatingPointTargets {
+  target_fpr: number;
+  target_fnr: number;
+}
+
+export interface OperatingPoint extends OperatingPointTargets {
+  split: 'val';
+  ai_threshold: number;
+  real_threshold: number;
+  real_images: number;
+  fake_images: number;
+  /** Share of validation REAL photos called AI at the point, and its 95 % interval. */
+  fpr: number;
+  fpr_ci: [number, number];
+  /** Share of validation fakes called AI. */
+  tpr: number;
+  tpr_ci: [number, number];
+  /** Share of validation fakes called real. */
+  fnr: number;
+  /** Share of all validation images answered uncertain by the thresholds alone. */
+  share_uncertain: number;
+}
+
+const STEP = 1e-4;
+const round4 = (value: number) => Math.round(value * 1e4) / 1e4;
+
+/** 95 % Wilson score interval of `successes` in `n`. */
+export function wilsonInterval(successes: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = successes / n;
+  const denominator = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denominator;
+  return [round4(Math.max(0, centre - half)), round4(Math.min(1, centre + half))];
+}
+
+export function computeOperatingPoint(labels: ReadonlyArray<0 | 1>, probabilities: readonly number[], targets: OperatingPointTargets): OperatingPoint {
+  if (labels.length !== probabilities.length) throw new RangeError(`${labels.length} labels but ${probabilities.length} probabilities`);
+  const reals = probabilities.filter((_, i) => labels[i] === 0).sort((a, b) => b - a);
+  const fakes = probabilities.filter((_, i) => labels[i] === 1).sort((a, b) => a - b);
+  if (reals.length === 0 || fakes.length === 0) throw new RangeError('the operating point needs validation images of both classes');
+  const allowedReal = Math.floor(targets.target_fpr * reals.length + 1e-9);
+  const aiThreshold = allowedReal >= reals.length ? STEP : Math.min(1, round4((Math.floor(reals[allowedReal]! / STEP) + 1) * STEP));
+  const allowedFake = Math.floor(targets.target_fnr * fakes.length + 1e-9);
+  const realEdge = allowedFake >= fakes.length ? 1 : round4(Math.floor(fakes[allowedFake]! / STEP) * STEP);
+  const realThreshold = Math.min(realEdge, aiThreshold);
+  const calledAi = (p: number) => p >= aiThreshold;
+  const falsePositives = reals.filter(calledAi).length;
+  const truePositives = fakes.filter(calledAi).length;
+  const uncertain = probabilities.filter((p) => p >= realThreshold && p < aiThreshold).length;
+  return {
+    ...targets,
+    split: 'val',
+    ai_threshold: aiThreshold,
+    real_threshold: realThreshold,
+    real_images: reals.length,
+    fake_images: fakes.length,
+    fpr: round4(falsePositives / reals.length),
+    fpr_ci: wilsonInterval(falsePositives, reals.length),
+    tpr: round4(truePositives / fakes.length),
+    tpr_ci: wilsonInterval(truePositives, fakes.length),
+    fnr: round4(fakes.filter((p) => p < realThreshold).length / fakes.length),
+    share_uncertain: round4(uncertain / probabilities.length),
+  };
+}
+
+/** metadata.json's `uncertainty` block for a model deciding at `point`: the band between its thresholds. */
+export function operatingPointBand(point: OperatingPoint, images: number) {
+  return {
+    band: [point.real_threshold, point.ai_threshold] as [number, number],
+    target_fpr: point.target_fpr,
+    split: 'val',
+    images,
+    share_in_band: point.share_uncertain,
+    method: `operating point (pipeline/src/operating-point.ts): at most ${100 * point.target_fpr} % of validation real photos called AI, at most ${100 * point.target_fnr} % of validation fakes called real; uncertain between`,
+  };
+}

@@ -1,0 +1,52 @@
+import { computeOperatingPoint, operatingPointBand, wilsonInterval } from '../../src/operating-point';
+
+/** A seeded spread of probabilities: `n` values from `low` to `high`. */
+const spread = (n: number, low: number, high: number) => Array.from({ length: n }, (_, i) => low + ((high - low) * i) / (n - 1));
+
+describe('computeOperatingPoint', () => {
+  const reals = spread(200, 0.01, 0.7);
+  const fakes = spread(100, 0.3, 0.99);
+  const labels = [...reals.map(() => 0 as const), ...fakes.map(() => 1 as const)];
+  const point = computeOperatingPoint(labels, [...reals, ...fakes], { target_fpr: 0.02, target_fnr: 0.02 });
+
+  it('calls at most the target share of validation real photos AI', () => {
+    expect(reals.filter((p) => p >= point.ai_threshold).length).toBeLessThanOrEqual(4);
+    expect(point.fpr).toBeLessThanOrEqual(0.02);
+    // The next lower threshold step would call a fifth real photo AI: the threshold is the lowest allowed.
+    expect(reals.filter((p) => p >= point.ai_threshold - 0.0001).length).toBeGreaterThan(4);
+  });
+
+  it('calls at most the target share of fakes real, and the band ends at the threshold', () => {
+    expect(fakes.filter((p) => p < point.real_threshold).length).toBeLessThanOrEqual(2);
+    expect(point.real_threshold).toBeLessThanOrEqual(point.ai_threshold);
+    const band = operatingPointBand(point, labels.length);
+    expect(band.band).toEqual([point.real_threshold, point.ai_threshold]);
+    expect(band.share_in_band).toBe(point.share_uncertain);
+  });
+
+  it('reports the rates with intervals that contain them', () => {
+    expect(point.fpr_ci[0]).toBeLessThanOrEqual(point.fpr);
+    expect(point.fpr_ci[1]).toBeGreaterThanOrEqual(point.fpr);
+    expect(point.tpr).toBeCloseTo(fakes.filter((p) => p >= point.ai_threshold).length / fakes.length, 4);
+  });
+
+  it('has no uncertain band where the classes are apart', () => {
+    const apart = computeOperatingPoint([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], { target_fpr: 0.02, target_fnr: 0.02 });
+    expect(apart.real_threshold).toBeLessThanOrEqual(apart.ai_threshold);
+    expect(apart.fpr).toBe(0);
+    expect(apart.tpr).toBe(1);
+  });
+
+  it('refuses a validation split with one class', () => {
+    expect(() => computeOperatingPoint([0, 0], [0.1, 0.2], { target_fpr: 0.02, target_fnr: 0.02 })).toThrow('both classes');
+  });
+});
+
+describe('wilsonInterval', () => {
+  it('is the 95 % Wilson interval', () => {
+    const [low, high] = wilsonInterval(2, 100);
+    expect(low).toBeCloseTo(0.0055, 3);
+    expect(high).toBeCloseTo(0.07, 3);
+    expect(wilsonInterval(0, 0)).toEqual([0, 1]);
+  });
+});
