@@ -9,6 +9,7 @@ import { type DriftReference, type ModelMetadata, parseMetadata } from '../../..
 import { GateRejectedError } from '../errors';
 import type { GateDecision } from '../gate';
 import { isLosoReport, isProbeReport, losoSummary, renderGeneralization } from '../generalization';
+import { isHeldOutReport, renderHeldOut } from '../held-out-report';
 import type { BinaryMetrics } from '../metrics';
 import { renderModelCard } from '../model-card';
 import type { SkewReport } from '../parity';
@@ -129,6 +130,7 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
   );
   const loso = readRunReport(runDir.dir, 'loso.json', isLosoReport);
   const probes = readRunReport(runDir.dir, 'probes.json', isProbeReport);
+  const heldOut = readRunReport(runDir.dir, 'heldout.json', isHeldOutReport);
   const perSource = input.perSource ?? {};
   const metricsDoc = {
     model: { name: options.name, version, sha256: runDir.modelSha256 },
@@ -171,7 +173,10 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
     reference: input.reference,
     robustness: runDir.robustness,
     perSource,
-    generalization: renderGeneralization(loso, probes),
+    generalization: [
+      ...renderGeneralization(loso, probes),
+      ...(heldOut === null ? [] : ['## Held-out sources at the operating point', '', renderHeldOut(heldOut), '']),
+    ],
   });
   return {
     'model.onnx': runDir.modelBytes,
