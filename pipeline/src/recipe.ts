@@ -32,6 +32,7 @@ export type TrainerModule = 'training.train' | 'training.train_patches';
 export interface RecipeEvaluation {
   leave_one_source_out?: { trainer?: Record<string, TrainerFlagValue>; 'max-test'?: number; sources?: string[] };
   shortcut_probes?: { 'per-source'?: number };
+  held_out?: { trainer?: Record<string, TrainerFlagValue>; folds: string[]; 'max-test'?: number; 'target-fpr'?: number; 'target-fnr'?: number };
 }
 
 export interface Recipe {

@@ -3,6 +3,7 @@
  * into the run folder, where the model card reads them (generalization.ts):
  *   python3 -m training.loso            → loso.json   (one training per source, without it)
  *   python3 -m training.shortcut_probes → probes.json
+ *   python3 -m training.heldout_eval    → heldout.json (folds at the operating point)
  * Held-out runs use the recipe's trainer flags with `leave_one_source_out.trainer` on top (usually a
  * shorter schedule, which the card states). They run where the pipeline runs, on its CPU threads.
  */
@@ -33,6 +34,18 @@ export function losoArgs(request: Omit<SourceEvaluationRequest, 'python' | 'cwd'
   return [...own, '--', ...recipeTrainerArgs(trainer)];
 }
 
+/** The training.heldout_eval command line (after `python3`), or null when the recipe asks for none. */
+export function heldOutArgs(request: Omit<SourceEvaluationRequest, 'python' | 'cwd' | 'logFile'>): string[] | null {
+  const heldOut = request.evaluation.held_out;
+  if (heldOut === undefined) return null;
+  const own = ['-m', 'training.heldout_eval', '--dataset', request.datasetRoot, '--out', request.runDir, '--folds', heldOut.folds.join(',')];
+  if (heldOut['max-test'] !== undefined) own.push('--max-test', String(heldOut['max-test']));
+  if (heldOut['target-fpr'] !== undefined) own.push('--target-fpr', String(heldOut['target-fpr']));
+  if (heldOut['target-fnr'] !== undefined) own.push('--target-fnr', String(heldOut['target-fnr']));
+  const trainer = { ...request.trainer, ...(heldOut.trainer ?? {}), threads: request.threads };
+  return [...own, '--', ...recipeTrainerArgs(trainer)];
+}
+
 export function probeArgs(request: Omit<SourceEvaluationRequest, 'python' | 'cwd' | 'logFile' | 'trainer'>): string[] | null {
   const probes = request.evaluation.shortcut_probes;
   if (probes === undefined) return null;
@@ -46,6 +59,11 @@ export async function runSourceEvaluations(request: SourceEvaluationRequest, onS
   if (loso !== null) {
     onStart('leave-one-source-out: one shorter training per source');
     await runPythonModule({ python: request.python, cwd: request.cwd, args: loso, logFile: request.logFile, what: 'leave-one-source-out evaluation' });
+  }
+  const heldOut = heldOutArgs(request);
+  if (heldOut !== null) {
+    onStart('held-out folds at the operating point: one shorter training per fold');
+    await runPythonModule({ python: request.python, cwd: request.cwd, args: heldOut, logFile: request.logFile, what: 'held-out evaluation' });
   }
   const probes = probeArgs(request);
   if (probes !== null) {

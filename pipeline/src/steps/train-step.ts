@@ -51,6 +51,7 @@ export async function trainStep(input: TrainStepInput, context: StepContext): Pr
         ? { leave_one_source_out: evaluation.leave_one_source_out }
         : {}),
       ...(evaluation.shortcut_probes !== undefined && !existsSync(path.join(runDir.dir, 'probes.json')) ? { shortcut_probes: evaluation.shortcut_probes } : {}),
+      ...(evaluation.held_out !== undefined && !existsSync(path.join(runDir.dir, 'heldout.json')) ? { held_out: evaluation.held_out } : {}),
     };
     await runSourceEvaluations(
       {
