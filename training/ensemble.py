@@ -38,7 +38,6 @@ from .dataset_files import Item
 from .metadata import build_metadata, utc_now_iso
 from .onnx_export import check_onnx, check_parity, export_onnx
 from .progress_log import ProgressLog, run_logged, say
-from .train import write_json
 
 FLOAT16_MIN_ELEMENTS = 16  # smaller tensors (scalars, tiny biases) stay float32: no bytes to save
 
@@ -364,7 +363,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
                     + (", mirror-averaged" if args.flip else "")
                     + (f", averaged over {args.shift}-pixel shifts" if args.shift else ""))
     epochs = sum(int(t.get("epochs_run", 0)) for t in trainings)
-    write_json(out / "metadata.json", build_metadata(
+    write_run_file(out, "metadata.json", build_metadata(
         name=args.name or dataset_info.get("name", "model"), architecture=architecture, parameters=parameters,
         image_size=image_size, dataset=dataset_info, framework=f"pytorch {torch.__version__}",
         opset=onnx_summary["opset"], epochs=epochs, seed=int(trainings[0].get("args", {}).get("seed", 0)),

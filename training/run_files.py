@@ -21,6 +21,7 @@ SCHEMAS = {
     "torch_eval.json": "run-torch-eval.schema.json",
     "training.json": "run-training.schema.json",
     "parity/meta.json": "run-parity-meta.schema.json",
+    "metadata.json": "metadata.schema.json",  # what serving loads: never written unchecked
 }
 
 

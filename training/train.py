@@ -193,7 +193,7 @@ def run(args: argparse.Namespace, log: ProgressLog) -> dict:
              parity=parity_meta, reference_parity=reference)
 
     framework = f"pytorch {torch.__version__}"
-    write_json(out / "metadata.json", build_metadata(
+    write_run_file(out, "metadata.json", build_metadata(
         name=args.name or dataset_info["name"], architecture=ARCHITECTURE_NAMES[args.arch],
         parameters=parameters, image_size=args.image_size, dataset=dataset_info, framework=framework,
         opset=onnx_summary["opset"], epochs=result.epochs_run, seed=args.seed, created_at=utc_now_iso()))

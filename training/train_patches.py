@@ -476,7 +476,7 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
         # The pipeline sets the published operating point again from the serving path's validation scores.
         metadata["operating_point"] = {"target_fpr": args.target_fpr, "target_fnr": args.target_fnr, "split": "val",
                                        "ai_threshold": point.ai_threshold, "real_threshold": point.real_threshold}
-    (out / "metadata.json").write_text(json.dumps(metadata) + "\n")
+    write_run_file(out, "metadata.json", metadata)
     rows = [
         {"path": it.path, "source": it.source, "label": it.label, "probability": round(float(p), 5), "logit_std": round(float(s), 4), "ood": round(float(d), 4)}
         for it, p, s, d in zip(val_items, val_probs, val["logit_std"], val_dist)
