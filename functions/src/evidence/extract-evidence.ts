@@ -9,7 +9,15 @@
 import type { ImageFormat } from '../image/image-decoder';
 import { MAX_COMMENTS, readMetadataBlocks } from './container-blocks';
 import { type GeneratorMark, recogniseGenerators } from './generator-chunks';
-import { type C2paValidation, type ManifestReader, sourceTypeCode } from './manifest-reader';
+import {
+  type C2paValidation,
+  type ManifestAction,
+  type ManifestOrigin,
+  type ManifestReader,
+  type ManifestSummary,
+  type SignerSummary,
+  sourceTypeCode,
+} from './manifest-reader';
 import { readCameraTags } from './tiff-tags';
 import { readXmpFields } from './xmp-fields';
 
@@ -27,6 +35,16 @@ export interface Evidence {
     codes: string[];
     claim_generator: string | null;
     digital_source_types: string[];
+    /** Version of the trust material the signers were checked against (trust.json); null when none was loaded. */
+    trust_list: string | null;
+    /** Signer of the active manifest: its certificate and the authority that issued it. */
+    signer: SignerSummary | null;
+    /** Every manifest of the store (the active one first), each with its own validation and signer. */
+    manifests: ManifestSummary[];
+    /** Actions of the active manifest, in order. */
+    actions: ManifestAction[];
+    /** What the manifests declare the image is (manifest-reader.ts, classifyOrigin); null without a readable manifest. */
+    origin: ManifestOrigin | null;
   };
   /** IPTC DigitalSourceType from XMP (the last segment of its URI), and XMP CreatorTool. */
   xmp: { digital_source_type: string | null; creator_tool: string | null };
@@ -38,10 +56,38 @@ export interface Evidence {
   limits_hit: string[];
 }
 
+/** The evidence of a file with no metadata at all. */
+export function emptyEvidence(limitsHit: string[] = []): Evidence {
+  return {
+    c2pa: emptyC2pa(),
+    xmp: { digital_source_type: null, creator_tool: null },
+    exif: { make: null, model: null, software: null },
+    generators: [],
+    text_chunks: { count: 0, keywords: [] },
+    comments: [],
+    limits_hit: limitsHit,
+  };
+}
+
+function emptyC2pa(): Evidence['c2pa'] {
+  return {
+    present: false,
+    validation: null,
+    codes: [],
+    claim_generator: null,
+    digital_source_types: [],
+    trust_list: null,
+    signer: null,
+    manifests: [],
+    actions: [],
+    origin: null,
+  };
+}
+
 export async function extractEvidence(bytes: Buffer, format: ImageFormat, manifests: ManifestReader): Promise<Evidence> {
   const blocks = readMetadataBlocks(bytes, format);
   const xmp = readXmpFields(blocks.xmp);
-  const c2pa: Evidence['c2pa'] = { present: blocks.c2pa.present, validation: null, codes: [], claim_generator: null, digital_source_types: [] };
+  const c2pa: Evidence['c2pa'] = { ...emptyC2pa(), present: blocks.c2pa.present };
   const limitsHit = [...blocks.limitsHit];
   if (blocks.c2pa.present) {
     if (blocks.c2pa.bytes > MAX_MANIFEST_BYTES) {
@@ -54,6 +100,11 @@ export async function extractEvidence(bytes: Buffer, format: ImageFormat, manife
       c2pa.codes = report.codes;
       c2pa.claim_generator = report.claimGenerator;
       c2pa.digital_source_types = report.digitalSourceTypes;
+      c2pa.trust_list = report.trustList;
+      c2pa.signer = report.signer;
+      c2pa.manifests = report.manifests;
+      c2pa.actions = report.actions;
+      c2pa.origin = report.origin;
     }
   }
   return {

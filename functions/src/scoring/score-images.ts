@@ -18,7 +18,8 @@ import { type Confidence, confidenceOf } from '../model/scores';
 import type { ImageFetcher } from './image-fetcher';
 import type { ImageSource } from '../http/image-inputs';
 import type { ScoredImage } from './observer';
-import { type Evidence, extractEvidence } from '../evidence/extract-evidence';
+import { emptyEvidence, type Evidence, extractEvidence } from '../evidence/extract-evidence';
+import { type GeneratorName, nameGenerator } from '../evidence/generator-name';
 import type { ManifestReader } from '../evidence/manifest-reader';
 import { type DecidedBy, decideVerdict, type VerdictLabel } from './verdict-policy';
 
@@ -63,6 +64,8 @@ export interface Verdict {
   out_of_distribution?: { score: number; threshold: number; flagged: boolean };
   /** What the file says about itself; absent where scoring ran without evidence (offline evaluation). */
   evidence?: Evidence;
+  /** The generator the evidence names, and where it says so (evidence/generator-name.ts); null where it names none; absent without evidence. */
+  generator?: GeneratorName | null;
 }
 
 export const round = (value: number, places: number): number => {
@@ -175,15 +178,7 @@ async function evidenceOf(bytes: Buffer, prepared: PreparedImage, manifests: Man
   try {
     return await extractEvidence(bytes, prepared.header.format, manifests);
   } catch {
-    return {
-      c2pa: { present: false, validation: null, codes: [], claim_generator: null, digital_source_types: [] },
-      xmp: { digital_source_type: null, creator_tool: null },
-      exif: { make: null, model: null, software: null },
-      generators: [],
-      text_chunks: { count: 0, keywords: [] },
-      comments: [],
-      limits_hit: ['unreadable'],
-    };
+    return emptyEvidence(['unreadable']);
   }
 }
 
@@ -366,7 +361,10 @@ export function toVerdict(
     image,
     timing_ms: { decode: round(prepared.decodeMs, 2), inference: round(inferenceMs, 2), total: round(totalMs, 2) },
   };
-  if (extras.evidence !== undefined) verdict.evidence = extras.evidence;
+  if (extras.evidence !== undefined) {
+    verdict.generator = nameGenerator(extras.evidence);
+    verdict.evidence = extras.evidence;
+  }
   if (extras.patches !== undefined) verdict.patches = { scored: extras.patches.boxes.length, logit_std: round(extras.patches.logitStd, 4) };
   if (extras.ood !== undefined) {
     verdict.out_of_distribution = { score: round(extras.ood.score, 3), threshold: extras.ood.threshold, flagged: extras.ood.outOfDistribution };

@@ -6,9 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MAX_TEXT_CHUNKS, readMetadataBlocks, readTextChunk } from '../../src/evidence/container-blocks';
-import { extractEvidence, MAX_MANIFEST_BYTES } from '../../src/evidence/extract-evidence';
+import { emptyEvidence, extractEvidence, MAX_MANIFEST_BYTES } from '../../src/evidence/extract-evidence';
+import { nameGenerator } from '../../src/evidence/generator-name';
 import { recogniseGenerators } from '../../src/evidence/generator-chunks';
-import type { ManifestReader } from '../../src/evidence/manifest-reader';
+import { classifyOrigin, type ManifestReader, unreadReport } from '../../src/evidence/manifest-reader';
 import { readCameraTags } from '../../src/evidence/tiff-tags';
 import { readXmpFields } from '../../src/evidence/xmp-fields';
 import { readImageHeader } from '../../src/image/image-header';
@@ -25,8 +26,8 @@ function fakeReader(): ManifestReader & { calls: number } {
     read: () => {
       reader.calls += 1;
       return Promise.resolve({
+        ...unreadReport('unverified', 'signingCredential.untrusted'),
         validation: 'untrusted' as const,
-        codes: ['signingCredential.untrusted'],
         claimGenerator: 'fake/1',
         digitalSourceTypes: ['trainedAlgorithmicMedia'],
       });
@@ -92,7 +93,7 @@ describe('extractEvidence on the fixtures', () => {
     const bytes = await hugeManifestPng();
     expect(bytes.length).toBeGreaterThan(MAX_MANIFEST_BYTES);
     const evidence = await evidenceOf(bytes, reader);
-    expect(evidence.c2pa).toEqual({ present: true, validation: 'unverified', codes: ['manifest.tooLarge'], claim_generator: null, digital_source_types: [] });
+    expect(evidence.c2pa).toEqual({ ...emptyEvidence().c2pa, present: true, validation: 'unverified', codes: ['manifest.tooLarge'] });
     expect(evidence.limits_hit).toContain('manifest_bytes');
     expect(reader.calls).toBe(0);
   });
@@ -170,5 +171,62 @@ describe('the pieces', () => {
     expect(readTextChunk('tEXt', Buffer.from('Title\0Shoe', 'latin1'))).toMatchObject({ keyword: 'Title', text: 'Shoe' });
     expect(readTextChunk('iTXt', Buffer.from('Title\0\0\0en\0Titel\0Schuh ü', 'utf8'))).toMatchObject({ keyword: 'Title', text: 'Schuh ü' });
     expect(readTextChunk('tEXt', Buffer.from('no separator'))).toBeNull();
+  });
+});
+
+describe('classifyOrigin', () => {
+  const act = (action: string, type: string | null = null) => ({ action, digital_source_type: type, software_agent: null });
+  it.each<[string, ReturnType<typeof act>[], string[], string]>([
+    ['created by a camera', [act('c2pa.created', 'digitalCapture')], [], 'capture'],
+    ['a camera capture, then edited', [act('c2pa.created', 'digitalCapture'), act('c2pa.color_adjustments')], [], 'capture'],
+    ['created by a model', [act('c2pa.created', 'trainedAlgorithmicMedia'), act('c2pa.converted')], [], 'generated'],
+    ['a capture with a generative fill', [act('c2pa.created', 'digitalCapture'), act('c2pa.edited', 'trainedAlgorithmicMedia')], [], 'partly_generated'],
+    ['a composite with generated parts', [act('c2pa.opened'), act('c2pa.edited', 'compositeWithTrainedAlgorithmicMedia')], [], 'partly_generated'],
+    ['a capture opened with a generated ingredient', [act('c2pa.opened', 'digitalCapture')], ['trainedAlgorithmicMedia'], 'partly_generated'],
+    ['computed, not trained', [act('c2pa.created', 'algorithmicMedia')], [], 'other'],
+    ['no actions', [], [], 'other'],
+  ])('%s', (_name, actions, ingredients, origin) => {
+    expect(classifyOrigin(actions, ingredients)).toBe(origin);
+  });
+});
+
+describe('nameGenerator', () => {
+  const none = emptyEvidence();
+  const signer = { ...({} as Record<string, null>), organization: 'OpenAI OpCo, LLC' } as unknown as NonNullable<typeof none.c2pa.signer>;
+  it.each<[string, Parameters<typeof nameGenerator>[0], ReturnType<typeof nameGenerator>]>([
+    ['no evidence', none, null],
+    [
+      "a C2PA generative action's software agent, vendor from the certificate",
+      {
+        ...none,
+        c2pa: {
+          ...none.c2pa,
+          validation: 'valid',
+          origin: 'generated',
+          claim_generator: 'OpenAI Media Service API',
+          signer,
+          actions: [{ action: 'c2pa.created', digital_source_type: 'trainedAlgorithmicMedia', software_agent: 'gpt-image pre-2.0' }],
+        },
+      },
+      { name: 'gpt-image pre-2.0', model: null, vendor: 'OpenAI OpCo, LLC', source: 'c2pa' },
+    ],
+    [
+      'a tampered manifest names nothing',
+      { ...none, c2pa: { ...none.c2pa, validation: 'invalid', origin: 'generated', claim_generator: 'Forged/1', signer, actions: [] } },
+      null,
+    ],
+    [
+      'a WebUI chunk with its model',
+      { ...none, generators: [{ generator: 'stable-diffusion-webui', source: 'png:parameters', model: 'sd_xl_base_1.0' }] },
+      { name: 'Stable Diffusion web UI', model: 'sd_xl_base_1.0', vendor: null, source: 'png:parameters' },
+    ],
+    [
+      'XMP CreatorTool beside a generative source type',
+      { ...none, xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Midjourney' } },
+      { name: 'Midjourney', model: null, vendor: null, source: 'xmp:CreatorTool' },
+    ],
+    ['XMP CreatorTool alone is an editor, not a generator', { ...none, xmp: { digital_source_type: null, creator_tool: 'GIMP 2.10' } }, null],
+  ])('%s', (_name, evidence, expected) => {
+    expect(nameGenerator(evidence)).toEqual(expected);
   });
 });
