@@ -36,7 +36,7 @@ const MAX_CODES = 20;
  * The reader asks for a Blob's bytes through the worker-only FileReaderSync; in Node the bytes are
  * already in memory, so a Blob-shaped view over them and a FileReaderSync that returns them serve.
  */
-class BytesBlob {
+export class BytesBlob {
   constructor(readonly bytes: Uint8Array) {}
   get size(): number {
     return this.bytes.length;
@@ -55,7 +55,8 @@ class BytesFileReaderSync {
 
 let loading: Promise<C2paWasm> | null = null;
 
-function load(): Promise<C2paWasm> {
+/** The compiled module, loaded once (exported for the tests' manifest signer). */
+export function load(): Promise<C2paWasm> {
   loading ??= (async () => {
     const globals = globalThis as { FileReaderSync?: unknown };
     globals.FileReaderSync ??= BytesFileReaderSync;
@@ -74,7 +75,8 @@ const MAX_TEXT = 200;
 const UNTRUSTED = 'signingCredential.untrusted';
 
 const str = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value.trim().slice(0, MAX_TEXT) : null);
-const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const record = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 const array = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 /** "name/version" of a claim_generator string or the first claim_generator_info entry. */
@@ -186,7 +188,12 @@ export class C2paWasmReader implements ManifestReader {
     this.context ??= loadTrust().then((material) => ({
       settings: JSON.stringify({
         verify,
-        trust: { trust_anchors: material.trustAnchors, allowed_list: material.allowedList, trust_config: material.trustConfig },
+        // c2pa-rs rejects an empty list or configuration: only those that are there are given.
+        trust: {
+          trust_anchors: material.trustAnchors,
+          ...(material.allowedList === '' ? {} : { allowed_list: material.allowedList }),
+          ...(material.trustConfig.trim() === '' ? {} : { trust_config: material.trustConfig }),
+        },
       }),
       trustList: material.version,
       trustFailed: false,

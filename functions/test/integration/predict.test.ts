@@ -37,7 +37,18 @@ describe('POST /predict', () => {
       image: { width: 64, height: 48, format: 'png', bytes: expect.any(Number) },
       timing_ms: { decode: expect.any(Number), inference: expect.any(Number), total: expect.any(Number) },
       evidence: {
-        c2pa: { present: false, validation: null, codes: [], claim_generator: null, digital_source_types: [] },
+        c2pa: {
+          present: false,
+          validation: null,
+          codes: [],
+          claim_generator: null,
+          digital_source_types: [],
+          trust_list: null,
+          signer: null,
+          manifests: [],
+          actions: [],
+          origin: null,
+        },
         xmp: { digital_source_type: null, creator_tool: null },
         exif: { make: null, model: null, software: null },
         generators: [],
@@ -45,6 +56,7 @@ describe('POST /predict', () => {
         comments: [],
         limits_hit: [],
       },
+      generator: null,
       request_id: expect.any(String),
     });
     // sigmoid(4) for a white image, to 4 decimal places.
