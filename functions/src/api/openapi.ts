@@ -102,6 +102,7 @@ const NO_EVIDENCE = {
   text_chunks: { count: 0, keywords: [] },
   comments: [],
   limits_hit: [],
+  watermark: null,
 };
 
 const VERDICT_EXAMPLE = {

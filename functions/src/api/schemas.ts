@@ -99,7 +99,7 @@ const generatorSchema = {
     name: { type: 'string' },
     model: nullableString,
     vendor: nullableString,
-    source: { type: 'string', description: 'c2pa, png:<keyword>, jpeg:comment or xmp:CreatorTool' },
+    source: { type: 'string', description: 'c2pa, png:<keyword>, jpeg:comment, xmp:CreatorTool or watermark:dwtDct' },
   },
 } as const;
 
@@ -107,7 +107,7 @@ const evidenceSchema = {
   type: 'object',
   description:
     'What the file says about itself, read by container structure (JPEG segments, PNG chunks, WebP RIFF chunks, AVIF boxes). Reported as found; verdict_reasons say what it was worth.',
-  required: ['c2pa', 'xmp', 'exif', 'generators', 'text_chunks', 'comments', 'limits_hit'],
+  required: ['c2pa', 'xmp', 'exif', 'generators', 'text_chunks', 'comments', 'limits_hit', 'watermark'],
   properties: {
     c2pa: {
       type: 'object',
@@ -188,7 +188,21 @@ const evidenceSchema = {
     limits_hit: {
       type: 'array',
       items: { type: 'string' },
-      description: 'Bounds reached while reading (text_chunks, manifest_bytes, truncated_container, …).',
+      description: 'Bounds reached while reading (text_chunks, manifest_bytes, truncated_container, watermark_pixels, …).',
+    },
+    watermark: {
+      type: ['object', 'null'],
+      description:
+        "The invisible-watermark dwtDct check of the stored pixels (Stable Diffusion v1's 'StableDiffusionV1' bytes, SDXL's 48-bit message): the closest known message and whether it matched; null where not run (over 2048×2048 pixels, too small, or no pixel decoder).",
+      required: ['method', 'message', 'bits', 'bit_errors', 'matched', 'reading'],
+      properties: {
+        method: { const: 'invisible-watermark dwtDct' },
+        message: { enum: ['StableDiffusionV1', 'SDXL'] },
+        bits: { type: 'string', pattern: '^[01]+$', description: "The bits decoded for that message's length." },
+        bit_errors: { type: 'integer', minimum: 0 },
+        matched: { type: 'boolean' },
+        reading: { enum: ['bgr-uint8', 'bgr-float', 'rgb-uint8', 'rgb-float'], description: 'How the encoder saw the pixels (channel order, sample type).' },
+      },
     },
   },
 } as const;
@@ -200,7 +214,7 @@ const predictionFields = {
     description:
       'The decision policy (docs/provenance.md): C2PA generative claims, then generator metadata, then a trusted signed capture (real), then the pixels, uncertain inside the model band, when patches disagree or out of distribution.',
   },
-  decided_by: { enum: ['c2pa', 'metadata', 'pixels'] },
+  decided_by: { enum: ['c2pa', 'metadata', 'watermark', 'pixels'] },
   verdict_reasons: { type: 'array', items: { type: 'string' }, description: 'What the policy considered, in words.' },
   evidence: evidenceSchema,
   generator: generatorSchema,

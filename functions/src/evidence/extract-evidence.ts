@@ -9,6 +9,7 @@
 import type { ImageFormat } from '../image/image-decoder';
 import { MAX_COMMENTS, readMetadataBlocks } from './container-blocks';
 import { type GeneratorMark, recogniseGenerators } from './generator-chunks';
+import type { WatermarkResult } from './invisible-watermark';
 import {
   type C2paValidation,
   type ManifestAction,
@@ -54,6 +55,12 @@ export interface Evidence {
   text_chunks: { count: number; keywords: string[] };
   comments: string[];
   limits_hit: string[];
+  /**
+   * The invisible-watermark dwtDct check of the stored pixels (evidence/invisible-watermark.ts):
+   * the known message closest to what was decoded and whether it matched; null where it was not
+   * run (no pixel decoder, too many pixels, or too few to carry a mark).
+   */
+  watermark: WatermarkResult | null;
 }
 
 /** The evidence of a file with no metadata at all. */
@@ -66,6 +73,7 @@ export function emptyEvidence(limitsHit: string[] = []): Evidence {
     text_chunks: { count: 0, keywords: [] },
     comments: [],
     limits_hit: limitsHit,
+    watermark: null,
   };
 }
 
@@ -115,5 +123,6 @@ export async function extractEvidence(bytes: Buffer, format: ImageFormat, manife
     text_chunks: { count: blocks.textChunkCount, keywords: [...new Set(blocks.texts.map((chunk) => chunk.keyword))].slice(0, LISTED_TEXT_CHUNKS) },
     comments: blocks.comments.slice(0, MAX_COMMENTS).map((comment) => comment.slice(0, COMMENT_CHARS)),
     limits_hit: limitsHit,
+    watermark: null,
   };
 }

@@ -10,8 +10,11 @@
  * 2. text chunks: a generator's own chunk or comment (generator-chunks.ts), with the model it names.
  * 3. xmp: a generative DigitalSourceType beside xmp:CreatorTool: the tool.
  * 4. iptc: a generative DigitalSourceType in the IPTC IIM block beside its OriginatingProgram.
+ * 5. watermark: a known invisible watermark, whose fixed message names the model family (the mark
+ *    is the generator's own statement in its samples, not a detector's inference).
  */
 import type { GeneratorMark } from './generator-chunks';
+import type { WatermarkResult } from './invisible-watermark';
 import type { ManifestAction, ManifestOrigin, SignerSummary } from './manifest-reader';
 
 export interface GeneratorName {
@@ -42,7 +45,10 @@ export interface GeneratorEvidence {
   generators: readonly GeneratorMark[];
   xmp: { digital_source_type: string | null; creator_tool: string | null };
   iptc?: { digital_source_type: string | null; originating_program: string | null };
+  watermark?: WatermarkResult | null;
 }
+
+const WATERMARK_NAMES: Readonly<Record<WatermarkResult['message'], string>> = { StableDiffusionV1: 'Stable Diffusion v1', SDXL: 'Stable Diffusion XL' };
 
 const GENERATIVE = ['trainedAlgorithmicMedia', 'compositeWithTrainedAlgorithmicMedia'];
 
@@ -50,12 +56,14 @@ export function nameGenerator(evidence: GeneratorEvidence): GeneratorName | null
   const c2pa = evidence.c2pa;
   const intact = c2pa.validation === 'valid' || c2pa.validation === 'untrusted';
   if (intact && (c2pa.origin === 'generated' || c2pa.origin === 'partly_generated')) {
-    const action = c2pa.actions.find((entry) => entry.digital_source_type !== null && GENERATIVE.includes(entry.digital_source_type) && entry.software_agent !== null);
+    const action = c2pa.actions.find(
+      (entry) => entry.digital_source_type !== null && GENERATIVE.includes(entry.digital_source_type) && entry.software_agent !== null,
+    );
     const name = action?.software_agent ?? c2pa.claim_generator;
     if (name !== null && name !== undefined) return { name, model: null, vendor: c2pa.signer?.organization ?? null, source: 'c2pa' };
   }
-  const mark = evidence.generators[0];
-  if (mark !== undefined) return { name: TOOL_NAMES[mark.generator], model: mark.model, vendor: null, source: mark.source };
+  const chunk = evidence.generators[0];
+  if (chunk !== undefined) return { name: TOOL_NAMES[chunk.generator], model: chunk.model, vendor: null, source: chunk.source };
   const xmp = evidence.xmp;
   if (xmp.digital_source_type !== null && GENERATIVE.includes(xmp.digital_source_type) && xmp.creator_tool !== null) {
     return { name: xmp.creator_tool, model: null, vendor: null, source: 'xmp:CreatorTool' };
@@ -64,5 +72,7 @@ export function nameGenerator(evidence: GeneratorEvidence): GeneratorName | null
   if (iptc !== undefined && iptc.digital_source_type !== null && GENERATIVE.includes(iptc.digital_source_type) && iptc.originating_program !== null) {
     return { name: iptc.originating_program, model: null, vendor: null, source: 'iptc:OriginatingProgram' };
   }
+  const mark = evidence.watermark;
+  if (mark?.matched === true) return { name: WATERMARK_NAMES[mark.message], model: null, vendor: null, source: 'watermark:dwtDct' };
   return null;
 }

@@ -20,6 +20,7 @@ import type { ImageSource } from '../http/image-inputs';
 import type { ScoredImage } from './observer';
 import { emptyEvidence, type Evidence, extractEvidence } from '../evidence/extract-evidence';
 import { type GeneratorName, nameGenerator } from '../evidence/generator-name';
+import { checkWatermark } from '../evidence/watermark-check';
 import type { ManifestReader } from '../evidence/manifest-reader';
 import { type DecidedBy, decideVerdict, type VerdictLabel } from './verdict-policy';
 
@@ -174,9 +175,11 @@ export interface ScoringDeps {
 }
 
 /** Evidence of one image; a bug in reading it is reported in limits_hit, never fails the image. */
-async function evidenceOf(bytes: Buffer, prepared: PreparedImage, manifests: ManifestReader): Promise<Evidence> {
+async function evidenceOf(bytes: Buffer, prepared: PreparedImage, manifests: ManifestReader, decoder: ImageDecoder): Promise<Evidence> {
   try {
-    return await extractEvidence(bytes, prepared.header.format, manifests);
+    const evidence = await extractEvidence(bytes, prepared.header.format, manifests);
+    evidence.watermark = await checkWatermark(bytes, prepared.header, decoder, evidence.limits_hit);
+    return evidence;
   } catch {
     return emptyEvidence(['unreadable']);
   }
@@ -200,7 +203,7 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
       const bytes = await resolveSource(item, deps.fetcher, deps.limits);
       const image = await prepareImage(bytes, model, deps.decoder, deps.limits, budgetLeftMs);
       budgetLeftMs -= estimatedDecodeMs(image.header);
-      if (deps.manifests !== undefined) evidence.set(image, await evidenceOf(bytes, image, deps.manifests));
+      if (deps.manifests !== undefined) evidence.set(image, await evidenceOf(bytes, image, deps.manifests, deps.decoder));
       prepared.push(image);
     } catch (error) {
       if (!isAppError(error)) throw error;

@@ -20,6 +20,10 @@
  *    towards `ai_generated`: stripping them is trivial, so their absence proves nothing, and adding
  *    them only makes an image look more generated. They come before rule 2b, so a file that claims
  *    a generator in one place and a capture in another is judged generated.
+ * 2a. watermark: the stored pixels carry a known fixed-message invisible watermark (the
+ *    invisible-watermark dwtDct mark of the Stable Diffusion v1 scripts or the SDXL pipelines,
+ *    evidence/invisible-watermark.ts) decides `ai_generated`. Like metadata it only moves towards
+ *    `ai_generated`: any resize, crop or re-encode removes it, and nobody gains from adding it.
  * 2b. c2pa, signed capture: a `valid` manifest (intact, and its signer chains to the trust material
  *    of evidence/trust-material.ts) whose origin is `capture` (created as digitalCapture, no
  *    generative action or ingredient, no invalid manifest in the store) decides `real`. An
@@ -38,7 +42,7 @@
 import type { Evidence } from '../evidence/extract-evidence';
 
 export type VerdictLabel = 'ai_generated' | 'real' | 'uncertain';
-export type DecidedBy = 'c2pa' | 'metadata' | 'pixels';
+export type DecidedBy = 'c2pa' | 'metadata' | 'watermark' | 'pixels';
 
 /** IPTC digital source types that say a generative model made (part of) the image. */
 export const GENERATIVE_SOURCE_TYPES: readonly string[] = ['trainedAlgorithmicMedia', 'compositeWithTrainedAlgorithmicMedia'];
@@ -101,6 +105,11 @@ export function decideVerdict(input: PolicyInput): PolicyDecision {
     if (marks.length > 0) {
       reasons.push(...marks);
       return { verdict: 'ai_generated', decided_by: 'metadata', reasons };
+    }
+    const mark = evidence.watermark;
+    if (mark?.matched === true) {
+      reasons.push(`the pixels carry the ${mark.message} invisible watermark (${mark.method}, ${mark.bit_errors} of ${mark.bits.length} bits differ)`);
+      return { verdict: 'ai_generated', decided_by: 'watermark', reasons };
     }
     if (signedCapture !== null) {
       reasons.push(signedCapture);

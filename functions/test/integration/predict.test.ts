@@ -55,6 +55,7 @@ describe('POST /predict', () => {
         text_chunks: { count: 0, keywords: [] },
         comments: [],
         limits_hit: [],
+        watermark: null,
       },
       generator: null,
       request_id: expect.any(String),
