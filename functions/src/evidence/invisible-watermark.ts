@@ -52,51 +52,49 @@ export interface WatermarkResult {
   reading: Reading;
 }
 
-/** U of OpenCV's BGR→YUV: 8-bit rounds and offsets by 128, floating point offsets by 0.5 and keeps the fraction. */
-function uPlane(rgb: Uint8Array, width: number, height: number, channels: number, reading: Reading, out: Float32Array): void {
+/**
+ * The Haar low-low band of U as OpenCV's BGR→YUV gives it, for the top-left (width & ~3) × (height & ~3)
+ * pixels: LL = (a + b + c + d) / 2 over each 2×2 square (pywt's dwt2). 8-bit readings use OpenCV's
+ * fixed-point arithmetic (Y and U rounded, U offset by 128 and saturated); floating-point readings
+ * offset U by 0.5 and keep the fraction.
+ */
+function lowLowBand(rgb: Uint8Array, width: number, channels: number, llWidth: number, llHeight: number, reading: Reading, out: Float32Array): void {
   const swap = reading.startsWith('rgb');
   const integer = reading.endsWith('uint8');
-  const delta = integer ? 128 : 0.5;
-  for (let y = 0, i = 0; y < height; y += 1) {
-    let at = y * width * channels;
-    for (let x = 0; x < width; x += 1, i += 1, at += channels) {
-      const r = rgb[at]!;
-      const g = rgb[at + 1]!;
-      const b = rgb[at + 2]!;
-      // What the encoder took for blue and red.
-      const blue = swap ? r : b;
-      const red = swap ? b : r;
-      if (integer) {
-        const luma = Math.round(0.299 * red + 0.587 * g + 0.114 * blue);
-        out[i] = Math.min(255, Math.max(0, Math.round((blue - luma) * 0.492 + delta)));
-      } else {
-        out[i] = (blue - (0.299 * red + 0.587 * g + 0.114 * blue)) * 0.492 + delta;
-      }
+  // Offsets of what the encoder took for blue and red within a pixel.
+  const blueAt = swap ? 0 : 2;
+  const redAt = swap ? 2 : 0;
+  const u = (at: number): number => {
+    const red = rgb[at + redAt]!;
+    const green = rgb[at + 1]!;
+    const blue = rgb[at + blueAt]!;
+    if (integer) {
+      const luma = (red * 4899 + green * 9617 + blue * 1868 + 8192) >> 14;
+      const value = ((blue - luma) * 8061 + 2105344) >> 14; // 2105344 = (128 << 14) + 8192
+      return value < 0 ? 0 : value > 255 ? 255 : value;
+    }
+    return (blue - (0.299 * red + 0.587 * green + 0.114 * blue)) * 0.492 + 0.5;
+  };
+  const row = width * channels;
+  for (let y = 0, i = 0; y < llHeight; y += 1) {
+    const top = 2 * y * row;
+    for (let x = 0; x < llWidth; x += 1, i += 1) {
+      const at = top + 2 * x * channels;
+      out[i] = (u(at) + u(at + channels) + u(at + row) + u(at + row + channels)) / 2;
     }
   }
 }
 
-/** One bit per 4×4 block of the Haar low-low band of `plane` (cropped to a multiple of 4), row by row. */
-function blockBits(plane: Float32Array, width: number, height: number): Uint8Array {
-  const llWidth = Math.floor(width / 4) * 2;
-  const llHeight = Math.floor(height / 4) * 2;
-  const blocksAcross = Math.floor(llWidth / BLOCK);
-  const blocksDown = Math.floor(llHeight / BLOCK);
+/** One bit per 4×4 block of the low-low band, row by row: the largest coefficient but the first, |value| mod 36 > 18. */
+function blockBits(ll: Float32Array, llWidth: number, blocksAcross: number, blocksDown: number): Uint8Array {
   const bits = new Uint8Array(blocksAcross * blocksDown);
-  const block = new Float64Array(BLOCK * BLOCK);
   for (let by = 0, n = 0; by < blocksDown; by += 1) {
     for (let bx = 0; bx < blocksAcross; bx += 1, n += 1) {
-      for (let r = 0; r < BLOCK; r += 1) {
-        const top = (by * BLOCK + r) * 2 * width;
-        for (let c = 0; c < BLOCK; c += 1) {
-          const left = (bx * BLOCK + c) * 2;
-          // pywt's Haar dwt2: LL = (a + b + c + d) / 2.
-          block[r * BLOCK + c] = (plane[top + left]! + plane[top + left + 1]! + plane[top + width + left]! + plane[top + width + left + 1]!) / 2;
-        }
-      }
-      let best = 1;
-      for (let k = 2; k < BLOCK * BLOCK; k += 1) if (Math.abs(block[k]!) > Math.abs(block[best]!)) best = k;
-      bits[n] = Math.abs(block[best]!) % SCALE > 0.5 * SCALE ? 1 : 0;
+      const origin = by * BLOCK * llWidth + bx * BLOCK;
+      // The first strictly largest, as numpy's argmax.
+      let largest = -1;
+      for (let k = 1; k < BLOCK * BLOCK; k += 1) largest = Math.max(largest, Math.abs(ll[origin + (k >> 2) * llWidth + (k & 3)]!));
+      bits[n] = largest % SCALE > 0.5 * SCALE ? 1 : 0;
     }
   }
   return bits;
@@ -122,13 +120,16 @@ export const MIN_BLOCKS = 4 * 136;
  * for the known marks; null when the image has too few blocks to carry them.
  */
 export function decodeInvisibleWatermark(rgb: Uint8Array, width: number, height: number, channels = 3): WatermarkResult | null {
-  const blocks = Math.floor((Math.floor(width / 4) * 2) / BLOCK) * Math.floor((Math.floor(height / 4) * 2) / BLOCK);
-  if (blocks < MIN_BLOCKS || rgb.length < width * height * channels) return null;
-  const plane = new Float32Array(width * height);
+  const llWidth = Math.floor(width / 4) * 2;
+  const llHeight = Math.floor(height / 4) * 2;
+  const blocksAcross = Math.floor(llWidth / BLOCK);
+  const blocksDown = Math.floor(llHeight / BLOCK);
+  if (blocksAcross * blocksDown < MIN_BLOCKS || rgb.length < width * height * channels) return null;
+  const ll = new Float32Array(llWidth * llHeight);
   let best: WatermarkResult | null = null;
   for (const reading of READINGS) {
-    uPlane(rgb, width, height, channels, reading, plane);
-    const bits = blockBits(plane, width, height);
+    lowLowBand(rgb, width, channels, llWidth, llHeight, reading, ll);
+    const bits = blockBits(ll, llWidth, blocksAcross, blocksDown);
     for (const mark of KNOWN_MARKS) {
       const decoded = messageBits(bits, mark.bits.length);
       const errors = decoded.reduce((count, bit, i) => count + (bit === mark.bits[i] ? 0 : 1), 0);
