@@ -97,7 +97,8 @@ const NO_C2PA = {
 const NO_EVIDENCE = {
   c2pa: NO_C2PA,
   xmp: { digital_source_type: null, creator_tool: null },
-  exif: { make: 'Canon', model: 'Canon EOS R5', software: null },
+  exif: { make: 'Canon', model: 'Canon EOS R5', software: null, user_comment: null },
+  iptc: { originating_program: null, program_version: null },
   generators: [],
   text_chunks: { count: 0, keywords: [] },
   comments: [],
@@ -128,7 +129,7 @@ const GENERATED_EXAMPLE = {
   image: { width: 1024, height: 1024, format: 'png', bytes: 1450211 },
   evidence: {
     ...NO_EVIDENCE,
-    exif: { make: null, model: null, software: null },
+    exif: { make: null, model: null, software: null, user_comment: null },
     generators: [{ generator: 'stable-diffusion-webui', source: 'png:parameters', model: 'sd_xl_base_1.0' }],
     text_chunks: { count: 1, keywords: ['parameters'] },
   },
@@ -158,7 +159,7 @@ const C2PA_EXAMPLE = {
   image: { width: 1254, height: 1254, format: 'png', bytes: 1475901 },
   evidence: {
     ...NO_EVIDENCE,
-    exif: { make: null, model: null, software: null },
+    exif: { make: null, model: null, software: null, user_comment: null },
     c2pa: {
       present: true,
       validation: 'valid',

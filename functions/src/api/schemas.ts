@@ -99,7 +99,10 @@ const generatorSchema = {
     name: { type: 'string' },
     model: nullableString,
     vendor: nullableString,
-    source: { type: 'string', description: 'c2pa, png:<keyword>, jpeg:comment, xmp:CreatorTool or watermark:dwtDct' },
+    source: {
+      type: 'string',
+      description: 'c2pa, png:<keyword>, jpeg:comment, exif:UserComment, xmp:CreatorTool, iptc:OriginatingProgram or watermark:dwtDct',
+    },
   },
 } as const;
 
@@ -107,7 +110,7 @@ const evidenceSchema = {
   type: 'object',
   description:
     'What the file says about itself, read by container structure (JPEG segments, PNG chunks, WebP RIFF chunks, AVIF boxes). Reported as found; verdict_reasons say what it was worth.',
-  required: ['c2pa', 'xmp', 'exif', 'generators', 'text_chunks', 'comments', 'limits_hit', 'watermark'],
+  required: ['c2pa', 'xmp', 'exif', 'iptc', 'generators', 'text_chunks', 'comments', 'limits_hit', 'watermark'],
   properties: {
     c2pa: {
       type: 'object',
@@ -170,7 +173,21 @@ const evidenceSchema = {
       },
     },
     xmp: { type: 'object', properties: { digital_source_type: nullableString, creator_tool: nullableString } },
-    exif: { type: 'object', properties: { make: nullableString, model: nullableString, software: nullableString }, description: 'Reported, never trusted.' },
+    exif: {
+      type: 'object',
+      properties: {
+        make: nullableString,
+        model: nullableString,
+        software: nullableString,
+        user_comment: { ...nullableString, description: 'UserComment of the Exif directory, its first 200 characters.' },
+      },
+      description: 'Reported, never trusted.',
+    },
+    iptc: {
+      type: 'object',
+      description: "IPTC IIM of a JPEG's Photoshop resources (APP13): the program that made the image.",
+      properties: { originating_program: nullableString, program_version: nullableString },
+    },
     generators: {
       type: 'array',
       items: {
@@ -178,7 +195,7 @@ const evidenceSchema = {
         required: ['generator', 'source', 'model'],
         properties: {
           generator: { enum: ['stable-diffusion-webui', 'fooocus', 'comfyui', 'invokeai', 'novelai'] },
-          source: { type: 'string', description: 'png:<keyword> or jpeg:comment' },
+          source: { type: 'string', description: 'png:<keyword>, jpeg:comment or exif:UserComment' },
           model: { ...nullableString, description: "The model the text names (the WebUI's Model:, ComfyUI's ckpt_name)." },
         },
       },

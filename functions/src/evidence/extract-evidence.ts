@@ -19,7 +19,8 @@ import {
   type SignerSummary,
   sourceTypeCode,
 } from './manifest-reader';
-import { readCameraTags } from './tiff-tags';
+import { type IptcFields, readIptcFields } from './iptc-iim';
+import { readCameraTags, readUserComment } from './tiff-tags';
 import { readXmpFields } from './xmp-fields';
 
 /** A manifest store larger than this is reported present and unverified, not parsed. */
@@ -49,7 +50,10 @@ export interface Evidence {
   };
   /** IPTC DigitalSourceType from XMP (the last segment of its URI), and XMP CreatorTool. */
   xmp: { digital_source_type: string | null; creator_tool: string | null };
-  exif: { make: string | null; model: string | null; software: string | null };
+  /** Camera tags of IFD0, and UserComment (first COMMENT_CHARS characters) of the Exif directory. */
+  exif: { make: string | null; model: string | null; software: string | null; user_comment: string | null };
+  /** IPTC IIM of a JPEG's Photoshop resources: the program that made the image. */
+  iptc: IptcFields;
   /** Generators recognised from their own text chunks or comments (evidence/generator-chunks.ts). */
   generators: GeneratorMark[];
   text_chunks: { count: number; keywords: string[] };
@@ -68,7 +72,8 @@ export function emptyEvidence(limitsHit: string[] = []): Evidence {
   return {
     c2pa: emptyC2pa(),
     xmp: { digital_source_type: null, creator_tool: null },
-    exif: { make: null, model: null, software: null },
+    exif: { make: null, model: null, software: null, user_comment: null },
+    iptc: { originating_program: null, program_version: null },
     generators: [],
     text_chunks: { count: 0, keywords: [] },
     comments: [],
@@ -95,6 +100,7 @@ function emptyC2pa(): Evidence['c2pa'] {
 export async function extractEvidence(bytes: Buffer, format: ImageFormat, manifests: ManifestReader): Promise<Evidence> {
   const blocks = readMetadataBlocks(bytes, format);
   const xmp = readXmpFields(blocks.xmp);
+  const userComment = readUserComment(blocks.exif);
   const c2pa: Evidence['c2pa'] = { ...emptyC2pa(), present: blocks.c2pa.present };
   const limitsHit = [...blocks.limitsHit];
   if (blocks.c2pa.present) {
@@ -118,8 +124,9 @@ export async function extractEvidence(bytes: Buffer, format: ImageFormat, manife
   return {
     c2pa,
     xmp: { digital_source_type: xmp.digitalSourceType === null ? null : sourceTypeCode(xmp.digitalSourceType), creator_tool: xmp.creatorTool },
-    exif: readCameraTags(blocks.exif),
-    generators: recogniseGenerators(blocks.texts, blocks.comments),
+    exif: { ...readCameraTags(blocks.exif), user_comment: userComment === null ? null : userComment.slice(0, COMMENT_CHARS) },
+    iptc: readIptcFields(blocks.iptc),
+    generators: recogniseGenerators(blocks.texts, blocks.comments, userComment),
     text_chunks: { count: blocks.textChunkCount, keywords: [...new Set(blocks.texts.map((chunk) => chunk.keyword))].slice(0, LISTED_TEXT_CHUNKS) },
     comments: blocks.comments.slice(0, MAX_COMMENTS).map((comment) => comment.slice(0, COMMENT_CHARS)),
     limits_hit: limitsHit,

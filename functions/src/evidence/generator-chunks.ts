@@ -6,7 +6,7 @@
  *
  * | generator | where | what is checked |
  * | --- | --- | --- |
- * | Stable Diffusion WebUI (AUTOMATIC1111, Forge) | PNG `parameters`, JPEG comment | the settings line: `Steps: <n>` and `Sampler: ` |
+ * | Stable Diffusion WebUI (AUTOMATIC1111, Forge) | PNG `parameters`, JPEG comment, EXIF UserComment | the settings line: `Steps: <n>` and `Sampler: ` |
  * | Fooocus | PNG `fooocus_scheme` beside `parameters` | `parameters` is a JSON object |
  * | ComfyUI | PNG `prompt` | a JSON object of nodes with `class_type` |
  * | ComfyUI | PNG `workflow` | a JSON object with a `nodes` array |
@@ -17,7 +17,7 @@ import type { TextChunk } from './container-blocks';
 
 export interface GeneratorMark {
   generator: 'stable-diffusion-webui' | 'fooocus' | 'comfyui' | 'invokeai' | 'novelai';
-  /** Where it was found: "png:<keyword>" or "jpeg:comment". */
+  /** Where it was found: "png:<keyword>", "jpeg:comment" or "exif:UserComment". */
   source: string;
   /** The model the text names (the WebUI's `Model: `, ComfyUI's checkpoint loader's `ckpt_name`), or null. */
   model: string | null;
@@ -67,7 +67,7 @@ function isComfyPrompt(text: string): boolean {
   );
 }
 
-export function recogniseGenerators(texts: readonly TextChunk[], comments: readonly string[]): GeneratorMark[] {
+export function recogniseGenerators(texts: readonly TextChunk[], comments: readonly string[], userComment: string | null = null): GeneratorMark[] {
   const marks: GeneratorMark[] = [];
   const add = (generator: GeneratorMark['generator'], source: string, model: string | null = null) => {
     if (!marks.some((mark) => mark.generator === generator && mark.source === source)) marks.push({ generator, source, model });
@@ -102,5 +102,7 @@ export function recogniseGenerators(texts: readonly TextChunk[], comments: reado
     }
   }
   for (const comment of comments) if (SD_SETTINGS.test(comment)) add('stable-diffusion-webui', 'jpeg:comment', sdModel(comment));
+  // The web UI writes its parameters to EXIF UserComment in JPEG and WebP.
+  if (userComment !== null && SD_SETTINGS.test(userComment)) add('stable-diffusion-webui', 'exif:UserComment', sdModel(userComment));
   return marks;
 }

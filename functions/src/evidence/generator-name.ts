@@ -9,7 +9,7 @@
  *    certificate says; `evidence.c2pa.validation` says whether anyone vouches for it).
  * 2. text chunks: a generator's own chunk or comment (generator-chunks.ts), with the model it names.
  * 3. xmp: a generative DigitalSourceType beside xmp:CreatorTool: the tool.
- * 4. iptc: a generative DigitalSourceType in the IPTC IIM block beside its OriginatingProgram.
+ * 4. iptc: a generative DigitalSourceType in XMP beside IPTC IIM's OriginatingProgram (and version).
  * 5. watermark: a known invisible watermark, whose fixed message names the model family (the mark
  *    is the generator's own statement in its samples, not a detector's inference).
  */
@@ -44,7 +44,7 @@ export interface GeneratorEvidence {
   };
   generators: readonly GeneratorMark[];
   xmp: { digital_source_type: string | null; creator_tool: string | null };
-  iptc?: { digital_source_type: string | null; originating_program: string | null };
+  iptc?: { originating_program: string | null; program_version: string | null };
   watermark?: WatermarkResult | null;
 }
 
@@ -69,8 +69,9 @@ export function nameGenerator(evidence: GeneratorEvidence): GeneratorName | null
     return { name: xmp.creator_tool, model: null, vendor: null, source: 'xmp:CreatorTool' };
   }
   const iptc = evidence.iptc;
-  if (iptc !== undefined && iptc.digital_source_type !== null && GENERATIVE.includes(iptc.digital_source_type) && iptc.originating_program !== null) {
-    return { name: iptc.originating_program, model: null, vendor: null, source: 'iptc:OriginatingProgram' };
+  if (iptc !== undefined && iptc.originating_program !== null && xmp.digital_source_type !== null && GENERATIVE.includes(xmp.digital_source_type)) {
+    const name = iptc.program_version === null ? iptc.originating_program : `${iptc.originating_program} ${iptc.program_version}`;
+    return { name, model: null, vendor: null, source: 'iptc:OriginatingProgram' };
   }
   const mark = evidence.watermark;
   if (mark?.matched === true) return { name: WATERMARK_NAMES[mark.message], model: null, vendor: null, source: 'watermark:dwtDct' };

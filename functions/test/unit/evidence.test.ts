@@ -13,7 +13,20 @@ import { classifyOrigin, type ManifestReader, unreadReport } from '../../src/evi
 import { readCameraTags } from '../../src/evidence/tiff-tags';
 import { readXmpFields } from '../../src/evidence/xmp-fields';
 import { readImageHeader } from '../../src/image/image-header';
-import { hugeManifestPng, pngChunk, SD_PARAMETERS, tiffWithAscii, withPngChunks, zTXt } from '../../../scripts/make-evidence-fixtures';
+import {
+  hugeManifestPng,
+  jpegSegment,
+  photoshopSegment,
+  pngChunk,
+  SD_PARAMETERS,
+  tiffWithAscii,
+  tiffWithUserComment,
+  withJpegSegments,
+  withPngChunks,
+  xmpPacket,
+  zTXt,
+} from '../../../scripts/make-evidence-fixtures';
+import sharp from 'sharp';
 import { FIXTURES, fixtureImage } from '../support/test-service';
 
 const evidenceFixture = (name: string) => fs.readFileSync(path.join(FIXTURES, 'evidence', name));
@@ -55,7 +68,7 @@ describe('extractEvidence on the fixtures', () => {
     ['xmp-trained.jpg', { xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Image Generator 2' } }],
     ['xmp-trained.png', { xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Image Generator 2' } }],
     ['xmp-capture.jpg', { xmp: { digital_source_type: 'digitalCapture', creator_tool: 'Image Generator 2' } }],
-    ['camera-make-ai.jpg', { exif: { make: 'Canon', model: 'Canon EOS R5', software: 'Firmware Version 1.8.1' }, generators: [] }],
+    ['camera-make-ai.jpg', { exif: { make: 'Canon', model: 'Canon EOS R5', software: 'Firmware Version 1.8.1', user_comment: null }, generators: [] }],
     ['tiny-chunk.png', { generators: [], text_chunks: { count: 1, keywords: ['parameters'] } }],
   ])('%s', async (name, expected) => {
     const evidence = await evidenceOf(evidenceFixture(name));
@@ -171,6 +184,72 @@ describe('the pieces', () => {
     expect(readTextChunk('tEXt', Buffer.from('Title\0Shoe', 'latin1'))).toMatchObject({ keyword: 'Title', text: 'Shoe' });
     expect(readTextChunk('iTXt', Buffer.from('Title\0\0\0en\0Titel\0Schuh ü', 'utf8'))).toMatchObject({ keyword: 'Title', text: 'Schuh ü' });
     expect(readTextChunk('tEXt', Buffer.from('no separator'))).toBeNull();
+  });
+});
+
+describe('metadata in JPEG APP13, EXIF UserComment and AVIF items', () => {
+  const TRAINED = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
+  const exifSegmentOf = (tiff: Buffer) => jpegSegment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]));
+
+  it("reads IPTC IIM's OriginatingProgram and the XMP of a JPEG's Photoshop resources", async () => {
+    const packet = xmpPacket(TRAINED).replace(' xmp:CreatorTool="Image Generator 2"', '');
+    const jpeg = withJpegSegments(fixtureImage('photo.jpg'), [
+      photoshopSegment(
+        [
+          [1, 90, '\x1b%G'],
+          [2, 65, 'Dream Studio'],
+          [2, 70, '2.1'],
+        ],
+        packet,
+      ),
+    ]);
+    const evidence = await evidenceOf(jpeg);
+    expect(evidence).toMatchObject({
+      iptc: { originating_program: 'Dream Studio', program_version: '2.1' },
+      xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: null },
+    });
+    expect(nameGenerator(evidence)).toEqual({ name: 'Dream Studio 2.1', model: null, vendor: null, source: 'iptc:OriginatingProgram' });
+  });
+
+  it('stops at a truncated Photoshop resource, naming it', async () => {
+    const segment = photoshopSegment([[2, 65, 'Dream Studio']], null);
+    segment.writeUInt32BE(0xffff, 4 + 14 + 8); // the first resource claims 64 KB
+    expect((await evidenceOf(withJpegSegments(fixtureImage('photo.jpg'), [segment]))).limits_hit).toContain('truncated_container');
+  });
+
+  it.each(['ASCII', 'UNICODE-BE', 'UNICODE-LE'] as const)("recognises the web UI's parameters in EXIF UserComment (%s)", async (code) => {
+    const jpeg = withJpegSegments(fixtureImage('photo.jpg'), [exifSegmentOf(tiffWithUserComment(code, SD_PARAMETERS))]);
+    const evidence = await evidenceOf(jpeg);
+    expect(evidence.generators).toEqual([{ generator: 'stable-diffusion-webui', source: 'exif:UserComment', model: 'sd_xl_base_1.0' }]);
+    expect(evidence.exif.user_comment).toBe(SD_PARAMETERS.slice(0, 200));
+  });
+
+  it('reports an ordinary UserComment and recognises nothing from it', async () => {
+    const evidence = await evidenceOf(withJpegSegments(fixtureImage('photo.jpg'), [exifSegmentOf(tiffWithUserComment('ASCII', 'Steps to the beach'))]));
+    expect(evidence).toMatchObject({ exif: { user_comment: 'Steps to the beach' }, generators: [] });
+  });
+
+  it('reads the Exif and XMP items of an AVIF written by libheif', async () => {
+    const avif = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 10, g: 20, b: 30 } } })
+      .withExif({ IFD0: { Make: 'Canon', Model: 'EOS R5' } })
+      .withXmp(xmpPacket(TRAINED))
+      .avif()
+      .toBuffer();
+    expect(await evidenceOf(avif)).toMatchObject({
+      exif: { make: 'Canon', model: 'EOS R5' },
+      xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Image Generator 2' },
+      limits_hit: [],
+    });
+  });
+
+  it('reads nothing, and does not fail, from AVIF files cut anywhere', async () => {
+    const avif = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 10, g: 20, b: 30 } } })
+      .withExif({ IFD0: { Make: 'Canon' } })
+      .avif()
+      .toBuffer();
+    for (let end = 0; end < Math.min(avif.length, 600); end += 7) {
+      expect(() => readMetadataBlocks(avif.subarray(0, end), 'avif')).not.toThrow();
+    }
   });
 });
 

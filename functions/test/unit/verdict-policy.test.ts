@@ -25,7 +25,18 @@ const c2pa = (validation: Evidence['c2pa']['validation'], types: string[], origi
     trust_list: '2026-08.1',
     signer,
     origin,
-    manifests: [{ label: 'a', active: true, validation: validation === 'valid' ? 'valid' : 'untrusted', codes: [], claim_generator: 'x', signer, digital_source_types: types }, ...others],
+    manifests: [
+      {
+        label: 'a',
+        active: true,
+        validation: validation === 'valid' ? 'valid' : 'untrusted',
+        codes: [],
+        claim_generator: 'x',
+        signer,
+        digital_source_types: types,
+      },
+      ...others,
+    ],
   },
 });
 const invalidIngredient: ManifestSummary = {
@@ -78,7 +89,12 @@ describe('decideVerdict', () => {
       'ai_generated',
       'metadata',
     ],
-    ['a capture with a later generative edit', { evidence: c2pa('valid', ['digitalCapture', 'trainedAlgorithmicMedia'], 'partly_generated') }, 'ai_generated', 'c2pa'],
+    [
+      'a capture with a later generative edit',
+      { evidence: c2pa('valid', ['digitalCapture', 'trainedAlgorithmicMedia'], 'partly_generated') },
+      'ai_generated',
+      'c2pa',
+    ],
     [
       'XMP trainedAlgorithmicMedia',
       { evidence: { ...none, xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: null } } },
@@ -94,11 +110,16 @@ describe('decideVerdict', () => {
     ],
     [
       'a camera Make on AI pixels',
-      { probability: 0.9, evidence: { ...none, exif: { make: 'Canon', model: 'EOS R5', software: null } } },
+      { probability: 0.9, evidence: { ...none, exif: { make: 'Canon', model: 'EOS R5', software: null, user_comment: null } } },
       'ai_generated',
       'pixels',
     ],
-    ['a camera Make inside the band', { probability: 0.5, evidence: { ...none, exif: { make: 'Canon', model: null, software: null } } }, 'uncertain', 'pixels'],
+    [
+      'a camera Make inside the band',
+      { probability: 0.5, evidence: { ...none, exif: { make: 'Canon', model: null, software: null, user_comment: null } } },
+      'uncertain',
+      'pixels',
+    ],
     ['patches that disagree', { probability: 0.95, patches: { logitStd: PATCH_DISAGREEMENT_LOGIT_STD + 0.1 } }, 'uncertain', 'pixels'],
     ['patches that agree', { probability: 0.95, patches: { logitStd: 0.2 } }, 'ai_generated', 'pixels'],
     ['a model-set disagreement bound', { probability: 0.95, patches: { logitStd: 0.8 }, patchLogitStdMax: 0.5 }, 'uncertain', 'pixels'],
@@ -132,7 +153,7 @@ describe('decideVerdict', () => {
       c2pa('untrusted', ['digitalCapture'], 'capture'),
       c2pa('invalid', ['digitalCapture'], 'capture'),
       c2pa('unverified', ['digitalCapture'], 'capture'),
-      { ...none, exif: { make: 'Canon', model: 'EOS R5', software: 'Firmware 1.0' } },
+      { ...none, exif: { make: 'Canon', model: 'EOS R5', software: 'Firmware 1.0', user_comment: null } },
       { ...none, xmp: { digital_source_type: 'digitalCapture', creator_tool: 'Camera' } },
     ];
     for (const evidence of evidences) {
