@@ -80,7 +80,8 @@ function pemCertificates(name: string, text: string): string {
 /** Reads trust.json and the files it names from `store`; rejects with a message naming the file at fault. */
 export async function loadTrustMaterial(store: BlobStore): Promise<TrustMaterial> {
   const index = parseTrustIndex(await store.read(TRUST_INDEX));
-  const concat = async (names: readonly string[]) => (await Promise.all(names.map(async (name) => pemCertificates(name, await readText(store, name))))).join('');
+  const concat = async (names: readonly string[]) =>
+    (await Promise.all(names.map(async (name) => pemCertificates(name, await readText(store, name))))).join('');
   return {
     version: index.version,
     trustAnchors: await concat(index.trust_anchors),
