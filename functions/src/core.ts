@@ -48,7 +48,7 @@ export { openBlobStore, type OpenBlobStoreOptions, parseGcsUri, storeOptionsFrom
 
 export { C2paWasmReader } from './evidence/c2pa-wasm-reader';
 export { decodeInvisibleWatermark } from './evidence/invisible-watermark';
-export { loadTrustMaterial } from './evidence/trust-material';
+export { loadTrustMaterial, parseTrustIndex, TRUST_INDEX } from './evidence/trust-material';
 export { type Evidence, extractEvidence } from './evidence/extract-evidence';
 export { type ManifestReader, NO_MANIFEST_READER } from './evidence/manifest-reader';
 
