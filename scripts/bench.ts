@@ -16,8 +16,10 @@
  * - decode-cost: sharp's decode time per megapixel for each format (image/decode-cost.ts);
  * - bulk: images per second of `detector score --local` on a folder of 200 photo-like 1000×1000 JPEGs;
  * - evidence: metadata-evidence extraction per image in-process (a 1000×1000 JPEG without a manifest,
- *   the same with camera EXIF, a PNG of 1000 text chunks, a signed C2PA JPEG through the WebAssembly
- *   reader and that reader's first load), and /explain against /predict over HTTP.
+ *   the same with camera EXIF, a PNG of 1000 text chunks, signed C2PA files through the WebAssembly
+ *   reader with and without the shipped trust material, that reader's first load and the trust
+ *   material's), the invisible-watermark check per megapixel (stored-pixel decode and the decoder
+ *   apart), and /explain against /predict over HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -30,12 +32,15 @@ import * as zlib from 'node:zlib';
 import {
   C2paWasmReader,
   createDecoder,
+  decodeInvisibleWatermark,
   createLogger,
   createOnnxEngine,
   extractEvidence,
   FileBlobStore,
   loadConfig,
+  loadTrustMaterial,
   ModelRegistry,
+  readImageHeader,
   repoRoot,
   scoreImages,
 } from '../functions/src/core';
@@ -601,6 +606,57 @@ async function timed(rounds: number, run: () => Promise<unknown>): Promise<{ p50
   return { p50: percentile(times, 50), p95: percentile(times, 95) };
 }
 
+/** Signature validation with and without the shipped trust material, and the watermark check per megapixel. */
+async function trustAndWatermarkCosts(adobe: Buffer): Promise<void> {
+  const evidenceDir = path.join(root, 'functions', 'test', 'fixtures', 'evidence');
+  const openai = fs.readFileSync(path.join(evidenceDir, 'openai-gpt-image.png'));
+  const trusting = new C2paWasmReader({ trust: () => loadTrustMaterial(new FileBlobStore(path.join(root, 'models', 'trust'))) });
+  const trustStarted = performance.now();
+  await trusting.warm();
+  const trustMs = performance.now() - trustStarted;
+  const untrusting = new C2paWasmReader();
+  const rounds = Math.max(10, Math.floor(requests / 2));
+  console.log('\n| signed file | trust material | validation | p50 ms | p95 ms | calls |');
+  console.log('| --- | --- | --- | ---: | ---: | ---: |');
+  for (const [name, bytes, format] of [
+    ['OpenAI PNG (1.4 MB)', openai, 'png'],
+    ['Adobe JPEG (ocsp.jpg)', adobe, 'jpeg'],
+  ] as const) {
+    for (const [label, reader] of [
+      ['none', untrusting],
+      ['models/trust', trusting],
+    ] as const) {
+      const validation = (await extractEvidence(bytes, format, reader)).c2pa.validation;
+      const t = await timed(rounds, () => extractEvidence(bytes, format, reader));
+      console.log(`| ${name} | ${label} | ${validation} | ${t.p50.toFixed(1)} | ${t.p95.toFixed(1)} | ${rounds} |`);
+    }
+  }
+  console.log(`trust material first load (models/trust, read and handed to the reader): ${trustMs.toFixed(0)} ms`);
+
+  const decoder = createDecoder({ imageDecoder: 'sharp', maxPixels: 40_000_000 });
+  console.log('\n| watermark check | stored-pixel decode p50 ms | decoder p50 ms | decoder ms per MP | calls |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [width, height] of [
+    [512, 512],
+    [1024, 1024],
+    [2048, 2048],
+  ] as const) {
+    const raw = await sharp(await makePhoto(width, height))
+      .raw()
+      .toBuffer();
+    const png = await sharp(raw, { raw: { width, height, channels: 3 } })
+      .png()
+      .toBuffer();
+    const header = readImageHeader(png, { maxBytes: 64 * 1024 * 1024, maxPixels: 40_000_000, minSide: 1 });
+    const calls = width > 1024 ? 10 : 20;
+    const decode = await timed(calls, () => decoder.decodeStored!(png, header));
+    const stored = await decoder.decodeStored!(png, header);
+    const check = await timed(calls, () => Promise.resolve(decodeInvisibleWatermark(stored.pixels, stored.width, stored.height)));
+    const megapixels = (width * height) / 1e6;
+    console.log(`| ${width}×${height} PNG | ${decode.p50.toFixed(1)} | ${check.p50.toFixed(1)} | ${(check.p50 / megapixels).toFixed(1)} | ${calls} |`);
+  }
+}
+
 async function evidenceSuite(store: string, model: string, photos: Map<string, Buffer>): Promise<void> {
   console.log('\n## evidence: metadata evidence per image (in-process) and /explain (HTTP)');
   const reader = new C2paWasmReader();
@@ -640,6 +696,8 @@ async function evidenceSuite(store: string, model: string, photos: Map<string, B
   console.log(
     `C2PA reader first load (import + compile ${(fs.statSync(require.resolve('@contentauth/c2pa-wasm/c2pa.wasm')).size / 1e6).toFixed(1)} MB of WebAssembly): ${loadMs.toFixed(0)} ms`,
   );
+
+  await trustAndWatermarkCosts(signed);
 
   const server = await startServer({ MODEL_STORE: store, DEFAULT_MODEL: model });
   try {

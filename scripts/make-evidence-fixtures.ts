@@ -80,6 +80,44 @@ export function tiffWithAscii(tags: Record<number, string>): Buffer {
 
 export const exifSegment = (tags: Record<number, string>) => jpegSegment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiffWithAscii(tags)]));
 
+/** A little-endian TIFF whose IFD0 points (0x8769) to an Exif directory holding one UserComment (0x9286). */
+export function tiffWithUserComment(code: 'ASCII' | 'UNICODE-BE' | 'UNICODE-LE', text: string): Buffer {
+  const body =
+    code === 'ASCII'
+      ? Buffer.concat([Buffer.from('ASCII\0\0\0', 'latin1'), Buffer.from(text, 'latin1')])
+      : Buffer.concat([Buffer.from('UNICODE\0', 'latin1'), code === 'UNICODE-LE' ? Buffer.from(text, 'utf16le') : Buffer.from(text, 'utf16le').swap16()]);
+  const ifd0 = Buffer.alloc(2 + 12 + 4);
+  ifd0.writeUInt16LE(1, 0);
+  ifd0.writeUInt16LE(0x8769, 2);
+  ifd0.writeUInt16LE(4, 4); // LONG
+  ifd0.writeUInt32LE(1, 6);
+  ifd0.writeUInt32LE(8 + ifd0.length, 10);
+  const exifIfd = Buffer.alloc(2 + 12 + 4);
+  exifIfd.writeUInt16LE(1, 0);
+  exifIfd.writeUInt16LE(0x9286, 2);
+  exifIfd.writeUInt16LE(7, 4); // UNDEFINED
+  exifIfd.writeUInt32LE(body.length, 6);
+  exifIfd.writeUInt32LE(8 + ifd0.length + exifIfd.length, 10);
+  return Buffer.concat([Buffer.from([0x49, 0x49, 42, 0, 8, 0, 0, 0]), ifd0, exifIfd, body]);
+}
+
+/** JPEG's APP13: Photoshop image resources holding IPTC IIM datasets (0x0404) and an XMP packet (0x0424). */
+export function photoshopSegment(iim: Array<[number, number, string]>, xmp: string | null): Buffer {
+  const resource = (id: number, data: Buffer) => {
+    const head = Buffer.alloc(12);
+    head.write('8BIM', 0, 'latin1');
+    head.writeUInt16BE(id, 4); // then an empty Pascal name padded to 2 bytes
+    head.writeUInt32BE(data.length, 8);
+    return Buffer.concat([head, data, Buffer.alloc(data.length & 1)]);
+  };
+  const datasets = iim.map(([record, dataset, text]) => {
+    const value = Buffer.from(text, 'utf8');
+    return Buffer.concat([Buffer.from([0x1c, record, dataset, value.length >> 8, value.length & 0xff]), value]);
+  });
+  const resources = [resource(0x0404, Buffer.concat(datasets)), ...(xmp === null ? [] : [resource(0x0424, Buffer.from(xmp, 'utf8'))])];
+  return jpegSegment(0xed, Buffer.concat([Buffer.from('Photoshop 3.0\0', 'latin1'), ...resources]));
+}
+
 export function xmpPacket(digitalSourceType: string): string {
   return (
     '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +

@@ -9,6 +9,10 @@
  * production.json's sha256 first, and production.json is written last, so that the functions never
  * see a pointer to a version that is not all there. A store whose production.json already names a
  * version is left alone unless --replace is given. STORAGE_API_ENDPOINT applies as in the functions.
+ *
+ * The C2PA trust material (models/trust/, docs/provenance.md) goes to <store>/trust, the service's
+ * default C2PA_TRUST_STORE: its files, then trust.json last, unless the store already holds the same
+ * trust.json (a newer version in the repository replaces an older one in the store).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -21,14 +25,16 @@ import {
   loadConfig,
   openBlobStore,
   parseProductionPointer,
+  parseTrustIndex,
   repoRoot,
   storeOptionsFrom,
+  TRUST_INDEX,
 } from '../functions/src/core';
 
 export const HELP = `Usage: node dist/scripts/publish-models.js --to <gs://bucket/models | dir> [options]
 
 Copies the production version of each bundled model (from models/) into a model store,
-production.json last.
+production.json last, and the C2PA trust material (models/trust/) to <store>/trust, trust.json last.
 
   --to <gs://…|dir>     the model store (MODEL_STORE of the deployment)
   --from <dir>          the bundled registry (default: <repo>/models)
@@ -91,6 +97,26 @@ export async function publishBundledModels(from: string, to: BlobStore, names: r
   return results;
 }
 
+/** Copies <from>/trust (the files trust.json names, and trust.json last) to <store>/trust unless the store's trust.json is the same. */
+export async function publishTrustMaterial(from: string, to: BlobStore): Promise<{ version: string; outcome: 'published' | 'already_published' } | null> {
+  const folder = path.join(from, 'trust');
+  const indexFile = path.join(folder, TRUST_INDEX);
+  if (!fs.existsSync(indexFile)) return null;
+  const indexBytes = fs.readFileSync(indexFile);
+  const index = parseTrustIndex(indexBytes);
+  try {
+    if ((await to.read(`trust/${TRUST_INDEX}`)).equals(indexBytes)) return { version: index.version, outcome: 'already_published' };
+  } catch (error) {
+    if (!isBlobNotFound(error)) throw error;
+  }
+  // Every file of the folder (licences and README too, so the copy keeps its attribution), trust.json last.
+  for (const file of fs.readdirSync(folder).sort()) {
+    if (file !== TRUST_INDEX) await to.write(`trust/${file}`, fs.readFileSync(path.join(folder, file)));
+  }
+  await to.write(`trust/${TRUST_INDEX}`, indexBytes, { contentType: 'application/json' });
+  return { version: index.version, outcome: 'published' };
+}
+
 async function main(argv: string[]): Promise<number> {
   let values;
   try {
@@ -136,6 +162,8 @@ async function main(argv: string[]): Promise<number> {
     }[result.outcome];
     process.stdout.write(`${result.name} ${result.version}: ${said}\n`);
   }
+  const trust = await publishTrustMaterial(from, store);
+  if (trust !== null) process.stdout.write(`trust ${trust.version}: ${trust.outcome === 'published' ? 'published' : 'already published'}\n`);
   return 0;
 }
 

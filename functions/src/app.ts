@@ -44,6 +44,7 @@ import { DeadlineBlobStore } from './storage/deadline-blob-store';
 import { openBlobStore, storeOptionsFrom } from './storage/open-blob-store';
 import { TelemetryBuffer } from './telemetry/telemetry-buffer';
 import { C2paWasmReader } from './evidence/c2pa-wasm-reader';
+import { loadTrustMaterial } from './evidence/trust-material';
 
 export type HttpFunction = (req: Request, res: Response) => Promise<void>;
 
@@ -145,8 +146,18 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     ...(overrides.now === undefined ? {} : { now: overrides.now }),
   });
   const feedbackStore = new DeadlineBlobStore(overrides.feedbackStore ?? openBlobStore(config.feedbackStore, storeOptions), config.storageTimeoutMs);
-  // C2PA manifests are read by WebAssembly compiled on the first manifest (evidence/c2pa-wasm-reader.ts).
-  const manifests = new C2paWasmReader();
+  // C2PA manifests are read by WebAssembly compiled on the first manifest (evidence/c2pa-wasm-reader.ts),
+  // their signers checked against the trust material of C2PA_TRUST_STORE, read with it.
+  const trustLocation = config.c2paTrustStore;
+  const manifests = new C2paWasmReader(
+    trustLocation === null
+      ? {}
+      : {
+          trust: () => loadTrustMaterial(new DeadlineBlobStore(openBlobStore(trustLocation, storeOptions), config.storageTimeoutMs)),
+          onTrustError: (error) =>
+            logger.warning('c2pa trust material unavailable; manifests are reported untrusted', { location: trustLocation, error: String(error) }),
+        },
+  );
   const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits, manifests };
   const startedAtMs = (overrides.now ?? Date.now)();
   return {

@@ -52,6 +52,7 @@ export interface Config {
   metricsLocation: string;
   trustedProxyHops: number;
   storageTimeoutMs: number;
+  c2paTrustStore: string | null;
 }
 
 /** The repository root, found from this file whether it runs from `functions/src` or `dist/functions/src`. */
@@ -133,6 +134,9 @@ const storeLocation: Parser<string> = (raw, name) => {
   }
   return value;
 };
+
+/** A store location, or `none` (null): no trust material. */
+const trustStore: Parser<string | null> = (raw, name) => (raw.trim().toLowerCase() === 'none' ? null : storeLocation(raw, name));
 
 const optionalText: Parser<string | null> = (raw) => (raw.trim() === '' ? null : raw.trim());
 
@@ -311,6 +315,13 @@ export const SETTINGS = [
     'Deadline of every model, telemetry and drift storage call; a call past it fails (model_unavailable or a retried telemetry write) instead of holding the request.',
   ),
   setting(
+    'c2paTrustStore',
+    'C2PA_TRUST_STORE',
+    '<model store>/trust',
+    trustStore,
+    'Trust material for C2PA signers: a folder or gs://bucket/prefix holding trust.json and the PEM files it names (models/trust/ is the shipped copy; docs/provenance.md). `none`: no trust list, so no manifest is ever `valid`.',
+  ),
+  setting(
     'trustedProxyHops',
     'TRUSTED_PROXY_HOPS',
     '0',
@@ -324,6 +335,11 @@ function defaultFor(spec: SettingSpec): string {
   if (spec.default === '<repo>/.local/telemetry') return path.join(repoRoot(), '.local', 'telemetry');
   if (spec.default === '<repo>/.local/feedback') return path.join(repoRoot(), '.local', 'feedback');
   return spec.default;
+}
+
+/** `trust` inside a model store location (a folder, file: URL or gs://bucket/prefix). */
+function trustUnder(modelStore: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(modelStore) ? `${modelStore.replace(/\/+$/, '')}/trust` : path.join(modelStore, 'trust');
 }
 
 /** Parses and validates the environment; throws one ConfigError naming every bad variable. */
@@ -352,5 +368,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     problems.push('DRIFT_READER=bigquery needs BIGQUERY_TABLE (project.dataset.table of the telemetry external table)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const trust = env.C2PA_TRUST_STORE;
+  if ((trust === undefined || trust === '') && typeof values.modelStore === 'string') values.c2paTrustStore = trustUnder(values.modelStore);
   return Object.freeze(values as Config);
 }

@@ -47,6 +47,8 @@ export { FileBlobStore } from './storage/file-blob-store';
 export { openBlobStore, type OpenBlobStoreOptions, parseGcsUri, storeOptionsFrom } from './storage/open-blob-store';
 
 export { C2paWasmReader } from './evidence/c2pa-wasm-reader';
+export { decodeInvisibleWatermark } from './evidence/invisible-watermark';
+export { loadTrustMaterial, parseTrustIndex, TRUST_INDEX } from './evidence/trust-material';
 export { type Evidence, extractEvidence } from './evidence/extract-evidence';
 export { type ManifestReader, NO_MANIFEST_READER } from './evidence/manifest-reader';
 

@@ -9,7 +9,8 @@ import { GcsBlobStore } from '../../functions/src/storage/gcs-blob-store';
 import { type GcsServer, startGcsServer } from '../../functions/test/support/gcs-server';
 import { startFunction } from '../../functions/test/support/function-server';
 import { fixtureImage, FIXTURE_MODELS, startService } from '../../functions/test/support/test-service';
-import { publishBundledModels } from '../publish-models';
+import { publishBundledModels, publishTrustMaterial } from '../publish-models';
+import * as fs from 'node:fs';
 
 let server: GcsServer;
 beforeEach(async () => {
@@ -52,4 +53,27 @@ it('knows the bundled models of this repository', async () => {
   const store = new GcsBlobStore({ bucket: 'deploy-bucket', prefix: 'models', apiEndpoint: server.url });
   const results = await publishBundledModels(path.join(repoRoot(), 'models'), store, ['shoes'], false);
   expect(results).toEqual([{ name: 'shoes', version: expect.stringMatching(/^\d{8}T\d{6}Z-[0-9a-f]{8}$/), outcome: 'published' }]);
+});
+
+it('publishes the C2PA trust material to <store>/trust, trust.json last, and the service validates against it', async () => {
+  const store = new GcsBlobStore({ bucket: 'deploy-bucket', prefix: 'models', apiEndpoint: server.url });
+  const models = path.join(repoRoot(), 'models');
+  const version = (JSON.parse(fs.readFileSync(path.join(models, 'trust', 'trust.json'), 'utf8')) as { version: string }).version;
+  expect(await publishTrustMaterial(models, store)).toEqual({ version, outcome: 'published' });
+  const uploads = server.requests.filter((request) => request.method === 'POST').map((request) => decodeURIComponent(request.path));
+  expect(uploads[uploads.length - 1]).toContain('models/trust/trust.json');
+  expect(await publishTrustMaterial(models, store)).toEqual({ version, outcome: 'already_published' });
+
+  await publishBundledModels(FIXTURE_MODELS, store, ['brightness'], false);
+  // The default C2PA_TRUST_STORE: trust/ under the model store.
+  startService({ MODEL_STORE: 'gs://deploy-bucket/models', STORAGE_API_ENDPOINT: server.url, C2PA_TRUST_STORE: '' });
+  const predict = await startFunction('predict');
+  try {
+    const bytes = fs.readFileSync(path.join(repoRoot(), 'functions', 'test', 'fixtures', 'evidence', 'openai-gpt-image.png'));
+    const response = await predict.request('/', { method: 'POST', body: bytes, headers: { 'Content-Type': 'image/png' } });
+    expect(response.status).toBe(200);
+    expect(response.body.evidence.c2pa).toMatchObject({ validation: 'valid', trust_list: version });
+  } finally {
+    await predict.close();
+  }
 });

@@ -81,14 +81,29 @@ function errors(...statuses: number[]): Record<string, unknown> {
   );
 }
 
+const NO_C2PA = {
+  present: false,
+  validation: null,
+  codes: [],
+  claim_generator: null,
+  digital_source_types: [],
+  trust_list: null,
+  signer: null,
+  manifests: [],
+  actions: [],
+  origin: null,
+};
+
 const NO_EVIDENCE = {
-  c2pa: { present: false, validation: null, codes: [], claim_generator: null, digital_source_types: [] },
+  c2pa: NO_C2PA,
   xmp: { digital_source_type: null, creator_tool: null },
-  exif: { make: 'Canon', model: 'Canon EOS R5', software: null },
+  exif: { make: 'Canon', model: 'Canon EOS R5', software: null, user_comment: null },
+  iptc: { originating_program: null, program_version: null },
   generators: [],
   text_chunks: { count: 0, keywords: [] },
   comments: [],
   limits_hit: [],
+  watermark: null,
 };
 
 const VERDICT_EXAMPLE = {
@@ -103,6 +118,7 @@ const VERDICT_EXAMPLE = {
   image: { width: 320, height: 240, format: 'jpeg', bytes: 17969 },
   timing_ms: { decode: 5.25, inference: 2.32, total: 8.1 },
   evidence: NO_EVIDENCE,
+  generator: null,
 };
 
 const GENERATED_EXAMPLE = {
@@ -113,10 +129,23 @@ const GENERATED_EXAMPLE = {
   image: { width: 1024, height: 1024, format: 'png', bytes: 1450211 },
   evidence: {
     ...NO_EVIDENCE,
-    exif: { make: null, model: null, software: null },
-    generators: [{ generator: 'stable-diffusion-webui', source: 'png:parameters' }],
+    exif: { make: null, model: null, software: null, user_comment: null },
+    generators: [{ generator: 'stable-diffusion-webui', source: 'png:parameters', model: 'sd_xl_base_1.0' }],
     text_chunks: { count: 1, keywords: ['parameters'] },
   },
+  generator: { name: 'Stable Diffusion web UI', model: 'sd_xl_base_1.0', vendor: null, source: 'png:parameters' },
+};
+
+/** OpenAI's Content Credentials (functions/test/fixtures/evidence/openai-gpt-image.png), as the service reads them. */
+const OPENAI_SIGNER = {
+  organization: 'OpenAI OpCo, LLC',
+  common_name: 'OpenAI Media Service',
+  issuer_organization: 'Trufo Inc.',
+  issuer_common_name: 'Trufo C2PA Claim Signing CA (2025)',
+  not_before: '2026-03-23T02:53:02+00:00',
+  not_after: '2027-03-24T02:53:02+00:00',
+  algorithm: 'es256',
+  timestamp: '2026-05-05T08:45:35.537091+00:00',
 };
 
 const C2PA_EXAMPLE = {
@@ -126,18 +155,38 @@ const C2PA_EXAMPLE = {
   decided_by: 'c2pa',
   probability: 0.8123,
   confidence: 'medium',
-  verdict_reasons: ['a C2PA manifest with intact signature and hash binding (untrusted) declares trainedAlgorithmicMedia'],
+  verdict_reasons: ['a C2PA manifest with intact signature and hash binding (valid) declares trainedAlgorithmicMedia'],
+  image: { width: 1254, height: 1254, format: 'png', bytes: 1475901 },
   evidence: {
     ...NO_EVIDENCE,
-    exif: { make: null, model: null, software: null },
+    exif: { make: null, model: null, software: null, user_comment: null },
     c2pa: {
       present: true,
-      validation: 'untrusted',
-      codes: ['signingCredential.untrusted'],
-      claim_generator: 'Image Creator/2.1 c2pa-rs/0.43.0',
+      validation: 'valid',
+      codes: [],
+      claim_generator: 'OpenAI Media Service API',
       digital_source_types: ['trainedAlgorithmicMedia'],
+      trust_list: '2026-08.1',
+      signer: OPENAI_SIGNER,
+      manifests: [
+        {
+          label: 'urn:c2pa:c09c079d-8bf9-4eb7-b033-e82e07b70c36',
+          active: true,
+          validation: 'valid',
+          codes: [],
+          claim_generator: 'OpenAI Media Service API',
+          signer: OPENAI_SIGNER,
+          digital_source_types: ['trainedAlgorithmicMedia'],
+        },
+      ],
+      actions: [
+        { action: 'c2pa.created', digital_source_type: 'trainedAlgorithmicMedia', software_agent: 'gpt-image pre-2.0' },
+        { action: 'c2pa.converted', digital_source_type: null, software_agent: null },
+      ],
+      origin: 'generated',
     },
   },
+  generator: { name: 'gpt-image pre-2.0', model: null, vendor: 'OpenAI OpCo, LLC', source: 'c2pa' },
 };
 
 /** Four of the sixteen cells of an occlusion map of a 320×240 photo (shoes: 128×128 cover, so the centre 240×240). */
@@ -227,7 +276,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
                       value: { ...GENERATED_EXAMPLE, request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a' },
                     },
                     c2pa: {
-                      summary: 'Decided by a C2PA manifest declaring trainedAlgorithmicMedia',
+                      summary: "Decided by OpenAI's C2PA manifest declaring trainedAlgorithmicMedia, its signer on the C2PA trust list",
                       value: { ...C2PA_EXAMPLE, request_id: '6f1c0e1e-8a51-4a5e-9d7e-3f9f4b6f2b1a' },
                     },
                   },

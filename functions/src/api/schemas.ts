@@ -75,21 +75,52 @@ const modelRef = {
 
 const nullableString = { type: ['string', 'null'] } as const;
 
+const signerSchema = {
+  type: ['object', 'null'],
+  required: ['organization', 'common_name', 'issuer_organization', 'issuer_common_name', 'not_before', 'not_after', 'algorithm', 'timestamp'],
+  properties: {
+    organization: nullableString,
+    common_name: nullableString,
+    issuer_organization: nullableString,
+    issuer_common_name: nullableString,
+    not_before: nullableString,
+    not_after: nullableString,
+    algorithm: nullableString,
+    timestamp: { ...nullableString, description: 'Time of the trusted time-stamp on the signature, when there is one.' },
+  },
+} as const;
+
+const generatorSchema = {
+  type: ['object', 'null'],
+  description:
+    'The generator the evidence names (C2PA softwareAgent or claim generator with the signer as vendor, a generator text chunk, XMP CreatorTool beside a generative source type), and where; null where it names none. Never from the pixels.',
+  required: ['name', 'model', 'vendor', 'source'],
+  properties: {
+    name: { type: 'string' },
+    model: nullableString,
+    vendor: nullableString,
+    source: {
+      type: 'string',
+      description: 'c2pa, png:<keyword>, jpeg:comment, exif:UserComment, xmp:CreatorTool, iptc:OriginatingProgram or watermark:dwtDct',
+    },
+  },
+} as const;
+
 const evidenceSchema = {
   type: 'object',
   description:
     'What the file says about itself, read by container structure (JPEG segments, PNG chunks, WebP RIFF chunks, AVIF boxes). Reported as found; verdict_reasons say what it was worth.',
-  required: ['c2pa', 'xmp', 'exif', 'generators', 'text_chunks', 'comments', 'limits_hit'],
+  required: ['c2pa', 'xmp', 'exif', 'iptc', 'generators', 'text_chunks', 'comments', 'limits_hit', 'watermark'],
   properties: {
     c2pa: {
       type: 'object',
-      required: ['present', 'validation', 'codes', 'claim_generator', 'digital_source_types'],
+      required: ['present', 'validation', 'codes', 'claim_generator', 'digital_source_types', 'trust_list', 'signer', 'manifests', 'actions', 'origin'],
       properties: {
         present: { type: 'boolean' },
         validation: {
           enum: ['valid', 'untrusted', 'invalid', 'unverified', null],
           description:
-            'valid: signature and hash bindings intact, signer trusted; untrusted: intact, signer on no configured trust list; invalid: tampered, forged or malformed; unverified: not checked (e.g. manifest.tooLarge); null: no manifest.',
+            "Of the active manifest. valid: signature and hash bindings intact, signer chains to the service's trust material (trust_list); untrusted: intact, signer on no trust list; invalid: tampered, forged or malformed; unverified: not checked (e.g. manifest.tooLarge); null: no manifest.",
         },
         codes: { type: 'array', items: { type: 'string' }, description: 'C2PA validation status codes, e.g. assertion.dataHash.mismatch.' },
         claim_generator: nullableString,
@@ -98,18 +129,74 @@ const evidenceSchema = {
           items: { type: 'string' },
           description: 'IPTC digital source types of the active manifest, e.g. trainedAlgorithmicMedia.',
         },
+        trust_list: {
+          ...nullableString,
+          description: 'Version of the trust material the signers were checked against (trust.json); null when none was loaded.',
+        },
+        signer: {
+          ...signerSchema,
+          description: 'The signing certificate of the active manifest and the authority that issued it; null without a readable manifest.',
+        },
+        manifests: {
+          type: 'array',
+          maxItems: 8,
+          description: 'Every manifest of the store, the active one first, each validated on its own.',
+          items: {
+            type: 'object',
+            required: ['label', 'active', 'validation', 'codes', 'claim_generator', 'signer', 'digital_source_types'],
+            properties: {
+              label: { type: 'string' },
+              active: { type: 'boolean' },
+              validation: { enum: ['valid', 'untrusted', 'invalid'] },
+              codes: { type: 'array', items: { type: 'string' }, description: 'Failure codes of this manifest.' },
+              claim_generator: nullableString,
+              signer: signerSchema,
+              digital_source_types: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        },
+        actions: {
+          type: 'array',
+          maxItems: 16,
+          description: 'Actions of the active manifest, in order.',
+          items: {
+            type: 'object',
+            required: ['action', 'digital_source_type', 'software_agent'],
+            properties: { action: { type: 'string' }, digital_source_type: nullableString, software_agent: nullableString },
+          },
+        },
+        origin: {
+          enum: ['capture', 'generated', 'partly_generated', 'other', null],
+          description:
+            'What the manifests declare: capture (digitalCapture, no generative step), generated (trainedAlgorithmicMedia), partly_generated (a generative edit or composite, or a generated ingredient), other; null without a readable manifest.',
+        },
       },
     },
     xmp: { type: 'object', properties: { digital_source_type: nullableString, creator_tool: nullableString } },
-    exif: { type: 'object', properties: { make: nullableString, model: nullableString, software: nullableString }, description: 'Reported, never trusted.' },
+    exif: {
+      type: 'object',
+      properties: {
+        make: nullableString,
+        model: nullableString,
+        software: nullableString,
+        user_comment: { ...nullableString, description: 'UserComment of the Exif directory, its first 200 characters.' },
+      },
+      description: 'Reported, never trusted.',
+    },
+    iptc: {
+      type: 'object',
+      description: "IPTC IIM of a JPEG's Photoshop resources (APP13): the program that made the image.",
+      properties: { originating_program: nullableString, program_version: nullableString },
+    },
     generators: {
       type: 'array',
       items: {
         type: 'object',
-        required: ['generator', 'source'],
+        required: ['generator', 'source', 'model'],
         properties: {
           generator: { enum: ['stable-diffusion-webui', 'fooocus', 'comfyui', 'invokeai', 'novelai'] },
-          source: { type: 'string', description: 'png:<keyword> or jpeg:comment' },
+          source: { type: 'string', description: 'png:<keyword>, jpeg:comment or exif:UserComment' },
+          model: { ...nullableString, description: "The model the text names (the WebUI's Model:, ComfyUI's ckpt_name)." },
         },
       },
     },
@@ -118,7 +205,21 @@ const evidenceSchema = {
     limits_hit: {
       type: 'array',
       items: { type: 'string' },
-      description: 'Bounds reached while reading (text_chunks, manifest_bytes, truncated_container, …).',
+      description: 'Bounds reached while reading (text_chunks, manifest_bytes, truncated_container, watermark_pixels, …).',
+    },
+    watermark: {
+      type: ['object', 'null'],
+      description:
+        "The invisible-watermark dwtDct check of the stored pixels (Stable Diffusion v1's 'StableDiffusionV1' bytes, SDXL's 48-bit message): the closest known message and whether it matched; null where not run (over 2048×2048 pixels, too small, or no pixel decoder).",
+      required: ['method', 'message', 'bits', 'bit_errors', 'matched', 'reading'],
+      properties: {
+        method: { const: 'invisible-watermark dwtDct' },
+        message: { enum: ['StableDiffusionV1', 'SDXL'] },
+        bits: { type: 'string', pattern: '^[01]+$', description: "The bits decoded for that message's length." },
+        bit_errors: { type: 'integer', minimum: 0 },
+        matched: { type: 'boolean' },
+        reading: { enum: ['bgr-uint8', 'bgr-float', 'rgb-uint8', 'rgb-float'], description: 'How the encoder saw the pixels (channel order, sample type).' },
+      },
     },
   },
 } as const;
@@ -128,11 +229,12 @@ const predictionFields = {
   verdict: {
     enum: ['ai_generated', 'real', 'uncertain'],
     description:
-      'The decision policy (README, "How the verdict is decided"): C2PA, then generator metadata, then the pixels, uncertain inside the model band, when patches disagree or out of distribution.',
+      'The decision policy (docs/provenance.md): C2PA generative claims, then generator metadata, then a trusted signed capture (real), then the pixels, uncertain inside the model band, when patches disagree or out of distribution.',
   },
-  decided_by: { enum: ['c2pa', 'metadata', 'pixels'] },
+  decided_by: { enum: ['c2pa', 'metadata', 'watermark', 'pixels'] },
   verdict_reasons: { type: 'array', items: { type: 'string' }, description: 'What the policy considered, in words.' },
   evidence: evidenceSchema,
+  generator: generatorSchema,
   probability: { type: 'number', minimum: 0, maximum: 1, description: 'P(AI-generated), 4 decimal places.' },
   confidence: { enum: ['low', 'medium', 'high'], description: 'Distance of probability from the threshold; see the README.' },
   threshold: { type: 'number' },
@@ -186,6 +288,7 @@ export const predictResponseSchema = {
     'image',
     'timing_ms',
     'evidence',
+    'generator',
     'request_id',
   ],
   properties: { ...predictionFields, request_id: { type: 'string' } },

@@ -1,8 +1,10 @@
 /**
  * Finds the metadata blocks of an image by walking its container structure: JPEG marker segments
- * (APP1 EXIF and XMP, APP11 JUMBF, COM), PNG chunks (tEXt, zTXt, iTXt, eXIf, caBX), RIFF chunks of
- * WebP (EXIF, XMP, C2PA) and the top-level ISOBMFF boxes of AVIF (the C2PA `uuid` box). It never
- * searches the bytes for strings: each block is found where the container says it is.
+ * (APP1 EXIF and XMP, APP13 Photoshop resources: IPTC IIM and XMP, APP11 JUMBF, COM), PNG chunks
+ * (tEXt, zTXt, iTXt, eXIf, caBX), RIFF chunks of WebP (EXIF, XMP, C2PA) and the ISOBMFF boxes of
+ * AVIF/HEIF (the C2PA `uuid` box; the `Exif` and XMP items of the `meta` box, found through
+ * `iinf` and `iloc`). It never searches the bytes for strings: each block is found where the
+ * container says it is.
  *
  * Pure and total, with bounded work: the walk visits each segment, chunk or box header once, reads
  * at most MAX_TEXT_CHUNKS text chunks (the rest are only counted), inflates at most
@@ -36,6 +38,8 @@ export interface TextChunk {
 export interface MetadataBlocks {
   /** The TIFF structure of the EXIF block (after JPEG's "Exif\0\0"), when there is one. */
   exif: Buffer | null;
+  /** The IPTC IIM records of a JPEG's Photoshop image resource 0x0404, when there is one. */
+  iptc: Buffer | null;
   xmp: string[];
   comments: string[];
   texts: TextChunk[];
@@ -48,7 +52,7 @@ export interface MetadataBlocks {
 }
 
 export function emptyBlocks(): MetadataBlocks {
-  return { exif: null, xmp: [], comments: [], texts: [], textChunkCount: 0, c2pa: { present: false, bytes: 0 }, limitsHit: [] };
+  return { exif: null, iptc: null, xmp: [], comments: [], texts: [], textChunkCount: 0, c2pa: { present: false, bytes: 0 }, limitsHit: [] };
 }
 
 export function readMetadataBlocks(bytes: Buffer, format: ImageFormat): MetadataBlocks {
@@ -76,6 +80,11 @@ function hit(blocks: MetadataBlocks, limit: string): void {
 
 const EXIF_ID = Buffer.from('Exif\0\0', 'latin1');
 const XMP_ID = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
+const PHOTOSHOP_ID = Buffer.from('Photoshop 3.0\0', 'latin1');
+const IRB_IPTC = 0x0404;
+const IRB_XMP = 0x0424;
+/** Photoshop image resources read from one APP13 segment. */
+const MAX_RESOURCES = 256;
 
 function startsWith(bytes: Buffer, at: number, prefix: Buffer): boolean {
   return at + prefix.length <= bytes.length && bytes.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0;
@@ -122,6 +131,8 @@ function walkJpeg(bytes: Buffer, blocks: MetadataBlocks): void {
       blocks.exif ??= data.subarray(EXIF_ID.length);
     } else if (marker === 0xe1 && startsWith(bytes, start, XMP_ID)) {
       addXmp(blocks, data.subarray(XMP_ID.length));
+    } else if (marker === 0xed && startsWith(bytes, start, PHOTOSHOP_ID)) {
+      readPhotoshopResources(data.subarray(PHOTOSHOP_ID.length), blocks);
     } else if (marker === 0xeb && isC2paJumbfSegment(data)) {
       blocks.c2pa.present = true;
       blocks.c2pa.bytes += data.length;
@@ -129,6 +140,30 @@ function walkJpeg(bytes: Buffer, blocks: MetadataBlocks): void {
       addComment(blocks, data);
     }
     at = at + 2 + length;
+  }
+}
+
+/**
+ * Photoshop image resource blocks (APP13): "8BIM", a 2-byte id, a Pascal name padded to even length,
+ * a 4-byte size and the data padded to even length. 0x0404 holds IPTC IIM, 0x0424 an XMP packet.
+ */
+function readPhotoshopResources(data: Buffer, blocks: MetadataBlocks): void {
+  let at = 0;
+  for (let count = 0; count < MAX_RESOURCES && at + 12 <= data.length; count += 1) {
+    if (data.toString('latin1', at, at + 4) !== '8BIM') return;
+    const id = data.readUInt16BE(at + 4);
+    const nameLength = data[at + 6]!;
+    const sizeAt = at + 6 + ((nameLength + 2) & ~1);
+    if (sizeAt + 4 > data.length) return;
+    const size = data.readUInt32BE(sizeAt);
+    const start = sizeAt + 4;
+    if (start + size > data.length) {
+      hit(blocks, 'truncated_container');
+      return;
+    }
+    if (id === IRB_IPTC) blocks.iptc ??= data.subarray(start, start + size);
+    else if (id === IRB_XMP) addXmp(blocks, data.subarray(start, start + size));
+    at = start + size + (size & 1);
   }
 }
 
@@ -284,7 +319,114 @@ function walkIsobmff(bytes: Buffer, blocks: MetadataBlocks): void {
     if (type === 'uuid' && startsWith(bytes, at + header, C2PA_BMFF_UUID)) {
       blocks.c2pa.present = true;
       blocks.c2pa.bytes += size;
+    } else if (type === 'meta') {
+      readMetaItems(bytes, at + header + 4, at + size, blocks); // + version and flags
     }
     at += size;
+  }
+}
+
+/** Items of a `meta` box read (the rest are skipped). */
+const MAX_ITEMS = 1024;
+
+interface BoxHeader {
+  type: string;
+  start: number;
+  end: number;
+}
+
+/** The child boxes of [from, to), at most MAX_ITEMS of them; stops at the first that does not fit. */
+function childBoxes(bytes: Buffer, from: number, to: number): BoxHeader[] {
+  const boxes: BoxHeader[] = [];
+  let at = from;
+  while (at + 8 <= to && boxes.length < MAX_ITEMS) {
+    const size = bytes.readUInt32BE(at);
+    if (size < 8 || at + size > to) break;
+    boxes.push({ type: bytes.toString('latin1', at + 4, at + 8), start: at + 8, end: at + size });
+    at += size;
+  }
+  return boxes;
+}
+
+function readUInt(bytes: Buffer, at: number, size: number): number {
+  if (size === 0) return 0;
+  if (size === 2) return bytes.readUInt16BE(at);
+  if (size === 4) return bytes.readUInt32BE(at);
+  return Number(bytes.readBigUInt64BE(at));
+}
+
+/**
+ * HEIF's item boxes (ISO/IEC 23008-12): `iinf` names each item's type (`Exif`, or `mime` with the
+ * content type application/rdf+xml for XMP), `iloc` says where its bytes are in the file. An Exif
+ * item starts with the 4-byte offset of its TIFF header. Only single-extent items stored in the file
+ * itself (construction method 0) are read.
+ */
+function readMetaItems(bytes: Buffer, from: number, to: number, blocks: MetadataBlocks): void {
+  if (from > to) return;
+  const children = childBoxes(bytes, from, to);
+  const kinds = new Map<number, 'exif' | 'xmp'>();
+  const iinf = children.find((box) => box.type === 'iinf');
+  if (iinf !== undefined && iinf.start + 4 <= iinf.end) {
+    const version = bytes[iinf.start]!;
+    const first = iinf.start + 4 + (version === 0 ? 2 : 4);
+    for (const infe of childBoxes(bytes, first, iinf.end)) {
+      if (infe.type !== 'infe' || infe.start + 12 > infe.end) continue;
+      const infeVersion = bytes[infe.start]!;
+      if (infeVersion < 2) continue;
+      const idSize = infeVersion === 2 ? 2 : 4;
+      const id = readUInt(bytes, infe.start + 4, idSize);
+      const typeAt = infe.start + 4 + idSize + 2;
+      if (typeAt + 4 > infe.end) continue;
+      const itemType = bytes.toString('latin1', typeAt, typeAt + 4);
+      if (itemType === 'Exif') kinds.set(id, 'exif');
+      else if (itemType === 'mime') {
+        const nameEnd = bytes.indexOf(0, typeAt + 4);
+        const typeEnd = nameEnd < 0 || nameEnd >= infe.end ? -1 : bytes.indexOf(0, nameEnd + 1);
+        if (typeEnd > 0 && typeEnd <= infe.end && bytes.toString('latin1', nameEnd + 1, typeEnd) === 'application/rdf+xml') kinds.set(id, 'xmp');
+      }
+    }
+  }
+  const iloc = children.find((box) => box.type === 'iloc');
+  if (kinds.size === 0 || iloc === undefined || iloc.start + 8 > iloc.end) return;
+  const version = bytes[iloc.start]!;
+  if (version > 2) return;
+  const offsetSize = bytes[iloc.start + 4]! >> 4;
+  const lengthSize = bytes[iloc.start + 4]! & 15;
+  const baseOffsetSize = bytes[iloc.start + 5]! >> 4;
+  const indexSize = version === 0 ? 0 : bytes[iloc.start + 5]! & 15;
+  const idSize = version < 2 ? 2 : 4;
+  let at = iloc.start + 6;
+  const count = Math.min(readUInt(bytes, at, idSize), MAX_ITEMS);
+  at += idSize;
+  for (let item = 0; item < count; item += 1) {
+    const fixed = idSize + (version === 0 ? 0 : 2) + 2 + baseOffsetSize + 2;
+    if (at + fixed > iloc.end) return;
+    const id = readUInt(bytes, at, idSize);
+    at += idSize;
+    const method = version === 0 ? 0 : bytes.readUInt16BE(at) & 15;
+    if (version !== 0) at += 2;
+    at += 2; // data_reference_index
+    const base = readUInt(bytes, at, baseOffsetSize);
+    at += baseOffsetSize;
+    const extents = bytes.readUInt16BE(at);
+    at += 2;
+    const extentSize = indexSize + offsetSize + lengthSize;
+    if (at + extents * extentSize > iloc.end) return;
+    const kind = kinds.get(id);
+    if (kind !== undefined && method === 0 && extents === 1) {
+      const offset = base + readUInt(bytes, at + indexSize, offsetSize);
+      const length = readUInt(bytes, at + indexSize + offsetSize, lengthSize);
+      if (offset + length <= bytes.length && length > 0) {
+        const data = bytes.subarray(offset, offset + length);
+        if (kind === 'xmp') addXmp(blocks, data);
+        else if (data.length > 4) {
+          const tiffAt = 4 + data.readUInt32BE(0);
+          if (tiffAt < data.length) blocks.exif ??= data.subarray(tiffAt);
+        }
+      } else {
+        hit(blocks, 'truncated_container');
+      }
+    }
+    at += extents * extentSize;
   }
 }

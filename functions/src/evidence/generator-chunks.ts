@@ -6,7 +6,7 @@
  *
  * | generator | where | what is checked |
  * | --- | --- | --- |
- * | Stable Diffusion WebUI (AUTOMATIC1111, Forge) | PNG `parameters`, JPEG comment | the settings line: `Steps: <n>` and `Sampler: ` |
+ * | Stable Diffusion WebUI (AUTOMATIC1111, Forge) | PNG `parameters`, JPEG comment, EXIF UserComment | the settings line: `Steps: <n>` and `Sampler: ` |
  * | Fooocus | PNG `fooocus_scheme` beside `parameters` | `parameters` is a JSON object |
  * | ComfyUI | PNG `prompt` | a JSON object of nodes with `class_type` |
  * | ComfyUI | PNG `workflow` | a JSON object with a `nodes` array |
@@ -17,8 +17,34 @@ import type { TextChunk } from './container-blocks';
 
 export interface GeneratorMark {
   generator: 'stable-diffusion-webui' | 'fooocus' | 'comfyui' | 'invokeai' | 'novelai';
-  /** Where it was found: "png:<keyword>" or "jpeg:comment". */
+  /** Where it was found: "png:<keyword>", "jpeg:comment" or "exif:UserComment". */
   source: string;
+  /** The model the text names (the WebUI's `Model: `, ComfyUI's checkpoint loader's `ckpt_name`), or null. */
+  model: string | null;
+}
+
+const MAX_MODEL_CHARS = 128;
+const SD_MODEL = /(?:^|, )Model: ([^,\n]{1,128})/;
+
+function sdModel(text: string): string | null {
+  for (const line of text.split('\n')) {
+    if (!SD_SETTINGS.test(`\n${line}`)) continue;
+    const match = SD_MODEL.exec(line);
+    if (match !== null) return match[1]!.trim().slice(0, MAX_MODEL_CHARS);
+  }
+  return null;
+}
+
+/** The first checkpoint a ComfyUI prompt loads (a CheckpointLoader* node's `ckpt_name`). */
+function comfyModel(text: string): string | null {
+  const nodes = jsonObject(text);
+  for (const node of Object.values(nodes ?? {})) {
+    const fields = node as { class_type?: unknown; inputs?: { ckpt_name?: unknown } };
+    if (typeof fields.class_type === 'string' && fields.class_type.startsWith('CheckpointLoader') && typeof fields.inputs?.ckpt_name === 'string') {
+      return fields.inputs.ckpt_name.slice(0, MAX_MODEL_CHARS);
+    }
+  }
+  return null;
 }
 
 const SD_SETTINGS = /(?:^|\n)[^\n]*\bSteps: \d+, [^\n]*\bSampler: /;
@@ -41,10 +67,10 @@ function isComfyPrompt(text: string): boolean {
   );
 }
 
-export function recogniseGenerators(texts: readonly TextChunk[], comments: readonly string[]): GeneratorMark[] {
+export function recogniseGenerators(texts: readonly TextChunk[], comments: readonly string[], userComment: string | null = null): GeneratorMark[] {
   const marks: GeneratorMark[] = [];
-  const add = (generator: GeneratorMark['generator'], source: string) => {
-    if (!marks.some((mark) => mark.generator === generator && mark.source === source)) marks.push({ generator, source });
+  const add = (generator: GeneratorMark['generator'], source: string, model: string | null = null) => {
+    if (!marks.some((mark) => mark.generator === generator && mark.source === source)) marks.push({ generator, source, model });
   };
   const byKeyword = new Map<string, TextChunk>();
   for (const chunk of texts) if (!byKeyword.has(chunk.keyword)) byKeyword.set(chunk.keyword, chunk);
@@ -53,11 +79,11 @@ export function recogniseGenerators(texts: readonly TextChunk[], comments: reado
     const source = `png:${chunk.keyword}`;
     switch (chunk.keyword) {
       case 'parameters':
-        if (SD_SETTINGS.test(chunk.text)) add('stable-diffusion-webui', source);
+        if (SD_SETTINGS.test(chunk.text)) add('stable-diffusion-webui', source, sdModel(chunk.text));
         else if (byKeyword.has('fooocus_scheme') && jsonObject(chunk.text) !== null) add('fooocus', source);
         break;
       case 'prompt':
-        if (isComfyPrompt(chunk.text)) add('comfyui', source);
+        if (isComfyPrompt(chunk.text)) add('comfyui', source, comfyModel(chunk.text));
         break;
       case 'workflow':
         if (Array.isArray(jsonObject(chunk.text)?.nodes)) add('comfyui', source);
@@ -75,6 +101,8 @@ export function recogniseGenerators(texts: readonly TextChunk[], comments: reado
         break;
     }
   }
-  for (const comment of comments) if (SD_SETTINGS.test(comment)) add('stable-diffusion-webui', 'jpeg:comment');
+  for (const comment of comments) if (SD_SETTINGS.test(comment)) add('stable-diffusion-webui', 'jpeg:comment', sdModel(comment));
+  // The web UI writes its parameters to EXIF UserComment in JPEG and WebP.
+  if (userComment !== null && SD_SETTINGS.test(userComment)) add('stable-diffusion-webui', 'exif:UserComment', sdModel(userComment));
   return marks;
 }

@@ -50,4 +50,10 @@ export interface ImageDecoder {
    * 415 unsupported_format) for input it cannot handle; never anything else for bad input.
    */
   decode(bytes: Buffer, header: ImageHeader, target: ResizeSpec): Promise<DecodedImage>;
+  /**
+   * The first frame's pixels exactly as stored: no orientation, no resizing, no colour conversion,
+   * alpha dropped (not flattened), 8-bit RGB. For marks that live in the stored samples (an
+   * invisible watermark); optional: a decoder without it is not asked.
+   */
+  decodeStored?(bytes: Buffer, header: ImageHeader): Promise<{ pixels: Uint8Array; width: number; height: number }>;
 }

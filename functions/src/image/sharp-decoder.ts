@@ -57,6 +57,19 @@ export class SharpDecoder implements ImageDecoder {
     return info?.input.buffer === true;
   }
 
+  async decodeStored(bytes: Buffer, header: ImageHeader): Promise<{ pixels: Uint8Array; width: number; height: number }> {
+    if (header.width * header.height > this.maxPixels) {
+      throw new PayloadTooLargeError('too_many_pixels', `image is ${header.width}×${header.height} pixels; the limit is ${this.maxPixels}`);
+    }
+    const { data, info } = await sharp(bytes, { limitInputPixels: this.maxPixels, failOn: 'none' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels < 3) throw new BadRequestError('undecodable_image', `expected RGB samples, got ${info.channels} channels`);
+    return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  }
+
   async decode(bytes: Buffer, header: ImageHeader, target: ResizeSpec): Promise<DecodedImage> {
     const shown = displayedSize(header);
     const g = resizeGeometry(shown.width, shown.height, target);

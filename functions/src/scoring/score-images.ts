@@ -18,7 +18,9 @@ import { type Confidence, confidenceOf } from '../model/scores';
 import type { ImageFetcher } from './image-fetcher';
 import type { ImageSource } from '../http/image-inputs';
 import type { ScoredImage } from './observer';
-import { type Evidence, extractEvidence } from '../evidence/extract-evidence';
+import { emptyEvidence, type Evidence, extractEvidence } from '../evidence/extract-evidence';
+import { type GeneratorName, nameGenerator } from '../evidence/generator-name';
+import { checkWatermark } from '../evidence/watermark-check';
 import type { ManifestReader } from '../evidence/manifest-reader';
 import { type DecidedBy, decideVerdict, type VerdictLabel } from './verdict-policy';
 
@@ -63,6 +65,8 @@ export interface Verdict {
   out_of_distribution?: { score: number; threshold: number; flagged: boolean };
   /** What the file says about itself; absent where scoring ran without evidence (offline evaluation). */
   evidence?: Evidence;
+  /** The generator the evidence names, and where it says so (evidence/generator-name.ts); null where it names none; absent without evidence. */
+  generator?: GeneratorName | null;
 }
 
 export const round = (value: number, places: number): number => {
@@ -171,19 +175,13 @@ export interface ScoringDeps {
 }
 
 /** Evidence of one image; a bug in reading it is reported in limits_hit, never fails the image. */
-async function evidenceOf(bytes: Buffer, prepared: PreparedImage, manifests: ManifestReader): Promise<Evidence> {
+async function evidenceOf(bytes: Buffer, prepared: PreparedImage, manifests: ManifestReader, decoder: ImageDecoder): Promise<Evidence> {
   try {
-    return await extractEvidence(bytes, prepared.header.format, manifests);
+    const evidence = await extractEvidence(bytes, prepared.header.format, manifests);
+    evidence.watermark = await checkWatermark(bytes, prepared.header, decoder, evidence.limits_hit);
+    return evidence;
   } catch {
-    return {
-      c2pa: { present: false, validation: null, codes: [], claim_generator: null, digital_source_types: [] },
-      xmp: { digital_source_type: null, creator_tool: null },
-      exif: { make: null, model: null, software: null },
-      generators: [],
-      text_chunks: { count: 0, keywords: [] },
-      comments: [],
-      limits_hit: ['unreadable'],
-    };
+    return emptyEvidence(['unreadable']);
   }
 }
 
@@ -205,7 +203,7 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
       const bytes = await resolveSource(item, deps.fetcher, deps.limits);
       const image = await prepareImage(bytes, model, deps.decoder, deps.limits, budgetLeftMs);
       budgetLeftMs -= estimatedDecodeMs(image.header);
-      if (deps.manifests !== undefined) evidence.set(image, await evidenceOf(bytes, image, deps.manifests));
+      if (deps.manifests !== undefined) evidence.set(image, await evidenceOf(bytes, image, deps.manifests, deps.decoder));
       prepared.push(image);
     } catch (error) {
       if (!isAppError(error)) throw error;
@@ -366,7 +364,10 @@ export function toVerdict(
     image,
     timing_ms: { decode: round(prepared.decodeMs, 2), inference: round(inferenceMs, 2), total: round(totalMs, 2) },
   };
-  if (extras.evidence !== undefined) verdict.evidence = extras.evidence;
+  if (extras.evidence !== undefined) {
+    verdict.generator = nameGenerator(extras.evidence);
+    verdict.evidence = extras.evidence;
+  }
   if (extras.patches !== undefined) verdict.patches = { scored: extras.patches.boxes.length, logit_std: round(extras.patches.logitStd, 4) };
   if (extras.ood !== undefined) {
     verdict.out_of_distribution = { score: round(extras.ood.score, 3), threshold: extras.ood.threshold, flagged: extras.ood.outOfDistribution };

@@ -6,17 +6,29 @@
  *
  * The rules, in order; the first that applies decides:
  *
- * 1. c2pa: a C2PA manifest whose signature and hash bindings check out (validation `valid`, or
- *    `untrusted`: intact but signed by a certificate on no configured trust list) and whose active
- *    manifest's actions declare a generative digitalSourceType (GENERATIVE_SOURCE_TYPES) decides
- *    `ai_generated`. A trust list is not needed for this direction: nobody gains from signing a
- *    false "made by a generative model". An `invalid` (tampered, forged, malformed) or `unverified`
- *    manifest decides nothing: it is reported with its codes and the rules below go on.
+ * 1. c2pa, generated: a C2PA manifest whose signature and hash bindings check out (validation
+ *    `valid`, or `untrusted`: intact but signed by a certificate on no configured trust list) and
+ *    whose manifests declare a generative origin decides `ai_generated`: wholly generated
+ *    (trainedAlgorithmicMedia at creation) or partly generated (compositeWithTrainedAlgorithmicMedia,
+ *    or a generative source type on a later action or an ingredient: a generative edit, an inpaint),
+ *    which the reasons say. A trust list is not needed for this direction: nobody gains from signing
+ *    a false "made by a generative model". An `invalid` (tampered, forged, malformed) or
+ *    `unverified` manifest decides nothing: it is reported with its codes and the rules below go on.
  * 2. metadata: a declared generative DigitalSourceType in XMP, or a generator's own text chunk or
  *    comment (evidence/generator-chunks.ts), is strong evidence. The rule that combines them: any
  *    one of them decides `ai_generated`, and several only add reasons. They can only move a verdict
  *    towards `ai_generated`: stripping them is trivial, so their absence proves nothing, and adding
- *    them only makes an image look more generated.
+ *    them only makes an image look more generated. They come before rule 2b, so a file that claims
+ *    a generator in one place and a capture in another is judged generated.
+ * 2a. watermark: the stored pixels carry a known fixed-message invisible watermark (the
+ *    invisible-watermark dwtDct mark of the Stable Diffusion v1 scripts or the SDXL pipelines,
+ *    evidence/invisible-watermark.ts) decides `ai_generated`. Like metadata it only moves towards
+ *    `ai_generated`: any resize, crop or re-encode removes it, and nobody gains from adding it.
+ * 2b. c2pa, signed capture: a `valid` manifest (intact, and its signer chains to the trust material
+ *    of evidence/trust-material.ts) whose origin is `capture` (created as digitalCapture, no
+ *    generative action or ingredient, no invalid manifest in the store) decides `real`. An
+ *    `untrusted` or `invalid` capture claim decides nothing: anyone can sign with a certificate of
+ *    their own, so only a trusted signer's word that a camera made the image counts.
  * 3. pixels, uncertain: the item is flagged out of distribution (`ood`), or its patches disagree
  *    (`patches.logitStd` above the model's `uncertainty.patch_logit_std_max`, else
  *    PATCH_DISAGREEMENT_LOGIT_STD), or the probability falls inside the model's uncertainty band
@@ -26,14 +38,14 @@
  *    below 90 %). P(AI) exactly at the threshold is decided by it.
  * 4. pixels: `ai_generated` when probability ≥ threshold, else `real`.
  *
- * Camera EXIF (Make, Model, Software), a capture source type, or no metadata at all never make an
- * image `real`: all are trivially forged or stripped, so they are reported, not trusted. No rule
- * but the pixel rule 4 ever answers `real`.
+ * Camera EXIF (Make, Model, Software), an XMP capture source type, or no metadata at all never make
+ * an image `real`: all are trivially forged or stripped, so they are reported, not trusted. No rule
+ * but the trusted signed capture (2b) and the pixel rule 4 ever answers `real`.
  */
 import type { Evidence } from '../evidence/extract-evidence';
 
 export type VerdictLabel = 'ai_generated' | 'real' | 'uncertain';
-export type DecidedBy = 'c2pa' | 'metadata' | 'pixels';
+export type DecidedBy = 'c2pa' | 'metadata' | 'watermark' | 'pixels';
 
 /** IPTC digital source types that say a generative model made (part of) the image. */
 export const GENERATIVE_SOURCE_TYPES: readonly string[] = ['trainedAlgorithmicMedia', 'compositeWithTrainedAlgorithmicMedia'];
@@ -66,14 +78,26 @@ export function decideVerdict(input: PolicyInput): PolicyDecision {
   const evidence = input.evidence;
   if (evidence !== undefined) {
     const c2pa = evidence.c2pa;
+    let signedCapture: string | null = null;
     if (c2pa.present) {
       const generative = c2pa.digital_source_types.filter(isGenerative);
-      if ((c2pa.validation === 'valid' || c2pa.validation === 'untrusted') && generative.length > 0) {
-        reasons.push(`a C2PA manifest with intact signature and hash binding (${c2pa.validation}) declares ${generative.join(', ')}`);
+      const intact = c2pa.validation === 'valid' || c2pa.validation === 'untrusted';
+      const partly = c2pa.origin === 'partly_generated';
+      if (intact && (generative.length > 0 || c2pa.origin === 'generated' || partly)) {
+        const declared = generative.length > 0 ? generative.join(', ') : 'a generative source';
+        reasons.push(
+          `a C2PA manifest with intact signature and hash binding (${c2pa.validation}) declares ${declared}` +
+            (partly ? ': partly generated (a generative edit or composite)' : ''),
+        );
         return { verdict: 'ai_generated', decided_by: 'c2pa', reasons };
       }
       if (c2pa.validation === 'invalid' || c2pa.validation === 'unverified') {
         reasons.push(`the C2PA manifest is ${c2pa.validation} (${c2pa.codes.join(', ') || 'no codes'}), so it decides nothing`);
+      } else if (c2pa.origin === 'capture' && c2pa.validation === 'valid' && c2pa.manifests.every((manifest) => manifest.validation !== 'invalid')) {
+        signedCapture = `a C2PA manifest signed by ${signerName(c2pa)}, trusted by trust list ${c2pa.trust_list ?? '(unnamed)'}, declares a digital capture with no generative step`;
+      } else if (c2pa.origin === 'capture') {
+        const why = c2pa.validation === 'valid' ? 'another manifest of the store is invalid' : 'its signer is on no trust list';
+        reasons.push(`the C2PA manifest (${c2pa.validation}) declares a digital capture, but ${why}, so it decides nothing`);
       } else {
         reasons.push(`the C2PA manifest (${c2pa.validation}) declares no generative source`);
       }
@@ -84,6 +108,15 @@ export function decideVerdict(input: PolicyInput): PolicyDecision {
     if (marks.length > 0) {
       reasons.push(...marks);
       return { verdict: 'ai_generated', decided_by: 'metadata', reasons };
+    }
+    const mark = evidence.watermark;
+    if (mark?.matched === true) {
+      reasons.push(`the pixels carry the ${mark.message} invisible watermark (${mark.method}, ${mark.bit_errors} of ${mark.bits.length} bits differ)`);
+      return { verdict: 'ai_generated', decided_by: 'watermark', reasons };
+    }
+    if (signedCapture !== null) {
+      reasons.push(signedCapture);
+      return { verdict: 'real', decided_by: 'c2pa', reasons };
     }
     const camera = [evidence.exif.make, evidence.exif.model].filter((value) => value !== null);
     if (camera.length > 0) reasons.push(`EXIF names a camera (${camera.join(' ')}): reported, not trusted`);
@@ -105,6 +138,11 @@ export function decideVerdict(input: PolicyInput): PolicyDecision {
   }
   reasons.push(`P(AI) ${round(p)} is ${p >= input.threshold ? 'at or above' : 'below'} the threshold ${input.threshold}`);
   return { verdict: p >= input.threshold ? 'ai_generated' : 'real', decided_by: 'pixels', reasons };
+}
+
+function signerName(c2pa: Evidence['c2pa']): string {
+  const signer = c2pa.signer;
+  return signer?.organization ?? signer?.common_name ?? 'an unnamed signer';
 }
 
 const round = (value: number): number => Math.round(value * 1e4) / 1e4;

@@ -88,13 +88,14 @@ export const APP_JS = `'use strict';
   }
 
   var VERDICTS = { ai_generated: 'AI-generated', real: 'Real photo', uncertain: 'Uncertain' };
-  var DECIDERS = { c2pa: 'C2PA Content Credentials', metadata: "the file's own metadata", pixels: 'the pixels' };
+  var DECIDERS = { c2pa: 'C2PA Content Credentials', metadata: "the file's own metadata", watermark: "the generator's invisible watermark", pixels: 'the pixels' };
 
   function show(item, body) {
     var verdict = body.verdict || body.prediction;
     item.info.appendChild(text('p', 'verdict ' + verdict, VERDICTS[verdict] || verdict));
     var list = document.createElement('dl');
     if (body.decided_by) row(list, 'decided by', DECIDERS[body.decided_by] || body.decided_by);
+    if (body.generator) row(list, 'generator', body.generator.name + (body.generator.vendor ? ' (' + body.generator.vendor + ')' : '') + ', from ' + body.generator.source);
     row(list, 'P(AI)', String(body.probability));
     row(list, 'confidence', body.confidence);
     row(list, 'model', body.model.name + ' ' + body.model.version);

@@ -10,6 +10,7 @@ import { createMemoryLogger } from '../../src/logger';
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 export const FIXTURE_MODELS = path.join(FIXTURES, 'models');
 export const FIXTURE_IMAGES = path.join(FIXTURES, 'images');
+export const SHIPPED_TRUST = path.join(__dirname, '..', '..', '..', 'models', 'trust');
 
 export function fixtureImage(name: string): Buffer {
   return fs.readFileSync(path.join(FIXTURE_IMAGES, name));
@@ -34,6 +35,8 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     RATE_LIMIT_PER_SECOND: '0',
     TELEMETRY_STORE: tempDir('telemetry-'),
     METRICS_SINK: 'none',
+    // The shipped trust material (the fixture model store has none).
+    C2PA_TRUST_STORE: SHIPPED_TRUST,
     ...env,
   };
 }

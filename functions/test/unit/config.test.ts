@@ -16,7 +16,22 @@ describe('loadConfig', () => {
     expect(config.apiKeys).toEqual([]);
     expect(config.driftWindowHours).toBe(24);
     expect(config.driftMinSamples).toBe(200);
+    expect(config.c2paTrustStore).toBe(path.join(repoRoot(), 'models', 'trust'));
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it.each([
+    [{ MODEL_STORE: 'gs://bucket/models' }, 'gs://bucket/models/trust'],
+    [{ MODEL_STORE: 'gs://bucket/models/' }, 'gs://bucket/models/trust'],
+    [{ MODEL_STORE: '/srv/models' }, path.join('/srv/models', 'trust')],
+    [{ MODEL_STORE: 'gs://bucket/models', C2PA_TRUST_STORE: 'gs://other/trust-2026' }, 'gs://other/trust-2026'],
+    [{ C2PA_TRUST_STORE: 'none' }, null],
+  ])('finds the C2PA trust material in the model store unless told otherwise (%j)', (env, expected) => {
+    expect(loadConfig(env).c2paTrustStore).toBe(expected);
+  });
+
+  it('names C2PA_TRUST_STORE when it is no store location', () => {
+    expect(() => loadConfig({ C2PA_TRUST_STORE: 'https://example.com/trust' })).toThrow(/C2PA_TRUST_STORE must be a folder path or gs:\/\/bucket\/prefix/);
   });
 
   it('parses every kind of value', () => {

@@ -6,13 +6,27 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MAX_TEXT_CHUNKS, readMetadataBlocks, readTextChunk } from '../../src/evidence/container-blocks';
-import { extractEvidence, MAX_MANIFEST_BYTES } from '../../src/evidence/extract-evidence';
+import { emptyEvidence, extractEvidence, MAX_MANIFEST_BYTES } from '../../src/evidence/extract-evidence';
+import { nameGenerator } from '../../src/evidence/generator-name';
 import { recogniseGenerators } from '../../src/evidence/generator-chunks';
-import type { ManifestReader } from '../../src/evidence/manifest-reader';
+import { classifyOrigin, type ManifestReader, unreadReport } from '../../src/evidence/manifest-reader';
 import { readCameraTags } from '../../src/evidence/tiff-tags';
 import { readXmpFields } from '../../src/evidence/xmp-fields';
 import { readImageHeader } from '../../src/image/image-header';
-import { hugeManifestPng, pngChunk, SD_PARAMETERS, tiffWithAscii, withPngChunks, zTXt } from '../../../scripts/make-evidence-fixtures';
+import {
+  hugeManifestPng,
+  jpegSegment,
+  photoshopSegment,
+  pngChunk,
+  SD_PARAMETERS,
+  tiffWithAscii,
+  tiffWithUserComment,
+  withJpegSegments,
+  withPngChunks,
+  xmpPacket,
+  zTXt,
+} from '../../../scripts/make-evidence-fixtures';
+import sharp from 'sharp';
 import { FIXTURES, fixtureImage } from '../support/test-service';
 
 const evidenceFixture = (name: string) => fs.readFileSync(path.join(FIXTURES, 'evidence', name));
@@ -25,8 +39,8 @@ function fakeReader(): ManifestReader & { calls: number } {
     read: () => {
       reader.calls += 1;
       return Promise.resolve({
+        ...unreadReport('unverified', 'signingCredential.untrusted'),
         validation: 'untrusted' as const,
-        codes: ['signingCredential.untrusted'],
         claimGenerator: 'fake/1',
         digitalSourceTypes: ['trainedAlgorithmicMedia'],
       });
@@ -54,7 +68,7 @@ describe('extractEvidence on the fixtures', () => {
     ['xmp-trained.jpg', { xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Image Generator 2' } }],
     ['xmp-trained.png', { xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Image Generator 2' } }],
     ['xmp-capture.jpg', { xmp: { digital_source_type: 'digitalCapture', creator_tool: 'Image Generator 2' } }],
-    ['camera-make-ai.jpg', { exif: { make: 'Canon', model: 'Canon EOS R5', software: 'Firmware Version 1.8.1' }, generators: [] }],
+    ['camera-make-ai.jpg', { exif: { make: 'Canon', model: 'Canon EOS R5', software: 'Firmware Version 1.8.1', user_comment: null }, generators: [] }],
     ['tiny-chunk.png', { generators: [], text_chunks: { count: 1, keywords: ['parameters'] } }],
   ])('%s', async (name, expected) => {
     const evidence = await evidenceOf(evidenceFixture(name));
@@ -92,7 +106,7 @@ describe('extractEvidence on the fixtures', () => {
     const bytes = await hugeManifestPng();
     expect(bytes.length).toBeGreaterThan(MAX_MANIFEST_BYTES);
     const evidence = await evidenceOf(bytes, reader);
-    expect(evidence.c2pa).toEqual({ present: true, validation: 'unverified', codes: ['manifest.tooLarge'], claim_generator: null, digital_source_types: [] });
+    expect(evidence.c2pa).toEqual({ ...emptyEvidence().c2pa, present: true, validation: 'unverified', codes: ['manifest.tooLarge'] });
     expect(evidence.limits_hit).toContain('manifest_bytes');
     expect(reader.calls).toBe(0);
   });
@@ -170,5 +184,128 @@ describe('the pieces', () => {
     expect(readTextChunk('tEXt', Buffer.from('Title\0Shoe', 'latin1'))).toMatchObject({ keyword: 'Title', text: 'Shoe' });
     expect(readTextChunk('iTXt', Buffer.from('Title\0\0\0en\0Titel\0Schuh ü', 'utf8'))).toMatchObject({ keyword: 'Title', text: 'Schuh ü' });
     expect(readTextChunk('tEXt', Buffer.from('no separator'))).toBeNull();
+  });
+});
+
+describe('metadata in JPEG APP13, EXIF UserComment and AVIF items', () => {
+  const TRAINED = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
+  const exifSegmentOf = (tiff: Buffer) => jpegSegment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]));
+
+  it("reads IPTC IIM's OriginatingProgram and the XMP of a JPEG's Photoshop resources", async () => {
+    const packet = xmpPacket(TRAINED).replace(' xmp:CreatorTool="Image Generator 2"', '');
+    const jpeg = withJpegSegments(fixtureImage('photo.jpg'), [
+      photoshopSegment(
+        [
+          [1, 90, '\x1b%G'],
+          [2, 65, 'Dream Studio'],
+          [2, 70, '2.1'],
+        ],
+        packet,
+      ),
+    ]);
+    const evidence = await evidenceOf(jpeg);
+    expect(evidence).toMatchObject({
+      iptc: { originating_program: 'Dream Studio', program_version: '2.1' },
+      xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: null },
+    });
+    expect(nameGenerator(evidence)).toEqual({ name: 'Dream Studio 2.1', model: null, vendor: null, source: 'iptc:OriginatingProgram' });
+  });
+
+  it('stops at a truncated Photoshop resource, naming it', async () => {
+    const segment = photoshopSegment([[2, 65, 'Dream Studio']], null);
+    segment.writeUInt32BE(0xffff, 4 + 14 + 8); // the first resource claims 64 KB
+    expect((await evidenceOf(withJpegSegments(fixtureImage('photo.jpg'), [segment]))).limits_hit).toContain('truncated_container');
+  });
+
+  it.each(['ASCII', 'UNICODE-BE', 'UNICODE-LE'] as const)("recognises the web UI's parameters in EXIF UserComment (%s)", async (code) => {
+    const jpeg = withJpegSegments(fixtureImage('photo.jpg'), [exifSegmentOf(tiffWithUserComment(code, SD_PARAMETERS))]);
+    const evidence = await evidenceOf(jpeg);
+    expect(evidence.generators).toEqual([{ generator: 'stable-diffusion-webui', source: 'exif:UserComment', model: 'sd_xl_base_1.0' }]);
+    expect(evidence.exif.user_comment).toBe(SD_PARAMETERS.slice(0, 200));
+  });
+
+  it('reports an ordinary UserComment and recognises nothing from it', async () => {
+    const evidence = await evidenceOf(withJpegSegments(fixtureImage('photo.jpg'), [exifSegmentOf(tiffWithUserComment('ASCII', 'Steps to the beach'))]));
+    expect(evidence).toMatchObject({ exif: { user_comment: 'Steps to the beach' }, generators: [] });
+  });
+
+  it('reads the Exif and XMP items of an AVIF written by libheif', async () => {
+    const avif = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 10, g: 20, b: 30 } } })
+      .withExif({ IFD0: { Make: 'Canon', Model: 'EOS R5' } })
+      .withXmp(xmpPacket(TRAINED))
+      .avif()
+      .toBuffer();
+    expect(await evidenceOf(avif)).toMatchObject({
+      exif: { make: 'Canon', model: 'EOS R5' },
+      xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Image Generator 2' },
+      limits_hit: [],
+    });
+  });
+
+  it('reads nothing, and does not fail, from AVIF files cut anywhere', async () => {
+    const avif = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 10, g: 20, b: 30 } } })
+      .withExif({ IFD0: { Make: 'Canon' } })
+      .avif()
+      .toBuffer();
+    for (let end = 0; end < Math.min(avif.length, 600); end += 7) {
+      expect(() => readMetadataBlocks(avif.subarray(0, end), 'avif')).not.toThrow();
+    }
+  });
+});
+
+describe('classifyOrigin', () => {
+  const act = (action: string, type: string | null = null) => ({ action, digital_source_type: type, software_agent: null });
+  it.each<[string, ReturnType<typeof act>[], string[], string]>([
+    ['created by a camera', [act('c2pa.created', 'digitalCapture')], [], 'capture'],
+    ['a camera capture, then edited', [act('c2pa.created', 'digitalCapture'), act('c2pa.color_adjustments')], [], 'capture'],
+    ['created by a model', [act('c2pa.created', 'trainedAlgorithmicMedia'), act('c2pa.converted')], [], 'generated'],
+    ['a capture with a generative fill', [act('c2pa.created', 'digitalCapture'), act('c2pa.edited', 'trainedAlgorithmicMedia')], [], 'partly_generated'],
+    ['a composite with generated parts', [act('c2pa.opened'), act('c2pa.edited', 'compositeWithTrainedAlgorithmicMedia')], [], 'partly_generated'],
+    ['a capture opened with a generated ingredient', [act('c2pa.opened', 'digitalCapture')], ['trainedAlgorithmicMedia'], 'partly_generated'],
+    ['computed, not trained', [act('c2pa.created', 'algorithmicMedia')], [], 'other'],
+    ['no actions', [], [], 'other'],
+  ])('%s', (_name, actions, ingredients, origin) => {
+    expect(classifyOrigin(actions, ingredients)).toBe(origin);
+  });
+});
+
+describe('nameGenerator', () => {
+  const none = emptyEvidence();
+  const signer = { ...({} as Record<string, null>), organization: 'OpenAI OpCo, LLC' } as unknown as NonNullable<typeof none.c2pa.signer>;
+  it.each<[string, Parameters<typeof nameGenerator>[0], ReturnType<typeof nameGenerator>]>([
+    ['no evidence', none, null],
+    [
+      "a C2PA generative action's software agent, vendor from the certificate",
+      {
+        ...none,
+        c2pa: {
+          ...none.c2pa,
+          validation: 'valid',
+          origin: 'generated',
+          claim_generator: 'OpenAI Media Service API',
+          signer,
+          actions: [{ action: 'c2pa.created', digital_source_type: 'trainedAlgorithmicMedia', software_agent: 'gpt-image pre-2.0' }],
+        },
+      },
+      { name: 'gpt-image pre-2.0', model: null, vendor: 'OpenAI OpCo, LLC', source: 'c2pa' },
+    ],
+    [
+      'a tampered manifest names nothing',
+      { ...none, c2pa: { ...none.c2pa, validation: 'invalid', origin: 'generated', claim_generator: 'Forged/1', signer, actions: [] } },
+      null,
+    ],
+    [
+      'a WebUI chunk with its model',
+      { ...none, generators: [{ generator: 'stable-diffusion-webui', source: 'png:parameters', model: 'sd_xl_base_1.0' }] },
+      { name: 'Stable Diffusion web UI', model: 'sd_xl_base_1.0', vendor: null, source: 'png:parameters' },
+    ],
+    [
+      'XMP CreatorTool beside a generative source type',
+      { ...none, xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: 'Midjourney' } },
+      { name: 'Midjourney', model: null, vendor: null, source: 'xmp:CreatorTool' },
+    ],
+    ['XMP CreatorTool alone is an editor, not a generator', { ...none, xmp: { digital_source_type: null, creator_tool: 'GIMP 2.10' } }, null],
+  ])('%s', (_name, evidence, expected) => {
+    expect(nameGenerator(evidence)).toEqual(expected);
   });
 });

@@ -1,20 +1,53 @@
 /** The decision policy, rule by rule (scoring/verdict-policy.ts). */
-import type { Evidence } from '../../src/evidence/extract-evidence';
+import { emptyEvidence, type Evidence } from '../../src/evidence/extract-evidence';
+import type { ManifestOrigin, ManifestSummary } from '../../src/evidence/manifest-reader';
 import { decideVerdict, PATCH_DISAGREEMENT_LOGIT_STD, type PolicyInput } from '../../src/scoring/verdict-policy';
 
-const none: Evidence = {
-  c2pa: { present: false, validation: null, codes: [], claim_generator: null, digital_source_types: [] },
-  xmp: { digital_source_type: null, creator_tool: null },
-  exif: { make: null, model: null, software: null },
-  generators: [],
-  text_chunks: { count: 0, keywords: [] },
-  comments: [],
-  limits_hit: [],
+const none: Evidence = emptyEvidence();
+const signer = {
+  organization: 'Camera Maker',
+  common_name: 'Camera Signer',
+  issuer_organization: 'Camera CA',
+  issuer_common_name: 'Camera Root',
+  not_before: null,
+  not_after: null,
+  algorithm: 'es256',
+  timestamp: null,
 };
-const c2pa = (validation: Evidence['c2pa']['validation'], types: string[]): Evidence => ({
+const c2pa = (validation: Evidence['c2pa']['validation'], types: string[], origin: ManifestOrigin | null = null, others: ManifestSummary[] = []): Evidence => ({
   ...none,
-  c2pa: { present: true, validation, codes: [], claim_generator: 'x', digital_source_types: types },
+  c2pa: {
+    ...none.c2pa,
+    present: true,
+    validation,
+    claim_generator: 'x',
+    digital_source_types: types,
+    trust_list: '2026-08.1',
+    signer,
+    origin,
+    manifests: [
+      {
+        label: 'a',
+        active: true,
+        validation: validation === 'valid' ? 'valid' : 'untrusted',
+        codes: [],
+        claim_generator: 'x',
+        signer,
+        digital_source_types: types,
+      },
+      ...others,
+    ],
+  },
 });
+const invalidIngredient: ManifestSummary = {
+  label: 'b',
+  active: false,
+  validation: 'invalid',
+  codes: ['claimSignature.mismatch'],
+  claim_generator: null,
+  signer: null,
+  digital_source_types: [],
+};
 const base: PolicyInput = { probability: 0.1, threshold: 0.5, band: [0.35, 0.7] };
 
 describe('decideVerdict', () => {
@@ -32,26 +65,64 @@ describe('decideVerdict', () => {
     ['a tampered manifest declaring trainedAlgorithmicMedia', { evidence: c2pa('invalid', ['trainedAlgorithmicMedia']) }, 'real', 'pixels'],
     ['an unverified manifest', { evidence: c2pa('unverified', ['trainedAlgorithmicMedia']) }, 'real', 'pixels'],
     ['a valid manifest declaring a camera capture, AI pixels', { probability: 0.9, evidence: c2pa('valid', ['digitalCapture']) }, 'ai_generated', 'pixels'],
+    ['a trusted signed capture, AI pixels', { probability: 0.9, evidence: c2pa('valid', ['digitalCapture'], 'capture') }, 'real', 'c2pa'],
+    [
+      'a trusted signed capture outranks out of distribution',
+      { ood: { outOfDistribution: true, score: 9, threshold: 4 }, evidence: c2pa('valid', ['digitalCapture'], 'capture') },
+      'real',
+      'c2pa',
+    ],
+    ['an untrusted signed capture, AI pixels', { probability: 0.9, evidence: c2pa('untrusted', ['digitalCapture'], 'capture') }, 'ai_generated', 'pixels'],
+    ['a tampered signed capture, AI pixels', { probability: 0.9, evidence: c2pa('invalid', ['digitalCapture'], 'capture') }, 'ai_generated', 'pixels'],
+    [
+      'a trusted signed capture beside an invalid manifest',
+      { probability: 0.9, evidence: c2pa('valid', ['digitalCapture'], 'capture', [invalidIngredient]) },
+      'ai_generated',
+      'pixels',
+    ],
+    [
+      'a trusted signed capture with a generator chunk',
+      { evidence: { ...c2pa('valid', ['digitalCapture'], 'capture'), generators: [{ generator: 'comfyui', source: 'png:prompt', model: null }] } },
+      'ai_generated',
+      'metadata',
+    ],
+    [
+      'a trusted signed capture with XMP trainedAlgorithmicMedia',
+      { evidence: { ...c2pa('valid', ['digitalCapture'], 'capture'), xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: null } } },
+      'ai_generated',
+      'metadata',
+    ],
+    [
+      'a capture with a later generative edit',
+      { evidence: c2pa('valid', ['digitalCapture', 'trainedAlgorithmicMedia'], 'partly_generated') },
+      'ai_generated',
+      'c2pa',
+    ],
     [
       'XMP trainedAlgorithmicMedia',
       { evidence: { ...none, xmp: { digital_source_type: 'trainedAlgorithmicMedia', creator_tool: null } } },
       'ai_generated',
       'metadata',
     ],
-    ['a generator chunk', { evidence: { ...none, generators: [{ generator: 'comfyui', source: 'png:prompt' }] } }, 'ai_generated', 'metadata'],
+    ['a generator chunk', { evidence: { ...none, generators: [{ generator: 'comfyui', source: 'png:prompt', model: null }] } }, 'ai_generated', 'metadata'],
     [
       'a tampered manifest and a generator chunk',
-      { evidence: { ...c2pa('invalid', []), generators: [{ generator: 'comfyui', source: 'png:prompt' }] } },
+      { evidence: { ...c2pa('invalid', []), generators: [{ generator: 'comfyui', source: 'png:prompt', model: null }] } },
       'ai_generated',
       'metadata',
     ],
     [
       'a camera Make on AI pixels',
-      { probability: 0.9, evidence: { ...none, exif: { make: 'Canon', model: 'EOS R5', software: null } } },
+      { probability: 0.9, evidence: { ...none, exif: { make: 'Canon', model: 'EOS R5', software: null, user_comment: null } } },
       'ai_generated',
       'pixels',
     ],
-    ['a camera Make inside the band', { probability: 0.5, evidence: { ...none, exif: { make: 'Canon', model: null, software: null } } }, 'uncertain', 'pixels'],
+    [
+      'a camera Make inside the band',
+      { probability: 0.5, evidence: { ...none, exif: { make: 'Canon', model: null, software: null, user_comment: null } } },
+      'uncertain',
+      'pixels',
+    ],
     ['patches that disagree', { probability: 0.95, patches: { logitStd: PATCH_DISAGREEMENT_LOGIT_STD + 0.1 } }, 'uncertain', 'pixels'],
     ['patches that agree', { probability: 0.95, patches: { logitStd: 0.2 } }, 'ai_generated', 'pixels'],
     ['a model-set disagreement bound', { probability: 0.95, patches: { logitStd: 0.8 }, patchLogitStdMax: 0.5 }, 'uncertain', 'pixels'],
@@ -69,11 +140,23 @@ describe('decideVerdict', () => {
     expect(decision.reasons.length).toBeGreaterThan(0);
   });
 
-  it('never answers real from anything but the pixels', () => {
+  it('names the signer and the trust list of a signed capture, and says a generative edit is partial', () => {
+    expect(decideVerdict({ ...base, evidence: c2pa('valid', ['digitalCapture'], 'capture') }).reasons).toEqual([
+      'a C2PA manifest signed by Camera Maker, trusted by trust list 2026-08.1, declares a digital capture with no generative step',
+    ]);
+    expect(decideVerdict({ ...base, evidence: c2pa('valid', ['compositeWithTrainedAlgorithmicMedia'], 'partly_generated') }).reasons[0]).toMatch(
+      /partly generated/,
+    );
+  });
+
+  it('never answers real from anything but the pixels or a trusted signed capture', () => {
     const evidences: Evidence[] = [
       none,
       c2pa('valid', ['digitalCapture']),
-      { ...none, exif: { make: 'Canon', model: 'EOS R5', software: 'Firmware 1.0' } },
+      c2pa('untrusted', ['digitalCapture'], 'capture'),
+      c2pa('invalid', ['digitalCapture'], 'capture'),
+      c2pa('unverified', ['digitalCapture'], 'capture'),
+      { ...none, exif: { make: 'Canon', model: 'EOS R5', software: 'Firmware 1.0', user_comment: null } },
       { ...none, xmp: { digital_source_type: 'digitalCapture', creator_tool: 'Camera' } },
     ];
     for (const evidence of evidences) {
