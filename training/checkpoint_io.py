@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .architectures import build_model
+from .ensemble_model import build_ensemble
 
 
 def save_checkpoint(path: Path, model: nn.Module, model_config: dict, extra: dict) -> None:
@@ -31,8 +32,6 @@ def load_model(path: Path) -> tuple[nn.Module, dict]:
     config = dict(checkpoint["model_config"])
     config.pop("pretrained_path", None)
     if config.get("arch") == "ensemble":
-        from .ensemble import build_ensemble  # imports this module
-
         model = build_ensemble(config["members"], config["image_size"], config["flip"], config.get("shift", 0))
     else:
         model = build_model(**config)
