@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -135,7 +136,8 @@ def build_aligned(root: Path, families: Sequence[str], per_source: int, crop: in
                 if made % 100 == 0:
                     say(f"aligned {family}: {made} made ({time.time() - started:.0f} s)")
                     _write_index(root, known)
-        _write_index(root, known)
+        if made:
+            _write_index(root, known)
         say(f"aligned {family}: {made} made, {sum(1 for f in result if f.family == family)} in all")
     return result
 
@@ -146,7 +148,7 @@ def _write_index(root: Path, known: dict) -> None:
     merged.update(known)
     rows = [{**asdict(f), "box": list(f.box)} for f in sorted(merged.values(), key=lambda f: f.path)]
     (root / ALIGNED_DIR).mkdir(parents=True, exist_ok=True)
-    tmp = root / ALIGNED_DIR / (INDEX_FILE + ".tmp")
+    tmp = root / ALIGNED_DIR / f"{INDEX_FILE}.{os.getpid()}.tmp"  # several folds or runs may build at once
     tmp.write_text(json.dumps(rows) + "\n")
     tmp.replace(root / ALIGNED_DIR / INDEX_FILE)
 
