@@ -17,7 +17,7 @@ describe('README', () => {
     expect(quickStart).toContain('npm ci && npm start');
     expect(quickStart).toContain('npm test');
     expect(packageJson.scripts.start).toBeDefined();
-    expect(packageJson.scripts.test).toContain('jest');
+    expect(packageJson.scripts.test).toBe('bash scripts/test-all.sh');
   });
 
   it('has no unfilled placeholders', () => {
