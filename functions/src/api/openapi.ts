@@ -125,7 +125,7 @@ const C2PA_EXAMPLE = {
   verdict: 'ai_generated',
   decided_by: 'c2pa',
   probability: 0.8123,
-  confidence: 'medium',
+  confidence: 'high',
   verdict_reasons: ['a C2PA manifest with intact signature and hash binding (untrusted) declares trainedAlgorithmicMedia'],
   evidence: {
     ...NO_EVIDENCE,

@@ -134,7 +134,11 @@ const predictionFields = {
   verdict_reasons: { type: 'array', items: { type: 'string' }, description: 'What the policy considered, in words.' },
   evidence: evidenceSchema,
   probability: { type: 'number', minimum: 0, maximum: 1, description: 'P(AI-generated), 4 decimal places.' },
-  confidence: { enum: ['low', 'medium', 'high'], description: 'Distance of probability from the threshold; see the README.' },
+  confidence: {
+    enum: ['low', 'medium', 'high'],
+    description:
+      'How far the verdict can be relied on: low whenever the verdict is uncertain, high when C2PA or metadata decided it, else the distance of probability from the threshold; see docs/api.md.',
+  },
   threshold: { type: 'number' },
   model: modelRef,
   image: {
