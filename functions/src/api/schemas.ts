@@ -289,7 +289,11 @@ export const healthResponseSchema = {
   type: 'object',
   required: ['status', 'version', 'uptime_s', 'models'],
   properties: {
-    status: { enum: ['ok', 'unavailable'] },
+    status: {
+      enum: ['ok', 'degraded', 'unavailable'],
+      description: 'degraded: the instance is up but the default model cannot serve (reason says why); unavailable: the deep check failed.',
+    },
+    reason: { type: 'string', description: 'Why the status is degraded, and how to fix it.' },
     version: { type: 'string', description: 'Package version.' },
     uptime_s: { type: 'number' },
     default_model: { type: 'string' },
