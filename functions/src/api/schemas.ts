@@ -128,7 +128,7 @@ const predictionFields = {
   verdict: {
     enum: ['ai_generated', 'real', 'uncertain'],
     description:
-      'The decision policy (README, "How the verdict is decided"): C2PA, then generator metadata, then the pixels, uncertain inside the model band, when patches disagree or out of distribution.',
+      'The decision policy (docs/api.md, "How the verdict is decided"): C2PA, then generator metadata, then the pixels, uncertain inside the model band, when patches disagree or out of distribution.',
   },
   decided_by: { enum: ['c2pa', 'metadata', 'pixels'] },
   verdict_reasons: { type: 'array', items: { type: 'string' }, description: 'What the policy considered, in words.' },

@@ -85,7 +85,8 @@ describeInBrowser('web page (Chromium)', () => {
     await page.setInputFiles('#files', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are notes, not a photo') });
     const error = page.locator('.result .error').first();
     await error.waitFor({ timeout: 20_000 });
-    expect(await error.textContent()).toMatch(/not a JPEG, PNG, WebP or AVIF image.*\(unsupported_format\)/);
+    // In words, not bytes: what the file seems to be.
+    expect(await error.textContent()).toMatch(/^this is a text file, not a JPEG, PNG, WebP or AVIF image.*\(unsupported_format\)/);
     expect(foreign).toEqual([]);
 
     const artifacts = path.join(repoRoot(), '.local', 'test-artifacts');
