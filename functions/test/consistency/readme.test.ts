@@ -55,7 +55,7 @@ describe('the documentation', () => {
   it('names the Debian packages .ci/run installs, the same list everywhere', () => {
     const ci = /packages=\(([^)]*)\)/.exec(read('.ci/run'))?.[1]?.trim().split(/\s+/) ?? [];
     expect(ci).toEqual(expect.arrayContaining(['python3-torch', 'python3-pytest', 'chromium']));
-    for (const page of ['CONTRIBUTING.md', 'docs/training.md']) {
+    for (const page of ['CONTRIBUTING.md', 'docs/training.md', '.github/workflows/ci.yml']) {
       const lists = [...read(page).matchAll(/apt-get install -y --no-install-recommends ([^\n`]+)/g)].map((match) => match[1]!.trim().split(/\s+/));
       expect(lists.length).toBeGreaterThan(0);
       for (const list of lists) expect(list).toEqual(ci);
