@@ -20,8 +20,9 @@ import {
 
 export const USAGE = `usage: npx detector score <folder | file list | gs://bucket/prefix> --out <results.jsonl | results.csv> [options]
 
-Scores every image (JPEG, PNG, WebP, AVIF) and writes one line per image: its verdict, or its
-error. A second run with the same --out skips the images already there.
+Scores every image (JPEG, PNG, WebP, AVIF) and writes one line per image: its verdict
+(ai_generated, real or uncertain), decided_by and verdict_reasons, the pixel prediction and
+probability beside them; or its error. The summary counts verdicts. A second run with the same --out skips the images already there.
 
   --out <file>             results: .jsonl (one JSON object per line) or .csv; a gs:// object
                            works too, and {task} in the name becomes the shard index
@@ -111,7 +112,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       });
     const summary = /^gs:\/\//i.test(out) ? await withObjectOutput(out, openStore, (file, upload) => run(file, upload)) : await run(out);
     process.stderr.write(
-      `${summary.scored} scored (${summary.ai_generated} ai_generated, ${summary.real} real), ${summary.failed} failed, ${summary.skipped} already in ${out}` +
+      `${summary.scored} scored (verdicts: ${summary.ai_generated} ai_generated, ${summary.real} real, ${summary.uncertain} uncertain), ${summary.failed} failed, ${summary.skipped} already in ${out}` +
         `${shard === null ? '' : `, shard ${shard.index}/${shard.count}: ${summary.inShard} of ${summary.listed} listed`} in ${summary.seconds.toFixed(1)} s\n`,
     );
     return summary.failed > 0 ? 3 : 0;

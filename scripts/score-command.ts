@@ -9,7 +9,9 @@
  * - Resuming: ids already in the output file are skipped; new lines are appended.
  * - Retries: 429 and 503 (and connection failures) are retried up to `retries` times, waiting what
  *   Retry-After says (else 1, 2, 4 … s).
- * - Every image gets a line: a verdict, or its error code and message.
+ * - Every image gets a line: the verdict (ai_generated, real or uncertain), what decided it and
+ *   why, the pixel prediction and probability beside it; or the image's error code and message.
+ *   The summary counts verdicts, as /batch answers them, not pixel predictions.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -18,6 +20,7 @@ import * as path from 'node:path';
 import {
   AppError,
   type BlobStore,
+  C2paWasmReader,
   createDecoder,
   createOnnxEngine,
   type Config,
@@ -42,6 +45,11 @@ export interface SourceItem {
 
 export interface ResultLine {
   id: string;
+  /** The answer of the decision policy, as /predict and /batch give it. */
+  verdict?: Verdict['verdict'];
+  decided_by?: Verdict['decided_by'];
+  verdict_reasons?: string[];
+  /** The pixel score alone against the threshold. */
   prediction?: 'ai_generated' | 'real';
   probability?: number;
   confidence?: string;
@@ -122,10 +130,23 @@ export function formatOf(file: string): OutputFormat {
   throw new RangeError(`--out must end in .jsonl or .csv; got ${JSON.stringify(file)}`);
 }
 
-const CSV_COLUMNS: Array<keyof ResultLine> = ['id', 'prediction', 'probability', 'confidence', 'model', 'model_version', 'error_code', 'error_message'];
+const CSV_COLUMNS: Array<keyof ResultLine> = [
+  'id',
+  'verdict',
+  'decided_by',
+  'verdict_reasons',
+  'prediction',
+  'probability',
+  'confidence',
+  'model',
+  'model_version',
+  'error_code',
+  'error_message',
+];
 
+/** A CSV field; a list (verdict_reasons) is one field, its entries joined by "; ". */
 function csvField(value: unknown): string {
-  const text = value === undefined ? '' : String(value as string | number);
+  const text = value === undefined ? '' : Array.isArray(value) ? value.join('; ') : String(value as string | number);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -186,9 +207,15 @@ export class ResultWriter {
 }
 
 /** A verdict as /predict and /batch answer it (or the in-process equivalent), as one output line. */
-function lineOf(id: string, verdict: Partial<Pick<Verdict, 'prediction' | 'probability' | 'confidence' | 'model'>>): ResultLine {
+function lineOf(
+  id: string,
+  verdict: Partial<Pick<Verdict, 'verdict' | 'decided_by' | 'verdict_reasons' | 'prediction' | 'probability' | 'confidence' | 'model'>>,
+): ResultLine {
   return {
     id,
+    ...(verdict.verdict === undefined ? {} : { verdict: verdict.verdict }),
+    ...(verdict.decided_by === undefined ? {} : { decided_by: verdict.decided_by }),
+    ...(verdict.verdict_reasons === undefined ? {} : { verdict_reasons: verdict.verdict_reasons }),
     ...(verdict.prediction === undefined ? {} : { prediction: verdict.prediction }),
     ...(verdict.probability === undefined ? {} : { probability: verdict.probability }),
     ...(verdict.confidence === undefined ? {} : { confidence: verdict.confidence }),
@@ -216,6 +243,8 @@ export function localScorer(config: Readonly<Config>, modelName: string, logger:
     defaultModel: config.defaultModel,
   });
   const decoder = createDecoder(config);
+  // Evidence (C2PA, XMP, generator chunks) is read as /batch reads it, so the verdicts are the same.
+  const manifests = new C2paWasmReader();
   const limits: ImageLimits = { maxImageBytes: config.maxImageBytes, maxPixels: config.maxPixels, minImageSide: config.minImageSide };
   return async (items) => {
     const model = await registry.get(modelName);
@@ -223,7 +252,7 @@ export function localScorer(config: Readonly<Config>, modelName: string, logger:
     const scored = await scoreImages(
       model,
       bytes.map((entry) => (Buffer.isBuffer(entry) ? { kind: 'bytes' as const, bytes: entry } : new AppError(400, entry.code, entry.message))),
-      { decoder, fetcher: null, limits },
+      { decoder, fetcher: null, limits, manifests },
     );
     return scored.items.map((result, index): ResultLine => {
       const id = items[index]!.id;
@@ -322,8 +351,10 @@ export interface RunSummary {
   skipped: number;
   scored: number;
   failed: number;
+  /** Scored images by verdict (what /batch answers), not by pixel prediction. */
   ai_generated: number;
   real: number;
+  uncertain: number;
   seconds: number;
 }
 
@@ -343,6 +374,7 @@ export async function runScore(options: RunOptions): Promise<RunSummary> {
     failed: 0,
     ai_generated: 0,
     real: 0,
+    uncertain: 0,
     seconds: 0,
   };
   const groups: SourceItem[][] = [];
@@ -360,8 +392,8 @@ export async function runScore(options: RunOptions): Promise<RunSummary> {
           if (line.error_code !== undefined) summary.failed += 1;
           else {
             summary.scored += 1;
-            if (line.prediction === 'ai_generated') summary.ai_generated += 1;
-            else summary.real += 1;
+            // A line from a deployment that predates verdicts has only the pixel prediction.
+            summary[line.verdict ?? line.prediction ?? 'uncertain'] += 1;
           }
         }
         finished += group.length;

@@ -32,7 +32,7 @@ locals {
       ALLOWED_BUCKETS      = join(",", var.allowed_buckets)
       TRUSTED_PROXY_HOPS   = "1" # Google's front end appends the client address to X-Forwarded-For
       # predict and feedback are separate services here: a request_id never reaches the instance
-      # that holds its image, so predict keeps none (README, POST /feedback).
+      # that holds its image, so predict keeps none (docs/api.md, POST /feedback).
       FEEDBACK_RECENT_PREDICTIONS = "0"
       LOG_EXECUTION_ID            = "true"
     }

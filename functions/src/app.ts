@@ -208,7 +208,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
         }),
       ),
       // The web page: at / locally (the router), at <base>/web in the cloud, calling <base>/predict.
-      web: makeWebFunction(),
+      web: makeWebFunction({ recentPredictions: config.feedbackRecentPredictions, recentSeconds: config.feedbackRecentSeconds }),
     },
     notFound: makeHttpFunction(httpDeps, { name: 'not_found', methods: 'any', protected: false }, ({ req }) => {
       const requested = req.path ?? '/';

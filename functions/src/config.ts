@@ -1,6 +1,6 @@
 /**
  * Every setting of the service, declared once: environment variable, default, validator and the
- * sentence the README table uses. `loadConfig(env)` parses them all at cold start into a frozen
+ * sentence the table of docs/configuration.md uses. `loadConfig(env)` parses them all at cold start into a frozen
  * object and reports every invalid variable together. Nothing else reads `process.env`.
  */
 import { BIGQUERY_TABLE_PATTERN } from './drift/bigquery-drift-query';
@@ -188,7 +188,7 @@ const setting = <K extends keyof Config>(key: K, env: string, defaultValue: stri
 
 const MIB = 1024 * 1024;
 
-/** Every variable the service reads. The README's table and the Terraform checks are derived from this list. */
+/** Every variable the service reads. The table of docs/configuration.md and the Terraform checks are derived from this list. */
 export const SETTINGS = [
   setting('port', 'PORT', '8080', int(1, 65535), 'Port of the local server (`npm start`).'),
   setting('modelStore', 'MODEL_STORE', '<repo>/models', storeLocation, 'Model registry: a local folder or gs://bucket/prefix.'),

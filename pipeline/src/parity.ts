@@ -10,7 +10,7 @@
  *    whichever is larger, so that a tiny split is not failed by a single borderline image) and
  *    ROC-AUC within `maxRocAucDelta`. Every image must be scorable by the service.
  *
- * The defaults hold with a wide margin for float32 models (see the README's table of measured
+ * The defaults hold with a wide margin for float32 models (see docs/models.md's table of measured
  * values); a quantized model needs looser ones (--skew-* options).
  */
 import { createOnnxEngine, type ModelMetadata } from '../../functions/src/core';

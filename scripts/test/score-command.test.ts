@@ -13,7 +13,7 @@ import { startFunction } from '../../functions/test/support/function-server';
 import { fixtureImage, FIXTURE_MODELS, startService, tempDir } from '../../functions/test/support/test-service';
 import { createMemoryLogger, loadConfig } from '../../functions/src/core';
 import { main } from '../detector-cli';
-import { doneIds, listSources, localScorer, remoteScorer, runScore, shardOf, type SourceItem, storeOpener } from '../score-command';
+import { doneIds, listSources, localScorer, remoteScorer, type ResultLine, runScore, shardOf, type SourceItem, storeOpener } from '../score-command';
 
 const IMAGES = ['photo.jpg', 'photo.png', 'photo.webp', 'photo.avif', 'grey.jpg', 'palette.png', 'fake.jpg', 'truncated.jpg'];
 const quiet = { write: () => true, isTTY: false };
@@ -33,7 +33,9 @@ const readJsonl = (file: string) =>
     .readFileSync(file, 'utf8')
     .split('\n')
     .filter((line) => line !== '' && !line.endsWith('"pred'))
-    .map((line) => JSON.parse(line) as { id: string; prediction?: string; error_code?: string });
+    .map(
+      (line) => JSON.parse(line) as { id: string; verdict?: string; decided_by?: string; verdict_reasons?: string[]; prediction?: string; error_code?: string },
+    );
 
 describe('detector score --local', () => {
   it('writes one line per image, a verdict or the error, and resumes without scoring anything twice', async () => {
@@ -57,7 +59,13 @@ describe('detector score --local', () => {
     // Not scored again: the earlier line stands.
     expect(lines.find((line) => line.id === 'fake.jpg')).toEqual({ id: 'fake.jpg', prediction: 'real' });
     expect(lines.filter((line) => line.id.endsWith('truncated.jpg'))[0]?.error_code).toBe('undecodable_image');
-    expect(lines.filter((line) => line.id.endsWith('photo.png'))[0]?.prediction).toMatch(/^(ai_generated|real)$/);
+    const png = lines.filter((line) => line.id.endsWith('photo.png'))[0]!;
+    expect(png.prediction).toMatch(/^(ai_generated|real)$/);
+    // The verdict as /batch answers it, what decided it and why, beside the pixel prediction.
+    expect(png.verdict).toMatch(/^(ai_generated|real|uncertain)$/);
+    expect(png.decided_by).toMatch(/^(c2pa|metadata|pixels)$/);
+    expect(png.verdict_reasons?.length).toBeGreaterThan(0);
+    expect(summary.ai_generated + summary.real + summary.uncertain).toBe(summary.scored);
     // A second run has nothing left to do.
     expect((await runScore({ items, out, shard: null, groupSize: 3, concurrency: 1, scorer: local(), progressStream: quiet })).skipped).toBe(IMAGES.length);
   });
@@ -68,7 +76,9 @@ describe('detector score --local', () => {
     await runScore({ items: items.slice(0, 4), out, shard: null, groupSize: 16, concurrency: 1, scorer: local(), progressStream: quiet });
     await runScore({ items, out, shard: null, groupSize: 16, concurrency: 1, scorer: local(), progressStream: quiet });
     const rows = fs.readFileSync(out, 'utf8').trim().split('\n');
-    expect(rows[0]).toBe('id,prediction,probability,confidence,model,model_version,error_code,error_message');
+    expect(rows[0]).toBe('id,verdict,decided_by,verdict_reasons,prediction,probability,confidence,model,model_version,error_code,error_message');
+    // verdict_reasons is one field, quoted where a reason holds a comma.
+    expect(rows.find((row) => row.startsWith('photo.jpg,'))).toMatch(/^photo\.jpg,(ai_generated|real|uncertain),pixels,"?P\(AI\) /);
     expect(rows).toHaveLength(1 + IMAGES.length);
     expect(rows.some((row) => row.startsWith('"nested, with comma/'))).toBe(true);
     expect(doneIds(out, 'csv').size).toBe(IMAGES.length);
@@ -112,6 +122,37 @@ describe('detector score --local', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('the summary', () => {
+  it('counts verdicts, as /batch answers them, not pixel predictions', async () => {
+    const items: SourceItem[] = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, read: () => Promise.resolve(Buffer.alloc(0)) }));
+    const answers: ResultLine[] = [
+      { id: 'a', verdict: 'uncertain', decided_by: 'pixels', verdict_reasons: ['inside the band'], prediction: 'ai_generated' },
+      { id: 'b', verdict: 'uncertain', decided_by: 'pixels', verdict_reasons: ['inside the band'], prediction: 'ai_generated' },
+      { id: 'c', verdict: 'ai_generated', decided_by: 'metadata', verdict_reasons: ['a generator chunk'], prediction: 'real' },
+      { id: 'd', verdict: 'real', decided_by: 'pixels', verdict_reasons: ['below the threshold'], prediction: 'real' },
+      { id: 'e', error_code: 'undecodable_image', error_message: 'not an image' },
+    ];
+    const scorer = (group: readonly SourceItem[]) => Promise.resolve(group.map((item) => answers.find((answer) => answer.id === item.id)!));
+    const out = path.join(tempDir('out-'), 'verdicts.csv');
+    const summary = await runScore({ items, out, shard: null, groupSize: 2, concurrency: 1, scorer, progressStream: quiet });
+    expect(summary).toMatchObject({ scored: 4, failed: 1, ai_generated: 1, real: 1, uncertain: 2 });
+    const rows = fs.readFileSync(out, 'utf8').trim().split('\n');
+    expect(rows[1]).toBe('a,uncertain,pixels,inside the band,ai_generated,,,,,,');
+  });
+
+  it('is printed by the command with the verdict counts', async () => {
+    const out = path.join(tempDir('out-'), 'r.jsonl');
+    let printed = '';
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((text) => ((printed += String(text)), true));
+    try {
+      expect(await main(['score', imageFolder(), '--out', out, '--model', 'brightness'], { MODEL_STORE: FIXTURE_MODELS })).toBe(3);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(printed).toMatch(/6 scored \(verdicts: \d+ ai_generated, \d+ real, \d+ uncertain\), 2 failed/);
   });
 });
 
@@ -164,7 +205,8 @@ describe('detector score --url', () => {
       expect(summary).toMatchObject({ scored: 6, failed: 2 });
       const localOut = path.join(tempDir('out-'), 'local.jsonl');
       await runScore({ items, out: localOut, shard: null, groupSize: 5, concurrency: 1, scorer: local(), progressStream: quiet });
-      const byId = (file: string) => Object.fromEntries(readJsonl(file).map((line) => [line.id, line.prediction ?? line.error_code]));
+      const byId = (file: string) =>
+        Object.fromEntries(readJsonl(file).map((line) => [line.id, line.error_code ?? [line.verdict, line.decided_by, line.verdict_reasons, line.prediction]]));
       expect(byId(out)).toEqual(byId(localOut));
     } finally {
       await app.close();

@@ -60,7 +60,8 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
   },
   429: { description: 'Rate limited; see Retry-After.', code: 'rate_limited', message: 'too many requests; retry after 1 s' },
   500: {
-    description: 'A bug: the details are in the log under the request id.',
+    description:
+      'A bug (internal: the details are in the log under the request id), or default_model_not_published: DEFAULT_MODEL names a model the store does not have; the message lists those it has.',
     code: 'internal',
     message: 'internal error; it has been logged with this request id',
   },
@@ -154,7 +155,7 @@ const C2PA_EXAMPLE = {
   verdict: 'ai_generated',
   decided_by: 'c2pa',
   probability: 0.8123,
-  confidence: 'medium',
+  confidence: 'high',
   verdict_reasons: ['a C2PA manifest with intact signature and hash binding (valid) declares trainedAlgorithmicMedia'],
   image: { width: 1254, height: 1254, format: 'png', bytes: 1475901 },
   evidence: {

@@ -229,14 +229,18 @@ const predictionFields = {
   verdict: {
     enum: ['ai_generated', 'real', 'uncertain'],
     description:
-      'The decision policy (docs/provenance.md): C2PA generative claims, then generator metadata, then a trusted signed capture (real), then the pixels, uncertain inside the model band, when patches disagree or out of distribution.',
+      "The decision policy (docs/provenance.md, rule by rule): C2PA generative claims, then generator metadata and watermarks, then a trusted signed capture (real), then the pixels: uncertain between the model's thresholds, when patches disagree or out of distribution.",
   },
   decided_by: { enum: ['c2pa', 'metadata', 'watermark', 'pixels'] },
   verdict_reasons: { type: 'array', items: { type: 'string' }, description: 'What the policy considered, in words.' },
   evidence: evidenceSchema,
   generator: generatorSchema,
   probability: { type: 'number', minimum: 0, maximum: 1, description: 'P(AI-generated), 4 decimal places.' },
-  confidence: { enum: ['low', 'medium', 'high'], description: 'Distance of probability from the threshold; see the README.' },
+  confidence: {
+    enum: ['low', 'medium', 'high'],
+    description:
+      'How far the verdict can be relied on: low whenever the verdict is uncertain, high when C2PA or metadata decided it, else the distance of probability from the threshold; see docs/api.md.',
+  },
   threshold: { type: 'number' },
   model: modelRef,
   image: {
@@ -388,7 +392,11 @@ export const healthResponseSchema = {
   type: 'object',
   required: ['status', 'version', 'uptime_s', 'models'],
   properties: {
-    status: { enum: ['ok', 'unavailable'] },
+    status: {
+      enum: ['ok', 'degraded', 'unavailable'],
+      description: 'degraded: the instance is up but the default model cannot serve (reason says why); unavailable: the deep check failed.',
+    },
+    reason: { type: 'string', description: 'Why the status is degraded, and how to fix it.' },
     version: { type: 'string', description: 'Package version.' },
     uptime_s: { type: 'number' },
     default_model: { type: 'string' },

@@ -1,7 +1,7 @@
 /**
  * The ManifestReader on @contentauth/c2pa-wasm (the only file that imports it): the Content
  * Authenticity Initiative's c2pa-rs compiled to WebAssembly, so one platform-independent 8 MB file
- * with no install script and no native binary (see the README, "C2PA").
+ * with no install script and no native binary (see docs/api.md, "Metadata evidence").
  *
  * The module is loaded and compiled on the first manifest, memoized as a promise that is dropped on
  * rejection so that a failed load is retried. Settings turn off every network fetch (remote

@@ -2,6 +2,10 @@
  * GET /health: always open (no API key). Reports status, package version, uptime and the state of
  * the models this instance has loaded. `?deep=1` loads the model (default, or ?model=) and runs
  * one warm-up inference on a synthetic image; it answers 503 when that fails.
+ *
+ * `status` is `ok`, `degraded` (the instance is up but the default model cannot serve: `reason`
+ * says why and how to fix it, e.g. DEFAULT_MODEL names a model the store does not have) or
+ * `unavailable` (the deep check failed).
  */
 import { performance } from 'node:perf_hooks';
 import { isAppError } from '../errors';
@@ -35,6 +39,11 @@ export function makeHealthHandler(deps: HealthDeps): Handler {
     let status = 200;
     let retryAfter = '5';
     let served: { name: string; version: string } | null = null;
+    const problem = await deps.registry.defaultModelProblem().catch(() => null);
+    if (problem !== null) {
+      body.status = 'degraded';
+      body.reason = problem;
+    }
     if (deep) {
       const started = performance.now();
       try {

@@ -9,6 +9,7 @@ import Ajv from 'ajv';
 import { AppError, BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors';
 import { batchItemSchema, batchJsonRequestSchema, feedbackJsonRequestSchema, predictJsonRequestSchema } from '../api/schemas';
 import { describeAjvErrors } from '../model/model-metadata';
+import { imageTooLarge } from '../image/image-header';
 import { checkJsonShape } from './json-shape';
 
 export interface InputLimits {
@@ -87,6 +88,8 @@ export async function readPredictInput(request: IncomingRequest, limits: InputLi
       PREDICT_JSON_SHAPE,
       () => new BadRequestError('invalid_request', 'the JSON body holds more values than {"image": "<base64>"} or {"uri": "gs://bucket/object"} needs'),
     );
+    const wrongUri = uriProblem(body);
+    if (wrongUri !== null) throw wrongUri;
     if (!validatePredictJson(body)) {
       throw new BadRequestError(
         'invalid_request',
@@ -135,6 +138,8 @@ export async function readBatchInputs(request: IncomingRequest, limits: InputLim
     const items = body.images;
     inputs = items.map((item, index) => {
       const id = typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : String(index);
+      const wrongUri = uriProblem(item);
+      if (wrongUri !== null) return { id, filename: null, source: null, error: wrongUri };
       if (!validateBatchItem(item)) {
         return {
           id,
@@ -154,6 +159,22 @@ export async function readBatchInputs(request: IncomingRequest, limits: InputLim
   return inputs;
 }
 
+/**
+ * A "uri" that is not gs:// (an https:// URL, say) as a sentence instead of a schema dump. The URI
+ * itself is not echoed (a signed URL carries a credential), only its scheme.
+ */
+function uriProblem(body: unknown): AppError | null {
+  const uri = typeof body === 'object' && body !== null ? (body as { uri?: unknown }).uri : undefined;
+  if (typeof uri !== 'string' || /^gs:\/\//i.test(uri)) return null;
+  const scheme = /^([a-z][a-z0-9+.-]{0,15}):/i.exec(uri)?.[1]?.toLowerCase();
+  const got = scheme === undefined ? 'a value with no scheme' : `a URI starting with ${scheme}:`;
+  return new BadRequestError(
+    'invalid_uri',
+    `"uri" accepts only gs://bucket/object in the buckets this service allows (ALLOWED_BUCKETS), and got ${got}; ` +
+      'other URLs are not fetched: send the image itself (multipart/form-data, an image/* body or {"image": "<base64>"})',
+  );
+}
+
 function unsupportedContentType(type: string, batch = false): AppError {
   if (type === '') return new BadRequestError('missing_image', 'no image: send multipart/form-data, an image/* body or JSON');
   const accepted = batch ? 'multipart/form-data or application/json' : 'multipart/form-data, image/*, application/octet-stream or application/json';
@@ -168,7 +189,7 @@ function checkBatchCount(count: number, limits: InputLimits): void {
 
 function checkImageSize(size: number, limits: InputLimits): void {
   if (size > limits.maxImageBytes) {
-    throw new PayloadTooLargeError('image_too_large', `image is ${size} bytes; the limit is ${limits.maxImageBytes} bytes`);
+    throw imageTooLarge(size, limits.maxImageBytes);
   }
 }
 
@@ -249,8 +270,9 @@ function parseMultipart(
     try {
       parser = Busboy({
         headers: { 'content-type': header(request, 'content-type') },
-        // One byte over the limit, so that a file of exactly maxImageBytes is whole and a larger one is truncated.
-        limits: { fileSize: limits.maxImageBytes + 1, files: maxFiles, fields: MAX_FORM_FIELDS, fieldSize: 64 * 1024, parts: maxFiles + MAX_FORM_FIELDS },
+        // The whole body is already in memory and within maxRequestBytes: a file is read to its end, so
+        // that a too-large one can be answered with its size, but only maxImageBytes of it are kept.
+        limits: { fileSize: limits.maxRequestBytes, files: maxFiles, fields: MAX_FORM_FIELDS, fieldSize: 64 * 1024, parts: maxFiles + MAX_FORM_FIELDS },
         // Filenames as browsers send them: UTF-8, not latin1.
         defParamCharset: 'utf8',
       });
@@ -275,13 +297,13 @@ function parseMultipart(
         new Promise<void>((done) => {
           stream.on('data', (chunk: Buffer) => {
             size += chunk.length;
-            chunks.push(chunk);
+            if (size <= limits.maxImageBytes) chunks.push(chunk);
           });
           // A body cut off mid-file errors the file stream too; the parser's own 'error' reports it.
           stream.on('error', () => done());
           stream.on('end', () => {
             if (stream.truncated === true || size > limits.maxImageBytes) {
-              file.input.error = new PayloadTooLargeError('image_too_large', `image is over the limit of ${limits.maxImageBytes} bytes`);
+              file.input.error = imageTooLarge(stream.truncated === true ? null : size, limits.maxImageBytes);
             } else if (size === 0) {
               file.input.error = new BadRequestError('empty_image', `the file${info.filename ? ` "${info.filename}"` : ''} is empty (0 bytes)`);
             } else {
@@ -383,6 +405,8 @@ export async function readFeedbackInput(request: IncomingRequest & { query?: unk
       PREDICT_JSON_SHAPE,
       () => new BadRequestError('invalid_request', 'the JSON body holds more values than feedback needs'),
     );
+    const wrongUri = uriProblem(body);
+    if (wrongUri !== null) throw wrongUri;
     if (!validateFeedbackJson(body)) {
       throw new BadRequestError(
         'invalid_request',

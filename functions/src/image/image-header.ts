@@ -33,13 +33,13 @@ export function readImageHeader(bytes: Buffer, limits: ImageLimits): ImageHeader
     throw new BadRequestError('empty_image', 'the image is empty (0 bytes); send the bytes of a JPEG, PNG, WebP or AVIF image');
   }
   if (bytes.length > limits.maxBytes) {
-    throw new PayloadTooLargeError('image_too_large', `image is ${bytes.length} bytes; the limit is ${limits.maxBytes} bytes${humanBytes(limits.maxBytes)}`);
+    throw imageTooLarge(bytes.length, limits.maxBytes);
   }
   const format = detectFormat(bytes);
   if (typeof format !== 'string') {
     throw new UnsupportedMediaTypeError(
       'unsupported_format',
-      format.name === null ? `not a ${ACCEPTED} image (first bytes ${hexPrefix(bytes)})` : `${format.name} images are not supported; send a ${ACCEPTED} image`,
+      format.name === null ? `${describeContent(bytes)}, not a ${ACCEPTED} image` : `${format.name} images are not supported; send a ${ACCEPTED} image`,
     );
   }
   const parsed = parse(format, bytes);
@@ -80,25 +80,44 @@ function parse(format: ImageFormat, bytes: Buffer): ParseResult {
   }
 }
 
-function humanBytes(n: number): string {
-  const MiB = 1024 * 1024;
-  if (n >= MiB) return ` (${trimDecimal(n / MiB)} MiB)`;
-  if (n >= 1024) return ` (${trimDecimal(n / 1024)} KiB)`;
-  return '';
-}
-
-function trimDecimal(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toFixed(1);
+/**
+ * 413 image_too_large: the size received, the limit in MiB and the setting that sets it.
+ * `size` null: more than the limit arrived, but how much more is not known.
+ */
+export function imageTooLarge(size: number | null, maxBytes: number): PayloadTooLargeError {
+  // The size rounds up and the limit to the nearest, so an image one byte over never reads as the limit itself.
+  const mib = (n: number, round: (x: number) => number) => `${String(round((n / (1024 * 1024)) * 100) / 100)} MiB`;
+  const received = size === null ? 'the image is larger than the limit' : `the image is ${size} bytes (${mib(size, Math.ceil)})`;
+  return new PayloadTooLargeError(
+    'image_too_large',
+    `${received}; the limit is ${mib(maxBytes, Math.round)} (${maxBytes} bytes, set by MAX_IMAGE_BYTES): send a smaller image`,
+  );
 }
 
 function megapixels(pixels: number): string {
   return (pixels / 1e6).toFixed(1);
 }
 
-function hexPrefix(bytes: Buffer): string {
-  return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+/** What a file that is no image seems to be, in words a person recognises (never its bytes in hex). */
+export function describeContent(bytes: Buffer): string {
+  const head = bytes.subarray(0, 512);
+  const ascii = head.toString('latin1');
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'this is a ZIP archive (or an Office document)';
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'this is a gzip-compressed file';
+  const known: Array<[RegExp, string]> = [
+    [/^%PDF-/, 'this is a PDF document'],
+    [/^(\xef\xbb\xbf)?\s*<(!doctype html|html)/i, 'this is an HTML page'],
+    [/^(\xef\xbb\xbf)?\s*<svg|^(\xef\xbb\xbf)?\s*<\?xml[^>]*>\s*(<!--[\s\S]*?-->\s*)*<svg/i, 'this is an SVG drawing (vector graphics, not pixels)'],
+    [/^(\xef\xbb\xbf)?\s*<\?xml/i, 'this is an XML document'],
+    [/^(\xef\xbb\xbf)?\s*[[{]/, 'this looks like JSON text'],
+  ];
+  for (const [pattern, description] of known) if (pattern.test(ascii)) return description;
+  // Text: decodes as UTF-8 and is nearly all printable characters, tabs and line breaks.
+  const text = head.toString('utf8');
+  const printable = [...text].filter((c) => c === '\t' || c === '\n' || c === '\r' || (c >= ' ' && c !== '\x7f' && c !== '\ufffd')).length;
+  if (head.length > 0 && printable >= 0.95 * [...text].length) return 'this is a text file';
+  return 'this file is in a format the service does not recognise';
 }
-
 // ---- format detection -----------------------------------------------------------------------
 
 function startsWith(bytes: Buffer, ascii: string, offset = 0): boolean {

@@ -14,12 +14,18 @@
  *   failure the next attempt waits `retryBaseMs`, doubling per consecutive failure up to
  *   `retryMaxMs`; meanwhile requests get 503 model_unavailable with a Retry-After that says when.
  * - The default model (`defaultModel`) missing from the store is the deployment's problem, not
- *   the client's: 503 model_unavailable (an empty store, a model not yet published), while a
- *   client-chosen name that is not published is 404 unknown_model.
+ *   the client's. An empty store (nothing published yet) answers 503 model_unavailable with
+ *   Retry-After; a store that holds other models but not the default is a configuration mistake
+ *   that retrying will not mend: 500 default_model_not_published, naming the published models
+ *   and how to pick one (DEFAULT_MODEL=<name>, or ?model=<name>). `defaultModelProblem()` says
+ *   the same for /health. A client-chosen name that is not published is 404 unknown_model, with
+ *   the published names.
+ * - The published names (`publishedModels()`: every `<name>/production.json`) are listed only
+ *   for these messages, at most once per `refreshMs` (30 s at most).
  * - `states()` (for the unauthenticated /health) says that the last attempt failed and when, never
  *   the error's text: that goes to the log.
  */
-import { NotFoundError, ServiceUnavailableError, BadRequestError } from '../errors';
+import { AppError, NotFoundError, ServiceUnavailableError, BadRequestError } from '../errors';
 import type { Logger } from '../logger';
 import { type BlobStore, isBlobNotFound } from '../storage/blob-store';
 import { type EngineFactory, loadModel } from './load-model';
@@ -69,15 +75,42 @@ interface Entry {
   retryAtMs: number;
 }
 
+/** "the published models are: a, b" or "no model is published in the model store yet". */
+function publishedText(published: readonly string[] | null): string {
+  if (published === null) return 'the published models could not be listed';
+  if (published.length === 0) return 'no model is published in the model store yet';
+  return `the published models are: ${published.join(', ')}`;
+}
+
 class UnknownModelError extends NotFoundError {
-  constructor(name: string) {
-    super('unknown_model', `unknown model "${name}": no production version of it is published in the model store`);
+  constructor(name: string, published: readonly string[] | null = null) {
+    super(
+      'unknown_model',
+      `unknown model "${name}": no production version of it is published in the model store; ${publishedText(published)}` +
+        (published !== null && published.length > 0 ? ' (choose one with ?model=<name>)' : ''),
+    );
+  }
+}
+
+/** Why the default model cannot serve although the store has others, and how to pick one. */
+function defaultNotPublished(name: string, published: readonly string[]): string {
+  return (
+    `the default model "${name}" is not published in the model store, which has: ${published.join(', ')}. ` +
+    `Serve one of them by default with DEFAULT_MODEL=<name> (e.g. DEFAULT_MODEL=${published[0]} npm start), or ask for one per request with ?model=<name>`
+  );
+}
+
+/** The default model is not in the store but others are: a configuration mistake, not a wait. */
+export class DefaultModelNotPublishedError extends AppError {
+  constructor(name: string, published: readonly string[], options: { cause?: unknown } = {}) {
+    super(500, 'default_model_not_published', defaultNotPublished(name, published), options);
   }
 }
 
 export class ModelRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
+  private published: { names: Promise<string[]>; atMs: number } | null = null;
 
   constructor(private readonly options: ModelRegistryOptions) {
     this.now = options.now ?? Date.now;
@@ -120,6 +153,43 @@ export class ModelRegistry {
     return entry.checking;
   }
 
+  /** Names of the models with a production version in the store, sorted (listed at most every min(refreshMs, 30 s)). */
+  publishedModels(): Promise<string[]> {
+    const maxAgeMs = Math.min(this.options.refreshMs, 30_000);
+    if (this.published === null || this.now() - this.published.atMs >= maxAgeMs) {
+      const names = this.options.store.list('').then((blobs) => {
+        const found = blobs.map((blob) => /^([^/]+)\/production\.json$/.exec(blob.key)?.[1]).filter((name) => name !== undefined);
+        return [...new Set(found)].sort();
+      });
+      const memo = { names, atMs: this.now() };
+      this.published = memo;
+      // A failed listing is not kept: the next call lists again.
+      names.catch(() => {
+        if (this.published === memo) this.published = null;
+      });
+    }
+    return this.published.names;
+  }
+
+  /**
+   * Why the default model cannot serve, in words that say how to fix it, or null when it is
+   * loaded or published (for /health). Store failures are not reported here: /health?deep=1 and
+   * the requests themselves report those.
+   */
+  async defaultModelProblem(): Promise<string | null> {
+    const name = this.options.defaultModel;
+    if (name === undefined || (this.entries.get(name)?.current ?? null) !== null) return null;
+    try {
+      await this.readPointer(name);
+      return null;
+    } catch (error) {
+      if (!(error instanceof UnknownModelError)) return null;
+    }
+    const published = await this.publishedModels().catch(() => null);
+    if (published === null || published.length === 0) return `the default model "${name}" is not published: ${publishedText(published)}`;
+    return defaultNotPublished(name, published);
+  }
+
   /** The state of every model this instance has been asked for (plus `alsoReport`), for /health. */
   states(alsoReport: readonly string[] = []): ModelState[] {
     const names = new Set([...alsoReport, ...this.entries.keys()]);
@@ -159,19 +229,31 @@ export class ModelRegistry {
       pointer = await this.readPointer(name);
     } catch (error) {
       if (error instanceof UnknownModelError) {
+        const published = await this.publishedModels().catch(() => null);
+        if (name === this.options.defaultModel && published !== null && published.length > 0) {
+          // Waiting will not help, so there is no back-off: the next request reads the pointer again.
+          entry.lastError = messageOf(error);
+          entry.lastErrorAtMs = this.now();
+          this.options.logger.error('the default model is not published in the model store; other models are', {
+            model: name,
+            published,
+            store: this.options.store.location,
+          });
+          throw new DefaultModelNotPublishedError(name, published, { cause: error });
+        }
         if (name === this.options.defaultModel) {
           this.failed(entry, error);
           this.options.logger.error('the default model has no production version in the model store', { model: name, store: this.options.store.location });
           throw new ServiceUnavailableError(
             'model_unavailable',
-            `the default model "${name}" is not published in the model store yet; retry later`,
+            `the default model "${name}" is not published: no model is published in the model store yet; retry once one is`,
             this.retryAfterSeconds(entry),
             { cause: error },
           );
         }
         // Unknown names must not grow the registry without bound.
         if (entry.current === null) this.entries.delete(name);
-        throw error;
+        throw new UnknownModelError(name, published);
       }
       this.failed(entry, error);
       this.options.logger.error('reading the production pointer failed', { model: name, error });

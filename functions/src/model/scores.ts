@@ -49,3 +49,22 @@ export function confidenceOf(probability: number, threshold: number): Confidence
   if (margin >= CONFIDENCE_BANDS.medium - 1e-9) return 'medium';
   return 'low';
 }
+
+/**
+ * The confidence a response reports: it describes the verdict, so it never reads "high" beside
+ * "uncertain".
+ * - `uncertain`: `low` (the detector's answer is not to be relied on; the reasons say why).
+ * - decided by the pixels (`ai_generated` or `real`): `confidenceOf(probability, threshold)`.
+ * - decided by a C2PA manifest, metadata or an exactly matched watermark: `high` (a declaration in
+ *   the file, not a score).
+ */
+export function verdictConfidence(
+  verdict: 'ai_generated' | 'real' | 'uncertain',
+  decidedBy: 'c2pa' | 'metadata' | 'watermark' | 'pixels',
+  probability: number,
+  threshold: number,
+): Confidence {
+  if (verdict === 'uncertain') return 'low';
+  if (decidedBy !== 'pixels') return 'high';
+  return confidenceOf(probability, threshold);
+}

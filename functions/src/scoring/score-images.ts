@@ -14,7 +14,7 @@ import { extractPatches, type PatchBox, patchGrid } from '../image/patch-grid';
 import { aggregatePatchLogits, meanEmbedding, oodScore } from './patch-scores';
 import { toInputTensor } from '../image/preprocess';
 import type { LoadedModel } from '../model/model-registry';
-import { type Confidence, confidenceOf } from '../model/scores';
+import { type Confidence, verdictConfidence } from '../model/scores';
 import type { ImageFetcher } from './image-fetcher';
 import type { ImageSource } from '../http/image-inputs';
 import type { ScoredImage } from './observer';
@@ -54,6 +54,7 @@ export interface Verdict {
   verdict_reasons: string[];
   /** P(AI) from the pixels alone. */
   probability: number;
+  /** How far the verdict can be relied on (model/scores.ts verdictConfidence): `low` whenever the verdict is uncertain. */
   confidence: Confidence;
   threshold: number;
   model: { name: string; version: string };
@@ -358,7 +359,7 @@ export function toVerdict(
     decided_by: decision.decided_by,
     verdict_reasons: decision.reasons,
     probability: round(probability, 4),
-    confidence: confidenceOf(probability, threshold),
+    confidence: verdictConfidence(decision.verdict, decision.decided_by, probability, threshold),
     threshold,
     model: { name: model.name, version: model.version },
     image,

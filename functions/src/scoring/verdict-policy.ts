@@ -36,6 +36,7 @@
  *    real threshold and its threshold, set on validation so that at most 2 % of real photos are
  *    called AI and at most 2 % of fakes real; for older models, where its validation accuracy is
  *    below 90 %). P(AI) exactly at the threshold is decided by it.
+ *    The technical reason is followed by one a person can act on (REVIEW_BY_HAND).
  * 4. pixels: `ai_generated` when probability ≥ threshold, else `real`.
  *
  * Camera EXIF (Make, Model, Software), an XMP capture source type, or no metadata at all never make
@@ -52,6 +53,16 @@ export const GENERATIVE_SOURCE_TYPES: readonly string[] = ['trainedAlgorithmicMe
 
 /** Standard deviation of the patch logits above which patches "disagree strongly" (a logit spread of ±1.5 spans P 0.18..0.82). */
 export const PATCH_DISAGREEMENT_LOGIT_STD = 1.5;
+
+/**
+ * What a person can do about an `uncertain` verdict, added after the technical reason (the last
+ * reason of every uncertain verdict): the detector's answer is not to be relied on for this image.
+ */
+export const REVIEW_BY_HAND = {
+  outOfDistribution: 'the detector is not reliable for this kind of image (it is unlike the images it was trained on): review it by hand',
+  patchesDisagree: 'the detector is not reliable for this image (its parts look different, as in a composite or an edit): review it by hand',
+  band: 'the detector is not reliable for images that score this close to its threshold: review it by hand',
+} as const;
 
 export interface PolicyInput {
   probability: number;
@@ -123,17 +134,20 @@ export function decideVerdict(input: PolicyInput): PolicyDecision {
   }
   if (input.ood?.outOfDistribution === true) {
     reasons.push(`the image is out of the detector's distribution (score ${round(input.ood.score)} > ${round(input.ood.threshold)})`);
+    reasons.push(REVIEW_BY_HAND.outOfDistribution);
     return { verdict: 'uncertain', decided_by: 'pixels', reasons };
   }
   const stdMax = input.patchLogitStdMax ?? PATCH_DISAGREEMENT_LOGIT_STD;
   if (input.patches !== undefined && input.patches.logitStd > stdMax) {
     reasons.push(`the patches disagree (logit standard deviation ${round(input.patches.logitStd)} > ${stdMax})`);
+    reasons.push(REVIEW_BY_HAND.patchesDisagree);
     return { verdict: 'uncertain', decided_by: 'pixels', reasons };
   }
   const p = input.probability;
   // The band is [low, high): at the threshold's own edge (an operating point's band ends at the threshold) the threshold decides.
   if (input.band !== null && p >= input.band[0] && (p < input.band[1] || (p === input.band[1] && input.band[1] !== input.threshold))) {
     reasons.push(`P(AI) ${round(p)} is inside the model's uncertainty band [${input.band[0]}, ${input.band[1]}]`);
+    reasons.push(REVIEW_BY_HAND.band);
     return { verdict: 'uncertain', decided_by: 'pixels', reasons };
   }
   reasons.push(`P(AI) ${round(p)} is ${p >= input.threshold ? 'at or above' : 'below'} the threshold ${input.threshold}`);

@@ -3,7 +3,23 @@
  * HTML, CSS and JavaScript with no build step and nothing from another origin; the page only
  * calls this service's own /predict (and /explain where a deployment has it).
  */
-export const INDEX_HTML = `<!doctype html>
+/** What this deployment keeps of an image after scoring it (FEEDBACK_RECENT_PREDICTIONS, FEEDBACK_RECENT_SECONDS). */
+export interface ImageRetention {
+  recentPredictions: number;
+  recentSeconds: number;
+}
+
+/** The page's sentence on what happens to an image: what is true of this deployment. */
+export function retentionText(retention: ImageRetention): string {
+  if (retention.recentPredictions === 0) return 'Images are scored by this service and not kept.';
+  const minutes = retention.recentSeconds % 60 === 0 ? `${retention.recentSeconds / 60} minutes` : `${retention.recentSeconds} seconds`;
+  return (
+    `Images are scored by this service. It holds the last ${retention.recentPredictions} in memory for up to ${minutes}, ` +
+    'so that a correction sent to /feedback can refer to one; an image is written to storage only when feedback about it is sent.'
+  );
+}
+
+export const indexHtml = (retention: ImageRetention): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -15,7 +31,7 @@ export const INDEX_HTML = `<!doctype html>
 <body>
 <main>
   <h1>AI Product Photo Detector</h1>
-  <p class="lead">Drop product photos to see whether a generative model made them. Images are scored by this service and not kept.</p>
+  <p class="lead">Drop product photos to see whether a generative model made them. ${retentionText(retention)}</p>
   <section class="key">
     <label for="api-key">API key <span class="hint">(only if this deployment needs one; kept in this tab only)</span></label>
     <input id="api-key" type="password" autocomplete="off" spellcheck="false">

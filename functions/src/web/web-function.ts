@@ -7,12 +7,11 @@ import type { Request, Response } from '@google-cloud/functions-framework';
 import { MethodNotAllowedError, NotFoundError } from '../errors';
 import { toErrorResponse } from '../http/error-response';
 import { requestIdFrom } from '../http/request-id';
-import { APP_JS, INDEX_HTML, STYLE_CSS } from './page-assets';
+import { APP_JS, type ImageRetention, indexHtml, STYLE_CSS } from './page-assets';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const PAGE = { type: 'text/html; charset=utf-8', body: INDEX_HTML };
 const SCRIPT = { type: 'text/javascript; charset=utf-8', body: APP_JS };
 const STYLE = { type: 'text/css; charset=utf-8', body: STYLE_CSS };
 /**
@@ -20,16 +19,14 @@ const STYLE = { type: 'text/css; charset=utf-8', body: STYLE_CSS };
  * (https://<region>-<project>.cloudfunctions.net/web) the same files arrive as /, /app.js and
  * /style.css. The page names them relative to itself (web/app.js), which resolves to both.
  */
-const ASSETS: Record<string, { type: string; body: string }> = {
-  '/': PAGE,
-  '/web': PAGE,
-  '/web/app.js': SCRIPT,
-  '/app.js': SCRIPT,
-  '/web/style.css': STYLE,
-  '/style.css': STYLE,
-};
+function assets(retention: ImageRetention): Record<string, { type: string; body: string }> {
+  const page = { type: 'text/html; charset=utf-8', body: indexHtml(retention) };
+  return { '/': page, '/web': page, '/web/app.js': SCRIPT, '/app.js': SCRIPT, '/web/style.css': STYLE, '/style.css': STYLE };
+}
 
-export function makeWebFunction() {
+/** `retention`: what the service keeps of an image (the page says so); the defaults are the settings' defaults. */
+export function makeWebFunction(retention: ImageRetention = { recentPredictions: 200, recentSeconds: 900 }) {
+  const ASSETS = assets(retention);
   return (req: Request, res: Response): Promise<void> => {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     const asset = ASSETS[req.path ?? '/'];

@@ -89,8 +89,12 @@ describe('.github/workflows', () => {
       expect(ci.env.ONNXRUNTIME_NODE_INSTALL).toBe('skip');
       const test = (ci.jobs.test.steps as Step[]).map((step) => step.run ?? '');
       expect(test).toEqual(expect.arrayContaining(['npm ci', 'npm test']));
-      // npm test is lint, typecheck, jest and the Python tests.
-      expect(PACKAGE.scripts.test).toMatch(/npm run lint && npm run typecheck && jest && npm run test:py/);
+      // npm test is the format check, lint, typecheck, jest and the Python tests, summed on one line.
+      expect(PACKAGE.scripts.test).toBe('bash scripts/test-all.sh');
+      const testAll = fs.readFileSync(path.join(repoRoot(), 'scripts/test-all.sh'), 'utf8');
+      for (const part of ['prettier --check', 'eslint .', 'tsc -p tsconfig.json --noEmit', 'npx jest', 'scripts/test-python.sh'])
+        expect(testAll).toContain(part);
+      expect(testAll).toMatch(/echo "\$\{passed\} passed, \$\{failed\} failed"\nexit/);
     });
 
     it('checks terraform fmt and validate', () => {

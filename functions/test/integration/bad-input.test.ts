@@ -186,8 +186,9 @@ const cases: Case[] = [
     target: 'predict',
     init: () => json({ uri: 'http://169.254.169.254/computeMetadata/v1/' }),
     status: 400,
-    code: 'invalid_request',
+    code: 'invalid_uri',
   },
+
   {
     name: 'gs:// bucket not allowed',
     target: 'predict',
@@ -414,6 +415,44 @@ describe('bad input', () => {
     const bomb = await predict.request('/', { method: 'POST', ...file(fixtureImage('pixel-bomb.png'), 'bomb.png') });
     expect(bomb.body.error.message).toMatch(/60000×60000/);
     expect(bomb.body.error.message).toMatch(/40(\.0)? ?MP/);
+  });
+
+  it.each<[string, () => Init, string]>([
+    [
+      'a too-large image (multipart): the size received, the limit in MiB and the setting',
+      () => file(padTo(photo, MAX_IMAGE_BYTES + 5000)),
+      `the image is ${MAX_IMAGE_BYTES + 5000} bytes (0.07 MiB); the limit is 0.06 MiB (60000 bytes, set by MAX_IMAGE_BYTES): send a smaller image`,
+    ],
+    [
+      'a too-large image (raw body)',
+      () => raw(padTo(photo, MAX_IMAGE_BYTES + 1), 'image/jpeg'),
+      'the image is 60001 bytes (0.06 MiB); the limit is 0.06 MiB (60000 bytes, set by MAX_IMAGE_BYTES): send a smaller image',
+    ],
+    [
+      'an https:// URI: only gs:// in the allowed buckets, in a sentence (no schema dump, no echo of the URL)',
+      () => json({ uri: 'https://shop.example/cat.jpg?X-Goog-Signature=secret' }),
+      '"uri" accepts only gs://bucket/object in the buckets this service allows (ALLOWED_BUCKETS), and got a URI starting with https:; ' +
+        'other URLs are not fetched: send the image itself (multipart/form-data, an image/* body or {"image": "<base64>"})',
+    ],
+    [
+      'a text file: described in words, not bytes',
+      () => file(Buffer.from('shopping list\n- shoes\n- socks\n'), 'list.jpg'),
+      'this is a text file, not a JPEG, PNG, WebP or AVIF image',
+    ],
+    ['an HTML page', () => file(Buffer.from('<!doctype html><title>Shoes</title>'), 'shoes.jpg'), 'this is an HTML page, not a JPEG, PNG, WebP or AVIF image'],
+  ])('says what was wrong in words: %s', async (_name, init, message) => {
+    const response = await predict.request('/', { method: 'POST', ...init() });
+    expect(response.body.error.message).toBe(message);
+  });
+
+  it("answers an https:// URI in a batch item with that item's invalid_uri, the others scored", async () => {
+    const response = await batch.request('/', {
+      method: 'POST',
+      ...json({ images: [{ uri: 'https://example.com/cat.jpg' }, { image: photo.toString('base64') }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.body.results[0].error).toMatchObject({ code: 'invalid_uri', message: expect.stringMatching(/^"uri" accepts only gs:\/\/bucket\/object/) });
+    expect(response.body.results[1].error).toBeUndefined();
   });
 
   it('keeps health open without an API key', async () => {

@@ -1,7 +1,7 @@
 /**
  * The models committed in models/ (what `npm start` serves): each production version loads in the
- * real onnxruntime session, answers /predict, keeps within the 5 MB model budget, and the README's
- * model table states exactly the accuracy, ROC-AUC, ECE and JPEG numbers of its metrics.json.
+ * real onnxruntime session, answers /predict, keeps within the 5 MB model budget, and the
+ * model table of docs/models.md states exactly the accuracy, ROC-AUC, ECE and JPEG numbers of its metrics.json.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +13,7 @@ import { fixtureImage, startService } from '../support/test-service';
 const MODELS = path.join(repoRoot(), 'models');
 const MAX_MODEL_BYTES = 5_000_000;
 const names = fs.readdirSync(MODELS).filter((name) => fs.existsSync(path.join(MODELS, name, 'production.json')));
-const readme = fs.readFileSync(path.join(repoRoot(), 'README.md'), 'utf8');
+const modelsDoc = fs.readFileSync(path.join(repoRoot(), 'docs', 'models.md'), 'utf8');
 
 function production(name: string) {
   const pointer = parseProductionPointer('production.json', fs.readFileSync(path.join(MODELS, name, 'production.json')));
@@ -22,10 +22,10 @@ function production(name: string) {
   return { pointer, dir, metrics };
 }
 
-/** The cells of the README's model-table row for `name`. */
+/** The cells of docs/models.md's model-table row for `name`. */
 function tableRow(name: string): string[] {
-  const line = readme.split('\n').find((row) => row.startsWith(`| \`${name}\``));
-  if (line === undefined) throw new Error(`README.md has no model-table row for ${name}`);
+  const line = modelsDoc.split('\n').find((row) => row.startsWith(`| \`${name}\``));
+  if (line === undefined) throw new Error(`docs/models.md has no model-table row for ${name}`);
   return line
     .split('|')
     .slice(1, -1)
@@ -42,7 +42,7 @@ it("states general's leave-one-source-out headline exactly as its metrics.json h
   const { metrics } = production('general');
   const { mean, folds } = metrics.leave_one_source_out;
   expect(folds).toHaveLength(20);
-  const line = readme.split('\n').find((row) => row.startsWith('| all 20 sources |'));
+  const line = modelsDoc.split('\n').find((row) => row.startsWith('| all 20 sources |'));
   expect(line).toBeDefined();
   expect(line).toContain(`**${mean.roc_auc.toFixed(3)}**`);
   expect(line).toContain(`**${(100 * mean.wrong).toFixed(1)} %**`);
@@ -88,7 +88,7 @@ describe.each(names)('bundled model %s', (name) => {
     expect(fs.statSync(path.join(production(name).dir, 'model.onnx')).size).toBeLessThanOrEqual(MAX_MODEL_BYTES);
   });
 
-  it("matches the README's model table", () => {
+  it('matches the model table of docs/models.md', () => {
     const { metrics } = production(name);
     const serving = metrics.serving[metrics.gate_split];
     const cells = tableRow(name);

@@ -108,9 +108,13 @@ describe('the decision policy through POST /predict', () => {
 
   it('says uncertain inside the model band, and keeps prediction and the pixel probability as they were', async () => {
     const response = await post(predict, 'grey.png', await solidImage({ r: 128, g: 128, b: 128 }));
-    expect(response.body).toMatchObject({ prediction: 'ai_generated', verdict: 'uncertain', decided_by: 'pixels' });
+    // confidence describes the verdict: never high beside uncertain.
+    expect(response.body).toMatchObject({ prediction: 'ai_generated', verdict: 'uncertain', decided_by: 'pixels', confidence: 'low' });
     expect(response.body.probability).toBeCloseTo(0.504, 3);
-    expect(response.body.verdict_reasons).toEqual(["P(AI) 0.5039 is inside the model's uncertainty band [0.4, 0.6]"]);
+    expect(response.body.verdict_reasons).toEqual([
+      "P(AI) 0.5039 is inside the model's uncertainty band [0.4, 0.6]",
+      'the detector is not reliable for images that score this close to its threshold: review it by hand',
+    ]);
   });
 });
 

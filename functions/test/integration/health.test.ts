@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { copyModelStore, startService } from '../support/test-service';
+import { copyModelStore, fixtureImage, startService } from '../support/test-service';
 import { type FunctionClient, startFunction } from '../support/function-server';
 
 describe('GET /health', () => {
@@ -55,6 +55,32 @@ describe('GET /health', () => {
     expect(logger.entries.some((entry) => JSON.stringify(entry).includes('production.json expects'))).toBe(true);
     // Shallow health still answers: the instance itself is alive.
     expect((await client.request('/')).status).toBe(200);
+  });
+
+  it('reports degraded, and why, when DEFAULT_MODEL is not in the store; /predict says which models it has', async () => {
+    startService({ DEFAULT_MODEL: 'general' });
+    client = await startFunction('app');
+    const health = await client.request('/health');
+    expect(health.status).toBe(200);
+    expect(health.body.status).toBe('degraded');
+    expect(health.body.reason).toMatch(
+      /^the default model "general" is not published in the model store, which has: brightness\. .*DEFAULT_MODEL=<name>.*\?model=<name>$/,
+    );
+    const predict = await client.request('/predict', { method: 'POST', body: fixtureImage('photo.jpg'), headers: { 'Content-Type': 'image/jpeg' } });
+    expect(predict.status).toBe(500);
+    expect(predict.headers.get('retry-after')).toBeNull();
+    expect(predict.body.error.code).toBe('default_model_not_published');
+    expect(predict.body.error.message).toContain('DEFAULT_MODEL=brightness');
+    // The model the store has serves when asked for.
+    const chosen = await client.request('/predict?model=brightness', {
+      method: 'POST',
+      body: fixtureImage('photo.jpg'),
+      headers: { 'Content-Type': 'image/jpeg' },
+    });
+    expect(chosen.status).toBe(200);
+    const unknown = await client.request('/predict?model=nope', { method: 'POST', body: fixtureImage('photo.jpg'), headers: { 'Content-Type': 'image/jpeg' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toContain('the published models are: brightness');
   });
 
   it('answers 404 for an unknown model on ?deep=1', async () => {

@@ -182,6 +182,31 @@ describe.each(adapters)('ModelRegistry on %s', (_name, open) => {
     expect((await reg.get('brightness')).version).toBe('v1');
   });
 
+  it('answers 500 default_model_not_published, naming the published models and how to pick one, when the store has others', async () => {
+    await publish(fixture.store, 'v1');
+    const reg = registry(countingFactory(), createMemoryLogger(), 'general');
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      // Not a 503 to retry: waiting will not publish it, and there is no back-off between tries.
+      const error = await reg.get('general').catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ status: 500, code: 'default_model_not_published', headers: {} });
+      expect((error as Error).message).toBe(
+        'the default model "general" is not published in the model store, which has: brightness. ' +
+          'Serve one of them by default with DEFAULT_MODEL=<name> (e.g. DEFAULT_MODEL=brightness npm start), or ask for one per request with ?model=<name>',
+      );
+    }
+    expect(await reg.defaultModelProblem()).toMatch(/^the default model "general" is not published in the model store, which has: brightness\. /);
+    // The published model serves when asked for.
+    expect((await reg.get('brightness')).version).toBe('v1');
+  });
+
+  it('says nothing is wrong with a published default model, and that an empty store has nothing yet', async () => {
+    expect(await registry(countingFactory(), createMemoryLogger(), 'brightness').defaultModelProblem()).toBe(
+      'the default model "brightness" is not published: no model is published in the model store yet',
+    );
+    await publish(fixture.store, 'v1');
+    expect(await registry(countingFactory(), createMemoryLogger(), 'brightness').defaultModelProblem()).toBeNull();
+  });
+
   it('refuses a model whose sha256 does not match production.json', async () => {
     await publish(fixture.store, 'v1', { badSha: true });
     const logger = createMemoryLogger();
@@ -192,10 +217,21 @@ describe.each(adapters)('ModelRegistry on %s', (_name, open) => {
     expect(logged(logger, /sha256 .* expects 0{64}/)).toBe(true);
   });
 
-  it('answers 404 unknown_model for a name with no production.json', async () => {
+  it('answers 404 unknown_model for a name with no production.json, listing the published names', async () => {
     const reg = registry(countingFactory());
-    await expect(reg.get('nothing-here')).rejects.toMatchObject({ status: 404, code: 'unknown_model' });
+    await expect(reg.get('nothing-here')).rejects.toMatchObject({
+      status: 404,
+      code: 'unknown_model',
+      message: expect.stringMatching(/no model is published in the model store yet$/),
+    });
     expect(reg.states()).toEqual([]);
+    await publish(fixture.store, 'v1');
+    now += 60_000;
+    await expect(reg.get('nothing-here')).rejects.toMatchObject({
+      status: 404,
+      message:
+        'unknown model "nothing-here": no production version of it is published in the model store; the published models are: brightness (choose one with ?model=<name>)',
+    });
   });
 
   it('swaps in a new version after the refresh interval without failing in-flight requests', async () => {

@@ -3,6 +3,7 @@
  * /style.css of the function) and as the local router does (/, /web/app.js): the same bytes, the
  * same policy, and the page's relative asset names resolve to both.
  */
+import { retentionText } from '../../src/web/page-assets';
 import { startService } from '../support/test-service';
 import { type FunctionClient, startFunction } from '../support/function-server';
 
@@ -48,4 +49,17 @@ it('answers other paths and methods with the JSON errors of the API', async () =
     code: 'method_not_allowed',
     allow: 'GET',
   });
+});
+
+it('says what happens to an image: held in memory for /feedback for a while, stored only with feedback', async () => {
+  const page = (await web.request('/')).text;
+  expect(page).toContain(
+    'Images are scored by this service. It holds the last 200 in memory for up to 15 minutes, so that a correction sent to /feedback can refer to one; ' +
+      'an image is written to storage only when feedback about it is sent.',
+  );
+  expect(page).not.toContain('not kept');
+});
+
+it('says images are not kept where the deployment keeps none', () => {
+  expect(retentionText({ recentPredictions: 0, recentSeconds: 900 })).toBe('Images are scored by this service and not kept.');
 });

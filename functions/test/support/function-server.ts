@@ -41,7 +41,12 @@ export async function startFunction(name: string): Promise<FunctionClient> {
       }
       return { status: response.status, headers: response.headers, body, text };
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Every connection goes, idle or not: a kept-alive socket would hold Jest's worker open after the tests.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 

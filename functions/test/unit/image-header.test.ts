@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAppError } from '../../src/errors';
 import { IMAGE_FORMATS } from '../../src/image/image-decoder';
-import { displayedSize, exifOrientation, type ImageLimits, readImageHeader } from '../../src/image/image-header';
+import { describeContent, displayedSize, exifOrientation, type ImageLimits, readImageHeader } from '../../src/image/image-header';
 import { mulberry32 } from '../../src/util/seeded-random';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'images');
@@ -198,7 +198,7 @@ describe('readImageHeader errors and their order', () => {
     expect(rejection(bytes, { ...LIMITS, maxBytes: tenMiB })).toEqual({
       status: 413,
       code: 'image_too_large',
-      message: 'image is 10485761 bytes; the limit is 10485760 bytes (10 MiB)',
+      message: 'the image is 10485761 bytes (10.01 MiB); the limit is 10 MiB (10485760 bytes, set by MAX_IMAGE_BYTES): send a smaller image',
     });
     expect(readImageHeader(jpeg(64, 64), { ...LIMITS, maxBytes: jpeg(64, 64).length }).format).toBe('jpeg');
   });
@@ -221,13 +221,16 @@ describe('readImageHeader errors and their order', () => {
     });
   });
 
-  it('anything else is 415 unsupported_format, quoting the first bytes', () => {
+  it('anything else is 415 unsupported_format, saying in words what the file seems to be', () => {
     expect(rejection(fixture('fake.jpg'))).toEqual({
       status: 415,
       code: 'unsupported_format',
-      message: 'not a JPEG, PNG, WebP or AVIF image (first bytes 54 68 69 73 20 69 73 20)',
+      message: 'this is a text file, not a JPEG, PNG, WebP or AVIF image',
     });
-    expect(rejection(Buffer.from([0x00]))).toMatchObject({ code: 'unsupported_format', message: 'not a JPEG, PNG, WebP or AVIF image (first bytes 00)' });
+    expect(rejection(Buffer.from([0x00, 0x01, 0x02, 0x9c]))).toMatchObject({
+      code: 'unsupported_format',
+      message: 'this file is in a format the service does not recognise, not a JPEG, PNG, WebP or AVIF image',
+    });
     // A declared type counts for nothing: RIFF without WEBP is not WebP.
     expect(rejection(Buffer.concat([ascii('RIFF'), u32le(4), ascii('WAVE')]))).toMatchObject({ code: 'unsupported_format' });
   });
@@ -496,5 +499,20 @@ describe('robustness: any bytes give a header or an AppError', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe('describeContent', () => {
+  it.each([
+    ['%PDF-1.4\n', 'this is a PDF document'],
+    ['PK\x03\x04rest', 'this is a ZIP archive (or an Office document)'],
+    ['<!DOCTYPE html><html>', 'this is an HTML page'],
+    ['<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', 'this is an SVG drawing (vector graphics, not pixels)'],
+    ['<?xml version="1.0"?><catalogue/>', 'this is an XML document'],
+    ['{"image": "x"}', 'this looks like JSON text'],
+    ['Größe: 42, Farbe: blau\n', 'this is a text file'],
+    ['\x00\x01\x02\x03\xff\xfe', 'this file is in a format the service does not recognise'],
+  ])('%j → %s', (content, description) => {
+    expect(describeContent(Buffer.from(content, content.startsWith('Gr') ? 'utf8' : 'latin1'))).toBe(description);
   });
 });

@@ -1,4 +1,4 @@
-import { confidenceOf, probabilitiesOfAi } from '../../src/model/scores';
+import { confidenceOf, probabilitiesOfAi, verdictConfidence } from '../../src/model/scores';
 
 describe('probabilitiesOfAi', () => {
   it('applies softmax per row and picks the AI column', () => {
@@ -37,5 +37,20 @@ describe('confidenceOf', () => {
     [0.2, 0.8, 'medium'],
   ])('p=%p at threshold %p is %p', (p, threshold, band) => {
     expect(confidenceOf(p, threshold)).toBe(band);
+  });
+});
+
+describe('verdictConfidence', () => {
+  it.each([
+    // Never "high" beside "uncertain", however far the score is from the threshold.
+    ['uncertain', 'pixels', 0.99, 'low'],
+    ['uncertain', 'pixels', 0.55, 'low'],
+    ['ai_generated', 'pixels', 0.99, 'high'],
+    ['real', 'pixels', 0.3, 'medium'],
+    // A declaration in the file decides, whatever the pixels scored.
+    ['ai_generated', 'c2pa', 0.05, 'high'],
+    ['ai_generated', 'metadata', 0.5, 'high'],
+  ] as const)('%s decided by %s at p=%p is %p', (verdict, decidedBy, p, expected) => {
+    expect(verdictConfidence(verdict, decidedBy, p, 0.5)).toBe(expected);
   });
 });

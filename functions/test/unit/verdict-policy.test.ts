@@ -1,7 +1,7 @@
 /** The decision policy, rule by rule (scoring/verdict-policy.ts). */
 import { emptyEvidence, type Evidence } from '../../src/evidence/extract-evidence';
 import type { ManifestOrigin, ManifestSummary } from '../../src/evidence/manifest-reader';
-import { decideVerdict, PATCH_DISAGREEMENT_LOGIT_STD, type PolicyInput } from '../../src/scoring/verdict-policy';
+import { decideVerdict, PATCH_DISAGREEMENT_LOGIT_STD, type PolicyInput, REVIEW_BY_HAND } from '../../src/scoring/verdict-policy';
 
 const none: Evidence = emptyEvidence();
 const signer = {
@@ -162,5 +162,28 @@ describe('decideVerdict', () => {
     for (const evidence of evidences) {
       for (const probability of [0.51, 0.8, 0.99]) expect(decideVerdict({ ...base, band: null, probability, evidence }).verdict).toBe('ai_generated');
     }
+  });
+});
+
+describe('an uncertain verdict', () => {
+  it.each<[string, Partial<PolicyInput>, string, string]>([
+    ['inside the band', { probability: 0.55 }, "P(AI) 0.55 is inside the model's uncertainty band [0.35, 0.7]", REVIEW_BY_HAND.band],
+    [
+      'out of distribution',
+      { ood: { outOfDistribution: true, score: 9, threshold: 4 } },
+      "the image is out of the detector's distribution (score 9 > 4)",
+      REVIEW_BY_HAND.outOfDistribution,
+    ],
+    [
+      'patches that disagree',
+      { probability: 0.95, patches: { logitStd: 2 } },
+      'the patches disagree (logit standard deviation 2 > 1.5)',
+      REVIEW_BY_HAND.patchesDisagree,
+    ],
+  ])('%s gives the technical reason, then what a person can do', (_name, input, technical, action) => {
+    const decision = decideVerdict({ ...base, ...input });
+    expect(decision.verdict).toBe('uncertain');
+    expect(decision.reasons.slice(-2)).toEqual([technical, action]);
+    expect(action).toMatch(/^the detector is not reliable for .+: review it by hand$/);
   });
 });
