@@ -39,7 +39,7 @@ from .run_files import ParityMeta, SplitMetrics, TrainingRecord, write_run_file
 from .metadata import utc_now_iso
 from .metrics import binary_metrics
 from .operating_point import operating_point
-from .patch_data import PatchAugment, SourcedItem, augmented_patch, balanced_weights, list_sourced, load_pixels
+from .patch_data import AUGMENT_LEVELS, PatchAugment, SourcedItem, patch_augment, augmented_patch, balanced_weights, list_sourced, load_pixels
 from .patches import EMBEDDING_NAME, REPRESENTATIONS, PatchNet, extract_patches, patch_grid
 from .progress_log import ProgressLog, run_logged, say
 
@@ -64,6 +64,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--balance", choices=("source", "none"), default="source")
     p.add_argument("--source-adversary", type=float, default=0.0, help="weight of the REAL-source adversary (0: off)")
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--augment", choices=AUGMENT_LEVELS, default="heavy", help="strength of the augmentation applied alike to both classes (patch_data.patch_augment)")
     p.add_argument("--exclude-source", action="append", default=[], help="CLASS/source left out of training (repeatable)")
     p.add_argument("--ood-images", type=int, default=1500, help="training images for the OOD statistics")
     p.add_argument("--seed", type=int, default=42)
@@ -289,7 +290,7 @@ def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], 
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
     pairs = pairs if pairs is not None else Pairs.none(len(train_items))
     weights = draw_weights(train_items, pairs, args.balance, args.aligned_share)
-    cfg = PatchAugment(size=args.patch_size, enabled=not args.no_augment)
+    cfg = patch_augment(args.augment, args.patch_size, enabled=not args.no_augment)
     labels_all = np.array([it.label for it in train_items])
     real_index = np.array([real_sources.index(it.source) if it.label == 0 and it.source in real_sources else -1 for it in train_items])
     bce = nn.BCEWithLogitsLoss()
