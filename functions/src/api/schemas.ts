@@ -285,7 +285,7 @@ export const healthResponseSchema = {
   type: 'object',
   required: ['status', 'version', 'uptime_s', 'models'],
   properties: {
-    status: { enum: ['ok', 'unavailable'] },
+    status: { enum: ['ok', 'degraded', 'unavailable'], description: 'degraded: predictions are served, but a part (see degraded) is failing.' },
     version: { type: 'string', description: 'Package version.' },
     uptime_s: { type: 'number' },
     default_model: { type: 'string' },
@@ -306,6 +306,22 @@ export const healthResponseSchema = {
       },
     },
     warmup_ms: { type: 'number' },
+    degraded: {
+      type: 'array',
+      description: 'What is failing while status is degraded.',
+      items: {
+        type: 'object',
+        required: ['component', 'reason'],
+        properties: {
+          component: { enum: ['telemetry'] },
+          reason: { type: 'string' },
+          failing_since: { type: 'string' },
+          consecutive_failures: { type: 'integer' },
+          next_attempt_in_s: { type: 'number' },
+          records_held: { type: 'integer' },
+        },
+      },
+    },
   },
 } as const;
 

@@ -1,13 +1,15 @@
 /**
  * GET /health: always open (no API key). Reports status, package version, uptime and the state of
  * the models this instance has loaded. `?deep=1` loads the model (default, or ?model=) and runs
- * one warm-up inference on a synthetic image; it answers 503 when that fails.
+ * one warm-up inference on a synthetic image; it answers 503 when that fails. While telemetry cannot
+ * be written the status is `degraded` (still 200: predictions are served) with the reason.
  */
 import { performance } from 'node:perf_hooks';
 import { isAppError } from '../errors';
 import type { Handler } from '../http/http-function';
 import type { ModelRegistry } from '../model/model-registry';
 import { round } from '../scoring/score-images';
+import type { TelemetryHealth } from '../telemetry/telemetry-buffer';
 import { chosenModel } from './model-choice';
 
 export interface HealthDeps {
@@ -16,6 +18,8 @@ export interface HealthDeps {
   decoderName: string;
   packageVersion: string;
   startedAtMs: number;
+  /** Why telemetry is not being written, or null while it is. */
+  telemetryHealth?: () => TelemetryHealth | null;
   now?: () => number;
 }
 
@@ -32,6 +36,20 @@ export function makeHealthHandler(deps: HealthDeps): Handler {
       default_model: deps.defaultModel,
       decoder: deps.decoderName,
     };
+    const telemetry = deps.telemetryHealth?.() ?? null;
+    if (telemetry !== null) {
+      body.status = 'degraded';
+      body.degraded = [
+        {
+          component: 'telemetry',
+          reason: telemetry.reason,
+          failing_since: new Date(telemetry.failingSinceMs).toISOString(),
+          consecutive_failures: telemetry.consecutiveFailures,
+          next_attempt_in_s: round(Math.max(0, telemetry.nextAttemptMs - now()) / 1000, 3),
+          records_held: telemetry.buffered,
+        },
+      ];
+    }
     let status = 200;
     let retryAfter = '5';
     let served: { name: string; version: string } | null = null;

@@ -21,6 +21,7 @@ import type { ScoredImage } from './observer';
 import { type Evidence, extractEvidence } from '../evidence/extract-evidence';
 import type { ManifestReader } from '../evidence/manifest-reader';
 import { type DecidedBy, decideVerdict, type VerdictLabel } from './verdict-policy';
+import type { WorkLimiter } from './work-limiter';
 
 export interface ImageLimits {
   maxImageBytes: number;
@@ -168,6 +169,8 @@ export interface ScoringDeps {
   limits: ImageLimits;
   /** When set, each image's metadata evidence is read too (C2PA manifests through this reader). */
   manifests?: ManifestReader;
+  /** When set, every decode and every inference waits for a slot of it (serving: SCORING_CONCURRENCY). */
+  work?: WorkLimiter;
 }
 
 /** Evidence of one image; a bug in reading it is reported in limits_hit, never fails the image. */
@@ -203,7 +206,8 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
     }
     try {
       const bytes = await resolveSource(item, deps.fetcher, deps.limits);
-      const image = await prepareImage(bytes, model, deps.decoder, deps.limits, budgetLeftMs);
+      const decode = () => prepareImage(bytes, model, deps.decoder, deps.limits, budgetLeftMs);
+      const image = await (deps.work === undefined ? decode() : deps.work.run(decode));
       budgetLeftMs -= estimatedDecodeMs(image.header);
       if (deps.manifests !== undefined) evidence.set(image, await evidenceOf(bytes, image, deps.manifests));
       prepared.push(image);
@@ -214,7 +218,8 @@ export async function scoreImages(model: LoadedModel, items: readonly ScoreItem[
   }
   const decodeMs = performance.now() - decodeStarted;
   const decoded = prepared.filter((entry): entry is PreparedImage => !isAppError(entry));
-  const { probabilities, inferenceMs, patches, ood } = await inferBatch(model, decoded);
+  const infer = () => inferBatch(model, decoded);
+  const { probabilities, inferenceMs, patches, ood } = await (deps.work === undefined || decoded.length === 0 ? infer() : deps.work.run(infer));
   let next = 0;
   const scored = prepared.map((entry): ItemScore => {
     if (isAppError(entry)) return { ok: false, error: entry };
