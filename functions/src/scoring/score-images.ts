@@ -33,11 +33,18 @@ export interface ImageLimits {
 
 export interface PreparedImage {
   header: ImageHeader;
+  /**
+   * The decoded image: for a whole-image model at the model's input size; for a patch model its
+   * patches side by side in one row (`width` and `height` still the image's displayed size), the
+   * native-resolution decode being dropped as soon as the patches are cut from it.
+   */
   decoded: DecodedImage;
+  /** Patch models: the grid's boxes (oriented image coordinates) and each patch, size×size. */
+  patches?: { boxes: PatchBox[]; images: DecodedImage[] };
   /**
    * The pixels the model saw, for the drift features: `decoded` itself for a whole-image model; for
    * a patch model its patches side by side in one row (so that a 12 MP photo costs the features
-   * no more than its patches do). Set when the image is inferred; `decoded` until then.
+   * no more than its patches do).
    */
   modelInput?: DecodedImage;
   bytes: number;
@@ -99,7 +106,13 @@ export async function prepareImage(
     resize: model.metadata.patches === undefined ? pre.resize : 'fill',
     interpolation: pre.interpolation,
   });
-  return { header, decoded, bytes: bytes.length, decodeMs: performance.now() - started };
+  const spec = model.metadata.patches;
+  if (spec === undefined) return { header, decoded, bytes: bytes.length, decodeMs: performance.now() - started };
+  // Only the patches are kept: a batch of 12 MP photos holds 16 small patches each, not 36 MB each.
+  const boxes = patchGrid(decoded.pixelWidth, decoded.pixelHeight, spec.size, spec.count);
+  const images = extractPatches(decoded, boxes, spec.size);
+  const strip = patchStrip(images, decoded);
+  return { header, decoded: strip, patches: { boxes, images }, modelInput: strip, bytes: bytes.length, decodeMs: performance.now() - started };
 }
 
 const FORMAT_NAMES: Readonly<Record<ImageHeader['format'], string>> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', avif: 'AVIF' };
@@ -258,8 +271,9 @@ export async function inferBatch(model: LoadedModel, prepared: readonly Prepared
 
 async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage[]): Promise<InferredBatch> {
   const spec = model.metadata.patches!;
-  const boxes = prepared.map((item) => patchGrid(item.decoded.pixelWidth, item.decoded.pixelHeight, spec.size, spec.count));
-  const patchImages = prepared.flatMap((item, i) => extractPatches(item.decoded, boxes[i]!, spec.size));
+  const cut = prepared.map((item) => item.patches ?? cutPatches(item, spec.size, spec.count));
+  const boxes = cut.map((entry) => entry.boxes);
+  const patchImages = cut.flatMap((entry) => entry.images);
   const tensor = toInputTensor(patchImages, model.metadata.preprocessing);
   const total = boxes.reduce((sum, list) => sum + list.length, 0);
   const started = performance.now();
@@ -271,7 +285,7 @@ async function inferPatches(model: LoadedModel, prepared: readonly PreparedImage
   const oodSpec = model.metadata.ood;
   let start = 0;
   boxes.forEach((list, i) => {
-    prepared[i]!.modelInput = patchStrip(patchImages.slice(start, start + list.length), prepared[i]!.decoded);
+    prepared[i]!.modelInput ??= patchStrip(patchImages.slice(start, start + list.length), prepared[i]!.decoded);
     const aggregated = aggregatePatchLogits(logits.subarray(start, start + list.length), spec.logit_scale ?? 1);
     probabilities[i] = aggregated.probability;
     patches.push({ boxes: list, probabilities: aggregated.probabilities, logitStd: aggregated.logitStd });
@@ -316,6 +330,12 @@ async function predictInChunks(
 }
 
 /** Patches side by side (one row), reporting the source's displayed size as `decoded` does. */
+/** The patches of an image prepared without them (a caller's own native-resolution decode). */
+function cutPatches(item: PreparedImage, size: number, count: number): { boxes: PatchBox[]; images: DecodedImage[] } {
+  const boxes = patchGrid(item.decoded.pixelWidth, item.decoded.pixelHeight, size, count);
+  return { boxes, images: extractPatches(item.decoded, boxes, size) };
+}
+
 function patchStrip(patches: readonly DecodedImage[], source: DecodedImage): DecodedImage {
   const size = patches[0]!.pixelWidth;
   const width = size * patches.length;
