@@ -226,3 +226,51 @@ describe('sharp and jimp agree', () => {
     expect(d.max).toBeLessThanOrEqual(24);
   });
 });
+
+describe('SharpDecoder.decodeRegions', () => {
+  const sharpDecoder = DECODERS[0] as SharpDecoder;
+
+  it.each(decodable.map((f) => f.file))('%s: each region is byte for byte that part of the full decode at the displayed size', async (file) => {
+    const bytes = bytesOf(file);
+    const header = readImageHeader(bytes, LIMITS);
+    const full = await sharpDecoder.decode(
+      bytes,
+      header,
+      target(header.orientation >= 5 ? header.height : header.width, header.orientation >= 5 ? header.width : header.height, 'fill'),
+    );
+    const { pixelWidth: width, pixelHeight: height } = full;
+    // Corners, a middle box, and one that ends above the last row (the rows below are never decoded).
+    const boxes = [
+      { x: 0, y: 0, width: Math.min(8, width), height: Math.min(8, height) },
+      { x: width - Math.min(5, width), y: height - Math.min(3, height), width: Math.min(5, width), height: Math.min(3, height) },
+      { x: Math.floor(width / 3), y: Math.floor(height / 3), width: Math.max(1, Math.floor(width / 4)), height: Math.max(1, Math.floor(height / 4)) },
+      { x: 0, y: Math.floor(height / 2), width, height: 1 },
+    ];
+    const regions = await sharpDecoder.decodeRegions(bytes, header, boxes);
+    regions.forEach((region, index) => {
+      const box = boxes[index]!;
+      expect([region.pixelWidth, region.pixelHeight, region.width, region.height]).toEqual([box.width, box.height, width, height]);
+      const expected = new Uint8Array(box.width * box.height * 3);
+      for (let row = 0; row < box.height; row += 1) {
+        const start = ((box.y + row) * width + box.x) * 3;
+        expected.set(full.pixels.subarray(start, start + box.width * 3), row * box.width * 3);
+      }
+      expect(Buffer.from(region.pixels).equals(Buffer.from(expected))).toBe(true);
+    });
+  });
+
+  it('refuses a region outside the image, naming it', async () => {
+    const bytes = bytesOf('photo.jpg');
+    const header = readImageHeader(bytes, LIMITS);
+    await expect(sharpDecoder.decodeRegions(bytes, header, [{ x: header.width, y: 0, width: 1, height: 1 }])).rejects.toThrow(/lies outside the/);
+  });
+
+  it('answers a truncated image with 400 undecodable_image, as decode does', async () => {
+    const bytes = bytesOf('truncated.jpg');
+    const header = readImageHeader(bytes, LIMITS);
+    expect(await rejection(sharpDecoder.decodeRegions(bytes, header, [{ x: 0, y: header.height - 1, width: 1, height: 1 }]))).toMatchObject({
+      status: 400,
+      code: 'undecodable_image',
+    });
+  });
+});
