@@ -50,18 +50,4 @@ export interface ImageDecoder {
    * 415 unsupported_format) for input it cannot handle; never anything else for bad input.
    */
   decode(bytes: Buffer, header: ImageHeader, target: ResizeSpec): Promise<DecodedImage>;
-  /**
-   * Optional: the pixels of `boxes` (displayed, native-resolution coordinates) exactly as `decode`
-   * at the displayed size would give them, one image per box, in one decoding pass that never holds
-   * the whole image. Patch models use it when the decoder has it.
-   */
-  decodeRegions?(bytes: Buffer, header: ImageHeader, boxes: readonly RegionBox[]): Promise<DecodedImage[]>;
-}
-
-/** A rectangle of the displayed (EXIF-oriented) image, in pixels. */
-export interface RegionBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
 }

@@ -5,9 +5,9 @@
  * contract's resize: scale to the size `resizeGeometry` gives with the linear kernel (the triangle
  * filter widened by the reduction factor, as Pillow's BILINEAR), and crop.
  */
-import sharp, { type OutputInfo, type Sharp } from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { BadRequestError, PayloadTooLargeError } from '../errors';
-import type { DecodedImage, ImageDecoder, ImageFormat, ImageHeader, RegionBox, ResizeSpec } from './image-decoder';
+import type { DecodedImage, ImageDecoder, ImageFormat, ImageHeader, ResizeSpec } from './image-decoder';
 import { displayedSize } from './image-header';
 import { resizeGeometry, resizeRgb } from './preprocess';
 
@@ -64,7 +64,15 @@ export class SharpDecoder implements ImageDecoder {
     // apart), so an image that is enlarged on either axis is resized here instead: it is small on
     // that axis, and resizeRgb computes only the cropped window.
     const enlarges = g.scaledWidth > shown.width || g.scaledHeight > shown.height;
-    let pipeline = this.open(bytes);
+    let pipeline = sharp(bytes, {
+      limitInputPixels: this.maxPixels,
+      // 'error' also rejects a truncated scan ('premature end of JPEG image'), yet tolerates the
+      // warnings many camera JPEGs raise (extraneous bytes before a marker).
+      failOn: 'error',
+      animated: false,
+      sequentialRead: true,
+      autoOrient: true,
+    }).flatten({ background: '#ffffff' });
     if (!enlarges) {
       pipeline = pipeline.resize(g.scaledWidth, g.scaledHeight, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: this.fastShrinkOnLoad });
       if (g.scaledWidth !== target.width || g.scaledHeight !== target.height) {
@@ -98,80 +106,6 @@ export class SharpDecoder implements ImageDecoder {
       pixelHeight: target.height,
     };
   }
-
-  /**
-   * The boxes' pixels in one pass: the displayed image streams out of libvips a strip of rows at a
-   * time and only the rows and columns of the boxes are kept, so a 12 MP photo never lies in memory
-   * whole (36 MB) for the sake of 16 patches. Rows below the last box are not decoded at all. The
-   * pixels are those `decode` gives at the displayed size (no resize), byte for byte.
-   */
-  async decodeRegions(bytes: Buffer, header: ImageHeader, boxes: readonly RegionBox[]): Promise<DecodedImage[]> {
-    const shown = displayedSize(header);
-    for (const box of boxes) {
-      if (box.x < 0 || box.y < 0 || box.width < 1 || box.height < 1 || box.x + box.width > shown.width || box.y + box.height > shown.height) {
-        throw new RangeError(`region ${JSON.stringify(box)} lies outside the ${shown.width}×${shown.height} image`);
-      }
-    }
-    const lastRow = Math.max(...boxes.map((box) => box.y + box.height));
-    let pipeline = this.open(bytes).toColourspace('srgb').removeAlpha();
-    if (lastRow < shown.height) pipeline = pipeline.extract({ left: 0, top: 0, width: shown.width, height: lastRow });
-    pipeline = pipeline.raw({ depth: 'uchar' });
-    const regions = boxes.map((box) => new Uint8Array(box.width * box.height * 3));
-    const rowBytes = shown.width * 3;
-    let received = 0;
-    let carry: Buffer = Buffer.alloc(0);
-    try {
-      for await (const piece of pipeline as AsyncIterable<Buffer>) {
-        const chunk = carry.length === 0 ? piece : Buffer.concat([carry, piece]);
-        const rows = Math.floor(chunk.length / rowBytes);
-        copyRows(chunk, received, rows, shown.width, boxes, regions);
-        received += rows;
-        carry = chunk.subarray(rows * rowBytes);
-      }
-    } catch (error) {
-      throw decodeError(error, header, this.maxPixels);
-    }
-    if (received !== lastRow || carry.length !== 0) {
-      throw new BadRequestError(
-        'undecodable_image',
-        `the ${FORMAT_NAMES[header.format]} image decoded to ${received} full rows of ${shown.width} RGB pixels, not the ${lastRow} its size promises`,
-      );
-    }
-    return boxes.map((box, index) => ({
-      format: header.format,
-      width: shown.width,
-      height: shown.height,
-      pixels: regions[index]!,
-      pixelWidth: box.width,
-      pixelHeight: box.height,
-    }));
-  }
-
-  /** The start of every pipeline: limits, first frame, EXIF orientation, alpha on white. */
-  private open(bytes: Buffer): Sharp {
-    return sharp(bytes, {
-      limitInputPixels: this.maxPixels,
-      // 'error' also rejects a truncated scan ('premature end of JPEG image'), yet tolerates the
-      // warnings many camera JPEGs raise (extraneous bytes before a marker).
-      failOn: 'error',
-      animated: false,
-      sequentialRead: true,
-      autoOrient: true,
-    }).flatten({ background: '#ffffff' });
-  }
-}
-
-/** Copies the part of each box that lies in rows [first, first + rows) of `chunk` into its region. */
-function copyRows(chunk: Uint8Array, first: number, rows: number, width: number, boxes: readonly RegionBox[], regions: readonly Uint8Array[]): void {
-  boxes.forEach((box, index) => {
-    const from = Math.max(first, box.y);
-    const to = Math.min(first + rows, box.y + box.height);
-    const region = regions[index]!;
-    for (let row = from; row < to; row += 1) {
-      const start = ((row - first) * width + box.x) * 3;
-      region.set(chunk.subarray(start, start + box.width * 3), (row - box.y) * box.width * 3);
-    }
-  });
 }
 
 /** A safe, short reason from a libvips message ("VipsJpeg: premature end of JPEG image\n..."). */

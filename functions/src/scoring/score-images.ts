@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { type AppError, BadRequestError, isAppError, PayloadTooLargeError } from '../errors';
 import { estimatedDecodeMs, pixelsWithin } from '../image/decode-cost';
-import type { DecodedImage, ImageDecoder, ImageHeader, ResizeSpec } from '../image/image-decoder';
+import type { DecodedImage, ImageDecoder, ImageHeader } from '../image/image-decoder';
 import { displayedSize, readImageHeader } from '../image/image-header';
 import { extractPatches, type PatchBox, patchGrid } from '../image/patch-grid';
 import { aggregatePatchLogits, meanEmbedding, oodScore } from './patch-scores';
@@ -99,39 +99,20 @@ export async function prepareImage(
   const header = readImageHeader(bytes, { maxBytes: limits.maxImageBytes, maxPixels: limits.maxPixels, minSide: limits.minImageSide });
   checkDecodeCost(header, limits, budgetLeftMs);
   const pre = model.metadata.preprocessing;
+  // A patch model looks at native resolution: the image is decoded at its own (oriented) size.
+  const target = model.metadata.patches === undefined ? { width: pre.width, height: pre.height } : displayedSize(header);
+  const decoded = await decoder.decode(bytes, header, {
+    ...target,
+    resize: model.metadata.patches === undefined ? pre.resize : 'fill',
+    interpolation: pre.interpolation,
+  });
   const spec = model.metadata.patches;
-  if (spec !== undefined) {
-    // A patch model looks at native resolution, on the grid of the (oriented) displayed image.
-    const shown = displayedSize(header);
-    const boxes = patchGrid(shown.width, shown.height, spec.size, spec.count);
-    const images = await decodePatches(bytes, header, boxes, spec.size, decoder, pre.interpolation);
-    const strip = patchStrip(images, { format: header.format, ...shown });
-    return { header, decoded: strip, patches: { boxes, images }, modelInput: strip, bytes: bytes.length, decodeMs: performance.now() - started };
-  }
-  const decoded = await decoder.decode(bytes, header, { width: pre.width, height: pre.height, resize: pre.resize, interpolation: pre.interpolation });
-  return { header, decoded, bytes: bytes.length, decodeMs: performance.now() - started };
-}
-
-/**
- * The patches of `boxes`, size×size (edge-padded where the image is smaller): from only the rows and
- * columns they cover when the decoder can (`decodeRegions`), else cut from a full decode that is
- * dropped right after, so that a batch of 12 MP photos holds 16 small patches each, not 36 MB each.
- */
-async function decodePatches(
-  bytes: Buffer,
-  header: ImageHeader,
-  boxes: readonly PatchBox[],
-  size: number,
-  decoder: ImageDecoder,
-  interpolation: ResizeSpec['interpolation'],
-): Promise<DecodedImage[]> {
-  if (decoder.decodeRegions !== undefined) {
-    const regions = await decoder.decodeRegions(bytes, header, boxes);
-    return regions.flatMap((region) => extractPatches(region, [{ x: 0, y: 0, width: region.pixelWidth, height: region.pixelHeight }], size));
-  }
-  const shown = displayedSize(header);
-  const decoded = await decoder.decode(bytes, header, { ...shown, resize: 'fill', interpolation });
-  return extractPatches(decoded, boxes, size);
+  if (spec === undefined) return { header, decoded, bytes: bytes.length, decodeMs: performance.now() - started };
+  // Only the patches are kept: a batch of 12 MP photos holds 16 small patches each, not 36 MB each.
+  const boxes = patchGrid(decoded.pixelWidth, decoded.pixelHeight, spec.size, spec.count);
+  const images = extractPatches(decoded, boxes, spec.size);
+  const strip = patchStrip(images, decoded);
+  return { header, decoded: strip, patches: { boxes, images }, modelInput: strip, bytes: bytes.length, decodeMs: performance.now() - started };
 }
 
 const FORMAT_NAMES: Readonly<Record<ImageHeader['format'], string>> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', avif: 'AVIF' };
@@ -355,7 +336,7 @@ function cutPatches(item: PreparedImage, size: number, count: number): { boxes: 
   return { boxes, images: extractPatches(item.decoded, boxes, size) };
 }
 
-function patchStrip(patches: readonly DecodedImage[], source: Pick<DecodedImage, 'format' | 'width' | 'height'>): DecodedImage {
+function patchStrip(patches: readonly DecodedImage[], source: DecodedImage): DecodedImage {
   const size = patches[0]!.pixelWidth;
   const width = size * patches.length;
   const pixels = new Uint8Array(width * size * 3);
