@@ -5,14 +5,17 @@
  *
  * Suites (--suite, comma-separated; default latency,memory,hostile):
  * - latency: for JPEG photos of 256², 1000², 2000² and 4000×3000 pixels and a batch of 20, p50/p95
- *   over HTTP with each decoder, bare decode and inference in-process (the same scoreImages core),
- *   cold start (spawn to the first 200 from /predict), peak RSS after --rss-requests requests;
+ *   over HTTP with each decoder; per request the server's own decode and inference (its
+ *   timing_ms) and the overhead (the rest of the end-to-end time); bare decode and inference
+ *   in-process (the same scoreImages core, the server's libvips settings); cold start (spawn to
+ *   the first 200 from /predict); peak RSS after --rss-requests requests;
  * - memory: RSS after --memory-requests (10 000) mixed valid and invalid requests, sampled every
  *   500, with the growth over the last half;
  * - hostile: each hostile request of the bad-input table at full size (a 31 MB 15 M-item batch,
  *   a gzip bomb, a chunked 100 MB body, a 6000×6000 AVIF, …): its status, how far it raised the
  *   server's RSS and how much CPU it took;
- * - fuzz: --fuzz-images (3000) seeded mutations of the fixture images, counted by status;
+ * - fuzz: --fuzz-images (3000) seeded mutations of the fixture images (every 9th request a /batch
+ *   of 3, about 2,400 requests), counted by status, with RSS before, after and at peak;
  * - decode-cost: sharp's decode time per megapixel for each format (image/decode-cost.ts);
  * - bulk: images per second of `detector score --local` on a folder of 200 photo-like 1000×1000 JPEGs;
  * - evidence: metadata-evidence extraction per image in-process (a 1000×1000 JPEG without a manifest,
@@ -253,30 +256,12 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
     logger,
   });
   const loaded = await registry.get(model);
-  const bare = new Map<string, { decode: number; inference: number }>();
-  for (const decoderName of decoders) {
-    const config = loadConfig({ IMAGE_DECODER: decoderName });
-    const decoder = createDecoder(config);
-    for (const [name] of SIZES) {
-      const photo = photos.get(name)!;
-      const rounds = decoderName === 'jimp' && name !== '256x256' ? Math.max(3, Math.floor(requests / 8)) : requests;
-      const decodeTimes: number[] = [];
-      const inferenceTimes: number[] = [];
-      for (let i = 0; i < rounds + WARMUP; i += 1) {
-        const scored = await scoreImages(loaded, [{ kind: 'bytes', bytes: photo }], { decoder, fetcher: null, limits: config });
-        if (!scored.items[0]!.ok) throw scored.items[0]!.error;
-        if (i >= WARMUP) {
-          decodeTimes.push(scored.decodeMs);
-          inferenceTimes.push(scored.inferenceMs);
-        }
-      }
-      bare.set(`${decoderName}/${name}`, { decode: percentile(decodeTimes, 50), inference: percentile(inferenceTimes, 50) });
-    }
-  }
 
   const rows: string[] = [];
   const summary: Record<string, number> = {};
   for (const decoderName of decoders) {
+    const config = loadConfig({ IMAGE_DECODER: decoderName });
+    const decoder = createDecoder(config);
     const server = await startServer({ MODEL_STORE: store, DEFAULT_MODEL: model, IMAGE_DECODER: decoderName });
     try {
       const cold = await waitForFirstPrediction(server, photos.get('256x256')!);
@@ -295,12 +280,18 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
         const rounds = decoderName === 'jimp' && name !== '256x256' ? Math.max(3, Math.floor(requests / 8)) : requests;
         const times: number[] = [];
         const served = { decode: [] as number[], inference: [] as number[], overhead: [] as number[] };
+        const bare = { decode: [] as number[], inference: [] as number[] };
+        // Bare and HTTP rounds alternate, so that both see the same load on a shared machine.
         for (let i = 0; i < rounds + WARMUP; i += 1) {
+          const scored = await scoreImages(loaded, [{ kind: 'bytes', bytes: photo }], { decoder, fetcher: null, limits: config });
+          if (!scored.items[0]!.ok) throw scored.items[0]!.error;
           const started = performance.now();
           const response = await post(`${server.url}/predict`, photo, 'image/jpeg');
           const elapsed = performance.now() - started;
           if (response.status !== 200) throw new Error(`/predict answered ${response.status}: ${JSON.stringify(response.json)}`);
           if (i >= WARMUP) {
+            bare.decode.push(scored.decodeMs);
+            bare.inference.push(scored.inferenceMs);
             times.push(elapsed);
             // The server's own timings of this request; the rest of its end-to-end time is overhead.
             const timing = (response.json as { timing_ms: { decode: number; inference: number } }).timing_ms;
@@ -309,10 +300,11 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
             served.overhead.push(elapsed - timing.decode - timing.inference);
           }
         }
-        const b = bare.get(`${decoderName}/${name}`)!;
+        const bareDecode = percentile(bare.decode, 50);
+        const bareInference = percentile(bare.inference, 50);
         const p50 = percentile(times, 50);
         rows.push(
-          `| ${decoderName} | ${name} (${(photo.length / 1024).toFixed(0)} KB) | ${fmt(p50)} | ${fmt(percentile(times, 95))} | ${fmt(percentile(served.decode, 50))} | ${fmt(percentile(served.inference, 50))} | ${fmt(percentile(served.overhead, 50))} | ${fmt(b.decode)} | ${fmt(b.inference)} | ${(p50 / (b.decode + b.inference)).toFixed(2)}× | ${times.length} |`,
+          `| ${decoderName} | ${name} (${(photo.length / 1024).toFixed(0)} KB) | ${fmt(p50)} | ${fmt(percentile(times, 95))} | ${fmt(percentile(served.decode, 50))} | ${fmt(percentile(served.inference, 50))} | ${fmt(percentile(served.overhead, 50))} | ${fmt(bareDecode)} | ${fmt(bareInference)} | ${(p50 / (bareDecode + bareInference)).toFixed(2)}× | ${times.length} |`,
         );
         summary[`p50_ms/${decoderName}/${name}`] = p50;
       }
