@@ -315,7 +315,7 @@ export async function shutDown(service: Pick<Service, 'logger' | 'observer' | 't
   await service.observer.flushAll();
   const unfinished = await drainRequests(started + graceMs - reserve - now());
   if (unfinished > 0) {
-    const cut = await cutOffRequests(service.logger, reserve / 3);
+    const cut = await cutOffRequests(service.logger, reserve / 2);
     service.logger.warning(`shutting down: ${cut} requests still running after ${Math.round(graceMs - reserve)} ms were answered 503 shutting_down`);
   }
   await service.observer.flushAll();

@@ -53,6 +53,7 @@ interface ExpressLikeApplication {
 }
 
 const ORIGINAL_CONTENT_TYPE = Symbol.for('ai-photo-detector.original-content-type');
+const ORIGINAL_CREATE_SERVER = Symbol.for('ai-photo-detector.original-create-server');
 const FRAMEWORK_ROUTES = new Set(['/favicon.ico', '/robots.txt']);
 /** A body cut off at the limit is drained (and dropped) up to this many times the limit, then the connection is closed. */
 const DRAIN_FACTOR = 4;
@@ -130,7 +131,10 @@ function hookServerCreation(): void {
   // The module object itself (an `import * as` would be a copy): the framework calls http.createServer on it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const http = require('node:http') as typeof import('node:http');
-  const original = http.createServer;
+  const holder = http as unknown as Record<symbol, typeof http.createServer | undefined>;
+  // A second copy of this module (a test runner's fresh registry) replaces the hook instead of stacking one more.
+  const original = holder[ORIGINAL_CREATE_SERVER] ?? http.createServer;
+  holder[ORIGINAL_CREATE_SERVER] = original;
   const hooked = function createServer(this: unknown, ...args: unknown[]): Server {
     const server = (original as (...a: unknown[]) => Server).apply(this, args);
     const listener = args.find((arg) => typeof arg === 'function') as { handle?: unknown } | undefined;
