@@ -176,7 +176,9 @@ export class TelemetryBuffer {
    */
   maybeFlush(): Promise<void> {
     this.reportDrops();
-    if (this.inFlight !== null) return this.inFlight;
+    // A write under way may have sealed its records before this caller's were added: wait for it, then look again.
+    if (this.inFlight !== null)
+      return this.inFlight.then(() => (this.inFlight === null && this.isDue() ? this.startFlush(false) : (this.inFlight ?? undefined)));
     if (!this.isDue()) return Promise.resolve();
     return this.startFlush(false);
   }

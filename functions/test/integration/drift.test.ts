@@ -93,6 +93,7 @@ describe('drift', () => {
       MODEL_STORE: store,
       TELEMETRY_STORE: telemetryDir,
       TELEMETRY_FLUSH_RECORDS: '40',
+      TELEMETRY_FLUSH_SECONDS: '3600',
       DRIFT_MIN_SAMPLES: String(MIN_SAMPLES),
       API_KEYS: KEY,
       METRICS_SINK: 'log',

@@ -70,7 +70,7 @@ beforeAll(async () => {
 const CASES = [
   { name: 'SIGTERM to node', via: 'node', target: 'node', graceMs: 8000, kill: false },
   { name: 'SIGTERM to the process group of npm start', via: 'npm', target: 'group', graceMs: 8000, kill: false },
-  { name: 'SIGTERM to the process group of npm start, SIGKILL at the end of the grace period', via: 'npm', target: 'group', graceMs: 2000, kill: true },
+  { name: 'SIGTERM to the process group of npm start, SIGKILL at the end of the grace period', via: 'npm', target: 'group', graceMs: 4000, kill: true },
 ] as const;
 
 it.each(CASES)(
