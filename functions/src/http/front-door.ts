@@ -70,6 +70,14 @@ const claimed = new WeakSet<ServerResponse>();
 const answered = new WeakSet<ServerResponse>();
 let draining = false;
 const idleWaiters = new Set<() => void>();
+/**
+ * Connections on which no request has arrived yet: a client that connected before the signal may
+ * still be sending its first request's headers (a loaded client takes a while to build an 8-photo
+ * form), and shutdown waits for it as for a request in flight.
+ */
+const fresh = new Set<Duplex>();
+/** Every connection of the servers the hook saw. */
+const sockets = new Set<Duplex>();
 
 /** Where the framework's Express is, resolved from where the framework is installed (exported for the contract test). */
 export function frameworkExpressPath(): string {
@@ -140,6 +148,15 @@ function hookServerCreation(): void {
     const listener = args.find((arg) => typeof arg === 'function') as { handle?: unknown } | undefined;
     if (listener !== undefined && typeof listener.handle === 'function') {
       servers.add(server);
+      server.on('connection', (socket: Duplex) => {
+        fresh.add(socket);
+        sockets.add(socket);
+        socket.once('close', () => {
+          fresh.delete(socket);
+          sockets.delete(socket);
+          wakeIfIdle();
+        });
+      });
       server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, current?.logger));
     }
     return server;
@@ -208,11 +225,18 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger:
 function track(request: IncomingMessage, response: ServerResponse): void {
   const server = (request.socket as { server?: unknown } | undefined)?.server;
   if (server !== undefined && server !== null && typeof (server as Server).close === 'function') servers.add(server as Server);
+  fresh.delete(request.socket);
   open.set(response, request);
+  // While shutting down, no connection is kept alive for another request.
+  if (draining) response.setHeader('Connection', 'close');
   response.once('close', () => {
     open.delete(response);
-    if (open.size === 0) for (const wake of [...idleWaiters]) wake();
+    wakeIfIdle();
   });
+}
+
+function wakeIfIdle(): void {
+  if (open.size === 0 && fresh.size === 0) for (const wake of [...idleWaiters]) wake();
 }
 
 /**
@@ -231,7 +255,14 @@ export function claimResponse(response: ServerResponse): boolean {
  * client sent before the signal but that was not yet read gets that answer, not a reset connection.
  */
 export function stopAccepting(): void {
+  if (draining) return;
   draining = true;
+  for (const response of open.keys()) if (!response.headersSent) response.setHeader('Connection', 'close');
+  // Keep-alive connections that have been answered and carry nothing now would only bring new
+  // requests: close them. (Not server.closeIdleConnections(): it also closes connections whose
+  // first request has not arrived yet.)
+  const busy = new Set<Duplex>([...open.values()].map((request): Duplex => request.socket));
+  for (const socket of sockets) if (!fresh.has(socket) && !busy.has(socket)) socket.destroy();
 }
 
 /** The last step of shutdown: close the listening sockets and the idle connections. */
@@ -244,11 +275,12 @@ export function closeServers(): void {
 
 /**
  * Answers new requests 503 (`stopAccepting`) and waits up to `timeoutMs` for the requests in flight
- * to be answered. Resolves with the number still in flight (0 when all finished).
+ * to be answered and for connections on which a request is still arriving. Resolves with the number
+ * of requests still in flight (0 when all finished).
  */
 export async function drainRequests(timeoutMs: number): Promise<number> {
   stopAccepting();
-  if (open.size === 0) return 0;
+  if (open.size === 0 && fresh.size === 0) return 0;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, Math.max(0, timeoutMs));
     function done(): void {
