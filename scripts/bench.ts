@@ -5,14 +5,17 @@
  *
  * Suites (--suite, comma-separated; default latency,memory,hostile):
  * - latency: for JPEG photos of 256², 1000², 2000² and 4000×3000 pixels and a batch of 20, p50/p95
- *   over HTTP with each decoder, bare decode and inference in-process (the same scoreImages core),
- *   cold start (spawn to the first 200 from /predict), peak RSS after --rss-requests requests;
+ *   over HTTP with each decoder; per request the server's own decode and inference (its
+ *   timing_ms) and the overhead (the rest of the end-to-end time); bare decode and inference
+ *   in-process (the same scoreImages core, the server's libvips settings); cold start (spawn to
+ *   the first 200 from /predict); peak RSS after --rss-requests requests;
  * - memory: RSS after --memory-requests (10 000) mixed valid and invalid requests, sampled every
  *   500, with the growth over the last half;
  * - hostile: each hostile request of the bad-input table at full size (a 31 MB 15 M-item batch,
  *   a gzip bomb, a chunked 100 MB body, a 6000×6000 AVIF, …): its status, how far it raised the
  *   server's RSS and how much CPU it took;
- * - fuzz: --fuzz-images (3000) seeded mutations of the fixture images, counted by status;
+ * - fuzz: --fuzz-images (3000) seeded mutations of the fixture images (every 9th request a /batch
+ *   of 3, about 2,400 requests), counted by status, with RSS before, after and at peak;
  * - decode-cost: sharp's decode time per megapixel for each format (image/decode-cost.ts);
  * - bulk: images per second of `detector score --local` on a folder of 200 photo-like 1000×1000 JPEGs;
  * - evidence: metadata-evidence extraction per image in-process (a 1000×1000 JPEG without a manifest,
@@ -189,7 +192,8 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   const main = path.join(root, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, [main, '--target=app', `--source=${path.join(root, 'dist', 'functions', 'src', 'index.js')}`, `--port=${port}`], {
-    env: { ...process.env, ...env, LOG_LEVEL: 'error', RATE_LIMIT_PER_SECOND: '0', METRICS_SINK: 'none', PORT: String(port) },
+    // MALLOC_ARENA_MAX as package.json's start script sets it (two glibc arenas: about 50 MB less RSS under load).
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, ...env, LOG_LEVEL: 'error', RATE_LIMIT_PER_SECOND: '0', METRICS_SINK: 'none', PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return { child, url: `http://127.0.0.1:${port}`, spawnedAt };
@@ -247,7 +251,9 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
   const batch = multipartBatch(Array.from({ length: 20 }, () => photos.get('1000x1000')!));
   const decoders = args.decoders;
 
-  // Bare decode and inference, in-process, through the serving code.
+  // Bare decode and inference, in-process, through the serving code, with the server's libvips settings.
+  sharp.concurrency(1);
+  sharp.cache(false);
   const logger = createLogger({ level: 'error' });
   const registry = new ModelRegistry({
     store: new FileBlobStore(store),
@@ -256,30 +262,12 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
     logger,
   });
   const loaded = await registry.get(model);
-  const bare = new Map<string, { decode: number; inference: number }>();
-  for (const decoderName of decoders) {
-    const config = loadConfig({ IMAGE_DECODER: decoderName });
-    const decoder = createDecoder(config);
-    for (const [name] of SIZES) {
-      const photo = photos.get(name)!;
-      const rounds = decoderName === 'jimp' && name !== '256x256' ? Math.max(3, Math.floor(requests / 8)) : requests;
-      const decodeTimes: number[] = [];
-      const inferenceTimes: number[] = [];
-      for (let i = 0; i < rounds + WARMUP; i += 1) {
-        const scored = await scoreImages(loaded, [{ kind: 'bytes', bytes: photo }], { decoder, fetcher: null, limits: config });
-        if (!scored.items[0]!.ok) throw scored.items[0]!.error;
-        if (i >= WARMUP) {
-          decodeTimes.push(scored.decodeMs);
-          inferenceTimes.push(scored.inferenceMs);
-        }
-      }
-      bare.set(`${decoderName}/${name}`, { decode: percentile(decodeTimes, 50), inference: percentile(inferenceTimes, 50) });
-    }
-  }
 
   const rows: string[] = [];
   const summary: Record<string, number> = {};
   for (const decoderName of decoders) {
+    const config = loadConfig({ IMAGE_DECODER: decoderName });
+    const decoder = createDecoder(config);
     const server = await startServer({ MODEL_STORE: store, DEFAULT_MODEL: model, IMAGE_DECODER: decoderName });
     try {
       const cold = await waitForFirstPrediction(server, photos.get('256x256')!);
@@ -297,16 +285,32 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
         const photo = photos.get(name)!;
         const rounds = decoderName === 'jimp' && name !== '256x256' ? Math.max(3, Math.floor(requests / 8)) : requests;
         const times: number[] = [];
+        const served = { decode: [] as number[], inference: [] as number[], overhead: [] as number[] };
+        const bare = { decode: [] as number[], inference: [] as number[] };
+        // Bare and HTTP rounds alternate, so that both see the same load on a shared machine.
         for (let i = 0; i < rounds + WARMUP; i += 1) {
+          const scored = await scoreImages(loaded, [{ kind: 'bytes', bytes: photo }], { decoder, fetcher: null, limits: config });
+          if (!scored.items[0]!.ok) throw scored.items[0]!.error;
           const started = performance.now();
           const response = await post(`${server.url}/predict`, photo, 'image/jpeg');
+          const elapsed = performance.now() - started;
           if (response.status !== 200) throw new Error(`/predict answered ${response.status}: ${JSON.stringify(response.json)}`);
-          if (i >= WARMUP) times.push(performance.now() - started);
+          if (i >= WARMUP) {
+            bare.decode.push(scored.decodeMs);
+            bare.inference.push(scored.inferenceMs);
+            times.push(elapsed);
+            // The server's own timings of this request; the rest of its end-to-end time is overhead.
+            const timing = (response.json as { timing_ms: { decode: number; inference: number } }).timing_ms;
+            served.decode.push(timing.decode);
+            served.inference.push(timing.inference);
+            served.overhead.push(elapsed - timing.decode - timing.inference);
+          }
         }
-        const b = bare.get(`${decoderName}/${name}`)!;
+        const bareDecode = percentile(bare.decode, 50);
+        const bareInference = percentile(bare.inference, 50);
         const p50 = percentile(times, 50);
         rows.push(
-          `| ${decoderName} | ${name} (${(photo.length / 1024).toFixed(0)} KB) | ${fmt(p50)} | ${fmt(percentile(times, 95))} | ${fmt(b.decode)} | ${fmt(b.inference)} | ${(p50 / (b.decode + b.inference)).toFixed(2)}× | ${times.length} |`,
+          `| ${decoderName} | ${name} (${(photo.length / 1024).toFixed(0)} KB) | ${fmt(p50)} | ${fmt(percentile(times, 95))} | ${fmt(percentile(served.decode, 50))} | ${fmt(percentile(served.inference, 50))} | ${fmt(percentile(served.overhead, 50))} | ${fmt(bareDecode)} | ${fmt(bareInference)} | ${(p50 / (bareDecode + bareInference)).toFixed(2)}× | ${times.length} |`,
         );
         summary[`p50_ms/${decoderName}/${name}`] = p50;
       }
@@ -319,7 +323,7 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
         if (i >= 1) batchTimes.push(performance.now() - started);
       }
       rows.push(
-        `| ${decoderName} | batch of 20 × 1000x1000 | ${fmt(percentile(batchTimes, 50))} | ${fmt(percentile(batchTimes, 95))} | | | | ${batchTimes.length} |`,
+        `| ${decoderName} | batch of 20 × 1000x1000 | ${fmt(percentile(batchTimes, 50))} | ${fmt(percentile(batchTimes, 95))} | | | | | | | ${batchTimes.length} |`,
       );
       if (decoderName === decoders[0]) {
         const photo = photos.get('1000x1000')!;
@@ -335,8 +339,10 @@ async function latencySuite(store: string, model: string, photos: Map<string, Bu
     }
   }
 
-  console.log('\n| decoder | input | HTTP p50 ms | HTTP p95 ms | bare decode p50 ms | bare inference p50 ms | HTTP p50 / (decode + inference) | requests |');
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(
+    '\n| decoder | input | HTTP p50 ms | HTTP p95 ms | server decode p50 ms | server inference p50 ms | overhead p50 ms | bare decode p50 ms | bare inference p50 ms | HTTP p50 / (bare decode + inference) | requests |',
+  );
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
   console.log('');
   for (const [key, value] of Object.entries(summary)) console.log(`${key}: ${value.toFixed(1)}`);
@@ -521,31 +527,52 @@ async function fuzzSuite(store: string, model: string): Promise<void> {
   const names = FUZZ_SEED_FILES;
   const seeds = names.map((name) => [name, fs.readFileSync(path.join(root, 'functions', 'test', 'fixtures', 'images', name))] as [string, Buffer]);
   const cases = fuzzImages(seeds, args.fuzzImages, args.seed);
-  console.log(`\n## fuzz: ${cases.length} mutated images, seed ${args.seed}`);
+  console.log(`\n## fuzz: ${cases.length} mutated images, seed ${args.seed}; every ${FUZZ_BATCH_EVERY}th request a /batch of ${FUZZ_BATCH_SIZE}`);
   const server = await startServer({ MODEL_STORE: store, DEFAULT_MODEL: model });
   try {
     await waitForFirstPrediction(server, seeds[0]![1]);
+    const pid = server.child.pid!;
+    const rssStart = rssMb(pid);
     const codes = new Map<string, number>();
     const bad: string[] = [];
     const started = performance.now();
-    for (const { name, bytes } of cases) {
-      const result = await send(`${server.url}/predict`, {
-        method: 'POST',
-        body: bytes as unknown as ArrayBuffer,
-        headers: { 'Content-Type': 'application/octet-stream' },
-      });
-      const key = `${result.status} ${result.code || 'ok'}`;
+    let requests = 0;
+    for (let next = 0; next < cases.length; requests += 1) {
+      const asBatch = requests % FUZZ_BATCH_EVERY === FUZZ_BATCH_EVERY - 1;
+      const group = cases.slice(next, next + (asBatch ? FUZZ_BATCH_SIZE : 1));
+      next += group.length;
+      const result = asBatch
+        ? await send(
+            `${server.url}/batch`,
+            (() => {
+              const batch = multipartBatch(group.map((item) => item.bytes));
+              return { method: 'POST', body: batch.body as unknown as ArrayBuffer, headers: { 'Content-Type': batch.type } };
+            })(),
+          )
+        : await send(`${server.url}/predict`, {
+            method: 'POST',
+            body: group[0]!.bytes as unknown as ArrayBuffer,
+            headers: { 'Content-Type': 'application/octet-stream' },
+          });
+      const key = `${asBatch ? 'batch' : 'predict'} ${result.status} ${result.code || 'ok'}`;
       codes.set(key, (codes.get(key) ?? 0) + 1);
-      if (result.status === 0 || result.status >= 500) bad.push(`${name}: ${key}`);
+      if (result.status === 0 || result.status >= 500) bad.push(`${group.map((item) => item.name).join(',')}: ${key}`);
     }
     for (const [key, count] of [...codes.entries()].sort()) console.log(`${key}: ${count}`);
+    console.log(`requests: ${requests}`);
     console.log(`images_per_second: ${(cases.length / ((performance.now() - started) / 1000)).toFixed(1)}`);
     console.log(`failures (5xx or dropped): ${bad.length}${bad.length > 0 ? `\n  ${bad.slice(0, 20).join('\n  ')}` : ''}`);
-    console.log(`rss_mb_after: ${rssMb(server.child.pid!).toFixed(1)}`);
+    console.log(`rss_mb_before: ${rssStart.toFixed(1)}`);
+    console.log(`rss_mb_after: ${rssMb(pid).toFixed(1)}`);
+    console.log(`peak_rss_mb: ${peakRssMb(pid).toFixed(1)}`);
   } finally {
     await stopServer(server);
   }
 }
+
+/** The fuzz suite's mix: 3,000 images in about 2,400 requests, as the fuzz run the RSS target is set for. */
+const FUZZ_BATCH_EVERY = 9;
+const FUZZ_BATCH_SIZE = 3;
 
 async function decodeCostSuite(): Promise<void> {
   console.log('\n## decode cost per format (sharp, one thread, flat-colour images resized to 128×128)');

@@ -23,7 +23,7 @@ import { makeHealthHandler } from './handlers/health';
 import { makePredictHandler } from './handlers/predict';
 import { ApiKeyAuth, collectApiKeys } from './http/api-key-auth';
 import { NotFoundError } from './errors';
-import { drainRequests, installFrontDoor } from './http/front-door';
+import { closeServers, cutOffRequests, drainRequests, installFrontDoor, stopAccepting } from './http/front-door';
 import { makeWebFunction } from './web/web-function';
 import { type HttpFunctionDeps, makeHttpFunction } from './http/http-function';
 import { TokenBucketLimiter } from './http/rate-limiter';
@@ -39,6 +39,7 @@ import { ModelRegistry, type EngineFactory } from './model/model-registry';
 import { createOnnxEngine } from './model/onnx-session';
 import { BucketImageFetcher } from './scoring/image-fetcher';
 import type { ScoreObserver } from './scoring/observer';
+import { WorkLimiter } from './scoring/work-limiter';
 import type { BlobStore } from './storage/blob-store';
 import { DeadlineBlobStore } from './storage/deadline-blob-store';
 import { openBlobStore, storeOptionsFrom } from './storage/open-blob-store';
@@ -93,6 +94,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
     maxRecords: config.telemetryFlushRecords,
     maxAgeMs: config.telemetryFlushSeconds * 1000,
     capacity: config.telemetryBufferCapacity,
+    maxRetryDelayMs: config.telemetryRetryMaxSeconds * 1000,
     logger,
     onDropped: (count) => metrics.recordDroppedTelemetry(count),
     ...(overrides.now === undefined ? {} : { now: overrides.now }),
@@ -158,7 +160,8 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
             logger.warning('c2pa trust material unavailable; manifests are reported untrusted', { location: trustLocation, error: String(error) }),
         },
   );
-  const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits, manifests };
+  const work = new WorkLimiter(config.scoringConcurrency);
+  const scoring = { registry, decoder, fetcher, observer, defaultModel: config.defaultModel, limits, manifests, work };
   const startedAtMs = (overrides.now ?? Date.now)();
   return {
     config,
@@ -179,6 +182,7 @@ export function buildService(config: Readonly<Config>, overrides: ServiceOverrid
           decoderName: decoder.name,
           packageVersion: version,
           startedAtMs,
+          telemetryHealth: () => telemetry.health(),
           ...(overrides.now === undefined ? {} : { now: overrides.now }),
         }),
       ),
@@ -299,15 +303,34 @@ export function registerFunctions(service: Service): void {
   functions.http('app', makeRouter(service));
 }
 
+/** Time kept after draining for answering what is left and the last flush. */
+const FINAL_RESERVE_MS = 1500;
+
 /**
- * The one shutdown sequence of a serving instance: stop accepting connections and let the requests
- * in flight finish (up to `drainMs`), then flush telemetry and metrics. The entry point runs it on
- * SIGTERM, before the framework's own handler exits the process.
+ * The one shutdown sequence of a serving instance, run by the entry point on SIGTERM before the
+ * framework's own handler exits the process. Everything happens within `graceMs` of the signal:
+ *
+ * 1. answer new requests 503 shutting_down, and from now on write every telemetry record as soon
+ *    as it is made;
+ * 2. flush what is buffered (records of requests already answered);
+ * 3. let the requests in flight finish until `graceMs` less a reserve (at most 1.5 s, at most a
+ *    quarter of the grace period) has passed;
+ * 4. answer those still running with 503 shutting_down (their telemetry is never recorded);
+ * 5. flush again: every image answered 200 now has its record; close the port.
  */
-export async function shutDown(service: Pick<Service, 'logger' | 'observer'>, drainMs: number): Promise<void> {
-  const unfinished = await drainRequests(drainMs);
-  if (unfinished > 0) service.logger.warning(`shutting down with ${unfinished} requests still in flight after ${drainMs} ms`);
+export async function shutDown(service: Pick<Service, 'logger' | 'observer' | 'telemetry'>, graceMs: number, now: () => number = Date.now): Promise<void> {
+  const started = now();
+  const reserve = Math.min(FINAL_RESERVE_MS, graceMs / 4);
+  stopAccepting();
+  service.telemetry.flushEveryRecord();
   await service.observer.flushAll();
+  const unfinished = await drainRequests(started + graceMs - reserve - now());
+  if (unfinished > 0) {
+    const cut = await cutOffRequests(service.logger, reserve / 2);
+    service.logger.warning(`shutting down: ${cut} requests still running after ${Math.round(graceMs - reserve)} ms were answered 503 shutting_down`);
+  }
+  await service.observer.flushAll();
+  closeServers();
 }
 
 /** DRIFT_READER: the telemetry objects themselves (files), or one BigQuery query over them. */

@@ -53,6 +53,9 @@ export interface Config {
   trustedProxyHops: number;
   storageTimeoutMs: number;
   c2paTrustStore: string | null;
+  shutdownGraceMs: number;
+  scoringConcurrency: number;
+  telemetryRetryMaxSeconds: number;
 }
 
 /** The repository root, found from this file whether it runs from `functions/src` or `dist/functions/src`. */
@@ -270,8 +273,21 @@ export const SETTINGS = [
     'Most image bytes those recent predictions may hold per instance; the oldest go first.',
   ),
   setting('feedbackRecentSeconds', 'FEEDBACK_RECENT_SECONDS', '900', int(1, 86400), 'How long a recent prediction can be named by request_id.'),
-  setting('telemetryFlushRecords', 'TELEMETRY_FLUSH_RECORDS', '100', int(1, 100000), 'Flush telemetry when this many records are buffered.'),
-  setting('telemetryFlushSeconds', 'TELEMETRY_FLUSH_SECONDS', '60', int(0, 86400), 'Flush telemetry when the oldest buffered record is this old.'),
+  setting('telemetryFlushRecords', 'TELEMETRY_FLUSH_RECORDS', '20', int(1, 100000), 'Flush telemetry when this many records are buffered.'),
+  setting(
+    'telemetryFlushSeconds',
+    'TELEMETRY_FLUSH_SECONDS',
+    '2',
+    int(0, 86400),
+    'Flush telemetry when the oldest buffered record is this old (from inside a request, or from a timer on an idle instance).',
+  ),
+  setting(
+    'telemetryRetryMaxSeconds',
+    'TELEMETRY_RETRY_MAX_SECONDS',
+    '300',
+    int(1, 86400),
+    'While telemetry writes fail, retries wait 1 s, then twice as long after each failure, up to this; /health says degraded meanwhile.',
+  ),
   setting(
     'telemetryBufferCapacity',
     'TELEMETRY_BUFFER_CAPACITY',
@@ -320,6 +336,20 @@ export const SETTINGS = [
     '<model store>/trust',
     trustStore,
     'Trust material for C2PA signers: a folder or gs://bucket/prefix holding trust.json and the PEM files it names (models/trust/ is the shipped copy; docs/provenance.md). `none`: no trust list, so no manifest is ever `valid`.',
+  ),
+  setting(
+    'scoringConcurrency',
+    'SCORING_CONCURRENCY',
+    '2',
+    int(1, 64),
+    "Most decodes and inferences running at once per instance; the rest wait their turn. Keep it under libuv's thread pool (4 threads), which file and DNS calls share.",
+  ),
+  setting(
+    'shutdownGraceMs',
+    'SHUTDOWN_GRACE_MS',
+    '8000',
+    int(100, 3600000),
+    "After SIGTERM: telemetry is flushed, requests in flight may finish for this long (less a flush reserve), the rest are answered 503 shutting_down, telemetry is flushed again and the process exits. Keep it under the platform's SIGTERM-to-SIGKILL time (10 s on Cloud Functions and Cloud Run).",
   ),
   setting(
     'trustedProxyHops',

@@ -3,16 +3,13 @@
  * and registers `predict`, `batch`, `health` and `drift` (plus `app`, the local router).
  * Deploy each with `--entry-point=<name>`.
  *
- * Shutdown (SIGTERM, which Cloud Functions sends before stopping an instance) is one sequence:
- * stop accepting connections, let in-flight requests finish, flush telemetry and metrics, exit.
+ * Shutdown (SIGTERM, which Cloud Functions sends before stopping an instance) is one sequence
+ * (`shutDown` in app.ts), all within SHUTDOWN_GRACE_MS: stop accepting connections, flush
+ * telemetry, let in-flight requests finish, answer what is left 503 shutting_down, flush again, exit.
  */
 import { loadConfig } from './config';
 import { buildService, registerFunctions, type Service, shutDown } from './app';
 import { installSigtermFlush } from './telemetry/telemetry-buffer';
-
-/** Cloud Run gives an instance 10 s after SIGTERM: most of it for requests, the rest for the flush. */
-const DRAIN_MS = 6000;
-const SHUTDOWN_MS = 9000;
 
 function start(): Service {
   try {
@@ -27,4 +24,5 @@ function start(): Service {
 
 const service = start();
 registerFunctions(service);
-installSigtermFlush({ flush: () => shutDown(service, DRAIN_MS) }, { logger: service.logger, timeoutMs: SHUTDOWN_MS });
+const graceMs = service.config.shutdownGraceMs;
+installSigtermFlush({ flush: () => shutDown(service, graceMs) }, { logger: service.logger, timeoutMs: graceMs });

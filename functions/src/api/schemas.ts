@@ -394,7 +394,8 @@ export const healthResponseSchema = {
   properties: {
     status: {
       enum: ['ok', 'degraded', 'unavailable'],
-      description: 'degraded: the instance is up but the default model cannot serve (reason says why); unavailable: the deep check failed.',
+      description:
+        'degraded: the instance is up but a part is failing (the default model cannot serve, or telemetry cannot be written): degraded lists each part, reason joins their reasons; unavailable: the deep check failed.',
     },
     reason: { type: 'string', description: 'Why the status is degraded, and how to fix it.' },
     version: { type: 'string', description: 'Package version.' },
@@ -417,6 +418,22 @@ export const healthResponseSchema = {
       },
     },
     warmup_ms: { type: 'number' },
+    degraded: {
+      type: 'array',
+      description: 'What is failing while status is degraded.',
+      items: {
+        type: 'object',
+        required: ['component', 'reason'],
+        properties: {
+          component: { enum: ['telemetry'] },
+          reason: { type: 'string' },
+          failing_since: { type: 'string' },
+          consecutive_failures: { type: 'integer' },
+          next_attempt_in_s: { type: 'number' },
+          records_held: { type: 'integer' },
+        },
+      },
+    },
   },
 } as const;
 

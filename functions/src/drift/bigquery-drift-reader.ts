@@ -10,7 +10,14 @@
  * `computeDriftReportFromAggregates`. Nothing is sampled, and BigQuery bills the bytes of the
  * objects in the days the window touches (docs/deployment.md, "Drift over BigQuery").
  */
-import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
+import type * as BigQueryModule from '@google-cloud/bigquery';
+import type { BigQuery, BigQueryOptions } from '@google-cloud/bigquery';
+
+/** The SDK, required when the first reader is made: instances reading drift from files never load it. */
+function bigquerySdk(): typeof BigQueryModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@google-cloud/bigquery') as typeof BigQueryModule;
+}
 import { aggregatesFromRows, buildDriftQuery, driftTableFor, type DriftQueryParam, type DriftQueryRow } from './bigquery-drift-query';
 import { computeDriftReportFromAggregates, driftGrids } from './drift-report';
 import type { DriftReader, DriftReadInput, DriftReading } from './drift-reader';
@@ -30,7 +37,8 @@ export class BigQueryDriftReader implements DriftReader {
 
   constructor(private readonly options: BigQueryDriftReaderOptions) {
     driftTableFor(options.table, 'model'); // a bad template fails at cold start, naming itself
-    this.client = new BigQuery(clientOptions(options));
+    const { BigQuery: Client } = bigquerySdk();
+    this.client = new Client(clientOptions(options));
   }
 
   async read(input: DriftReadInput): Promise<DriftReading> {
@@ -78,7 +86,8 @@ function clientParams(params: Record<string, DriftQueryParam>, types: Record<str
   const wrapped: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(params)) {
     const type = types[name];
-    wrapped[name] = type === 'TIMESTAMP' ? BigQuery.timestamp(value as string) : type === 'DATE' ? BigQuery.date(value as string) : value;
+    const { BigQuery: client } = bigquerySdk();
+    wrapped[name] = type === 'TIMESTAMP' ? client.timestamp(value as string) : type === 'DATE' ? client.date(value as string) : value;
   }
   return wrapped;
 }

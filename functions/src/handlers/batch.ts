@@ -9,18 +9,19 @@ import type { ImageDecoder } from '../image/image-decoder';
 import type { ModelRegistry } from '../model/model-registry';
 import type { ImageFetcher } from '../scoring/image-fetcher';
 import type { ManifestReader } from '../evidence/manifest-reader';
-import type { ScoreObserver } from '../scoring/observer';
 import { extrasOf, type ImageLimits, round, scoreImages, toScoredImage, toVerdict } from '../scoring/score-images';
 import { chosenModel } from './model-choice';
+import type { WorkLimiter } from '../scoring/work-limiter';
 
 export interface BatchDeps {
   registry: ModelRegistry;
   decoder: ImageDecoder;
   fetcher: ImageFetcher | null;
-  observer: ScoreObserver;
   defaultModel: string;
   limits: InputLimits & ImageLimits;
   manifests?: ManifestReader;
+  /** Slots for decodes and inferences, shared by every request of the instance. */
+  work?: WorkLimiter;
 }
 
 export function makeBatchHandler(deps: BatchDeps): Handler {
@@ -34,7 +35,6 @@ export function makeBatchHandler(deps: BatchDeps): Handler {
       inputs.map((input) => input.error ?? input.source!),
       deps,
     );
-    deps.observer.scored(items.flatMap((item) => (item.ok ? [toScoredImage(model, item.prepared, item.probability, inferenceMs / inferred)] : [])));
 
     const totalMs = performance.now() - started;
     const results = items.map((item, index) => {
@@ -57,6 +57,7 @@ export function makeBatchHandler(deps: BatchDeps): Handler {
         request_id: requestId,
       },
       model: { name: model.name, version: model.version },
+      scored: items.flatMap((item) => (item.ok ? [toScoredImage(model, item.prepared, item.probability, inferenceMs / inferred)] : [])),
     };
   };
 }

@@ -4,8 +4,11 @@
  * version has a reference.json: telemetry of the last DRIFT_WINDOW_HOURS against that reference.
  * Reports are stored as <TELEMETRY_STORE>/<model>/drift/<timestamp>.json and latest.json,
  * exported as metrics, and logged at WARNING (warning) or ERROR (drift) for log-based alerts.
+ * POST takes no body, or an empty JSON object (what Cloud Scheduler may send); anything else in the
+ * body is a 400, never ignored: the model is chosen with ?model=.
  */
-import { NotFoundError, ServiceUnavailableError } from '../errors';
+import { BadRequestError, NotFoundError, ServiceUnavailableError } from '../errors';
+import { checkJsonShape } from '../http/json-shape';
 import { DEFAULT_DRIFT_THRESHOLDS, type DriftReport, driftLogSeverity, driftReportKey, latestDriftReportKey } from '../drift/drift-report';
 import type { DriftReader } from '../drift/drift-reader';
 import { parseReference, referenceKey } from '../drift/reference';
@@ -45,6 +48,22 @@ async function storage<T>(what: string, action: () => Promise<T>): Promise<T> {
   }
 }
 
+/** POST /drift's body: nothing, or an empty JSON object. */
+function checkPostBody(raw: Buffer | undefined): void {
+  if (raw === undefined || raw.toString('utf8').trim() === '') return;
+  const shape = checkJsonShape(raw, { maxValues: 16, maxDepth: 2 });
+  let body: unknown;
+  try {
+    if (!shape.ok) throw new Error(shape.reason);
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new BadRequestError('invalid_json', 'the request body is not valid JSON; POST /drift takes no body or {} (choose a model with ?model=)');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
+    throw new BadRequestError('invalid_request', 'POST /drift takes no body or {}; choose a model with ?model=<name>');
+  }
+}
+
 export function makeDriftHandler(deps: DriftDeps): Handler {
   const now = deps.now ?? Date.now;
   const thresholds = { ...DEFAULT_DRIFT_THRESHOLDS, min_samples: deps.minSamples };
@@ -81,6 +100,7 @@ export function makeDriftHandler(deps: DriftDeps): Handler {
   };
 
   const post: Handler = async ({ req, logger }) => {
+    checkPostBody((req as { rawBody?: Buffer }).rawBody);
     const only = requestedModel(req);
     const end = new Date(now());
     const start = new Date(end.getTime() - deps.windowHours * 3_600_000);

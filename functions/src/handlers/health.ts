@@ -3,8 +3,9 @@
  * the models this instance has loaded. `?deep=1` loads the model (default, or ?model=) and runs
  * one warm-up inference on a synthetic image; it answers 503 when that fails.
  *
- * `status` is `ok`, `degraded` (the instance is up but the default model cannot serve: `reason`
- * says why and how to fix it, e.g. DEFAULT_MODEL names a model the store does not have) or
+ * `status` is `ok`, `degraded` (still 200: the instance is up, but a part is failing; `degraded`
+ * lists each part with its reason, and `reason` joins them: the default model cannot serve, e.g.
+ * DEFAULT_MODEL names a model the store does not have, or telemetry cannot be written) or
  * `unavailable` (the deep check failed).
  */
 import { performance } from 'node:perf_hooks';
@@ -12,6 +13,7 @@ import { isAppError } from '../errors';
 import type { Handler } from '../http/http-function';
 import type { ModelRegistry } from '../model/model-registry';
 import { round } from '../scoring/score-images';
+import type { TelemetryHealth } from '../telemetry/telemetry-buffer';
 import { chosenModel } from './model-choice';
 
 export interface HealthDeps {
@@ -20,6 +22,8 @@ export interface HealthDeps {
   decoderName: string;
   packageVersion: string;
   startedAtMs: number;
+  /** Why telemetry is not being written, or null while it is. */
+  telemetryHealth?: () => TelemetryHealth | null;
   now?: () => number;
 }
 
@@ -36,14 +40,28 @@ export function makeHealthHandler(deps: HealthDeps): Handler {
       default_model: deps.defaultModel,
       decoder: deps.decoderName,
     };
+    const degraded: Array<Record<string, unknown> & { component: string; reason: string }> = [];
+    const problem = await deps.registry.defaultModelProblem().catch(() => null);
+    if (problem !== null) degraded.push({ component: 'default_model', reason: problem });
+    const telemetry = deps.telemetryHealth?.() ?? null;
+    if (telemetry !== null) {
+      degraded.push({
+        component: 'telemetry',
+        reason: telemetry.reason,
+        failing_since: new Date(telemetry.failingSinceMs).toISOString(),
+        consecutive_failures: telemetry.consecutiveFailures,
+        next_attempt_in_s: round(Math.max(0, telemetry.nextAttemptMs - now()) / 1000, 3),
+        records_held: telemetry.buffered,
+      });
+    }
+    if (degraded.length > 0) {
+      body.status = 'degraded';
+      body.reason = degraded.map((part) => part.reason).join('; ');
+      body.degraded = degraded;
+    }
     let status = 200;
     let retryAfter = '5';
     let served: { name: string; version: string } | null = null;
-    const problem = await deps.registry.defaultModelProblem().catch(() => null);
-    if (problem !== null) {
-      body.status = 'degraded';
-      body.reason = problem;
-    }
     if (deep) {
       const started = performance.now();
       try {

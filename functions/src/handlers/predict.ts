@@ -7,20 +7,21 @@ import type { ImageDecoder } from '../image/image-decoder';
 import type { ModelRegistry } from '../model/model-registry';
 import type { ImageFetcher } from '../scoring/image-fetcher';
 import type { ManifestReader } from '../evidence/manifest-reader';
-import type { ScoreObserver } from '../scoring/observer';
 import { extrasOf, type ImageLimits, scoreImages, toScoredImage, toVerdict } from '../scoring/score-images';
 import { chosenModel } from './model-choice';
+import type { WorkLimiter } from '../scoring/work-limiter';
 
 export interface PredictDeps {
   registry: ModelRegistry;
   decoder: ImageDecoder;
   fetcher: ImageFetcher | null;
-  observer: ScoreObserver;
   defaultModel: string;
   limits: InputLimits & ImageLimits;
   /** Keeps each answered image for POST /feedback's request_id form. */
   recent?: RecentPredictions;
   manifests?: ManifestReader;
+  /** Slots for decodes and inferences, shared by every request of the instance. */
+  work?: WorkLimiter;
 }
 
 export function makePredictHandler(deps: PredictDeps): Handler {
@@ -32,7 +33,6 @@ export function makePredictHandler(deps: PredictDeps): Handler {
     const { items, inferenceMs } = await scoreImages(model, [input.source!], deps);
     const item = items[0]!;
     if (!item.ok) throw item.error;
-    deps.observer.scored([toScoredImage(model, item.prepared, item.probability, inferenceMs)]);
     const verdict = toVerdict(model, item.prepared, item.probability, inferenceMs, performance.now() - started, extrasOf(item));
     const source = input.source!;
     // A copy: the request's bytes may be a view of its whole body.
@@ -43,6 +43,11 @@ export function makePredictHandler(deps: PredictDeps): Handler {
       prediction: verdict.prediction,
       probability: verdict.probability,
     });
-    return { status: 200, body: { ...verdict, request_id: requestId }, model: verdict.model };
+    return {
+      status: 200,
+      body: { ...verdict, request_id: requestId },
+      model: verdict.model,
+      scored: [toScoredImage(model, item.prepared, item.probability, inferenceMs)],
+    };
   };
 }

@@ -18,11 +18,25 @@
  * - whatever the framework's middleware throws (an aborted body, say) goes through the one error
  *   mapper (`error-response.ts`) instead of Express's HTML page.
  *
- * Express is patched once per process (`installFrontDoor`, called by `registerFunctions`); the
- * limits are those of the service registered last, like the framework's own function registry.
+ * - what Node's HTTP parser refuses before any of this runs (a request line or headers over 16 KB,
+ *   a bare CR in a header) is answered in the same JSON error format, from the server's
+ *   'clientError' event, instead of Node's bare `431` or `400` with no body;
+ * - shutdown: the requests in flight are tracked, so that `drainRequests` can wait for them and
+ *   `cutOffRequests` can answer the ones still running at the end of the grace period with 503
+ *   shutting_down. A handler claims its response (`claimResponse`) before it records telemetry and
+ *   answers; from then on the front door leaves it alone.
+ *
+ * This file is the only one that reaches into the Functions Framework's internals: its copy of
+ * Express (`application.handle`) and the `http.createServer` call that makes its server. Both are
+ * patched once per process (`installFrontDoor`, called by `registerFunctions`), and installing
+ * throws if either is not where this file expects it (functions/test/integration/front-door-
+ * framework.test.ts says which). The limits are those of the service registered last, like the
+ * framework's own function registry.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { NotFoundError, ServiceUnavailableError, UnsupportedMediaTypeError } from '../errors';
+import { maxHeaderSize } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { BadRequestError, InternalError, NotFoundError, ServiceUnavailableError, UnsupportedMediaTypeError } from '../errors';
 import type { Logger } from '../logger';
 import { toErrorResponse } from './error-response';
 import { requestTooLarge } from './read-body';
@@ -39,6 +53,7 @@ interface ExpressLikeApplication {
 }
 
 const ORIGINAL_CONTENT_TYPE = Symbol.for('ai-photo-detector.original-content-type');
+const ORIGINAL_CREATE_SERVER = Symbol.for('ai-photo-detector.original-create-server');
 const FRAMEWORK_ROUTES = new Set(['/favicon.ico', '/robots.txt']);
 /** A body cut off at the limit is drained (and dropped) up to this many times the limit, then the connection is closed. */
 const DRAIN_FACTOR = 4;
@@ -46,28 +61,47 @@ const DRAIN_FACTOR = 4;
 let current: FrontDoorOptions | null = null;
 let installed = false;
 
-/** What shutdown needs: the servers requests arrived on, and how many are still being answered. */
+/** What shutdown needs: the servers requests arrived on, and the requests still being answered. */
 const servers = new Set<Server>();
-let inFlight = 0;
+const open = new Map<ServerResponse, IncomingMessage>();
+/** Responses a handler has claimed: it is about to record and send them, the front door must not answer. */
+const claimed = new WeakSet<ServerResponse>();
+/** Responses the front door answered itself (a refusal, a cut-off body, shutdown). */
+const answered = new WeakSet<ServerResponse>();
 let draining = false;
 const idleWaiters = new Set<() => void>();
+/**
+ * Connections on which no request has arrived yet: a client that connected before the signal may
+ * still be sending its first request's headers (a loaded client takes a while to build an 8-photo
+ * form), and shutdown waits for it as for a request in flight.
+ */
+const fresh = new Set<Duplex>();
+/** Every connection of the servers the hook saw. */
+const sockets = new Set<Duplex>();
 
-/** Installs the front door on the framework's Express (once per process) and sets its limits. */
+/** Where the framework's Express is, resolved from where the framework is installed (exported for the contract test). */
+export function frameworkExpressPath(): string {
+  return require.resolve('express', { paths: [require.resolve('@google-cloud/functions-framework')] });
+}
+
+/** Installs the front door on the framework's Express and server (once per process) and sets its limits. */
 export function installFrontDoor(options: FrontDoorOptions): void {
   current = options;
   if (installed) return;
-  let express: { application: ExpressLikeApplication };
+  let express: { application?: Partial<ExpressLikeApplication> };
   try {
-    const frameworkPath = require.resolve('@google-cloud/functions-framework');
-    // The framework's own copy of Express, resolved from where the framework is installed.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    express = require(require.resolve('express', { paths: [frameworkPath] })) as { application: ExpressLikeApplication };
-  } catch {
-    return;
+    express = require(frameworkExpressPath()) as { application?: Partial<ExpressLikeApplication> };
+  } catch (error) {
+    throw new InternalError('framework_changed', `the Functions Framework's Express cannot be loaded (${String(error)}); front-door.ts must be updated`);
   }
+  if (express.application === undefined || typeof express.application.handle !== 'function') {
+    throw new InternalError('framework_changed', "the Functions Framework's Express has no application.handle; front-door.ts must be updated");
+  }
+  const application = express.application as ExpressLikeApplication;
   // eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call(this, …)
-  const original = express.application.handle;
-  express.application.handle = function handle(this: ExpressLikeApplication, req: unknown, res: unknown, callback?: Next): void {
+  const original = application.handle;
+  application.handle = function handle(this: ExpressLikeApplication, req: unknown, res: unknown, callback?: Next): void {
     const options = current;
     // A mounted sub-application, or no service registered: leave Express alone.
     if (callback !== undefined || options === null) {
@@ -79,43 +113,176 @@ export function installFrontDoor(options: FrontDoorOptions): void {
     request.headers['x-request-id'] = requestIdFrom(request.headers['x-request-id']);
     track(request, response);
     try {
-      if (draining) throw new ServiceUnavailableError('shutting_down', 'this instance is shutting down; retry, another instance will answer', 1);
       admit(request, options.maxRequestBytes);
     } catch (error) {
       answer(error, request, response, options.logger, true);
+      return;
+    }
+    if (draining) {
+      refuseWhileDraining(request, response, options);
       return;
     }
     countBodyBytes(request, response, options);
     hideContentType(request);
     original.call(this, req, res, (error?: unknown) => answer(error, request, response, options.logger, false));
   };
+  hookServerCreation();
   installed = true;
+}
+
+/**
+ * The framework makes its server with `http.createServer(app)` (server.js, getServer) when it
+ * starts, after this file has run: every server made for an Express application from then on gets
+ * the 'clientError' answer and is known to shutdown before its first request.
+ */
+function hookServerCreation(): void {
+  // The module object itself (an `import * as` would be a copy): the framework calls http.createServer on it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const http = require('node:http') as typeof import('node:http');
+  const holder = http as unknown as Record<symbol, typeof http.createServer | undefined>;
+  // A second copy of this module (a test runner's fresh registry) replaces the hook instead of stacking one more.
+  const original = holder[ORIGINAL_CREATE_SERVER] ?? http.createServer;
+  holder[ORIGINAL_CREATE_SERVER] = original;
+  const hooked = function createServer(this: unknown, ...args: unknown[]): Server {
+    const server = (original as (...a: unknown[]) => Server).apply(this, args);
+    const listener = args.find((arg) => typeof arg === 'function') as { handle?: unknown } | undefined;
+    if (listener !== undefined && typeof listener.handle === 'function') {
+      servers.add(server);
+      server.on('connection', (socket: Duplex) => {
+        fresh.add(socket);
+        sockets.add(socket);
+        socket.once('close', () => {
+          fresh.delete(socket);
+          sockets.delete(socket);
+          wakeIfIdle();
+        });
+      });
+      server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, current?.logger));
+    }
+    return server;
+  };
+  (http as { createServer: unknown }).createServer = hooked;
+}
+
+/** What a 'clientError' is, in the service's error format; null when there is no one to tell. */
+export function clientErrorResponse(error: NodeJS.ErrnoException): { status: number; reason: string; code: string; message: string } | null {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        reason: 'Request Header Fields Too Large',
+        code: 'headers_too_large',
+        message: `the request line and headers are over ${maxHeaderSize} bytes; send a shorter URL (no long query string: images go in the body) and fewer or shorter headers`,
+      };
+    case 'HPE_REQUEST_TIMEOUT':
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 408,
+        reason: 'Request Timeout',
+        code: 'request_timeout',
+        message: 'the request line and headers did not arrive in time; send the whole request promptly',
+      };
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return null;
+    default:
+      return {
+        status: 400,
+        reason: 'Bad Request',
+        code: 'malformed_request',
+        message: `the request is not valid HTTP/1.1 (${(error as { reason?: string }).reason ?? error.code ?? 'parse error'}); end every header line with CRLF, with no bare CR or LF and no control characters in names or values`,
+      };
+  }
+}
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger | undefined): void {
+  const described = clientErrorResponse(error);
+  const pending = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  // A response already under way on this connection cannot be followed by another one.
+  if (described === null || !socket.writable || pending?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const requestId = requestIdFrom(undefined);
+  const mapped = toErrorResponse(new BadRequestError(described.code, described.message), requestId);
+  const body = JSON.stringify({ error: { ...mapped.body.error, code: described.code } });
+  logger?.warning(`${described.status} ${described.code} from the HTTP parser`, {
+    request_id: requestId,
+    error_code: described.code,
+    parser_error: error.code,
+  });
+  socket.end(
+    `HTTP/1.1 ${described.status} ${described.reason}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${requestId}\r\n` +
+      'Cache-Control: no-store\r\n' +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }
 
 function track(request: IncomingMessage, response: ServerResponse): void {
   const server = (request.socket as { server?: unknown } | undefined)?.server;
   if (server !== undefined && server !== null && typeof (server as Server).close === 'function') servers.add(server as Server);
-  inFlight += 1;
+  fresh.delete(request.socket);
+  open.set(response, request);
+  // While shutting down, no connection is kept alive for another request.
+  if (draining) response.setHeader('Connection', 'close');
   response.once('close', () => {
-    inFlight -= 1;
-    if (inFlight === 0) for (const wake of [...idleWaiters]) wake();
+    open.delete(response);
+    wakeIfIdle();
   });
 }
 
+function wakeIfIdle(): void {
+  if (open.size === 0 && fresh.size === 0) for (const wake of [...idleWaiters]) wake();
+}
+
 /**
- * The first step of shutdown: stop accepting connections, close idle keep-alive ones, answer any
- * new request on a busy one with 503 shutting_down, and wait up to `timeoutMs` for the requests in
- * flight to be answered. Resolves with the number still in flight (0 when all finished).
+ * Claims a response for the handler that is about to record its telemetry and send it. False when
+ * the front door has answered it already (the handler must then neither record nor send).
  */
-export async function drainRequests(timeoutMs: number): Promise<number> {
+export function claimResponse(response: ServerResponse): boolean {
+  if (answered.has(response) || response.headersSent) return false;
+  claimed.add(response);
+  return true;
+}
+
+/**
+ * The first step of shutdown: every request that reaches the service from now on is answered 503
+ * shutting_down (with Connection: close). The port stays open until `closeServers`: a request the
+ * client sent before the signal but that was not yet read gets that answer, not a reset connection.
+ */
+export function stopAccepting(): void {
+  if (draining) return;
   draining = true;
+  for (const response of open.keys()) if (!response.headersSent) response.setHeader('Connection', 'close');
+  // Keep-alive connections that have been answered and carry nothing now would only bring new
+  // requests: close them. (Not server.closeIdleConnections(): it also closes connections whose
+  // first request has not arrived yet.)
+  const busy = new Set<Duplex>([...open.values()].map((request): Duplex => request.socket));
+  for (const socket of sockets) if (!fresh.has(socket) && !busy.has(socket)) socket.destroy();
+}
+
+/** The last step of shutdown: close the listening sockets and the idle connections. */
+export function closeServers(): void {
   for (const server of servers) {
     server.close();
     server.closeIdleConnections();
   }
-  if (inFlight === 0) return 0;
+}
+
+/**
+ * Answers new requests 503 (`stopAccepting`) and waits up to `timeoutMs` for the requests in flight
+ * to be answered and for connections on which a request is still arriving. Resolves with the number
+ * of requests still in flight (0 when all finished).
+ */
+export async function drainRequests(timeoutMs: number): Promise<number> {
+  stopAccepting();
+  if (open.size === 0 && fresh.size === 0) return 0;
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
+    const timer = setTimeout(done, Math.max(0, timeoutMs));
     function done(): void {
       clearTimeout(timer);
       idleWaiters.delete(done);
@@ -123,12 +290,34 @@ export async function drainRequests(timeoutMs: number): Promise<number> {
     }
     idleWaiters.add(done);
   });
-  return inFlight;
+  return open.size;
+}
+
+/**
+ * The end of the grace period: every request still running that no handler has claimed is
+ * answered 503 shutting_down now (its handler's answer and telemetry are dropped when it finishes).
+ * Resolves with how many were cut off, once every request in flight is answered or after `waitMs`.
+ */
+export async function cutOffRequests(logger: Logger, waitMs: number): Promise<number> {
+  let cut = 0;
+  for (const [response, request] of open) {
+    if (claimed.has(response) || response.headersSent) continue;
+    answer(
+      new ServiceUnavailableError('shutting_down', 'this instance shut down before the request was finished; retry, another instance will answer', 1),
+      request,
+      response,
+      logger,
+      true,
+    );
+    cut += 1;
+  }
+  await drainRequests(waitMs);
+  return cut;
 }
 
 /** Requests being answered right now (for shutdown and tests). */
 export function requestsInFlight(): number {
-  return inFlight;
+  return open.size;
 }
 
 /** Gives the handler back the Content-Type the client sent (the front door hid it from the body parsers). */
@@ -192,6 +381,29 @@ function countBodyBytes(request: IncomingMessage, response: ServerResponse, opti
   } as IncomingMessage['emit'];
 }
 
+/**
+ * A request that arrives during shutdown: its body (within the limit) is read and dropped, then it
+ * is answered 503 shutting_down, so that a client still uploading reads the answer instead of a
+ * reset connection. A body that does not end within a second is answered anyway.
+ */
+function refuseWhileDraining(request: IncomingMessage, response: ServerResponse, options: FrontDoorOptions): void {
+  const refuse = (): void => {
+    clearTimeout(timer);
+    answer(
+      new ServiceUnavailableError('shutting_down', 'this instance is shutting down; retry, another instance will answer', 1),
+      request,
+      response,
+      options.logger,
+      true,
+    );
+  };
+  const timer = setTimeout(refuse, 1000);
+  countBodyBytes(request, response, options);
+  request.once('end', refuse);
+  request.once('error', refuse);
+  request.resume();
+}
+
 function hideContentType(request: IncomingMessage): void {
   const type = request.headers['content-type'];
   if (type === undefined) return;
@@ -206,6 +418,7 @@ function headerValue(value: string | string[] | undefined): string {
 /** Answers a request that never reached a function, through the one error mapper. */
 function answer(error: unknown, request: IncomingMessage, response: ServerResponse, logger: Logger, close: boolean): void {
   if (response.headersSent) return;
+  answered.add(response);
   const requestId = headerValue(request.headers['x-request-id']);
   const mapped =
     error === undefined

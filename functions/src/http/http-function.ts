@@ -3,17 +3,22 @@
  * X-Request-Id, GET …/openapi.json, the method check (405 + Allow), optional API keys, the
  * per-client token bucket, the one error-to-response mapping, the observer's flush inside the
  * request, and one structured access-log line per request.
+ *
+ * Telemetry follows the answer: the images a handler scored are given to the observer only when
+ * this function sends their 200, never when the front door has answered for it (a body cut off at
+ * the limit, 503 shutting_down at the end of the shutdown grace period). So every image answered
+ * leaves one record, and no record is made for an answer the client never got.
  */
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { MethodNotAllowedError, RateLimitedError } from '../errors';
 import type { Logger } from '../logger';
-import type { ScoreObserver } from '../scoring/observer';
+import type { ScoredImage, ScoreObserver } from '../scoring/observer';
 import type { ApiKeyAuth } from './api-key-auth';
 import { toErrorResponse } from './error-response';
 import type { TokenBucketLimiter } from './rate-limiter';
 import { clientAddress } from './client-address';
-import { restoreContentType } from './front-door';
+import { claimResponse, restoreContentType } from './front-door';
 import { readBody } from './read-body';
 import { redactUrl } from './redact-url';
 import { requestIdFrom } from './request-id';
@@ -27,6 +32,8 @@ export interface HandlerResult {
   headers?: Record<string, string>;
   /** The model that served the request, for the access log and metrics. */
   model?: { name: string; version: string } | null;
+  /** The images scored, recorded (telemetry, metrics) when the answer is sent. */
+  scored?: readonly ScoredImage[];
 }
 
 export interface RequestContext {
@@ -92,9 +99,11 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
     }
     const latencyMs = performance.now() - started;
     deps.observer.requestFinished({ function: route.name, status: result.status, code: errorCode, latencyMs, model: result.model ?? null });
+    // The front door may have answered already (a chunked body cut off at the limit, shutdown).
+    if (!claimResponse(res)) return;
+    if (result.scored !== undefined && result.scored.length > 0) deps.observer.scored(result.scored);
     await waitAtMost(deps.observer.flushIfDue(), FLUSH_WAIT_MS);
     const payload = JSON.stringify(result.body);
-    // The front door may have answered already (a chunked body cut off at the limit).
     if (res.headersSent) return;
     res.status(result.status);
     res.set({ ...(result.headers ?? {}), 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId, 'Cache-Control': 'no-store' });

@@ -36,11 +36,18 @@ export interface IncomingRequest {
   rawBody?: Buffer;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateFeedbackJson = ajv.compile<{ label: string; note?: string; image?: string; uri?: string; request_id?: string }>(feedbackJsonRequestSchema);
-const validatePredictJson = ajv.compile(predictJsonRequestSchema);
-const validateBatchJson = ajv.compile<{ images: unknown[] }>(batchJsonRequestSchema);
-const validateBatchItem = ajv.compile(batchItemSchema);
+/** Made on first use: compiling the JSON schemas costs about 50 ms of a cold start whose first request is an upload. */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+const ajv = once(() => new Ajv({ allErrors: true, strict: false }));
+const validateFeedbackJson = once(() =>
+  ajv().compile<{ label: string; note?: string; image?: string; uri?: string; request_id?: string }>(feedbackJsonRequestSchema),
+);
+const validatePredictJson = once(() => ajv().compile(predictJsonRequestSchema));
+const validateBatchJson = once(() => ajv().compile<{ images: unknown[] }>(batchJsonRequestSchema));
+const validateBatchItem = once(() => ajv().compile(batchItemSchema));
 
 const FILE_FIELDS = ['image', 'file'];
 /** Non-file form fields tolerated (browsers may add a few); more is refused, never silently cut. */
@@ -90,10 +97,10 @@ export async function readPredictInput(request: IncomingRequest, limits: InputLi
     );
     const wrongUri = uriProblem(body);
     if (wrongUri !== null) throw wrongUri;
-    if (!validatePredictJson(body)) {
+    if (!validatePredictJson()(body)) {
       throw new BadRequestError(
         'invalid_request',
-        `JSON body must be {"image": "<base64>"} or {"uri": "gs://bucket/object"}: ${describeAjvErrors(validatePredictJson.errors)}`,
+        `JSON body must be {"image": "<base64>"} or {"uri": "gs://bucket/object"}: ${describeAjvErrors(validatePredictJson().errors)}`,
       );
     }
     const input = fromJsonItem(body, null, limits);
@@ -129,10 +136,10 @@ export async function readBatchInputs(request: IncomingRequest, limits: InputLim
     // Count before the schema, whose error list would grow with the array.
     const images = (body as { images?: unknown } | null)?.images;
     if (Array.isArray(images)) checkBatchCount(images.length, limits);
-    if (!validateBatchJson(body)) {
+    if (!validateBatchJson()(body)) {
       throw new BadRequestError(
         'invalid_request',
-        `JSON body must be {"images": [{"id": "...", "image": "<base64>" | "uri": "gs://..."}]}: ${describeAjvErrors(validateBatchJson.errors)}`,
+        `JSON body must be {"images": [{"id": "...", "image": "<base64>" | "uri": "gs://..."}]}: ${describeAjvErrors(validateBatchJson().errors)}`,
       );
     }
     const items = body.images;
@@ -140,12 +147,15 @@ export async function readBatchInputs(request: IncomingRequest, limits: InputLim
       const id = typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : String(index);
       const wrongUri = uriProblem(item);
       if (wrongUri !== null) return { id, filename: null, source: null, error: wrongUri };
-      if (!validateBatchItem(item)) {
+      if (!validateBatchItem()(item)) {
         return {
           id,
           filename: null,
           source: null,
-          error: new BadRequestError('invalid_item', `item ${index} must have exactly one of "image" or "uri": ${describeAjvErrors(validateBatchItem.errors)}`),
+          error: new BadRequestError(
+            'invalid_item',
+            `item ${index} must have exactly one of "image" or "uri": ${describeAjvErrors(validateBatchItem().errors)}`,
+          ),
         };
       }
       return fromJsonItem(item, id, limits);
@@ -407,10 +417,10 @@ export async function readFeedbackInput(request: IncomingRequest & { query?: unk
     );
     const wrongUri = uriProblem(body);
     if (wrongUri !== null) throw wrongUri;
-    if (!validateFeedbackJson(body)) {
+    if (!validateFeedbackJson()(body)) {
       throw new BadRequestError(
         'invalid_request',
-        `JSON body must be {"image": "<base64>" | "uri": "gs://…" | "request_id": "…", "label": "real" | "ai_generated", "note"?: "…"}: ${describeAjvErrors(validateFeedbackJson.errors)}`,
+        `JSON body must be {"image": "<base64>" | "uri": "gs://…" | "request_id": "…", "label": "real" | "ai_generated", "note"?: "…"}: ${describeAjvErrors(validateFeedbackJson().errors)}`,
       );
     }
     const named = feedbackFields(body, 'a field');

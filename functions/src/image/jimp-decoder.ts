@@ -7,7 +7,13 @@
  * Orientation, alpha and the resize are then applied here from the header, with the same geometry
  * and Pillow-exact bilinear filter the training pipeline uses.
  */
-import { defaultFormats } from 'jimp';
+import type * as JimpModule from 'jimp';
+
+/** jimp, required when the first JimpDecoder is made: the default (sharp) never loads it. */
+function jimp(): typeof JimpModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('jimp') as typeof JimpModule;
+}
 import { BadRequestError, UnsupportedMediaTypeError } from '../errors';
 import type { DecodedImage, ImageDecoder, ImageFormat, ImageHeader, ResizeSpec } from './image-decoder';
 import { displayedSize } from './image-header';
@@ -34,7 +40,7 @@ const MIME: Readonly<Record<'jpeg' | 'png', string>> = { jpeg: 'image/jpeg', png
 const FORMAT_NAMES: Readonly<Record<ImageFormat, string>> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', avif: 'AVIF' };
 
 function codec(mime: string): Codec {
-  for (const make of defaultFormats) {
+  for (const make of jimp().defaultFormats) {
     const candidate: Codec = make();
     if (candidate.mime === mime) return candidate;
   }

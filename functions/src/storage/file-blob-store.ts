@@ -28,6 +28,37 @@ const LOCK_PREFIX = `${INTERNAL_PREFIX}lock-`;
 const TEMP_PREFIX = `${INTERNAL_PREFIX}tmp-`;
 const GENERATION_CACHE_LIMIT = 10_000;
 
+/**
+ * `mkdir -p`, one level at a time. Node's own `mkdir(…, { recursive: true })` never returns on a
+ * file system that answers ENOENT for a folder it has just refused to create (under /proc it spins
+ * a thread-pool thread at full CPU, for ever): here every level is tried once and an error is final.
+ */
+export async function makeFolders(folder: string): Promise<void> {
+  const missing: string[] = [];
+  let current = path.resolve(folder);
+  for (;;) {
+    const found = await stat(current).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    });
+    if (found !== null) {
+      if (found.isDirectory()) break;
+      throw Object.assign(new Error(`cannot create a folder under ${current}: it is a file`), { code: 'ENOTDIR' });
+    }
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    missing.push(current);
+    current = parent;
+  }
+  for (const level of missing.reverse()) {
+    try {
+      await mkdir(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
 /** Where FileBlobStore keeps the lock file for `key` under `root` (exported for tooling and tests). */
 export function lockFilePath(root: string, key: string): string {
   const file = keyToPath(path.resolve(root), key);
@@ -77,7 +108,7 @@ export class FileBlobStore implements BlobStore {
   async write(key: string, data: Buffer | string, options: WriteOptions = {}): Promise<BlobInfo> {
     const file = this.pathOf(key);
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeFolders(path.dirname(file));
     const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     const handle = await open(temp, 'wx');
     try {

@@ -12,7 +12,22 @@
  * - Every request may be retried on 408/429/5xx (IdempotencyStrategy.RetryAlways): an unconditional
  *   write puts the same bytes again, a conditional one applies at most once, and delete ignores 404.
  */
-import { IdempotencyStrategy, Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
+import type * as StorageModule from '@google-cloud/storage';
+import type { Bucket, Storage, StorageOptions } from '@google-cloud/storage';
+
+/**
+ * The SDK, required when the first store is made: loading it takes about a second of a cold start,
+ * which an instance whose stores are all local folders never pays.
+ */
+function storageSdk(): typeof StorageModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@google-cloud/storage') as typeof StorageModule;
+}
+
+function newStorage(options: StorageOptions): Storage {
+  const { Storage } = storageSdk();
+  return new Storage(options);
+}
 import { assertValidKey, BlobNotFoundError, PreconditionFailedError, type BlobInfo, type BlobStore, type WriteOptions } from './blob-store';
 
 export interface GcsBlobStoreOptions {
@@ -51,7 +66,7 @@ export class GcsBlobStore implements BlobStore {
     this.listPageSize = listPageSize;
     this.root = prefix.length > 0 ? `${prefix}/` : '';
     this.location = prefix.length > 0 ? `gs://${options.bucket}/${prefix}` : `gs://${options.bucket}`;
-    this.bucket = (options.storage ?? new Storage(storageOptions(options))).bucket(options.bucket);
+    this.bucket = (options.storage ?? newStorage(storageOptions(options))).bucket(options.bucket);
   }
 
   async read(key: string): Promise<Buffer> {
@@ -143,7 +158,7 @@ export class GcsBlobStore implements BlobStore {
 }
 
 function storageOptions(options: GcsBlobStoreOptions): StorageOptions {
-  const storage: StorageOptions = { retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways } };
+  const storage: StorageOptions = { retryOptions: { idempotencyStrategy: storageSdk().IdempotencyStrategy.RetryAlways } };
   if (options.projectId !== undefined) storage.projectId = options.projectId;
   if (options.apiEndpoint !== undefined) {
     storage.apiEndpoint = options.apiEndpoint;

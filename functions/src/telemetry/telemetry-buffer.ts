@@ -1,14 +1,18 @@
 /**
- * Per-instance telemetry buffer. A request adds its record, responds, then awaits `maybeFlush()`
- * (Cloud Functions throttles the CPU between requests, so background timers cannot be trusted to
- * run). The buffer writes when it holds `maxRecords` records or its oldest record is `maxAgeMs` old,
- * and `installSigtermFlush` writes whatever is left when the instance is shut down.
+ * Per-instance telemetry buffer. Records are written as they are produced, in small batches: the
+ * buffer writes when it holds `maxRecords` records or its oldest record is `maxAgeMs` old. A request
+ * adds its records and awaits `maybeFlush()` before answering (Cloud Functions throttles the CPU
+ * between requests); a timer of its own covers an idle instance where the CPU is not throttled.
+ * At shutdown `flushEveryRecord()` makes every record due at once, and `flush()` writes everything.
  *
  * Guarantees
  * - One flush writes one NDJSON object per (model, UTC hour) group, keyed
  *   `<model>/dt=YYYY-MM-DD/hour=HH/<instance>-<seq>.ndjson`.
- * - A failed write keeps the object, with its key and exact content, for the next flush; it is
- *   retried no sooner than `retryDelayMs` after the failure unless a new flush is due anyway.
+ * - A failed write keeps the object, with its key and exact content, for a later flush. While
+ *   writes fail, the next attempt waits `retryDelayMs`, then twice that after each further failure,
+ *   up to `maxRetryDelayMs`: an unusable store costs one attempt per interval, never a loop. Only
+ *   `flush()` (shutdown) tries at once. The failure is logged at most once per `failureLogIntervalMs`
+ *   and reported by `health()` until a write succeeds.
  *   Writes use ifGenerationMatch '0', so a key is never overwritten and never reused for other
  *   content; a retry that finds its key taken means the earlier, ambiguous attempt did land.
  * - At most `capacity` records are held. Beyond that the oldest go first: a whole pending object
@@ -33,8 +37,17 @@ export interface TelemetryBufferOptions {
   maxAgeMs?: number;
   /** Most records held, buffered plus awaiting a retry. Default 10 000. */
   capacity?: number;
-  /** Wait after a failed write before retrying on its own. Default: maxAgeMs. */
+  /** Wait after the first failed write before the next attempt; doubled after each further failure. Default 1000 ms. */
   retryDelayMs?: number;
+  /** The longest wait between attempts while writes fail. Default 300 000 ms. */
+  maxRetryDelayMs?: number;
+  /** Log write failures at most this often (with the number of failures since the last line). Default 60 000 ms. */
+  failureLogIntervalMs?: number;
+  /**
+   * Runs a due flush when no request comes to run it. Default: Node's timers, unref'd so that they
+   * never keep the process alive; null: only requests and `flush()` write (tests).
+   */
+  timers?: BufferTimers | null;
   /** Milliseconds since the epoch. Default Date.now. */
   now?: () => number;
   logger?: TelemetryLogger;
@@ -53,6 +66,28 @@ export interface TelemetryBufferStats {
   dropped: number;
   /** Write attempts that failed. */
   failedWrites: number;
+}
+
+/** What the buffer needs of setTimeout/clearTimeout; tests pass a fake clock's. */
+export interface BufferTimers {
+  set(callback: () => void, delayMs: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const NODE_TIMERS: BufferTimers = {
+  set: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** Why telemetry is not being written, for /health; null while writes succeed. */
+export interface TelemetryHealth {
+  reason: string;
+  /** When the first of the consecutive failures happened (ms since the epoch). */
+  failingSinceMs: number;
+  consecutiveFailures: number;
+  /** When the next attempt is due (ms since the epoch). */
+  nextAttemptMs: number;
+  buffered: number;
 }
 
 interface PendingObject {
@@ -76,6 +111,9 @@ export class TelemetryBuffer {
   private readonly maxAgeMs: number;
   private readonly capacity: number;
   private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly failureLogIntervalMs: number;
+  private readonly timers: BufferTimers | null;
   private readonly now: () => number;
   private readonly logger: TelemetryLogger;
   private readonly onDropped: ((count: number) => void) | undefined;
@@ -85,7 +123,14 @@ export class TelemetryBuffer {
   private pending: PendingObject[] = [];
   private pendingRecords = 0;
   private seq = 0;
-  private lastFailureAt = Number.NEGATIVE_INFINITY;
+  private consecutiveFailures = 0;
+  private failingSince = 0;
+  private nextAttemptAt = Number.NEGATIVE_INFINITY;
+  private lastFailureError = '';
+  private lastFailureLogAt = Number.NEGATIVE_INFINITY;
+  private failuresUnlogged = 0;
+  private everyRecordDue = false;
+  private timer: { handle: unknown; at: number } | null = null;
   private inFlight: Promise<void> | null = null;
   private written = 0;
   private dropped = 0;
@@ -101,7 +146,13 @@ export class TelemetryBuffer {
     if (this.capacity < this.maxRecords) {
       throw new RangeError(`capacity (${this.capacity}) must be at least maxRecords (${this.maxRecords})`);
     }
-    this.retryDelayMs = nonNegative(options.retryDelayMs ?? this.maxAgeMs, 'retryDelayMs');
+    this.retryDelayMs = nonNegative(options.retryDelayMs ?? 1000, 'retryDelayMs');
+    this.maxRetryDelayMs = nonNegative(options.maxRetryDelayMs ?? 300_000, 'maxRetryDelayMs');
+    if (this.maxRetryDelayMs < this.retryDelayMs) {
+      throw new RangeError(`maxRetryDelayMs (${this.maxRetryDelayMs}) must be at least retryDelayMs (${this.retryDelayMs})`);
+    }
+    this.failureLogIntervalMs = nonNegative(options.failureLogIntervalMs ?? 60_000, 'failureLogIntervalMs');
+    this.timers = options.timers === undefined ? NODE_TIMERS : options.timers;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? CONSOLE_LOGGER;
     this.onDropped = options.onDropped;
@@ -113,15 +164,21 @@ export class TelemetryBuffer {
       this.records.push(record);
       this.addedAt.push(this.now());
       this.enforceCapacity();
+      this.schedule();
     } catch (error) {
       this.safeLog('error', 'telemetry record could not be buffered', { error: errorText(error) });
     }
   }
 
-  /** Writes if N records are buffered, the oldest is T old, or a failed write is due for a retry. */
+  /**
+   * Writes if N records are buffered or the oldest is T old (while writes fail: once the backoff
+   * has passed). Never rejects.
+   */
   maybeFlush(): Promise<void> {
     this.reportDrops();
-    if (this.inFlight !== null) return this.inFlight;
+    // A write under way may have sealed its records before this caller's were added: wait for it, then look again.
+    if (this.inFlight !== null)
+      return this.inFlight.then(() => (this.inFlight === null && this.isDue() ? this.startFlush(false) : (this.inFlight ?? undefined)));
     if (!this.isDue()) return Promise.resolve();
     return this.startFlush(false);
   }
@@ -131,6 +188,29 @@ export class TelemetryBuffer {
     this.reportDrops();
     if (this.inFlight !== null) await this.inFlight;
     await this.startFlush(true);
+  }
+
+  /** From now on every held record is due at once (shutdown: what is answered must be stored). */
+  flushEveryRecord(): void {
+    this.everyRecordDue = true;
+  }
+
+  /** Why records are not being written, or null while writes succeed. */
+  health(): TelemetryHealth | null {
+    if (this.consecutiveFailures === 0) return null;
+    return {
+      reason: `telemetry writes to ${this.store.location} are failing (${this.lastFailureError})`,
+      failingSinceMs: this.failingSince,
+      consecutiveFailures: this.consecutiveFailures,
+      nextAttemptMs: this.nextAttemptAt,
+      buffered: this.records.length + this.pendingRecords,
+    };
+  }
+
+  /** Stops the buffer's own timer (tests, and a process that is exiting). */
+  close(): void {
+    if (this.timer !== null && this.timers !== null) this.timers.clear(this.timer.handle);
+    this.timer = null;
   }
 
   stats(): TelemetryBufferStats {
@@ -143,12 +223,37 @@ export class TelemetryBuffer {
     };
   }
 
+  /** When the next write is due (ms since the epoch), or null when nothing is held. */
+  private dueAt(): number | null {
+    const held = this.records.length + this.pending.length;
+    if (held === 0) return null;
+    // While the store fails, nothing is due before the backoff has passed.
+    if (this.consecutiveFailures > 0) return this.nextAttemptAt;
+    if (this.everyRecordDue || this.records.length >= this.maxRecords || this.pending.length > 0) return Number.NEGATIVE_INFINITY;
+    return (this.addedAt[0] as number) + this.maxAgeMs;
+  }
+
   private isDue(): boolean {
-    const now = this.now();
-    if (this.records.length >= this.maxRecords) return true;
-    const oldest = this.addedAt[0];
-    if (oldest !== undefined && now - oldest >= this.maxAgeMs) return true;
-    return this.pending.length > 0 && now - this.lastFailureAt >= this.retryDelayMs;
+    const at = this.dueAt();
+    return at !== null && this.now() >= at;
+  }
+
+  /** Keeps one timer armed for the next due write, so that an idle instance writes within T too. */
+  private schedule(): void {
+    if (this.timers === null || this.inFlight !== null) return;
+    const at = this.dueAt();
+    if (this.timer !== null) {
+      if (at !== null && this.timer.at <= at) return;
+      this.timers.clear(this.timer.handle);
+      this.timer = null;
+    }
+    if (at === null) return;
+    const delayMs = Math.max(0, at - this.now());
+    const handle = this.timers.set(() => {
+      this.timer = null;
+      void this.maybeFlush().then(() => this.schedule());
+    }, delayMs);
+    this.timer = { handle, at: Math.max(at, this.now()) };
   }
 
   private startFlush(force: boolean): Promise<void> {
@@ -156,6 +261,7 @@ export class TelemetryBuffer {
       .catch((error: unknown) => this.safeLog('error', 'telemetry flush failed unexpectedly', { error: errorText(error) }))
       .finally(() => {
         if (this.inFlight === run) this.inFlight = null;
+        this.schedule();
       });
     this.inFlight = run;
     return run;
@@ -211,11 +317,13 @@ export class TelemetryBuffer {
     try {
       await this.store.write(object.key, object.body, { ifGenerationMatch: '0', contentType: 'application/x-ndjson' });
       this.complete(object);
+      this.succeeded();
       return true;
     } catch (error) {
       if (isPreconditionFailed(error)) {
         if (object.attempted) {
           this.complete(object);
+          this.succeeded();
           return true;
         }
         // Someone else wrote this key: give the same content a fresh key and try again next time.
@@ -225,18 +333,47 @@ export class TelemetryBuffer {
       } else {
         object.attempted = true;
       }
-      this.failedWrites += 1;
-      this.lastFailureAt = this.now();
-      this.safeLog('warning', 'telemetry write failed; records kept for the next flush', {
-        key: object.key,
-        records: object.count,
-        buffered: this.records.length + this.pendingRecords,
-        error: errorText(error),
-      });
+      this.failed(object, error);
       return false;
     } finally {
       object.writing = false;
     }
+  }
+
+  private succeeded(): void {
+    if (this.consecutiveFailures === 0) return;
+    this.safeLog('warning', `telemetry writes to ${this.store.location} work again after ${this.consecutiveFailures} failed attempts`, {
+      failures: this.consecutiveFailures,
+      store: this.store.location,
+    });
+    this.consecutiveFailures = 0;
+    this.failuresUnlogged = 0;
+    this.nextAttemptAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Counts a failed write, pushes the next attempt back (doubling, up to the cap) and logs once per interval. */
+  private failed(object: PendingObject, error: unknown): void {
+    const now = this.now();
+    this.failedWrites += 1;
+    if (this.consecutiveFailures === 0) this.failingSince = now;
+    this.consecutiveFailures += 1;
+    const delay = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** Math.min(this.consecutiveFailures - 1, 40));
+    this.nextAttemptAt = now + delay;
+    this.lastFailureError = errorText(error);
+    this.failuresUnlogged += 1;
+    if (now - this.lastFailureLogAt < this.failureLogIntervalMs) return;
+    this.lastFailureLogAt = now;
+    this.safeLog('warning', 'telemetry write failed; records kept for the next flush', {
+      key: object.key,
+      records: object.count,
+      buffered: this.records.length + this.pendingRecords,
+      failures: this.failuresUnlogged,
+      consecutive_failures: this.consecutiveFailures,
+      next_attempt_in_ms: delay,
+      store: this.store.location,
+      error: this.lastFailureError,
+    });
+    this.failuresUnlogged = 0;
   }
 
   private complete(object: PendingObject): void {

@@ -4,6 +4,7 @@
  * Cloud Storage JSON API. Adapter-specific behaviour follows in its own blocks.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -238,6 +239,20 @@ describe('FileBlobStore', () => {
     const entries = await readdir(root, { recursive: true });
     return entries.filter((entry) => path.basename(entry).startsWith('.blobstore-'));
   }
+
+  // Node's recursive mkdir never returns there and spins a thread-pool thread; the store must fail instead.
+  (fs.existsSync('/proc/self') ? it : it.skip)('fails a write under /proc at once, with the reason, instead of spinning', async () => {
+    const store = new FileBlobStore('/proc/telemetry');
+    await expect(store.write('general/dt=2024-05-21/hour=10/a.ndjson', 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('creates the missing folders of a key, and refuses a key whose folder is a file', async () => {
+    const root = await newFolder();
+    const store = new FileBlobStore(root);
+    await store.write('a/b/c/d.txt', 'x');
+    expect((await readFile(path.join(root, 'a', 'b', 'c', 'd.txt'))).toString()).toBe('x');
+    await expect(store.write('a/b/c/d.txt/e.txt', 'y')).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
 
   it('keeps each blob as a plain file under the root, named by its key, with sha256 generations', async () => {
     const root = await newFolder();

@@ -93,6 +93,7 @@ describe('drift', () => {
       MODEL_STORE: store,
       TELEMETRY_STORE: telemetryDir,
       TELEMETRY_FLUSH_RECORDS: '40',
+      TELEMETRY_FLUSH_SECONDS: '3600',
       DRIFT_MIN_SAMPLES: String(MIN_SAMPLES),
       API_KEYS: KEY,
       METRICS_SINK: 'log',
@@ -119,6 +120,19 @@ describe('drift', () => {
     const put = await call('PUT');
     expect(put.status).toBe(405);
     expect(put.headers.get('allow')).toBe('GET, POST');
+  });
+
+  it.each([
+    { body: '{"model": ', status: 400, code: 'invalid_json' },
+    { body: 'not json', status: 400, code: 'invalid_json' },
+    { body: '[1, 2]', status: 400, code: 'invalid_request' },
+    { body: '{"model": "brightness"}', status: 400, code: 'invalid_request' },
+  ])('refuses a POST body it cannot use ($body) with $status $code, and runs no check', async ({ body, status, code }) => {
+    const response = await drift.request('/', { method: 'POST', body, headers: { 'Content-Type': 'application/json', 'X-API-Key': KEY } });
+    expect(response.status).toBe(status);
+    expect(response.body.error.code).toBe(code);
+    expect(response.body.error.message).toMatch(/POST \/drift takes no body or \{\}/);
+    expect((await drift.request('/', { headers: { 'X-API-Key': KEY } })).status).toBe(404);
   });
 
   it('reports insufficient_data with too few records', async () => {
@@ -171,5 +185,10 @@ describe('drift', () => {
     const logged = logger.entries.find((entry) => entry.severity === 'ERROR' && entry.message.startsWith('drift drift for model brightness'));
     expect(logged).toBeDefined();
     expect(logger.entries.some((entry) => entry.message.startsWith('metric') && JSON.stringify(entry).includes('drift/psi'))).toBe(true);
+  });
+
+  it.each(['', '{}', ' {} '])('accepts an empty body or an empty JSON object (%j)', async (body) => {
+    const response = await drift.request('/', { method: 'POST', body, headers: { 'Content-Type': 'application/json', 'X-API-Key': KEY } });
+    expect(response.status).toBe(200);
   });
 });

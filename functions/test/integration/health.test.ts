@@ -83,6 +83,25 @@ describe('GET /health', () => {
     expect(unknown.body.error.message).toContain('the published models are: brightness');
   });
 
+  it('says degraded, with the reason, while telemetry cannot be written', async () => {
+    const { service } = startService({ TELEMETRY_STORE: '/proc/telemetry', TELEMETRY_FLUSH_RECORDS: '1' });
+    client = await startFunction('app');
+    const photo = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'images', 'photo.png'));
+    expect((await client.request('/predict', { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: photo })).status).toBe(200);
+    await service.telemetry.maybeFlush();
+    const health = await client.request('/health');
+    expect(health.status).toBe(200);
+    expect(health.body.status).toBe('degraded');
+    expect(health.body.degraded).toEqual([
+      expect.objectContaining({
+        component: 'telemetry',
+        reason: expect.stringMatching(/telemetry writes to \/proc\/telemetry are failing \(.*ENOENT/),
+        records_held: 1,
+      }),
+    ]);
+    service.telemetry.close();
+  });
+
   it('answers 404 for an unknown model on ?deep=1', async () => {
     startService();
     client = await startFunction('health');

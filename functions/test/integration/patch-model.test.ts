@@ -100,7 +100,7 @@ describe('a patch model', () => {
   });
 
   it('gives a batch whose patches span several onnxruntime runs the answers of single requests', async () => {
-    // 20 images × 4 patches = 80 patches: more than MAX_PATCHES_PER_RUN (64) in one call.
+    // 20 images × 4 patches = 80 patches: more than MAX_PATCHES_PER_RUN (16) in one call.
     const images = await Promise.all(Array.from({ length: 20 }, (_, i) => png(32 + 8 * (i % 3), 40, 10 + i)));
     const response = await batch.request('/', {
       method: 'POST',

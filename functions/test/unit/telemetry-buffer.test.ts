@@ -57,6 +57,7 @@ function harness(options: Partial<TelemetryBufferOptions> = {}): Harness {
     now: () => clock.now,
     logger,
     onDropped: (n) => dropped.push(n),
+    timers: null,
     ...options,
   });
   return { store, buffer, clock, logs, dropped };
@@ -305,5 +306,89 @@ describe('installSigtermFlush', () => {
     expect(emitter.listeners('SIGTERM')).toEqual([framework]);
     emitter.emit('SIGTERM');
     expect(framework).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('TelemetryBuffer with an unusable store', () => {
+  const START = Date.parse('2024-05-21T10:15:00.000Z');
+  afterEach(() => jest.useRealTimers());
+
+  it('tries again after 1, 2, 4 … s up to the cap, on its own timer, logs once a minute and says why in health()', async () => {
+    jest.useFakeTimers({ now: START });
+    const store = new MemoryBlobStore();
+    const attempts: number[] = [];
+    let broken = true;
+    const write = store.write.bind(store);
+    store.write = (key, data, options) => {
+      attempts.push(Date.now() - START);
+      return broken ? Promise.reject(new Error("ENOENT: no such file or directory, mkdir '/proc/telemetry'")) : write(key, data, options);
+    };
+    const logs: Array<{ message: string; fields?: Record<string, unknown> }> = [];
+    const logger: TelemetryLogger = {
+      warning: (message, fields) => logs.push({ message, ...(fields === undefined ? {} : { fields }) }),
+      error: () => undefined,
+    };
+    const buffer = new TelemetryBuffer({
+      store,
+      instanceId: 'inst-a',
+      maxRecords: 20,
+      maxAgeMs: 2000,
+      retryDelayMs: 1000,
+      maxRetryDelayMs: 60_000,
+      failureLogIntervalMs: 60_000,
+      logger,
+    });
+    buffer.add(rec());
+    expect(buffer.health()).toBeNull();
+
+    // Ten minutes with no request at all.
+    await jest.advanceTimersByTimeAsync(600_000);
+    // Due at 2 s (T), then 1, 2, 4, 8, 16, 32 s after each failure, then every 60 s: 15 attempts, not a loop.
+    expect(attempts.slice(0, 8)).toEqual([2000, 3000, 5000, 9000, 17_000, 33_000, 65_000, 125_000]);
+    expect(attempts).toHaveLength(15);
+    const failureLogs = logs.filter((log) => log.message === 'telemetry write failed; records kept for the next flush');
+    expect(failureLogs.length).toBeLessThanOrEqual(10);
+    expect(failureLogs.reduce((sum, log) => sum + (log.fields?.failures as number), 0)).toBe(attempts.length);
+    expect(buffer.health()).toMatchObject({
+      reason: expect.stringContaining('/proc/telemetry'),
+      consecutiveFailures: 15,
+      failingSinceMs: START + 2000,
+      buffered: 1,
+    });
+
+    // Requests do not hurry a retry while the store is failing.
+    for (let i = 0; i < 40; i += 1) buffer.add(rec());
+    await buffer.maybeFlush();
+    expect(attempts).toHaveLength(15);
+
+    // The store comes back: the next attempt writes everything and health clears.
+    broken = false;
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(buffer.health()).toBeNull();
+    expect(buffer.stats()).toMatchObject({ written: 41, buffered: 0 });
+    expect(logs.at(-1)?.message).toMatch(/work again after 15 failed attempts/);
+    buffer.close();
+  });
+
+  it('writes within T on its own timer when no request comes', async () => {
+    jest.useFakeTimers({ now: START });
+    const store = new MemoryBlobStore();
+    const buffer = new TelemetryBuffer({ store, instanceId: 'inst-a', maxRecords: 20, maxAgeMs: 2000 });
+    buffer.add(rec());
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(store.keys()).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(store.keys()).toHaveLength(1);
+    buffer.close();
+  });
+
+  it('makes every record due at once after flushEveryRecord (shutdown)', async () => {
+    const { store, buffer } = harness({ maxRecords: 100, capacity: 1000 });
+    buffer.add(rec());
+    await buffer.maybeFlush();
+    expect(store.keys()).toEqual([]);
+    buffer.flushEveryRecord();
+    await buffer.maybeFlush();
+    expect(store.keys()).toHaveLength(1);
   });
 });
