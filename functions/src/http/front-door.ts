@@ -265,6 +265,11 @@ export function stopAccepting(): void {
   for (const socket of sockets) if (!fresh.has(socket) && !busy.has(socket)) socket.destroy();
 }
 
+/** Whether shutdown has begun (stopAccepting was called). */
+export function isDraining(): boolean {
+  return draining;
+}
+
 /** The last step of shutdown: close the listening sockets and the idle connections. */
 export function closeServers(): void {
   for (const server of servers) {

@@ -18,7 +18,7 @@ import type { ApiKeyAuth } from './api-key-auth';
 import { toErrorResponse } from './error-response';
 import type { TokenBucketLimiter } from './rate-limiter';
 import { clientAddress } from './client-address';
-import { claimResponse, restoreContentType } from './front-door';
+import { claimResponse, isDraining, restoreContentType } from './front-door';
 import { readBody } from './read-body';
 import { redactUrl } from './redact-url';
 import { requestIdFrom } from './request-id';
@@ -102,7 +102,11 @@ export function makeHttpFunction(deps: HttpFunctionDeps, route: RouteOptions, ha
     // The front door may have answered already (a chunked body cut off at the limit, shutdown).
     if (!claimResponse(res)) return;
     if (result.scored !== undefined && result.scored.length > 0) deps.observer.scored(result.scored);
-    await waitAtMost(deps.observer.flushIfDue(), FLUSH_WAIT_MS);
+    // Once shutdown has begun, an answer waits for its records to be written, however long that
+    // takes on a loaded machine: a SIGKILL at the end of the grace period must never find an image
+    // answered 200 without its record. Before that, a slow store delays no answer by more than FLUSH_WAIT_MS.
+    const flushed = deps.observer.flushIfDue();
+    await (isDraining() ? flushed : waitAtMost(flushed, FLUSH_WAIT_MS));
     const payload = JSON.stringify(result.body);
     if (res.headersSent) return;
     res.status(result.status);
