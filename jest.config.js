@@ -20,7 +20,14 @@ module.exports = {
   testMatch: ['<rootDir>/functions/test/**/*.test.ts', '<rootDir>/pipeline/test/**/*.test.ts', '<rootDir>/scripts/test/**/*.test.ts'],
   // Everything under node_modules is left as it is, except the ES modules above and c2pa-wasm.
   transformIgnorePatterns: [`^(?!.*(${esmPattern}|/node_modules/@contentauth/c2pa-wasm/)).*/node_modules/`],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/functions/test/system/'],
+  // SPAWNED_SERVER_TESTS=apart: scripts/test-all.sh runs the tests that spawn and signal server
+  // processes in a Jest run of their own, after this one (their grace periods are wall-clock).
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '/dist/',
+    '/functions/test/system/',
+    ...(process.env.SPAWNED_SERVER_TESTS === 'apart' ? ['/functions/test/integration/shutdown-process\\.test\\.ts$'] : []),
+  ],
   setupFiles: ['<rootDir>/functions/test/support/setup-env.js'],
   testTimeout: 60000,
   maxWorkers: 2,

@@ -26,23 +26,38 @@ step typecheck npx tsc -p tsconfig.json --noEmit
 
 # Jest: the counts come from its JSON report, which it writes even when tests fail; a suite that
 # could not run at all (a syntax error, a crashed worker) counts as a failure.
-echo "--- jest"
-npx jest --json --outputFile="$work/jest.json" "$@"
-code=$?
-jest_counts=$(node -e '
-  const fs = require("fs");
-  try {
-    const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-    console.log(r.numPassedTests, r.numFailedTests + r.numRuntimeErrorTestSuites);
-  } catch { console.log("0 0"); }
-' "$work/jest.json")
-read -r jest_passed jest_failed <<<"$jest_counts"
-if [ "$code" -ne 0 ]; then
-  status=1
-  [ "$jest_failed" -gt 0 ] || jest_failed=1
+run_jest() {
+  local label=$1
+  shift
+  echo "--- ${label}"
+  npx jest --json --outputFile="$work/${label}.json" "$@"
+  local code=$?
+  local counts
+  counts=$(node -e '
+    const fs = require("fs");
+    try {
+      const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+      console.log(r.numPassedTests, r.numFailedTests + r.numRuntimeErrorTestSuites);
+    } catch { console.log("0 0"); }
+  ' "$work/${label}.json")
+  local jest_passed jest_failed
+  read -r jest_passed jest_failed <<<"$counts"
+  if [ "$code" -ne 0 ]; then
+    status=1
+    [ "$jest_failed" -gt 0 ] || jest_failed=1
+  fi
+  passed=$((passed + jest_passed)) failed=$((failed + jest_failed))
+  echo "${label}: ${jest_passed} passed, ${jest_failed} failed"
+}
+if [ "$#" -gt 0 ]; then
+  run_jest jest "$@"
+else
+  # The tests that spawn real server processes and signal them (shutdown-process) run afterwards on
+  # their own, one at a time: their grace periods are wall-clock, and two busy Jest workers beside
+  # them can starve a child past its SIGKILL. Nothing is skipped: the second run is counted too.
+  SPAWNED_SERVER_TESTS=apart run_jest jest
+  run_jest jest-spawned-servers --runInBand functions/test/integration/shutdown-process.test.ts
 fi
-passed=$((passed + jest_passed)) failed=$((failed + jest_failed))
-echo "jest: ${jest_passed} passed, ${jest_failed} failed"
 
 if [ "${TEST_PYTHON:-1}" != 0 ]; then
   echo "--- python"
