@@ -1,4 +1,5 @@
 /** Builds the OpenAPI 3.1 document from the same schemas that validate requests. */
+import { emptyEvidence } from '../evidence/extract-evidence';
 import {
   batchItemSchema,
   batchJsonRequestSchema,
@@ -82,30 +83,8 @@ function errors(...statuses: number[]): Record<string, unknown> {
   );
 }
 
-const NO_C2PA = {
-  present: false,
-  validation: null,
-  codes: [],
-  claim_generator: null,
-  digital_source_types: [],
-  trust_list: null,
-  signer: null,
-  manifests: [],
-  actions: [],
-  origin: null,
-};
-
-const NO_EVIDENCE = {
-  c2pa: NO_C2PA,
-  xmp: { digital_source_type: null, creator_tool: null },
-  exif: { make: 'Canon', model: 'Canon EOS R5', software: null, user_comment: null },
-  iptc: { originating_program: null, program_version: null },
-  generators: [],
-  text_chunks: { count: 0, keywords: [] },
-  comments: [],
-  limits_hit: [],
-  watermark: null,
-};
+/** The evidence of a camera JPEG without manifest or generator marks, for the examples. */
+const NO_EVIDENCE = { ...emptyEvidence(), exif: { make: 'Canon', model: 'Canon EOS R5', software: null, user_comment: null } };
 
 const VERDICT_EXAMPLE = {
   prediction: 'real',
