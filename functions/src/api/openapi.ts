@@ -61,13 +61,13 @@ const ERRORS: Record<number, { description: string; code: string; message: strin
   },
   429: { description: 'Rate limited; see Retry-After.', code: 'rate_limited', message: 'too many requests; retry after 1 s' },
   500: {
-    description:
-      'A bug (internal: the details are in the log under the request id), or default_model_not_published: DEFAULT_MODEL names a model the store does not have; the message lists those it has.',
+    description: 'A bug (internal: the details are in the log under the request id).',
     code: 'internal',
     message: 'internal error; it has been logged with this request id',
   },
   503: {
-    description: 'Model unavailable or instance shutting down; see Retry-After.',
+    description:
+      'Model unavailable or instance shutting down (see Retry-After), or default_model_not_published: DEFAULT_MODEL names a model the store does not have (no Retry-After: retrying will not mend it; the message lists the models it has).',
     code: 'model_unavailable',
     message: 'model "shoes" could not be loaded; retry shortly',
   },

@@ -16,7 +16,8 @@
  * - The default model (`defaultModel`) missing from the store is the deployment's problem, not
  *   the client's. An empty store (nothing published yet) answers 503 model_unavailable with
  *   Retry-After; a store that holds other models but not the default is a configuration mistake
- *   that retrying will not mend: 500 default_model_not_published, naming the published models
+ *   that retrying will not mend: 503 default_model_not_published without Retry-After (the
+ *   service cannot serve until it is configured; no request answers 500), naming the published models
  *   and how to pick one (DEFAULT_MODEL=<name>, or ?model=<name>). `defaultModelProblem()` says
  *   the same for /health. A client-chosen name that is not published is 404 unknown_model, with
  *   the published names.
@@ -103,7 +104,7 @@ function defaultNotPublished(name: string, published: readonly string[]): string
 /** The default model is not in the store but others are: a configuration mistake, not a wait. */
 export class DefaultModelNotPublishedError extends AppError {
   constructor(name: string, published: readonly string[], options: { cause?: unknown } = {}) {
-    super(500, 'default_model_not_published', defaultNotPublished(name, published), options);
+    super(503, 'default_model_not_published', defaultNotPublished(name, published), options);
   }
 }
 

@@ -67,7 +67,7 @@ describe('GET /health', () => {
       /^the default model "general" is not published in the model store, which has: brightness\. .*DEFAULT_MODEL=<name>.*\?model=<name>$/,
     );
     const predict = await client.request('/predict', { method: 'POST', body: fixtureImage('photo.jpg'), headers: { 'Content-Type': 'image/jpeg' } });
-    expect(predict.status).toBe(500);
+    expect(predict.status).toBe(503);
     expect(predict.headers.get('retry-after')).toBeNull();
     expect(predict.body.error.code).toBe('default_model_not_published');
     expect(predict.body.error.message).toContain('DEFAULT_MODEL=brightness');

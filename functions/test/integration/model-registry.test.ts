@@ -182,13 +182,13 @@ describe.each(adapters)('ModelRegistry on %s', (_name, open) => {
     expect((await reg.get('brightness')).version).toBe('v1');
   });
 
-  it('answers 500 default_model_not_published, naming the published models and how to pick one, when the store has others', async () => {
+  it('answers 503 default_model_not_published without Retry-After, naming the published models and how to pick one, when the store has others', async () => {
     await publish(fixture.store, 'v1');
     const reg = registry(countingFactory(), createMemoryLogger(), 'general');
     for (let attempt = 0; attempt < 2; attempt += 1) {
       // Not a 503 to retry: waiting will not publish it, and there is no back-off between tries.
       const error = await reg.get('general').catch((caught: unknown) => caught);
-      expect(error).toMatchObject({ status: 500, code: 'default_model_not_published', headers: {} });
+      expect(error).toMatchObject({ status: 503, code: 'default_model_not_published', headers: {} });
       expect((error as Error).message).toBe(
         'the default model "general" is not published in the model store, which has: brightness. ' +
           'Serve one of them by default with DEFAULT_MODEL=<name> (e.g. DEFAULT_MODEL=brightness npm start), or ask for one per request with ?model=<name>',
