@@ -32,6 +32,8 @@ export interface OperatingPoint extends OperatingPointTargets {
   fnr: number;
   /** Share of all validation images answered uncertain by the thresholds alone. */
   share_uncertain: number;
+  /** Accuracy on the validation images decided (not between the thresholds); null when none are. */
+  accuracy_decided: number | null;
 }
 
 const STEP = 1e-4;
@@ -61,6 +63,8 @@ export function computeOperatingPoint(labels: ReadonlyArray<0 | 1>, probabilitie
   const falsePositives = reals.filter(calledAi).length;
   const truePositives = fakes.filter(calledAi).length;
   const uncertain = probabilities.filter((p) => p >= realThreshold && p < aiThreshold).length;
+  const decided = probabilities.length - uncertain;
+  const rightlyDecided = truePositives + reals.filter((p) => p < realThreshold).length;
   return {
     ...targets,
     split: 'val',
@@ -74,6 +78,7 @@ export function computeOperatingPoint(labels: ReadonlyArray<0 | 1>, probabilitie
     tpr_ci: wilsonInterval(truePositives, fakes.length),
     fnr: round4(fakes.filter((p) => p < realThreshold).length / fakes.length),
     share_uncertain: round4(uncertain / probabilities.length),
+    accuracy_decided: decided === 0 ? null : round4(rightlyDecided / decided),
   };
 }
 
@@ -85,6 +90,7 @@ export function operatingPointBand(point: OperatingPoint, images: number) {
     split: 'val',
     images,
     share_in_band: point.share_uncertain,
+    accuracy_outside: point.accuracy_decided,
     method: `operating point (pipeline/src/operating-point.ts): at most ${100 * point.target_fpr} % of validation real photos called AI, at most ${100 * point.target_fnr} % of validation fakes called real; uncertain between`,
   };
 }

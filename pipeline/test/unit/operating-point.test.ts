@@ -28,6 +28,10 @@ describe('computeOperatingPoint', () => {
     expect(point.fpr_ci[0]).toBeLessThanOrEqual(point.fpr);
     expect(point.fpr_ci[1]).toBeGreaterThanOrEqual(point.fpr);
     expect(point.tpr).toBeCloseTo(fakes.filter((p) => p >= point.ai_threshold).length / fakes.length, 4);
+    const decidedReals = reals.filter((p) => p < point.real_threshold || p >= point.ai_threshold);
+    const decidedFakes = fakes.filter((p) => p < point.real_threshold || p >= point.ai_threshold);
+    const right = reals.filter((p) => p < point.real_threshold).length + fakes.filter((p) => p >= point.ai_threshold).length;
+    expect(point.accuracy_decided).toBeCloseTo(right / (decidedReals.length + decidedFakes.length), 4);
   });
 
   it('has no uncertain band where the classes are apart', () => {
