@@ -4,30 +4,12 @@
  * so the telemetry still holds exactly one record per image answered 200. Its own file, because
  * draining is process-wide (jest gives each file a fresh module registry).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { telemetryLines } from '../support/telemetry-fixtures';
 import { shutDown } from '../../src/app';
 import { requestsInFlight } from '../../src/http/front-door';
 import { createOnnxEngine, type InferenceEngine } from '../../src/model/onnx-session';
 import { fixtureImage, startService, tempDir } from '../support/test-service';
 import { startFunction } from '../support/function-server';
-
-function telemetryLines(folder: string): number {
-  let lines = 0;
-  const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.ndjson'))
-        lines += fs
-          .readFileSync(full, 'utf8')
-          .split('\n')
-          .filter((line) => line.length > 0).length;
-    }
-  };
-  walk(folder);
-  return lines;
-}
 
 it('answers requests still running at the end of the grace period 503 shutting_down and records none of their images', async () => {
   let release = (): void => undefined;

@@ -5,32 +5,13 @@
  * answer (200, or 503 shutting_down when the grace period ran out) and every image answered 200
  * leaves exactly one telemetry record.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { telemetryLines } from '../support/telemetry-fixtures';
 import sharp from 'sharp';
 import { buildServedRoot, servingPid, startServedProcess, type ServedProcess } from '../support/served-process';
 import { fixtureImage, tempDir } from '../support/test-service';
 
 const MINUTE = 60_000;
 const BATCH = 8;
-
-function telemetryLines(folder: string): number {
-  let lines = 0;
-  const walk = (dir: string): void => {
-    if (!fs.existsSync(dir)) return;
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.ndjson'))
-        lines += fs
-          .readFileSync(full, 'utf8')
-          .split('\n')
-          .filter((line) => line.length > 0).length;
-    }
-  };
-  walk(folder);
-  return lines;
-}
 
 interface Answer {
   /** Images answered 200 by this request. */

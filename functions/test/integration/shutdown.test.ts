@@ -3,9 +3,8 @@
  * in-flight request finish, then flushes their telemetry. Its own file, because draining is
  * process-wide (jest gives each file a fresh module registry).
  */
+import { telemetryLines } from '../support/telemetry-fixtures';
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { shutDown } from '../../src/app';
 import { requestsInFlight } from '../../src/http/front-door';
 import { createOnnxEngine, type InferenceEngine } from '../../src/model/onnx-session';
@@ -29,23 +28,6 @@ const slowEngine =
       release: () => engine.release(),
     };
   };
-
-function telemetryLines(folder: string): number {
-  let lines = 0;
-  const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.ndjson'))
-        lines += fs
-          .readFileSync(full, 'utf8')
-          .split('\n')
-          .filter((line) => line.length > 0).length;
-    }
-  };
-  walk(folder);
-  return lines;
-}
 
 it('finishes every in-flight batch and writes its telemetry before exiting', async () => {
   const telemetry = tempDir('telemetry-');

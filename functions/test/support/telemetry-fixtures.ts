@@ -3,6 +3,8 @@
  * sizes with many ties, features rounded to 6 significant digits), and the reference the pipeline
  * would build from "training" records of the same generator.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { DriftReport } from '../../src/drift/drift-report';
 import { buildReference, type DriftReference } from '../../src/drift/reference';
 import type { ImageFeatures } from '../../src/features/image-features';
@@ -87,4 +89,23 @@ export function expectSameReport(fromAggregates: DriftReport, fromValues: DriftR
     expect(Math.abs((a?.mean as number) - v.mean)).toBeLessThanOrEqual(meanTolerance * Math.max(1, Math.abs(v.mean)));
     expect(a?.ks_grid_bound).toBe(0);
   }
+}
+
+/** NDJSON lines (telemetry records) in every .ndjson file under `folder`; 0 when it does not exist. */
+export function telemetryLines(folder: string): number {
+  let lines = 0;
+  const walk = (dir: string): void => {
+    if (!fs.existsSync(dir)) return;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ndjson'))
+        lines += fs
+          .readFileSync(full, 'utf8')
+          .split('\n')
+          .filter((line) => line.length > 0).length;
+    }
+  };
+  walk(folder);
+  return lines;
 }
