@@ -89,15 +89,15 @@ def run_fold(args: argparse.Namespace, targs: argparse.Namespace, fold: str, cac
     train_items, pairs = split_items(targs, root, "train", held)
     val_items, _ = split_items(targs, root, "val", held)
     model, _ = train(targs, root, train_items, cache.get(train_items), pairs=pairs)
-
-    def probs(items: Sequence[SourcedItem]) -> tuple[np.ndarray, dict]:
-        scored = score_pixels(model, cache.get(items), targs.patch_size, targs.patches)
-        return sigmoid(scale * scored["logit"]), scored
-
     val_scored = score_pixels(model, cache.get(val_items), targs.patch_size, targs.patches)
     stats = ood_statistics(model, targs, cache.get(train_items), val_scored["embedding"])
     scale = fit_logit_scale(np.array([train_items[i].label for i in stats.train_index]), stats.train_scores["logit"])
     val_probs = sigmoid(scale * val_scored["logit"])
+
+    def probs(items: Sequence[SourcedItem]) -> np.ndarray:
+        """P(AI) of `items` as this fold's model answers them (its calibration factor included)."""
+        return sigmoid(scale * score_pixels(model, cache.get(items), targs.patch_size, targs.patches)["logit"])
+
     val_labels = np.array([it.label for it in val_items])
     point = operating_point(val_probs[val_labels == 0], val_probs[val_labels == 1], args.target_fpr, args.target_fnr)
     dataset_val = np.array([not it.source.startswith("aligned-") for it in val_items])
@@ -111,13 +111,14 @@ def run_fold(args: argparse.Namespace, targs: argparse.Namespace, fold: str, cac
                       "patches_disagree": float((val_scored["logit_std"][dataset_val] > PATCH_DISAGREEMENT_LOGIT_STD).mean()),
                       "roc_auc": roc_auc(val_labels[dataset_val], val_probs[dataset_val])},
     }
-    all_items = list_sourced(root, "train") + list_sourced(root, "val")
-    generator_val = [it for it in list_sourced(root, "val") if it.label == 1]
-    gen_probs, _ = probs(sample(generator_val, args.max_test, targs.seed))
+    dataset_val_items = list_sourced(root, "val")
+    all_items = list_sourced(root, "train") + dataset_val_items
+    generator_val = [it for it in dataset_val_items if it.label == 1]
+    gen_probs = probs(sample(generator_val, args.max_test, targs.seed))
     real_val_probs = val_probs[(val_labels == 0) & dataset_val]
     if fold.startswith("REAL/"):
         photos = sample([it for it in all_items if it.key == fold], args.max_test, targs.seed)
-        p, _ = probs(photos)
+        p = probs(photos)
         labels = np.concatenate([np.zeros(len(p)), np.ones(len(gen_probs))])
         row["held_out_real"] = {**decisions(p, point), "roc_auc_vs_generators": roc_auc(labels, np.concatenate([p, gen_probs]))}
     trained_sources = {it.key for it in train_items}
@@ -125,14 +126,14 @@ def run_fold(args: argparse.Namespace, targs: argparse.Namespace, fold: str, cac
     row["held_out_generators"] = {}
     for key in generators:
         images = sample([it for it in all_items if it.key == key], args.max_test, targs.seed)
-        p, _ = probs(images)
+        p = probs(images)
         labels = np.concatenate([np.zeros(len(real_val_probs)), np.ones(len(p))])
         row["held_out_generators"][key] = {**decisions(p, point), "roc_auc": roc_auc(labels, np.concatenate([real_val_probs, p]))}
     if fold.startswith("FAKE/aligned-"):
         family = fold.split("aligned-", 1)[1]
         held_targs = argparse.Namespace(**{**vars(targs), "aligned_families": family, "generators": "exclude"})
         fakes = [it for it in split_items(held_targs, root, "val", set())[0] if it.source == f"aligned-{family}"]
-        p, _ = probs(sample(fakes, args.max_test, targs.seed))
+        p = probs(sample(fakes, args.max_test, targs.seed))
         row["held_out_aligned"] = decisions(p, point)
     row["seconds"] = round(time.time() - started, 1)
     say(f"{fold}: in-source uncertain {in_source['uncertain']:.3f}; " + json.dumps({k: v for k, v in row.items() if k.startswith("held_out_real")})[:300])

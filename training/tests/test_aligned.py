@@ -135,3 +135,27 @@ def test_wilson_interval_contains_the_rate():
     assert low < 0.02 < high and high < 0.08
     assert wilson(0, 0) == (0.0, 1.0)
     assert json.dumps(wilson(0, 50))  # plain floats
+
+
+def test_heldout_fold_reports_the_held_out_collection_and_unseen_generators(tmp_path: Path):
+    from training import heldout_eval
+
+    rng = np.random.default_rng(1)
+    for split in ("train", "val"):
+        for cls, source in (("REAL", "a"), ("REAL", "b"), ("FAKE", "g1"), ("FAKE", "g2")):
+            folder = tmp_path / split / cls / source
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(4):
+                Image.fromarray(rng.integers(0, 256, (72, 72, 3), dtype=np.uint8)).save(folder / f"{i}.jpg", quality=90)
+    out = tmp_path / "out"
+    heldout_eval.main(["--dataset", str(tmp_path), "--out", str(out), "--folds", "REAL/a", "--max-test", "5", "--",
+                       "--epochs", "1", "--samples-per-epoch", "32", "--batch-size", "16", "--ood-images", "8", "--threads", "1",
+                       "--generators", "exclude", "--patches", "4"])
+    report = json.loads((out / "heldout.json").read_text())
+    fold = report["folds"][0]
+    assert fold["fold"] == "REAL/a" and fold["held_out_real"]["n"] == 5  # 8 photos of a, sampled to --max-test
+    shares = fold["held_out_real"]
+    assert shares["ai"] + shares["real"] + shares["uncertain"] == pytest.approx(1.0)
+    # Trained on REAL/b alone (no generators): both generator folders are held out and reported.
+    assert sorted(fold["held_out_generators"]) == ["FAKE/g1", "FAKE/g2"]
+    assert fold["operating_point"]["real_threshold"] <= fold["operating_point"]["ai_threshold"]
