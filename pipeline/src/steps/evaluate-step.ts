@@ -56,8 +56,9 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
   // validation scores (pipeline/src/operating-point.ts), before anything is measured at them.
   const requested = runDir.metadata.operating_point as OperatingPointTargets | undefined;
   const valScored = (scoredSplits.find((entry) => entry.split === 'val')?.items ?? []).filter((item) => item.probability !== null);
+  let point: OperatingPoint | null = null;
   if (requested !== undefined && valScored.length > 0) {
-    const point = computeOperatingPoint(
+    point = computeOperatingPoint(
       valScored.map((item) => item.label),
       valScored.map((item) => item.probability as number),
       { target_fpr: requested.target_fpr, target_fnr: requested.target_fnr },
@@ -95,15 +96,12 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
   }
   // The uncertainty band comes from validation predictions only: the operating point's two
   // thresholds, or where the model has none, the 90 %-accuracy band (pipeline/src/uncertainty-band.ts).
-  const val = evaluations.find((evaluation) => evaluation.split === 'val');
-  const scored = (val?.items ?? []).filter((item) => item.probability !== null);
-  const point = metadata.operating_point as OperatingPoint | undefined;
-  if (point !== undefined && requested !== undefined) {
-    metadata = { ...metadata, uncertainty: operatingPointBand(point, scored.length) };
-  } else if (scored.length > 0) {
+  if (point !== null) {
+    metadata = { ...metadata, uncertainty: operatingPointBand(point, valScored.length) };
+  } else if (valScored.length > 0) {
     const uncertainty = computeUncertaintyBand(
-      scored.map((item) => item.label),
-      scored.map((item) => item.probability as number),
+      valScored.map((item) => item.label),
+      valScored.map((item) => item.probability as number),
       metadata.threshold,
     );
     metadata = { ...metadata, uncertainty };

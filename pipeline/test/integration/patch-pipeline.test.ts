@@ -67,9 +67,10 @@ async function sourcedImages(): Promise<Record<string, Buffer>> {
         name: 'tiny-patches',
         description: 'a tiny patch detector for the test',
         module: 'training.train_patches',
-        trainer: { width: 4, 'patch-size': 16, patches: 4, epochs: 2, 'samples-per-epoch': 64, 'batch-size': 32, 'ood-images': 20 },
+        trainer: { width: 4, 'patch-size': 16, patches: 4, epochs: 2, 'samples-per-epoch': 64, 'batch-size': 32, 'ood-images': 20, 'target-fpr': 0.02 },
         evaluation: {
           leave_one_source_out: { trainer: { epochs: 1 }, 'max-test': 4, sources: ['FAKE/gen-b'] },
+          held_out: { trainer: { epochs: 1 }, folds: ['REAL/cam-b'], 'max-test': 4 },
           shortcut_probes: { 'per-source': 8 },
         },
         pipeline: { 'min-accuracy': 0, 'min-roc-auc': 0, 'max-ece': 1, 'max-jpeg-drop': 100 },
@@ -110,6 +111,13 @@ async function sourcedImages(): Promise<Record<string, Buffer>> {
     const metadata = parseMetadata('metadata.json', readFileSync(path.join(versionDir, 'metadata.json')));
     expect(metadata.patches).toMatchObject({ size: 16, count: 4 });
     expect(metadata.ood?.output).toBe('embedding');
+    // It decides at an operating point set from the serving path's validation scores: the threshold
+    // is its AI threshold and the uncertain band ends there.
+    const point = metadata.operating_point as { target_fpr: number; ai_threshold: number; real_threshold: number; fpr: number };
+    expect(point).toMatchObject({ target_fpr: 0.02, target_fnr: 0.02, split: 'val' });
+    expect(point.fpr).toBeLessThanOrEqual(0.02);
+    expect(metadata.threshold).toBe(point.ai_threshold);
+    expect(metadata.uncertainty?.band).toEqual([point.real_threshold, point.ai_threshold]);
     const metrics = JSON.parse(readFileSync(path.join(versionDir, 'metrics.json'), 'utf8'));
     expect(Object.keys(metrics.per_source.val)).toEqual(['FAKE/gen-a', 'FAKE/gen-b', 'REAL/cam-a', 'REAL/cam-b']);
     expect(metrics.leave_one_source_out.folds.map((fold: { source: string }) => fold.source)).toEqual(['FAKE/gen-b']);
@@ -120,6 +128,9 @@ async function sourcedImages(): Promise<Record<string, Buffer>> {
     expect(card).toContain('| FAKE/gen-b | 4 |');
     expect(card).toContain('## Shortcuts it may still use');
     expect(card).toContain('Per source (val');
+    expect(card).toContain(`Serving answers \`ai_generated\` for P(AI) ≥ **${point.ai_threshold}**`);
+    expect(card).toContain('## Held-out sources at the operating point');
+    expect(card).toContain('| REAL/cam-b |');
 
     registerFunctions(buildService(config, { logger: createMemoryLogger('error') }));
     const client = await startFunction('predict');
