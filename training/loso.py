@@ -115,6 +115,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--max-test", type=int, default=300, help="held-out images tested per source (seeded sample)")
     args = p.parse_args(own)
     targs = trainer_args(["--dataset", str(args.dataset), "--out", str(args.out), *rest])
+    if targs.aligned_families:
+        p.error("aligned fakes (--aligned-families) are not paired here; evaluate such a recipe with python3 -m training.heldout_eval (recipe evaluation.held_out)")
     torch.set_num_threads(targs.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     items_train, items_val = list_sourced(args.dataset, "train"), list_sourced(args.dataset, "val")
