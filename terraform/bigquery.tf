@@ -3,7 +3,7 @@
 #   gs://<bucket>/telemetry/<model>/dt=YYYY-MM-DD/hour=HH/<instance>-<seq>.ndjson
 # The model folder is not a key=value folder, so each model has its own table whose prefix ends
 # at it; the partition columns dt (DATE) and hour (INTEGER) come from the CUSTOM prefix and the
-# other columns from the schema below (functions/src/telemetry/telemetry-record.ts). Only dt=*
+# other columns from the schema below (functions/src/monitoring/telemetry/telemetry-record.ts). Only dt=*
 # objects are sources, so the drift reports under <model>/drift/ are not rows.
 #
 # Nothing is stored in BigQuery: a query reads the objects of the partitions it names, and queries

@@ -1,4 +1,4 @@
-# Training starts when a dataset is complete: scripts/upload-dataset.ts uploads the images first and
+# Training starts when a dataset is complete: scripts/ops/upload-dataset.ts uploads the images first and
 # datasets/<name>/<version>/dataset.json last. Cloud Storage announces every new object on a Pub/Sub
 # topic; a Cloud Build trigger subscribed to it runs pipeline/cloudbuild.yaml from the repository,
 # but only for objects named datasets/<name>/<version>/dataset.json in this bucket.
@@ -100,7 +100,7 @@ resource "google_cloudbuild_trigger" "training" {
     _VERTEX_STAGE  = local.vertex_staging_uri
   }
 
-  # Model names follow functions/src/config.ts (DEFAULT_MODEL), versions models/production.schema.json.
+  # Model names follow functions/src/serving/config.ts (DEFAULT_MODEL), versions models/production.schema.json.
   filter = "_BUCKET == '${google_storage_bucket.data.name}' && _OBJECT_ID.matches('^datasets/[a-z0-9][a-z0-9_-]{0,62}/[A-Za-z0-9][A-Za-z0-9._-]{0,127}/dataset[.]json$')"
 
   depends_on = [

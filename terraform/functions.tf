@@ -1,5 +1,5 @@
 # The HTTP functions, one module instance each, sized by functions.json. The entry point is the
-# name the code registers (functions/src/app.ts); the function name is the same, so each URL ends in
+# name the code registers (functions/src/serving/app.ts); the function name is the same, so each URL ends in
 # /predict, /batch, /explain, /health, /drift or /web.
 #
 # predict, batch, explain and health are public at the IAM level (allUsers may invoke) and check API keys in

@@ -14,12 +14,12 @@ locals {
   bucket_name = var.bucket_name != "" ? var.bucket_name : "${var.project_id}-${var.name_prefix}"
   bundle_dir  = var.bundle_dir != "" ? var.bundle_dir : "${path.root}/../deploy-bundle"
 
-  # Runtime, build environment and per-function sizing, shared with scripts/deploy.sh.
+  # Runtime, build environment and per-function sizing, shared with scripts/ops/deploy.sh.
   deployment = jsondecode(file("${path.module}/functions.json"))
   functions  = local.deployment.functions
 
   # Environment of each runtime identity (functions.json names one per function). Every name is a
-  # variable of functions/src/config.ts; the rest keep the defaults documented there.
+  # variable of functions/src/serving/config.ts; the rest keep the defaults documented there.
   environments = {
     serving = {
       MODEL_STORE          = "gs://${local.bucket_name}/models"

@@ -1,5 +1,5 @@
 # Alert policies and the dashboard. The custom metric types are the ones the code writes
-# (functions/src/metrics/metric-names.ts); a unit test fails if a name here is not defined there.
+# (functions/src/monitoring/metrics/metric-names.ts); a unit test fails if a name here is not defined there.
 # Custom series are written per serving instance against the generic_task resource, and CUMULATIVE
 # ones restart at each cold start, so charts and alerts align with ALIGN_DELTA / ALIGN_RATE and
 # then sum across instances.
@@ -121,7 +121,7 @@ resource "google_monitoring_alert_policy" "error_rate" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "More than ${var.error_rate_threshold * 100}% of a function's responses are server errors. Check its logs (severity ERROR) and the errors-by-code chart; roll back with scripts/deploy.sh from the last good commit if a release caused it. ${local.alert_documentation_md}"
+    content   = "More than ${var.error_rate_threshold * 100}% of a function's responses are server errors. Check its logs (severity ERROR) and the errors-by-code chart; roll back with scripts/ops/deploy.sh from the last good commit if a release caused it. ${local.alert_documentation_md}"
   }
 
   depends_on = [google_project_service.enabled]

@@ -56,6 +56,6 @@ output "score_job" {
 }
 
 output "scoring_repository" {
-  description = "Artifact Registry repository of the scoring image (scripts/score-job.cloudbuild.yaml's _REPOSITORY)."
+  description = "Artifact Registry repository of the scoring image (scripts/detector/score-job.cloudbuild.yaml's _REPOSITORY)."
   value       = google_artifact_registry_repository.scoring.repository_id
 }

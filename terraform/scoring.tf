@@ -1,5 +1,5 @@
-# Bulk scoring as a Cloud Run job: `detector score` (scripts/detector-cli.ts) packaged in an image
-# (scripts/score-job.Dockerfile, built by scripts/score-job.cloudbuild.yaml). Each task scores the
+# Bulk scoring as a Cloud Run job: `detector score` (scripts/detector/detector-cli.ts) packaged in an image
+# (scripts/detector/score-job.Dockerfile, built by scripts/detector/score-job.cloudbuild.yaml). Each task scores the
 # images of gs://<bucket>/catalogue/… (or any prefix it may read) whose id hashes to its
 # CLOUD_RUN_TASK_INDEX of CLOUD_RUN_TASK_COUNT and writes gs://<bucket>/results/<run>/part-<i>.jsonl.
 # Start an execution (docs/deployment.md, "Score a catalogue"):
@@ -55,7 +55,7 @@ resource "google_artifact_registry_repository" "scoring" {
   location      = var.region
   repository_id = "${var.name_prefix}-scoring"
   format        = "DOCKER"
-  description   = "The bulk scoring image (scripts/score-job.Dockerfile)."
+  description   = "The bulk scoring image (scripts/detector/score-job.Dockerfile)."
 
   cleanup_policies {
     id     = "keep-recent"

@@ -76,7 +76,7 @@ resource "google_storage_managed_folder" "folder" {
   name   = "${each.key}/"
 }
 
-# The bundle made by scripts/build-bundle.sh, zipped; its hash in the name makes each upload new.
+# The bundle made by scripts/ops/build-bundle.sh, zipped; its hash in the name makes each upload new.
 data "archive_file" "bundle" {
   type        = "zip"
   source_dir  = local.bundle_dir

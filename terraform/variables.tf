@@ -1,6 +1,6 @@
 # Inputs. Only project_id and github_repository have no default; terraform.tfvars.example shows a
 # complete file. Function sizing (memory, CPU, concurrency, instances) is not here but in
-# functions.json, which scripts/deploy.sh reads too.
+# functions.json, which scripts/ops/deploy.sh reads too.
 
 variable "project_id" {
   description = "Google Cloud project that holds everything (one project per environment)."
@@ -58,7 +58,7 @@ variable "github_branch" {
 }
 
 variable "bundle_dir" {
-  description = "Folder made by scripts/build-bundle.sh that the first apply deploys. Empty: ../deploy-bundle."
+  description = "Folder made by scripts/ops/build-bundle.sh that the first apply deploys. Empty: ../deploy-bundle."
   type        = string
   default     = ""
 }

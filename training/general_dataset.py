@@ -54,7 +54,7 @@ def manifest_items(root: Path) -> list[tuple[Path, str, str, str]]:
 
 def shoes_items(root: Path) -> list[tuple[Path, str, str, str]]:
     items = []
-    # The archive names its validation split "valid"; scripts/prepare-data.sh renames it "val".
+    # The archive names its validation split "valid"; scripts/ops/prepare-data.sh renames it "val".
     valid = "val" if (root / "val").is_dir() else "valid"
     for split_dir, split in (("train", "train"), (valid, "val")):
         for label, source in (("REAL", "shoes-real"), ("FAKE", "shoes-midjourney")):

@@ -44,7 +44,7 @@ from .image_decode import decode_file
 from .progress_log import say
 from .train_patches import fit_logit_scale, ood_statistics, parse_args as trainer_args, score_pixels, sigmoid, split_items, train
 
-PATCH_DISAGREEMENT_LOGIT_STD = 1.5  # serving's default rule (functions/src/scoring/verdict-policy.ts)
+PATCH_DISAGREEMENT_LOGIT_STD = 1.5  # serving's default rule (functions/src/detector/scoring/verdict-policy.ts)
 
 # Generator folders grouped by the family of model that made them (leave-one-family-out).
 GENERATOR_FAMILIES = {

@@ -1,7 +1,7 @@
 """The patch detector: where patches are taken, the input representations, the network and how
 patch scores become one probability.
 
-`patch_grid` is mirrored exactly by functions/src/image/patch-grid.ts (serving); a shared table of
+`patch_grid` is mirrored exactly by functions/src/detector/image/patch-grid.ts (serving); a shared table of
 cases (functions/test/fixtures/patch-grid-cases.json) is checked by both test suites.
 
 Aggregation: the image's logit is the mean of its patch logits (a geometric mean of the patch odds),

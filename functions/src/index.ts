@@ -7,9 +7,9 @@
  * (`shutDown` in app.ts), all within SHUTDOWN_GRACE_MS: stop accepting connections, flush
  * telemetry, let in-flight requests finish, answer what is left 503 shutting_down, flush again, exit.
  */
-import { loadConfig } from './config';
-import { buildService, registerFunctions, type Service, shutDown } from './app';
-import { installSigtermFlush } from './telemetry/telemetry-buffer';
+import { loadConfig } from './serving/config';
+import { buildService, registerFunctions, type Service, shutDown } from './serving/app';
+import { installSigtermFlush } from './serving/http/framework-hooks';
 
 function start(): Service {
   try {

@@ -8,13 +8,14 @@ import { ARCHITECTURES } from './shared-constants';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, loadConfig, MODEL_NAME_PATTERN, repoRoot } from '../../functions/src/core';
+import { loadPipelineSettings, type PipelineSettings } from './pipeline-settings';
+import { ConfigError, MODEL_NAME_PATTERN, repoRoot } from '../../functions/src/platform';
 import { createConsoleLogger, type LogFormat } from './console-logger';
 import { EXIT_CODES, isPipelineError, UsageError } from './errors';
 import { DEFAULT_GATE, GATE_METRICS, type GateMetric } from './gate';
 import { DEFAULT_SKEW_TOLERANCES } from './parity';
 import { type PipelineOptions, runPipeline } from './pipeline';
-import { quoteArgument } from './run-trainer';
+import { quoteArgument } from './trainer/trainer-process';
 import { parseValidationFlags, VALIDATION_FLAGS, VALIDATION_HELP } from './validation-flags';
 import type { VertexSettings } from './vertex/custom-job-request';
 
@@ -179,7 +180,7 @@ const OPTIONS = {
 export { ARCHITECTURES } from './shared-constants';
 
 export interface CliContext {
-  config: Readonly<Config>;
+  config: Readonly<PipelineSettings>;
   repoRoot: string;
   now: Date;
   /** Whether /usr/bin/python3 exists (the default interpreter). */
@@ -309,7 +310,7 @@ type ParsedValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; stric
 /** The --vertex-* and compute flags of --runner vertex; each problem is added to `problems`. */
 function parseVertexFlags(
   values: ParsedValues,
-  config: Readonly<Config>,
+  config: Readonly<PipelineSettings>,
   problems: string[],
   integer: (flag: keyof typeof OPTIONS, min: number) => number | null,
 ): VertexSettings {
@@ -350,9 +351,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const write = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
-  let config: Readonly<Config>;
+  let config: Readonly<PipelineSettings>;
   try {
-    config = loadConfig(env);
+    config = loadPipelineSettings(env);
   } catch (error) {
     write(error instanceof ConfigError ? error.message : String(error));
     return EXIT_CODES.usage;

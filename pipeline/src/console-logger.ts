@@ -3,7 +3,7 @@
  * line per entry, `HH:MM:SS severity message key=value …`. `--log-format json` switches to the
  * functions' structured JSON lines instead.
  */
-import { createLogger, type LogEntry, type Logger, type Severity } from '../../functions/src/core';
+import { createLogger, type LogEntry, type Logger, type Severity } from '../../functions/src/platform';
 
 export type LogFormat = 'text' | 'json';
 

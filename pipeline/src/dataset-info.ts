@@ -4,7 +4,7 @@
  */
 import Ajv from 'ajv';
 import datasetSchema from '../../models/dataset.schema.json';
-import { describeAjvErrors } from '../../functions/src/core';
+import { describeAjvErrors } from '../../functions/src/platform';
 
 export interface DatasetInfo {
   name: string;

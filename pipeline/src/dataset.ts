@@ -14,7 +14,7 @@ import { IMAGE_EXTENSIONS } from './shared-constants';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { type BlobStore, FileBlobStore, isBlobNotFound, openBlobStore, type OpenBlobStoreOptions, parseGcsUri } from '../../functions/src/core';
+import { type BlobStore, FileBlobStore, isBlobNotFound, openBlobStore, type OpenBlobStoreOptions, parseGcsUri } from '../../functions/src/platform';
 import { DATASET_INFO_FILE } from './dataset-info';
 import { mapConcurrent } from './concurrency';
 

@@ -3,7 +3,7 @@
  * exit status the CLI returns for it, and a message that says what was wrong and what would be
  * right. Anything else is a bug and exits with status 1.
  */
-import { DetectorError } from '../../functions/src/core';
+import { DetectorError } from '../../functions/src/platform';
 
 export const EXIT_CODES = {
   ok: 0,

@@ -7,21 +7,19 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { AppError, type Logger } from '../../functions/src/platform';
+import { computeImageFeatures, type ImageFeatures } from '../../functions/src/monitoring';
 import {
-  AppError,
-  computeImageFeatures,
   createOnnxEngine,
   type ImageDecoder,
-  type ImageFeatures,
   type ImageLimits,
   type LoadedModel,
   loadModel,
-  type Logger,
   type ModelMetadata,
   scoreImages,
   type ScoreItem,
-} from '../../functions/src/core';
-import { binaryMetrics, type BinaryMetrics } from './metrics';
+} from '../../functions/src/detector';
+import { binaryMetrics, type BinaryMetrics } from './evaluation-metrics';
 import { metricsBySource } from './sources';
 import type { SplitItem } from './run-dir';
 

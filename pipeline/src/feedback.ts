@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { FileBlobStore, isBlobNotFound, openBlobStore, type OpenBlobStoreOptions } from '../../functions/src/core';
+import { FileBlobStore, isBlobNotFound, openBlobStore, type OpenBlobStoreOptions } from '../../functions/src/platform';
 import { CLASS_NAMES, listDataset } from './dataset';
 import { DATASET_INFO_FILE } from './dataset-info';
 import { isValidationHash } from './shared-constants';

@@ -9,7 +9,7 @@
  *   of `championMetrics`. With no production version yet, this check passes; a production version
  *   that cannot be evaluated fails it (the decision would otherwise be blind).
  */
-import type { BinaryMetrics } from './metrics';
+import type { BinaryMetrics } from './evaluation-metrics';
 
 export const GATE_METRICS = ['accuracy', 'roc_auc', 'f1', 'precision', 'recall'] as const;
 export type GateMetric = (typeof GATE_METRICS)[number];

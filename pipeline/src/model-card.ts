@@ -5,9 +5,10 @@
  * Markdown from plain data.
  */
 import type { OperatingPoint } from './operating-point';
-import { type DriftReference, type ModelMetadata } from '../../functions/src/core';
+import { type DriftReference } from '../../functions/src/monitoring';
+import { type ModelMetadata } from '../../functions/src/detector';
 import type { GateDecision } from './gate';
-import type { BinaryMetrics } from './metrics';
+import type { BinaryMetrics } from './evaluation-metrics';
 import { formatNumber, type SkewReport } from './parity';
 import { formatDuration } from './progress';
 import type { Robustness, TrainingRecord } from './run-dir';

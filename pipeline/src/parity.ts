@@ -13,7 +13,7 @@
  * The defaults hold with a wide margin for float32 models (see docs/models.md's table of measured
  * values); a quantized model needs looser ones (--skew-* options).
  */
-import { createOnnxEngine, type ModelMetadata } from '../../functions/src/core';
+import { createOnnxEngine, type ModelMetadata } from '../../functions/src/detector';
 import type { SplitEvaluation } from './evaluate';
 import type { ParityBundle, TorchSplitEval } from './run-dir';
 

@@ -16,16 +16,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import {
-  type BlobStore,
-  createDecoder,
-  type ImageLimits,
-  isBlobNotFound,
-  openBlobStore,
-  type OpenBlobStoreOptions,
-  storeOptionsFrom,
-} from '../../functions/src/core';
-import { createTrainerRunner } from './create-trainer-runner';
+import { type BlobStore, isBlobNotFound, openBlobStore, type OpenBlobStoreOptions, storeOptionsFrom } from '../../functions/src/platform';
+import { createDecoder, type ImageLimits } from '../../functions/src/detector';
+import { chooseTrainerRunner } from './trainer/choose-trainer-runner';
 import { openDataset } from './dataset';
 import { DATASET_INFO_FILE } from './dataset-info';
 import { applyRecipe, loadRecipe } from './recipe';
@@ -62,7 +55,7 @@ export async function runPipeline(given: PipelineOptions, deps: PipelineDeps): P
   const imageSize = existingRun?.metadata.preprocessing.width ?? options.trainer.imageSize ?? defaultImageSize(options.trainer.arch);
 
   const { localRoot, report, trainUri } = await datasetStep({ datasetUri, imageSize, existingRun }, context);
-  const runner = deps.trainerRunner ?? createTrainerRunner(options, deps, context.storeOptions);
+  const runner = deps.trainerRunner ?? chooseTrainerRunner(options, deps, context.storeOptions);
   const job = trainerJob(options, { stage: 'train', dataset: { uri: trainUri, local: localRoot }, initFrom: options.trainer.initFrom });
   if (options.dryRun) {
     const plan = describePlan(

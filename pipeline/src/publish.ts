@@ -14,8 +14,12 @@
  *   holds a lock and renames atomically), so the pointer is never corrupted, and this run gets a
  *   PublishConflictError naming both versions.
  */
-import { type BlobStore, isBlobNotFound, isPreconditionFailed, joinKey, parseProductionPointer, type ProductionPointer } from '../../functions/src/core';
+import { type BlobStore, isBlobNotFound, isPreconditionFailed, joinKey } from '../../functions/src/platform';
+import { parseProductionPointer } from '../../functions/src/detector';
 import { PublishConflictError } from './errors';
+
+/** production.json: the version a model name serves (models/production.schema.json). */
+type ProductionPointer = ReturnType<typeof parseProductionPointer>;
 
 export const VERSION_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 

@@ -8,7 +8,7 @@ import Ajv from 'ajv';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import recipeSchema from '../../models/recipe.schema.json';
-import { describeAjvErrors } from '../../functions/src/core';
+import { describeAjvErrors } from '../../functions/src/platform';
 import { UsageError } from './errors';
 import type { PipelineOptions } from './steps/step-context';
 

@@ -19,9 +19,10 @@ import trainingSchema from '../../models/run-training.schema.json';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { describeAjvErrors, type ModelMetadata, parseMetadata } from '../../functions/src/core';
+import { describeAjvErrors } from '../../functions/src/platform';
+import { type ModelMetadata, parseMetadata } from '../../functions/src/detector';
 import { TrainingFailedError } from './errors';
-import { quoteArgument } from './run-trainer';
+import { quoteArgument } from './trainer/trainer-process';
 
 export interface SplitItem {
   path: string;

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { appendFile } from 'node:fs/promises';
 import { TrainingFailedError } from './errors';
-import { quoteArgument } from './run-trainer';
+import { quoteArgument } from './trainer/trainer-process';
 
 export async function runPythonModule(request: { python: string; cwd: string; args: readonly string[]; logFile: string; what: string }): Promise<void> {
   const commandLine = [request.python, ...request.args].map(quoteArgument).join(' ');

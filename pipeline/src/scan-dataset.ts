@@ -4,9 +4,13 @@
  * functions use. An image the service would refuse is a problem even if PyTorch could read it.
  */
 import { createHash } from 'node:crypto';
-import { type ImageDecoder, type ImageFormat, type ImageLimits, isAppError, readImageHeader, type ResizeSpec } from '../../functions/src/core';
+import { type ImageDecoder, type ImageLimits, readImageHeader } from '../../functions/src/detector';
+import { isAppError } from '../../functions/src/platform';
 import { mapConcurrent } from './concurrency';
 import type { DatasetFile } from './dataset';
+
+type ImageFormat = ReturnType<typeof readImageHeader>['format'];
+type ResizeSpec = Parameters<ImageDecoder['decode']>[2];
 
 /** Formats the dataset contract allows (AVIF is served, but the trainer does not read it). */
 export const DATASET_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp'];
@@ -66,7 +70,7 @@ async function inspectImage(
   limits: ImageLimits,
   target: ResizeSpec,
 ): Promise<Pick<ScannedFile, 'format' | 'width' | 'height' | 'problem'>> {
-  const header = readImageHeader(bytes, { maxBytes: limits.maxImageBytes, maxPixels: limits.maxPixels, minSide: limits.minImageSide });
+  const header = readImageHeader(bytes, limits);
   if (!DATASET_FORMATS.includes(header.format)) {
     return {
       format: header.format,

@@ -5,7 +5,7 @@
  * per source, because a detector can learn which collection a photo came from instead of whether
  * it was generated, and only per-source numbers show it.
  */
-import { binaryMetrics, type BinaryMetrics } from './metrics';
+import { binaryMetrics, type BinaryMetrics } from './evaluation-metrics';
 
 export const DEFAULT_SOURCE = 'default';
 

@@ -3,7 +3,7 @@
  * pre-training stage of its recipe, with the options each is trained with.
  */
 import * as path from 'node:path';
-import type { TrainerJob, TrainerPaths } from './trainer-runner';
+import type { TrainerJob, TrainerPaths } from './trainer/trainer-runner';
 import type { PipelineOptions, TrainerSettings } from './steps/step-context';
 import { UsageError } from './errors';
 import { DEFAULT_THRESHOLDS } from './validate-dataset';

@@ -4,12 +4,12 @@
  * the service then serves them from there.
  */
 import * as path from 'node:path';
-import { repoRoot } from '../../functions/src/core';
-import { GcsBlobStore } from '../../functions/src/storage/gcs-blob-store';
+import { repoRoot } from '../../functions/src/platform';
+import { GcsBlobStore } from '../../functions/src/platform/storage/gcs-blob-store';
 import { type GcsServer, startGcsServer } from '../../functions/test/support/gcs-server';
 import { startFunction } from '../../functions/test/support/function-server';
 import { fixtureImage, FIXTURE_MODELS, startService } from '../../functions/test/support/test-service';
-import { publishBundledModels, publishTrustMaterial } from '../publish-models';
+import { publishBundledModels, publishTrustMaterial } from '../ops/publish-models';
 import * as fs from 'node:fs';
 
 let server: GcsServer;

@@ -7,13 +7,14 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { GcsBlobStore } from '../../functions/src/storage/gcs-blob-store';
+import { GcsBlobStore } from '../../functions/src/platform/storage/gcs-blob-store';
 import { startGcsServer } from '../../functions/test/support/gcs-server';
 import { startFunction } from '../../functions/test/support/function-server';
 import { fixtureImage, FIXTURE_MODELS, startService, tempDir } from '../../functions/test/support/test-service';
-import { createMemoryLogger, loadConfig } from '../../functions/src/core';
-import { main } from '../detector-cli';
-import { doneIds, listSources, localScorer, remoteScorer, type ResultLine, runScore, shardOf, type SourceItem, storeOpener } from '../score-command';
+import { createMemoryLogger } from '../../functions/src/platform';
+import { loadConfig } from '../../functions/src/serving';
+import { main } from '../detector/detector-cli';
+import { doneIds, listSources, localScorer, remoteScorer, type ResultLine, runScore, shardOf, type SourceItem, storeOpener } from '../detector/score-command';
 
 const IMAGES = ['photo.jpg', 'photo.png', 'photo.webp', 'photo.avif', 'grey.jpg', 'palette.png', 'fake.jpg', 'truncated.jpg'];
 const quiet = { write: () => true, isTTY: false };

@@ -3,12 +3,12 @@
  * image features, computed from the pixels already decoded) and prediction metrics; every request
  * its latency or error metric. Nothing here can fail a request: problems are logged and counted.
  */
-import { computeImageFeatures } from '../features/image-features';
-import type { Logger } from '../logger';
-import type { MetricSink } from '../metrics/metric-sink';
-import type { RequestOutcome, ScoredImage, ScoreObserver } from '../scoring/observer';
-import type { TelemetryBuffer } from '../telemetry/telemetry-buffer';
-import { makeTelemetryRecord } from '../telemetry/telemetry-record';
+import { computeImageFeatures } from './features/image-features';
+import type { Logger } from '../platform/logger';
+import type { MetricSink } from './metrics/metric-sink';
+import type { RequestOutcome, ScoredImage, ScoreObserver } from './observer';
+import type { TelemetryBuffer } from './telemetry/telemetry-buffer';
+import { makeTelemetryRecord } from './telemetry/telemetry-record';
 
 export interface MonitoringObserverOptions {
   telemetry: Pick<TelemetryBuffer, 'add' | 'maybeFlush' | 'flush'>;

@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { repoRoot } from '../../src/config';
-import { CONTENT_SECURITY_POLICY } from '../../src/web/web-function';
+import { repoRoot } from '../../src/platform/repo-root';
+import { CONTENT_SECURITY_POLICY } from '../../src/serving/web/web-function';
 import { type FunctionClient, startFunction } from '../support/function-server';
 import { FIXTURE_IMAGES, startService } from '../support/test-service';
 

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createConfig, lint } from '@redocly/openapi-core';
 import ts from 'typescript';
-import { repoRoot } from '../../src/config';
+import { repoRoot } from '../../src/platform/repo-root';
 
 const ROOT = repoRoot();
 const DOCUMENT = path.join(ROOT, 'functions', 'openapi.json');

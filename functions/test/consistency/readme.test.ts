@@ -5,7 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { repoRoot, SETTINGS } from '../../src/config';
+import { SETTINGS } from '../../src/serving/config';
+import { PIPELINE_SETTINGS } from '../../../pipeline/src/pipeline-settings';
+import { repoRoot } from '../../src/platform/repo-root';
 
 const ROOT = repoRoot();
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -34,7 +36,8 @@ describe('README', () => {
 
 describe('docs/configuration.md', () => {
   const configuration = read('docs/configuration.md');
-  it.each(SETTINGS.map((setting) => [setting.env, setting.default] as const))('documents %s with its default', (env, defaultValue) => {
+  const documented = [...SETTINGS, ...PIPELINE_SETTINGS.filter((setting) => !SETTINGS.some((served) => served.env === setting.env))];
+  it.each(documented.map((setting) => [setting.env, setting.default] as const))('documents %s with its default', (env, defaultValue) => {
     const row = configuration.split('\n').find((line) => line.startsWith(`| \`${env}\` |`));
     expect(row).toBeDefined();
     expect(row).toContain(defaultValue === '' ? '(empty)' : `\`${defaultValue}\``);

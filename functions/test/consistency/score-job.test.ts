@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { parse as parseYaml } from 'yaml';
-import { repoRoot, SETTINGS } from '../../src/config';
+import { SETTINGS } from '../../src/serving/config';
+import { repoRoot } from '../../src/platform/repo-root';
 
 const ROOT = repoRoot();
 type Hcl = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -49,7 +50,7 @@ describe('the bulk scoring job', () => {
       steps: Array<{ args: string[] }>;
       images: string[];
     };
-    expect(build.steps[0]!.args).toEqual(expect.arrayContaining(['-f', 'scripts/score-job.Dockerfile']));
+    expect(build.steps[0]!.args).toEqual(expect.arrayContaining(['-f', 'scripts/detector/score-job.Dockerfile']));
     expect(build.images[0]).toMatch(/\/detector:latest$/);
   });
 });

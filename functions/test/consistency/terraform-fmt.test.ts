@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { repoRoot } from '../../src/config';
+import { repoRoot } from '../../src/platform/repo-root';
 
 const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' });
 const available = terraform.status === 0;

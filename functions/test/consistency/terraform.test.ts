@@ -3,7 +3,7 @@
  * `terraform validate` is CI's job; these tests parse the HCL (@cdktf/hcl2json, HashiCorp's own HCL
  * parser compiled to WebAssembly) and check what the code and the configuration must agree on: the
  * deployed entry points, the environment the config loader reads, who may invoke what, the IAM
- * roles, the drift schedule, the training trigger, the metric names, and that scripts/deploy.sh
+ * roles, the drift schedule, the training trigger, the metric names, and that scripts/ops/deploy.sh
  * deploys with the same settings as Terraform.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,12 +11,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { parse as parseYaml } from 'yaml';
-import { DEPLOYED_FUNCTIONS } from '../../src/app';
-import { loadConfig, repoRoot, SETTINGS } from '../../src/config';
-import { buildDriftQuery, driftTableFor } from '../../src/drift/bigquery-drift-query';
-import { FEATURE_NAMES } from '../../src/features/image-features';
-import { ALL_METRICS, DRIFT_STATUS_VALUES, METRICS } from '../../src/metrics/metric-names';
-import { telemetryObjectKey } from '../../src/telemetry/telemetry-record';
+import { DEPLOYED_FUNCTIONS } from '../../src/serving/app';
+import { loadConfig, SETTINGS } from '../../src/serving/config';
+import { repoRoot } from '../../src/platform/repo-root';
+import { buildDriftQuery, driftTableFor } from '../../src/monitoring/drift/bigquery-drift-query';
+import { FEATURE_NAMES } from '../../src/monitoring/features/image-features';
+import { ALL_METRICS, DRIFT_STATUS_VALUES, METRICS } from '../../src/monitoring/metrics/metric-names';
+import { telemetryObjectKey } from '../../src/monitoring/telemetry/telemetry-record';
 
 const SAMPLE_QUERY = {
   table: 'my-project.detector_telemetry.telemetry_shoes',
@@ -143,7 +144,7 @@ function substitute(substitutions: Record<string, string>, attributes: Record<st
   return resolved;
 }
 
-/** Runs scripts/deploy.sh --dry-run and parses each `gcloud functions deploy` into name and flags. */
+/** Runs scripts/ops/deploy.sh --dry-run and parses each `gcloud functions deploy` into name and flags. */
 function deployCommands(args: string[]): Map<string, Map<string, string>> {
   const result = spawnSync('bash', [path.join(ROOT, 'scripts', 'deploy.sh'), '--dry-run', ...args], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`deploy.sh --dry-run failed: ${result.stderr}`);
@@ -279,7 +280,7 @@ describe('terraform/', () => {
       expect(roles.length).toBeGreaterThan(10);
     });
 
-    it('gives each role its own service account, named as scripts/deploy.sh expects', () => {
+    it('gives each role its own service account, named as scripts/ops/deploy.sh expects', () => {
       expect(Object.keys(locals.service_accounts).sort()).toEqual(['builder', 'deployer', 'drift', 'scheduler', 'serving', 'training', 'vertex']);
       expect(resource('google_service_account', 'role')).toMatchObject({ for_each: '${local.service_accounts}', account_id: '${var.name_prefix}-${each.key}' });
       expect(resource('google_artifact_registry_repository', 'functions').repository_id).toBe('${var.name_prefix}-functions');
@@ -514,7 +515,7 @@ describe('terraform/', () => {
     expect(versions(module)).toEqual({ google: rootVersions.google });
   });
 
-  describe('scripts/deploy.sh', () => {
+  describe('scripts/ops/deploy.sh', () => {
     const project = 'demo-project';
     let commands: Map<string, Map<string, string>>;
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { parseDocument } from 'yaml';
-import { repoRoot } from '../../src/config';
+import { repoRoot } from '../../src/platform/repo-root';
 
 const ROOT = repoRoot();
 const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
@@ -123,9 +123,9 @@ describe('.github/workflows', () => {
       expect(deploy.env.ONNXRUNTIME_NODE_INSTALL).toBe('skip');
     });
 
-    it('deploys with scripts/deploy.sh, then runs the system tests against the deployed URL', () => {
+    it('deploys with scripts/ops/deploy.sh, then runs the system tests against the deployed URL', () => {
       const run = (deploy.jobs.deploy.steps as Step[]).map((step) => step.run ?? '');
-      const deployIndex = run.findIndex((script) => script.includes('bash scripts/deploy.sh'));
+      const deployIndex = run.findIndex((script) => script.includes('bash scripts/ops/deploy.sh'));
       const systemIndex = run.findIndex((script) => script.includes('npm run test:system'));
       expect(deployIndex).toBeGreaterThanOrEqual(0);
       expect(systemIndex).toBeGreaterThan(deployIndex);

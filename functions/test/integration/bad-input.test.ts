@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
-import { chunkedBody } from '../../../scripts/image-fuzzer';
+import { chunkedBody } from '../../../scripts/fixtures/image-fuzzer';
 import { fixtureImage, solidImage, startService, WHITE } from '../support/test-service';
 import { type FunctionClient, multipart, rawMultipart, startFunction } from '../support/function-server';
 

@@ -1,5 +1,5 @@
 /** /batch end to end: several images, one onnxruntime call, per-item errors that do not fail the rest. */
-import { createOnnxEngine } from '../../src/model/onnx-session';
+import { createOnnxEngine } from '../../src/detector/model/onnx-session';
 import { BLACK, fixtureImage, solidImage, startService, WHITE } from '../support/test-service';
 import { type FunctionClient, multipart, startFunction } from '../support/function-server';
 

@@ -5,11 +5,11 @@
  * identical (the grids hold every PSI edge and every reference sample value, so ks_grid_bound is 0),
  * means within 1e-12 relative (the stand-in sums values in another order than the file reader).
  */
-import { BigQueryDriftReader } from '../../src/drift/bigquery-drift-reader';
-import { DEFAULT_DRIFT_THRESHOLDS } from '../../src/drift/drift-report';
-import { FileDriftReader } from '../../src/drift/file-drift-reader';
-import { FileBlobStore } from '../../src/storage/file-blob-store';
-import { serializeRecords, telemetryObjectKey, type TelemetryRecord } from '../../src/telemetry/telemetry-record';
+import { BigQueryDriftReader } from '../../src/monitoring/drift/bigquery-drift-reader';
+import { DEFAULT_DRIFT_THRESHOLDS } from '../../src/monitoring/drift/drift-report';
+import { FileDriftReader } from '../../src/monitoring/drift/file-drift-reader';
+import { FileBlobStore } from '../../src/platform/storage/file-blob-store';
+import { serializeRecords, telemetryObjectKey, type TelemetryRecord } from '../../src/monitoring/telemetry/telemetry-record';
 import { type BigQueryServer, driftAnswer, startBigQueryServer } from '../support/bigquery-server';
 import { expectSameReport, generatedReference, generateTelemetry } from '../support/telemetry-fixtures';
 import { tempDir } from '../support/test-service';

@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BlobNotFoundError, PreconditionFailedError, type BlobInfo, type BlobStore } from '../../src/storage/blob-store';
-import { FileBlobStore, lockFilePath } from '../../src/storage/file-blob-store';
-import { GcsBlobStore } from '../../src/storage/gcs-blob-store';
+import { BlobNotFoundError, PreconditionFailedError, type BlobInfo, type BlobStore } from '../../src/platform/storage/blob-store';
+import { FileBlobStore, lockFilePath } from '../../src/platform/storage/file-blob-store';
+import { GcsBlobStore } from '../../src/platform/storage/gcs-blob-store';
 import { startGcsServer, type GcsServer } from '../support/gcs-server';
 
 const BUCKET = 'conformance-bucket';

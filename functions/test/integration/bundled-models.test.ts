@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { repoRoot } from '../../src/config';
-import { parseProductionPointer } from '../../src/model/model-metadata';
+import { repoRoot } from '../../src/platform/repo-root';
+import { parseProductionPointer } from '../../src/detector/model/model-metadata';
 import { type FunctionClient, multipart, startFunction } from '../support/function-server';
 import { fixtureImage, startService } from '../support/test-service';
 

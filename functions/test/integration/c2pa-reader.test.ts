@@ -1,16 +1,16 @@
 /**
  * The real C2PA reader (@contentauth/c2pa-wasm) on c2pa-rs's own signed files, on the malformed
- * manifest of scripts/make-evidence-fixtures.ts, on OpenAI's signed image and on manifests signed
+ * manifest of scripts/fixtures/make-evidence-fixtures.ts, on OpenAI's signed image and on manifests signed
  * here with c2pa-rs's test key (support/c2pa-signer.ts). Without trust material an intact manifest
  * is `untrusted`; with the shipped material (models/trust) a signer it covers is `valid`; a tampered
  * or malformed manifest is `invalid` either way.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { C2paWasmReader } from '../../src/evidence/c2pa-wasm-reader';
-import { extractEvidence } from '../../src/evidence/extract-evidence';
-import { loadTrustMaterial } from '../../src/evidence/trust-material';
-import { FileBlobStore } from '../../src/storage/file-blob-store';
+import { C2paWasmReader } from '../../src/detector/evidence/c2pa-wasm-reader';
+import { extractEvidence } from '../../src/detector/evidence/extract-evidence';
+import { loadTrustMaterial } from '../../src/detector/evidence/trust-material';
+import { FileBlobStore } from '../../src/platform/storage/file-blob-store';
 import { signWithTestKey, TEST_CHAIN } from '../support/c2pa-signer';
 import { FIXTURES, fixtureImage, SHIPPED_TRUST, tempDir } from '../support/test-service';
 

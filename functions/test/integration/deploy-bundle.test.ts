@@ -1,6 +1,6 @@
 /**
  * The deploy bundle is what Cloud Functions builds and runs, so it is tested the way Cloud Build
- * uses it: scripts/build-bundle.sh writes it to a temp folder, a copy gets `npm ci --omit=dev` from
+ * uses it: scripts/ops/build-bundle.sh writes it to a temp folder, a copy gets `npm ci --omit=dev` from
  * the bundle's own lockfile (no devDependencies, nothing from the repository's node_modules), and a
  * child process started in that copy loads package.json's main, finds every deployed function
  * registered, and serves /health and /predict with the real onnxruntime and sharp it installed.
@@ -9,8 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEPLOYED_FUNCTIONS } from '../../src/app';
-import { repoRoot } from '../../src/config';
+import { DEPLOYED_FUNCTIONS } from '../../src/serving/app';
+import { repoRoot } from '../../src/platform/repo-root';
 import { FIXTURE_IMAGES, FIXTURE_MODELS } from '../support/test-service';
 
 const ROOT = repoRoot();
@@ -75,7 +75,7 @@ async function call(name, init) {
 });
 `;
 
-describe('deploy bundle (scripts/build-bundle.sh)', () => {
+describe('deploy bundle (scripts/ops/build-bundle.sh)', () => {
   let work: string;
   let bundle: string;
   let files: string[];

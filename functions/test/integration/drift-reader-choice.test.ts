@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FileBlobStore } from '../../src/storage/file-blob-store';
-import { serializeRecords, telemetryObjectKey, type TelemetryRecord } from '../../src/telemetry/telemetry-record';
+import { FileBlobStore } from '../../src/platform/storage/file-blob-store';
+import { serializeRecords, telemetryObjectKey, type TelemetryRecord } from '../../src/monitoring/telemetry/telemetry-record';
 import { type BigQueryServer, driftAnswer, startBigQueryServer } from '../support/bigquery-server';
 import { type FunctionClient, startFunction } from '../support/function-server';
 import { generatedReference, generateTelemetry } from '../support/telemetry-fixtures';

@@ -5,15 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { createDecoder } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { computeImageFeatures } from '../../src/features/image-features';
-import { buildReference } from '../../src/drift/reference';
-import { createMemoryLogger } from '../../src/logger';
-import { ModelRegistry } from '../../src/model/model-registry';
-import { createOnnxEngine } from '../../src/model/onnx-session';
-import { inferBatch, prepareImage } from '../../src/scoring/score-images';
-import { FileBlobStore } from '../../src/storage/file-blob-store';
+import { createDecoder } from '../../src/serving/app';
+import { loadConfig } from '../../src/serving/config';
+import { computeImageFeatures } from '../../src/monitoring/features/image-features';
+import { buildReference } from '../../src/monitoring/drift/reference';
+import { createMemoryLogger } from '../../src/platform/logger';
+import { ModelRegistry } from '../../src/detector/model/model-registry';
+import { createOnnxEngine } from '../../src/detector/model/onnx-session';
+import { inferBatch, prepareImage } from '../../src/detector/scoring/score-images';
+import { FileBlobStore } from '../../src/platform/storage/file-blob-store';
 import { type FunctionClient, startFunction } from '../support/function-server';
 import { copyModelStore, startService, tempDir } from '../support/test-service';
 

@@ -14,9 +14,9 @@ import {
   tiffWithUserComment,
   withJpegSegments,
   xmpPacket,
-} from '../../../scripts/make-evidence-fixtures';
+} from '../../../scripts/fixtures/make-evidence-fixtures';
 import sharp from 'sharp';
-import { KNOWN_MARKS } from '../../src/evidence/invisible-watermark';
+import { KNOWN_MARKS } from '../../src/detector/evidence/invisible-watermark';
 import { signWithTestKey, TEST_CHAIN } from '../support/c2pa-signer';
 import { embedDwtDct, texturedPicture } from '../support/watermark-encoder';
 import { type FunctionClient, multipart, startFunction } from '../support/function-server';

@@ -5,8 +5,8 @@
  */
 import Ajv from 'ajv';
 import sharp from 'sharp';
-import { explainResponseSchema, predictResponseSchema } from '../../src/api/schemas';
-import { GRID, HEATMAP_MAX_SIDE } from '../../src/scoring/explain-image';
+import { explainResponseSchema, predictResponseSchema } from '../../src/serving/api/schemas';
+import { GRID, HEATMAP_MAX_SIDE } from '../../src/detector/scoring/explain-image';
 import { type FunctionClient, multipart, startFunction } from '../support/function-server';
 import { fixtureImage, startService } from '../support/test-service';
 import * as fs from 'node:fs';

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BlobStore } from '../../src/storage/blob-store';
+import type { BlobStore } from '../../src/platform/storage/blob-store';
 import { fixtureImage, solidImage, startService, tempDir, WHITE } from '../support/test-service';
 import { startFunction } from '../support/function-server';
 

@@ -1,5 +1,5 @@
 /**
- * front-door.ts is the one file that reaches into the Functions Framework: its copy of Express and
+ * framework-hooks.ts is the one file that reaches into the Functions Framework: its copy of Express and
  * the server it makes. These tests fail, naming what moved, when an upgrade of the framework changes
  * either; and they check what the server hook gives: errors that Node's HTTP parser answers before
  * any JavaScript runs (a 64 KB query string, a bare CR in a header) come back in the service's JSON
@@ -7,7 +7,7 @@
  */
 import * as net from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { frameworkExpressPath } from '../../src/http/front-door';
+import { frameworkExpressPath } from '../../src/serving/http/framework-hooks';
 import { startService } from '../support/test-service';
 import { type FunctionClient, startFunction } from '../support/function-server';
 

@@ -4,7 +4,7 @@
  * or a documented 4xx with a JSON error, never a 500 and never a dropped connection.
  * `npm run bench -- --suite fuzz` runs the same mutations by the thousand.
  */
-import { FUZZ_SEED_FILES, fuzzImages } from '../../../scripts/image-fuzzer';
+import { FUZZ_SEED_FILES, fuzzImages } from '../../../scripts/fixtures/image-fuzzer';
 import { fixtureImage, startService } from '../support/test-service';
 import { type FunctionClient, multipart, startFunction } from '../support/function-server';
 

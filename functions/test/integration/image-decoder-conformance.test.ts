@@ -1,15 +1,15 @@
 /**
  * One table, run against both ImageDecoder adapters on the committed fixtures
- * (scripts/make-image-fixtures.ts): sizes, orientation, colour handling, errors, and agreement
+ * (scripts/fixtures/make-image-fixtures.ts): sizes, orientation, colour handling, errors, and agreement
  * between the two, which must stay close enough for a model to score the same picture alike.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAppError } from '../../src/errors';
-import type { ImageDecoder, ImageFormat, ResizeSpec } from '../../src/image/image-decoder';
-import { readImageHeader, type ImageLimits } from '../../src/image/image-header';
-import { JimpDecoder } from '../../src/image/jimp-decoder';
-import { SharpDecoder } from '../../src/image/sharp-decoder';
+import { isAppError } from '../../src/platform/errors';
+import type { ImageDecoder, ImageFormat, ResizeSpec } from '../../src/detector/image/image-decoder';
+import { readImageHeader, type ImageLimits } from '../../src/detector/image/image-header';
+import { JimpDecoder } from '../../src/detector/image/jimp-decoder';
+import { SharpDecoder } from '../../src/detector/image/sharp-decoder';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'images');
 

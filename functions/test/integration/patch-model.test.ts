@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { patchGrid } from '../../src/image/patch-grid';
+import { patchGrid } from '../../src/detector/image/patch-grid';
 import { type FunctionClient, startFunction } from '../support/function-server';
 import { FIXTURES, startService } from '../support/test-service';
 

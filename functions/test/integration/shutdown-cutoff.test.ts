@@ -5,9 +5,9 @@
  * draining is process-wide (jest gives each file a fresh module registry).
  */
 import { telemetryLines } from '../support/telemetry-fixtures';
-import { shutDown } from '../../src/app';
-import { requestsInFlight } from '../../src/http/front-door';
-import { createOnnxEngine, type InferenceEngine } from '../../src/model/onnx-session';
+import { shutDown } from '../../src/serving/app';
+import { requestsInFlight } from '../../src/serving/http/front-door';
+import { createOnnxEngine, type InferenceEngine } from '../../src/detector/model/onnx-session';
 import { fixtureImage, startService, tempDir } from '../support/test-service';
 import { startFunction } from '../support/function-server';
 

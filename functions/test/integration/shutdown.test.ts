@@ -5,10 +5,10 @@
  */
 import { telemetryLines } from '../support/telemetry-fixtures';
 import { EventEmitter } from 'node:events';
-import { shutDown } from '../../src/app';
-import { requestsInFlight } from '../../src/http/front-door';
-import { createOnnxEngine, type InferenceEngine } from '../../src/model/onnx-session';
-import { installSigtermFlush, type SignalSource } from '../../src/telemetry/telemetry-buffer';
+import { shutDown } from '../../src/serving/app';
+import { requestsInFlight } from '../../src/serving/http/front-door';
+import { createOnnxEngine, type InferenceEngine } from '../../src/detector/model/onnx-session';
+import { installSigtermFlush, type SignalSource } from '../../src/serving/http/framework-hooks';
 import { fixtureImage, startService, tempDir } from '../support/test-service';
 import { startFunction } from '../support/function-server';
 

@@ -3,7 +3,7 @@
  * /style.css of the function) and as the local router does (/, /web/app.js): the same bytes, the
  * same policy, and the page's relative asset names resolve to both.
  */
-import { retentionText } from '../../src/web/page-assets';
+import { retentionText } from '../../src/serving/web/page-assets';
 import { startService } from '../support/test-service';
 import { type FunctionClient, startFunction } from '../support/function-server';
 

@@ -15,7 +15,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TelemetryRecord } from '../../src/telemetry/telemetry-record';
+import type { TelemetryRecord } from '../../src/monitoring/telemetry/telemetry-record';
 
 export type ParamValue = string | number[];
 

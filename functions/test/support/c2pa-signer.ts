@@ -11,7 +11,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BytesBlob, load } from '../../src/evidence/c2pa-wasm-reader';
+import { BytesBlob, load } from '../../src/detector/evidence/c2pa-wasm-reader';
 import { FIXTURES } from './test-service';
 
 const KEY = path.join(FIXTURES, 'evidence', 'es256.pem');

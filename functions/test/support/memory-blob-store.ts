@@ -10,7 +10,14 @@
  *   whose response was lost (the ambiguous failure retries must survive).
  * - `failNextReads(n)` and `failNextLists(n)`: reject the next n reads / lists.
  */
-import { assertValidKey, BlobNotFoundError, PreconditionFailedError, type BlobInfo, type BlobStore, type WriteOptions } from '../../src/storage/blob-store';
+import {
+  assertValidKey,
+  BlobNotFoundError,
+  PreconditionFailedError,
+  type BlobInfo,
+  type BlobStore,
+  type WriteOptions,
+} from '../../src/platform/storage/blob-store';
 
 interface Entry {
   data: Buffer;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { transformFileSync } from '@swc/core';
-import { repoRoot } from '../../src/config';
+import { repoRoot } from '../../src/platform/repo-root';
 import { tempDir } from './test-service';
 
 const ROOT = repoRoot();

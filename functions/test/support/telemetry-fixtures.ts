@@ -5,11 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DriftReport } from '../../src/drift/drift-report';
-import { buildReference, type DriftReference } from '../../src/drift/reference';
-import type { ImageFeatures } from '../../src/features/image-features';
-import type { TelemetryRecord } from '../../src/telemetry/telemetry-record';
-import { mulberry32 } from '../../src/util/seeded-random';
+import type { DriftReport } from '../../src/monitoring/drift/drift-report';
+import { buildReference, type DriftReference } from '../../src/monitoring/drift/reference';
+import type { ImageFeatures } from '../../src/monitoring/features/image-features';
+import type { TelemetryRecord } from '../../src/monitoring/telemetry/telemetry-record';
+import { mulberry32 } from '../../src/platform/seeded-random';
 
 const SIZES: Array<[number, number]> = [
   [1000, 1000],

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { buildService, registerFunctions, type Service, type ServiceOverrides } from '../../src/app';
-import { loadConfig } from '../../src/config';
-import { createMemoryLogger } from '../../src/logger';
+import { buildService, registerFunctions, type Service, type ServiceOverrides } from '../../src/serving/app';
+import { loadConfig } from '../../src/serving/config';
+import { createMemoryLogger } from '../../src/platform/logger';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 export const FIXTURE_MODELS = path.join(FIXTURES, 'models');

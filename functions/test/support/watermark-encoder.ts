@@ -5,8 +5,8 @@
  * low-low band quantized block by block (|value| mod 36 moved to 9 for a 0, 27 for a 1), back to
  * pixels and to 8-bit RGB as the pipelines save it.
  */
-import { type Reading, SCALE } from '../../src/evidence/invisible-watermark';
-import { mulberry32 } from '../../src/util/seeded-random';
+import { type Reading, SCALE } from '../../src/detector/evidence/invisible-watermark';
+import { mulberry32 } from '../../src/platform/seeded-random';
 
 export function embedDwtDct(rgb: Uint8Array, width: number, height: number, bits: readonly number[], reading: Reading = 'bgr-uint8'): Uint8Array {
   const swap = reading.startsWith('rgb');

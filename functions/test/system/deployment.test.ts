@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
-import { batchResponseSchema, errorResponseSchema, explainResponseSchema, predictResponseSchema } from '../../src/api/schemas';
+import { batchResponseSchema, errorResponseSchema, explainResponseSchema, predictResponseSchema } from '../../src/serving/api/schemas';
 import { API_KEY, call, ID_TOKEN } from './deployment-client';
 
 const IMAGES = path.join(__dirname, '..', 'fixtures', 'images');

@@ -1,5 +1,5 @@
-import { ApiKeyAuth, collectApiKeys } from '../../src/http/api-key-auth';
-import { isAppError } from '../../src/errors';
+import { ApiKeyAuth, collectApiKeys } from '../../src/serving/http/api-key-auth';
+import { isAppError } from '../../src/platform/errors';
 
 const KEY = 'k-0123456789abcdef';
 const OTHER = 'k-fedcba9876543210';

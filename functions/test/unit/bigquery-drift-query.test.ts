@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { aggregatesFromRows, buildDriftQuery, driftTableFor } from '../../src/drift/bigquery-drift-query';
+import { aggregatesFromRows, buildDriftQuery, driftTableFor } from '../../src/monitoring/drift/bigquery-drift-query';
 
 const GOLDEN = path.join(__dirname, '..', 'fixtures', 'bigquery', 'drift-query.sql');
 const input = {

@@ -1,11 +1,11 @@
-import { aggregateOnGrid, binSharesFromGrid, driftGrid, type GridAggregate, ksFromGrid, ksGridBound } from '../../src/drift/cdf-grid';
-import { computeDriftReport, computeDriftReportFromAggregates, driftGrids, type WindowAggregates } from '../../src/drift/drift-report';
-import { ksTwoSample } from '../../src/drift/ks';
-import { binShares, edgesFromQuantileGrid } from '../../src/drift/psi';
-import type { DriftReference } from '../../src/drift/reference';
-import { FEATURE_NAMES } from '../../src/features/image-features';
-import type { TelemetryRecord } from '../../src/telemetry/telemetry-record';
-import { mulberry32 } from '../../src/util/seeded-random';
+import { aggregateOnGrid, binSharesFromGrid, driftGrid, type GridAggregate, ksFromGrid, ksGridBound } from '../../src/monitoring/drift/cdf-grid';
+import { computeDriftReport, computeDriftReportFromAggregates, driftGrids, type WindowAggregates } from '../../src/monitoring/drift/drift-report';
+import { ksTwoSample } from '../../src/monitoring/drift/ks';
+import { binShares, edgesFromQuantileGrid } from '../../src/monitoring/drift/psi';
+import type { DriftReference } from '../../src/monitoring/drift/reference';
+import { FEATURE_NAMES } from '../../src/monitoring/features/image-features';
+import type { TelemetryRecord } from '../../src/monitoring/telemetry/telemetry-record';
+import { mulberry32 } from '../../src/platform/seeded-random';
 import { expectSameReport, generatedReference, generateTelemetry } from '../support/telemetry-fixtures';
 
 /** Values on a lattice of `levels` points, so that ties within and across samples are common. */

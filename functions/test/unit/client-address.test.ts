@@ -1,4 +1,4 @@
-import { clientAddress } from '../../src/http/client-address';
+import { clientAddress } from '../../src/serving/http/client-address';
 
 const req = (forwardedFor: string | string[] | undefined, peer = '10.1.2.3') => ({
   headers: { 'x-forwarded-for': forwardedFor },

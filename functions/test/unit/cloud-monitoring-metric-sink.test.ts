@@ -1,11 +1,11 @@
-import { DEFAULT_DRIFT_THRESHOLDS, type DriftReport } from '../../src/drift/drift-report';
+import { DEFAULT_DRIFT_THRESHOLDS, type DriftReport } from '../../src/monitoring/drift/drift-report';
 import {
   CloudMonitoringMetricSink,
   type CloudMonitoringMetricSinkOptions,
   type CreateTimeSeriesRequest,
   type TimeSeriesClient,
-} from '../../src/metrics/cloud-monitoring-metric-sink';
-import { LATENCY_BOUNDS_MS, METRICS } from '../../src/metrics/metric-names';
+} from '../../src/serving/metrics/cloud-monitoring-metric-sink';
+import { LATENCY_BOUNDS_MS, METRICS } from '../../src/monitoring/metrics/metric-names';
 
 /** Stands in for MetricServiceClient at the client boundary: records every request. */
 class FakeClient implements TimeSeriesClient {

@@ -1,5 +1,7 @@
 import * as path from 'node:path';
-import { ConfigError, loadConfig, repoRoot, SETTINGS } from '../../src/config';
+import { loadConfig, SETTINGS } from '../../src/serving/config';
+import { ConfigError } from '../../src/platform/settings';
+import { repoRoot } from '../../src/platform/repo-root';
 
 describe('loadConfig', () => {
   it('gives a working local default for every setting', () => {

@@ -1,5 +1,5 @@
-import type { BlobStore } from '../../src/storage/blob-store';
-import { DeadlineBlobStore, isStorageTimeout } from '../../src/storage/deadline-blob-store';
+import type { BlobStore } from '../../src/platform/storage/blob-store';
+import { DeadlineBlobStore, isStorageTimeout } from '../../src/platform/storage/deadline-blob-store';
 import { MemoryBlobStore } from '../support/memory-blob-store';
 
 const stuck: BlobStore = {

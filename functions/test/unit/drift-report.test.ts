@@ -1,4 +1,4 @@
-import { computeImageFeatures, FEATURE_NAMES, type FeatureName, type ImageFeatures } from '../../src/features/image-features';
+import { computeImageFeatures, FEATURE_NAMES, type FeatureName, type ImageFeatures } from '../../src/monitoring/features/image-features';
 import {
   computeDriftReport,
   DEFAULT_DRIFT_THRESHOLDS,
@@ -7,10 +7,10 @@ import {
   latestDriftReportKey,
   type DriftInputRecord,
   type DriftReport,
-} from '../../src/drift/drift-report';
-import { buildReference, type DriftReference } from '../../src/drift/reference';
-import type { DecodedImage } from '../../src/image/image-decoder';
-import { mulberry32 as prng } from '../../src/util/seeded-random';
+} from '../../src/monitoring/drift/drift-report';
+import { buildReference, type DriftReference } from '../../src/monitoring/drift/reference';
+import type { DecodedImage } from '../../src/detector/image/image-decoder';
+import { mulberry32 as prng } from '../../src/platform/seeded-random';
 
 function normal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());

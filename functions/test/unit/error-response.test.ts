@@ -1,10 +1,17 @@
-import { BadRequestError, MethodNotAllowedError, PayloadTooLargeError, RateLimitedError, ServiceUnavailableError, UnauthorizedError } from '../../src/errors';
-import { toErrorResponse } from '../../src/http/error-response';
-import { ConfigError } from '../../src/config';
-import { AppError, DetectorError, InternalError, isDetectorError } from '../../src/errors';
-import { InvalidModelFileError } from '../../src/model/model-metadata';
-import { BlobNotFoundError, PreconditionFailedError } from '../../src/storage/blob-store';
-import { StorageTimeoutError } from '../../src/storage/deadline-blob-store';
+import {
+  BadRequestError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+} from '../../src/platform/errors';
+import { toErrorResponse } from '../../src/serving/http/error-response';
+import { ConfigError } from '../../src/platform/settings';
+import { AppError, DetectorError, InternalError, isDetectorError } from '../../src/platform/errors';
+import { InvalidModelFileError } from '../../src/detector/model/model-metadata';
+import { BlobNotFoundError, PreconditionFailedError } from '../../src/platform/storage/blob-store';
+import { StorageTimeoutError } from '../../src/platform/storage/deadline-blob-store';
 
 describe('toErrorResponse', () => {
   it.each([

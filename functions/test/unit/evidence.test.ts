@@ -1,18 +1,18 @@
 /**
  * Metadata evidence, read by container structure from the fixtures of
- * scripts/make-evidence-fixtures.ts and c2pa-rs's signed files. The C2PA reader is a recording
+ * scripts/fixtures/make-evidence-fixtures.ts and c2pa-rs's signed files. The C2PA reader is a recording
  * fake here; the real one is tested in integration/c2pa-reader.test.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MAX_TEXT_CHUNKS, readMetadataBlocks, readTextChunk } from '../../src/evidence/container-blocks';
-import { emptyEvidence, extractEvidence, MAX_MANIFEST_BYTES } from '../../src/evidence/extract-evidence';
-import { nameGenerator } from '../../src/evidence/generator-name';
-import { recogniseGenerators } from '../../src/evidence/generator-chunks';
-import { classifyOrigin, type ManifestReader, unreadReport } from '../../src/evidence/manifest-reader';
-import { readCameraTags } from '../../src/evidence/tiff-tags';
-import { readXmpFields } from '../../src/evidence/xmp-fields';
-import { readImageHeader } from '../../src/image/image-header';
+import { MAX_TEXT_CHUNKS, readMetadataBlocks, readTextChunk } from '../../src/detector/evidence/container-blocks';
+import { emptyEvidence, extractEvidence, MAX_MANIFEST_BYTES } from '../../src/detector/evidence/extract-evidence';
+import { nameGenerator } from '../../src/detector/evidence/generator-name';
+import { recogniseGenerators } from '../../src/detector/evidence/generator-chunks';
+import { classifyOrigin, type ManifestReader, unreadReport } from '../../src/detector/evidence/manifest-reader';
+import { readCameraTags } from '../../src/detector/evidence/tiff-tags';
+import { readXmpFields } from '../../src/detector/evidence/xmp-fields';
+import { readImageHeader } from '../../src/detector/image/image-header';
 import {
   hugeManifestPng,
   jpegSegment,
@@ -25,12 +25,12 @@ import {
   withPngChunks,
   xmpPacket,
   zTXt,
-} from '../../../scripts/make-evidence-fixtures';
+} from '../../../scripts/fixtures/make-evidence-fixtures';
 import sharp from 'sharp';
 import { FIXTURES, fixtureImage } from '../support/test-service';
 
 const evidenceFixture = (name: string) => fs.readFileSync(path.join(FIXTURES, 'evidence', name));
-const formatOf = (bytes: Buffer) => readImageHeader(bytes, { maxBytes: 64 * 1024 * 1024, maxPixels: 40e6, minSide: 1 }).format;
+const formatOf = (bytes: Buffer) => readImageHeader(bytes, { maxImageBytes: 64 * 1024 * 1024, maxPixels: 40e6, minImageSide: 1 }).format;
 
 /** Records what it is asked and answers "untrusted, declares trainedAlgorithmicMedia". */
 function fakeReader(): ManifestReader & { calls: number } {

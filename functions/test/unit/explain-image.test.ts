@@ -1,7 +1,7 @@
 /** The pure parts of /explain: boxes back in image coordinates, patch grids, the heatmap and its PNG. */
 import { inflateSync } from 'node:zlib';
-import type { DecodedImage, ImageHeader } from '../../src/image/image-decoder';
-import { encodeRgbPng } from '../../src/image/png-encoder';
+import type { DecodedImage, ImageHeader } from '../../src/detector/image/image-decoder';
+import { encodeRgbPng } from '../../src/detector/image/png-encoder';
 import {
   GRID,
   heatmapSize,
@@ -11,8 +11,8 @@ import {
   occlusionExplanation,
   paintHeatmap,
   patchExplanation,
-} from '../../src/scoring/explain-image';
-import type { PreparedImage } from '../../src/scoring/score-images';
+} from '../../src/detector/scoring/explain-image';
+import type { PreparedImage } from '../../src/detector/scoring/score-images';
 
 function prepared(width: number, height: number, orientation = 1, input = 32): PreparedImage {
   const header: ImageHeader = { format: 'png', width, height, orientation, animated: false };

@@ -1,5 +1,5 @@
-import { computeImageFeatures, FEATURE_NAMES, round6 } from '../../src/features/image-features';
-import type { DecodedImage } from '../../src/image/image-decoder';
+import { computeImageFeatures, FEATURE_NAMES, round6 } from '../../src/monitoring/features/image-features';
+import type { DecodedImage } from '../../src/detector/image/image-decoder';
 
 /** Builds an image from one [r, g, b] per pixel, row by row. */
 function image(pixelWidth: number, rows: Array<Array<[number, number, number]>>, source = { width: 1200, height: 900 }): DecodedImage {

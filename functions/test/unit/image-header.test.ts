@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAppError } from '../../src/errors';
-import { IMAGE_FORMATS } from '../../src/image/image-decoder';
-import { describeContent, displayedSize, exifOrientation, type ImageLimits, readImageHeader } from '../../src/image/image-header';
-import { mulberry32 } from '../../src/util/seeded-random';
+import { isAppError } from '../../src/platform/errors';
+import { IMAGE_FORMATS } from '../../src/detector/image/image-decoder';
+import { describeContent, displayedSize, exifOrientation, type ImageLimits, readImageHeader } from '../../src/detector/image/image-header';
+import { mulberry32 } from '../../src/platform/seeded-random';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'images');
 
@@ -195,12 +195,12 @@ describe('readImageHeader errors and their order', () => {
     const tenMiB = 10 * 1024 * 1024;
     const bytes = Buffer.alloc(tenMiB + 1);
     fixture('image.gif').copy(bytes);
-    expect(rejection(bytes, { ...LIMITS, maxBytes: tenMiB })).toEqual({
+    expect(rejection(bytes, { ...LIMITS, maxImageBytes: tenMiB })).toEqual({
       status: 413,
       code: 'image_too_large',
       message: 'the image is 10485761 bytes (10.01 MiB); the limit is 10 MiB (10485760 bytes, set by MAX_IMAGE_BYTES): send a smaller image',
     });
-    expect(readImageHeader(jpeg(64, 64), { ...LIMITS, maxBytes: jpeg(64, 64).length }).format).toBe('jpeg');
+    expect(readImageHeader(jpeg(64, 64), { ...LIMITS, maxImageBytes: jpeg(64, 64).length }).format).toBe('jpeg');
   });
 
   it.each([
@@ -428,7 +428,7 @@ describe('robustness: any bytes give a header or an AppError', () => {
     }
     const sides = [header.width, header.height];
     if (!IMAGE_FORMATS.includes(header.format)) return `format ${String(header.format)}`;
-    if (!sides.every((n) => Number.isInteger(n) && n >= LIMITS.minSide)) return `size ${header.width}×${header.height}`;
+    if (!sides.every((n) => Number.isInteger(n) && n >= LIMITS.minImageSide)) return `size ${header.width}×${header.height}`;
     if (header.width * header.height > LIMITS.maxPixels) return `size ${header.width}×${header.height} passed the pixel limit`;
     if (!(header.orientation >= 1 && header.orientation <= 8)) return `orientation ${header.orientation}`;
     return undefined;

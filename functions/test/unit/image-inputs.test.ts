@@ -1,5 +1,5 @@
-import { decodeBase64Image } from '../../src/http/image-inputs';
-import { isAppError } from '../../src/errors';
+import { decodeBase64Image } from '../../src/serving/http/image-inputs';
+import { isAppError } from '../../src/platform/errors';
 
 const limits = { maxImageBytes: 100, maxRequestBytes: 1000, maxBatchItems: 20 };
 

@@ -1,5 +1,5 @@
 /** The dwtDct watermark decoder (evidence/invisible-watermark.ts) on marks written by the tests' own embedder. */
-import { decodeInvisibleWatermark, KNOWN_MARKS, messageBits, READINGS } from '../../src/evidence/invisible-watermark';
+import { decodeInvisibleWatermark, KNOWN_MARKS, messageBits, READINGS } from '../../src/detector/evidence/invisible-watermark';
 import { embedDwtDct, texturedPicture as picture } from '../support/watermark-encoder';
 
 describe('decodeInvisibleWatermark', () => {

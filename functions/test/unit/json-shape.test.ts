@@ -1,4 +1,4 @@
-import { checkJsonShape } from '../../src/http/json-shape';
+import { checkJsonShape } from '../../src/serving/http/json-shape';
 
 const shape = (text: string, maxValues = 10, maxDepth = 3) => checkJsonShape(Buffer.from(text), { maxValues, maxDepth });
 

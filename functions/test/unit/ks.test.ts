@@ -1,4 +1,4 @@
-import { kolmogorovSurvival, ksTwoSample } from '../../src/drift/ks';
+import { kolmogorovSurvival, ksTwoSample } from '../../src/monitoring/drift/ks';
 
 /**
  * Expected values come from scipy, not from this code. Reproduce with (scipy 1.17.1; Debian's

@@ -1,9 +1,9 @@
-import type { DriftReport } from '../../src/drift/drift-report';
-import { DEFAULT_DRIFT_THRESHOLDS } from '../../src/drift/drift-report';
-import type { LogEntry } from '../../src/logger';
-import { LogMetricSink } from '../../src/metrics/log-metric-sink';
-import { ALL_METRICS, LATENCY_BOUNDS_MS, METRIC_PREFIX, METRICS, SCORE_BOUNDS } from '../../src/metrics/metric-names';
-import { bucketIndex, driftGauges, MetricAggregator } from '../../src/metrics/metric-sink';
+import type { DriftReport } from '../../src/monitoring/drift/drift-report';
+import { DEFAULT_DRIFT_THRESHOLDS } from '../../src/monitoring/drift/drift-report';
+import type { LogEntry } from '../../src/platform/logger';
+import { LogMetricSink } from '../../src/serving/metrics/log-metric-sink';
+import { ALL_METRICS, LATENCY_BOUNDS_MS, METRIC_PREFIX, METRICS, SCORE_BOUNDS } from '../../src/monitoring/metrics/metric-names';
+import { bucketIndex, driftGauges, MetricAggregator } from '../../src/monitoring/metrics/metric-sink';
 
 function sampleDriftReport(): DriftReport {
   const distribution = { n: 500, reference_n: 2000, ks_method: 'exact' as const, psi_noise_floor: 0.02, reference_mean: 0.44 };

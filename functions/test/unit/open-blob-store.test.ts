@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileBlobStore } from '../../src/storage/file-blob-store';
-import { GcsBlobStore } from '../../src/storage/gcs-blob-store';
-import { openBlobStore, parseGcsUri } from '../../src/storage/open-blob-store';
+import { FileBlobStore } from '../../src/platform/storage/file-blob-store';
+import { GcsBlobStore } from '../../src/platform/storage/gcs-blob-store';
+import { openBlobStore, parseGcsUri } from '../../src/platform/storage/open-blob-store';
 
 describe('parseGcsUri', () => {
   it.each([

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import Ajv from 'ajv';
-import { OPENAPI_PATH, renderOpenApi } from '../../../scripts/generate-openapi';
-import { batchItemSchema, predictJsonRequestSchema } from '../../src/api/schemas';
+import { OPENAPI_PATH, renderOpenApi } from '../../../scripts/ops/generate-openapi';
+import { batchItemSchema, predictJsonRequestSchema } from '../../src/serving/api/schemas';
 
 describe('OpenAPI document', () => {
   it('is committed exactly as the schemas generate it (run `npm run openapi` after changing them)', () => {

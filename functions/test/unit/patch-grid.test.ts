@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { DecodedImage } from '../../src/image/image-decoder';
-import { extractPatches, PATCH_ALIGN, patchGrid } from '../../src/image/patch-grid';
+import type { DecodedImage } from '../../src/detector/image/image-decoder';
+import { extractPatches, PATCH_ALIGN, patchGrid } from '../../src/detector/image/patch-grid';
 
 interface GridCase {
   width: number;

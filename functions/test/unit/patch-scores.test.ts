@@ -1,4 +1,4 @@
-import { aggregatePatchLogits, meanEmbedding, oodScore } from '../../src/scoring/patch-scores';
+import { aggregatePatchLogits, meanEmbedding, oodScore } from '../../src/detector/scoring/patch-scores';
 
 describe('aggregatePatchLogits', () => {
   it('is the sigmoid of the mean logit, with the logits’ spread', () => {

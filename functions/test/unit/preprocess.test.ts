@@ -1,5 +1,5 @@
-import type { DecodedImage } from '../../src/image/image-decoder';
-import { type PreprocessingSpec, resampleBilinear, resizeGeometry, resizeRgb, resizeSpecFrom, toInputTensor } from '../../src/image/preprocess';
+import type { DecodedImage } from '../../src/detector/image/image-decoder';
+import { type PreprocessingSpec, resampleBilinear, resizeGeometry, resizeRgb, resizeSpecFrom, toInputTensor } from '../../src/detector/image/preprocess';
 
 const HALF: PreprocessingSpec = { width: 2, height: 1, channel_order: 'RGB', scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 

@@ -1,4 +1,12 @@
-import { binShares, edgesFromQuantileGrid, populationStabilityIndex, PSI_EPSILON, psiFromShares, quantileEdges, quantileSorted } from '../../src/drift/psi';
+import {
+  binShares,
+  edgesFromQuantileGrid,
+  populationStabilityIndex,
+  PSI_EPSILON,
+  psiFromShares,
+  quantileEdges,
+  quantileSorted,
+} from '../../src/monitoring/drift/psi';
 
 /**
  * Expected values come from an independent numpy implementation of the same definition

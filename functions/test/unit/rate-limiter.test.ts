@@ -1,4 +1,4 @@
-import { TokenBucketLimiter } from '../../src/http/rate-limiter';
+import { TokenBucketLimiter } from '../../src/serving/http/rate-limiter';
 
 describe('TokenBucketLimiter', () => {
   it('allows a burst, then refuses with the time until the next token', () => {

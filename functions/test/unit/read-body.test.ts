@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { readBody as read } from '../../src/http/read-body';
+import { readBody as read } from '../../src/serving/http/read-body';
 
 /** The PassThrough stands in for an IncomingMessage: readBody uses only its stream events. */
 const readBody = (req: unknown, limit: number) => read(req as Parameters<typeof read>[0], limit);

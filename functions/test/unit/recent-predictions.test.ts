@@ -1,4 +1,4 @@
-import { RecentPredictions } from '../../src/feedback/recent-predictions';
+import { RecentPredictions } from '../../src/serving/feedback/recent-predictions';
 
 const entry = (requestId: string, size: number) => ({
   requestId,

@@ -1,4 +1,4 @@
-import { redactUrl } from '../../src/http/redact-url';
+import { redactUrl } from '../../src/serving/http/redact-url';
 
 describe('redactUrl', () => {
   it.each([

@@ -1,7 +1,7 @@
-import { FEATURE_NAMES, type FeatureName } from '../../src/features/image-features';
-import { quantileSorted } from '../../src/drift/psi';
-import { buildReference, InvalidReferenceError, parseReference, referenceKey, type ReferenceInput } from '../../src/drift/reference';
-import { isAppError } from '../../src/errors';
+import { FEATURE_NAMES, type FeatureName } from '../../src/monitoring/features/image-features';
+import { quantileSorted } from '../../src/monitoring/drift/psi';
+import { buildReference, InvalidReferenceError, parseReference, referenceKey, type ReferenceInput } from '../../src/monitoring/drift/reference';
+import { isAppError } from '../../src/platform/errors';
 
 const MODEL = { name: 'detector', version: '3' };
 const CREATED_AT = new Date('2024-05-01T12:00:00.000Z');

@@ -1,4 +1,4 @@
-import { confidenceOf, probabilitiesOfAi, verdictConfidence } from '../../src/model/scores';
+import { confidenceOf, probabilitiesOfAi, verdictConfidence } from '../../src/detector/model/scores';
 
 describe('probabilitiesOfAi', () => {
   it('applies softmax per row and picks the AI column', () => {

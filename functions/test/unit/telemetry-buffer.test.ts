@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { ImageFeatures } from '../../src/features/image-features';
-import { installSigtermFlush, TelemetryBuffer, type TelemetryBufferOptions, type TelemetryLogger } from '../../src/telemetry/telemetry-buffer';
-import { parseTelemetryKey, parseTelemetryLine, type TelemetryRecord } from '../../src/telemetry/telemetry-record';
+import type { ImageFeatures } from '../../src/monitoring/features/image-features';
+import { TelemetryBuffer, type TelemetryBufferOptions, type TelemetryLogger } from '../../src/monitoring/telemetry/telemetry-buffer';
+import { installSigtermFlush } from '../../src/serving/http/framework-hooks';
+import { parseTelemetryKey, parseTelemetryLine, type TelemetryRecord } from '../../src/monitoring/telemetry/telemetry-record';
 import { MemoryBlobStore } from '../support/memory-blob-store';
 
 const FEATURES: ImageFeatures = {

@@ -1,6 +1,6 @@
-import type { ImageFeatures } from '../../src/features/image-features';
-import { readTelemetry, telemetryPrefixesForWindow } from '../../src/telemetry/telemetry-reader';
-import { serializeRecords, telemetryObjectKey, type TelemetryRecord } from '../../src/telemetry/telemetry-record';
+import type { ImageFeatures } from '../../src/monitoring/features/image-features';
+import { readTelemetry, telemetryPrefixesForWindow } from '../../src/monitoring/telemetry/telemetry-reader';
+import { serializeRecords, telemetryObjectKey, type TelemetryRecord } from '../../src/monitoring/telemetry/telemetry-record';
 import { MemoryBlobStore } from '../support/memory-blob-store';
 
 const FEATURES: ImageFeatures = {

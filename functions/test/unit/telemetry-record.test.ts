@@ -1,4 +1,4 @@
-import type { ImageFeatures } from '../../src/features/image-features';
+import type { ImageFeatures } from '../../src/monitoring/features/image-features';
 import {
   makeTelemetryRecord,
   parseTelemetryKey,
@@ -8,7 +8,7 @@ import {
   telemetryDayPrefix,
   telemetryHourPrefix,
   telemetryObjectKey,
-} from '../../src/telemetry/telemetry-record';
+} from '../../src/monitoring/telemetry/telemetry-record';
 
 const FEATURES: ImageFeatures = {
   width: 1000,

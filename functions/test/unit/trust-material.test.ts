@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadTrustMaterial, parseTrustIndex } from '../../src/evidence/trust-material';
-import { FileBlobStore } from '../../src/storage/file-blob-store';
+import { loadTrustMaterial, parseTrustIndex } from '../../src/detector/evidence/trust-material';
+import { FileBlobStore } from '../../src/platform/storage/file-blob-store';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 

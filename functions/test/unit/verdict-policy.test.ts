@@ -1,7 +1,7 @@
 /** The decision policy, rule by rule (scoring/verdict-policy.ts). */
-import { emptyEvidence, type Evidence } from '../../src/evidence/extract-evidence';
-import type { ManifestOrigin, ManifestSummary } from '../../src/evidence/manifest-reader';
-import { decideVerdict, PATCH_DISAGREEMENT_LOGIT_STD, type PolicyInput, REVIEW_BY_HAND } from '../../src/scoring/verdict-policy';
+import { emptyEvidence, type Evidence } from '../../src/detector/evidence/extract-evidence';
+import type { ManifestOrigin, ManifestSummary } from '../../src/detector/evidence/manifest-reader';
+import { decideVerdict, PATCH_DISAGREEMENT_LOGIT_STD, type PolicyInput, REVIEW_BY_HAND } from '../../src/detector/scoring/verdict-policy';
 
 const none: Evidence = emptyEvidence();
 const signer = {

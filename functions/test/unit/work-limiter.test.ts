@@ -1,4 +1,4 @@
-import { WorkLimiter } from '../../src/scoring/work-limiter';
+import { WorkLimiter } from '../../src/detector/scoring/work-limiter';
 
 describe('WorkLimiter', () => {
   it('runs at most `concurrency` pieces of work at once, the rest in arrival order, and passes results and errors through', async () => {

@@ -4,7 +4,7 @@
  * corrupt files. An invalid dataset ends the run with its report.
  */
 import * as path from 'node:path';
-import { FileBlobStore } from '../../../functions/src/core';
+import { FileBlobStore } from '../../../functions/src/platform';
 import { cacheFolderFor, downloadDataset, listDataset, openDataset } from '../dataset';
 import { parseDatasetInfo } from '../dataset-info';
 import { type FeedbackSummary, mergeFeedback, renderFeedbackSummary } from '../feedback';

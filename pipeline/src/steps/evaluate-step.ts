@@ -4,10 +4,10 @@
  * train/serve skew, which ends the run when it passes the tolerances.
  */
 import * as path from 'node:path';
-import type { LoadedModel, ModelMetadata } from '../../../functions/src/core';
+import type { LoadedModel, ModelMetadata } from '../../../functions/src/detector';
 import { SkewError } from '../errors';
 import { evaluateItems, loadModelForEvaluation, summarizeSplit, type SplitEvaluation } from '../evaluate';
-import type { BinaryMetrics } from '../metrics';
+import type { BinaryMetrics } from '../evaluation-metrics';
 import { checkParityBundle, compareSplit, judgeSkew, renderSkewReport, type SkewReport } from '../parity';
 import { Progress } from '../progress';
 import { computeOperatingPoint, operatingPointBand, type OperatingPoint, type OperatingPointTargets } from '../operating-point';

@@ -2,7 +2,8 @@
  * Step 5, gate: the thresholds, and the current production version (loaded as serving loads it)
  * scored on the same images; a model that does not pass is kept as a candidate by the next step.
  */
-import { type BlobStore, createOnnxEngine, type LoadedModel, ModelRegistry } from '../../../functions/src/core';
+import { type BlobStore } from '../../../functions/src/platform';
+import { createOnnxEngine, type LoadedModel, ModelRegistry } from '../../../functions/src/detector';
 import { summarizeSplit, type SplitEvaluation } from '../evaluate';
 import { decideGate, renderGateDecision, type ChampionResult, type GateDecision } from '../gate';
 import { readProductionPointer, type PointerState } from '../publish';

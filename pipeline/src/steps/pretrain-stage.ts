@@ -8,7 +8,7 @@
 import { cacheFolderFor, downloadDataset, listDataset, openDataset } from '../dataset';
 import { Progress } from '../progress';
 import { applyRecipe, loadRecipe, type RecipePretrain, siblingDataset } from '../recipe';
-import type { TrainerRun, TrainerRunner } from '../trainer-runner';
+import type { TrainerRun, TrainerRunner } from '../trainer/trainer-runner';
 import { pretrainBase, trainerJob } from '../training-jobs';
 import type { StepContext } from './step-context';
 

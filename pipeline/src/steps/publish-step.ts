@@ -5,12 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { type DriftReference, type ModelMetadata, parseMetadata } from '../../../functions/src/core';
+import { type DriftReference } from '../../../functions/src/monitoring';
+import { type ModelMetadata, parseMetadata } from '../../../functions/src/detector';
 import { GateRejectedError } from '../errors';
 import type { GateDecision } from '../gate';
 import { isLosoReport, isProbeReport, losoSummary, renderGeneralization } from '../generalization';
 import { isHeldOutReport, renderHeldOut } from '../held-out-report';
-import type { BinaryMetrics } from '../metrics';
+import type { BinaryMetrics } from '../evaluation-metrics';
 import { renderModelCard } from '../model-card';
 import type { SkewReport } from '../parity';
 import { keepCandidate, publishVersion, type PointerState, type VersionFiles } from '../publish';

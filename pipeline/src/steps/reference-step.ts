@@ -1,5 +1,6 @@
 /** Step 4, reference: the drift reference (models/reference.schema.json) from the same evaluation. */
-import { buildReference, type DriftReference, type ModelMetadata, parseReference, type ReferenceInput } from '../../../functions/src/core';
+import { buildReference, type DriftReference, parseReference, type ReferenceInput } from '../../../functions/src/monitoring';
+import { type ModelMetadata } from '../../../functions/src/detector';
 import type { SplitEvaluation } from '../evaluate';
 import type { StepContext } from './step-context';
 

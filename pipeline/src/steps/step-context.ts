@@ -4,13 +4,15 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { BlobStore, Config, ImageDecoder, ImageLimits, Logger, OpenBlobStoreOptions } from '../../../functions/src/core';
+import type { BlobStore, Logger, OpenBlobStoreOptions } from '../../../functions/src/platform';
+import type { PipelineSettings } from '../pipeline-settings';
+import type { ImageDecoder, ImageLimits } from '../../../functions/src/detector';
 import type { GateDecision, GateThresholds } from '../gate';
-import type { BinaryMetrics } from '../metrics';
+import type { BinaryMetrics } from '../evaluation-metrics';
 import type { SkewTolerances } from '../parity';
 import type { ProgressStream } from '../progress';
 import type { Recipe } from '../recipe';
-import type { TrainerRunner } from '../trainer-runner';
+import type { TrainerRunner } from '../trainer/trainer-runner';
 import type { VertexSettings } from '../vertex/custom-job-request';
 import type { DatasetReport, ValidationThresholds } from '../validate-dataset';
 
@@ -71,14 +73,14 @@ export interface PipelineOptions {
 
 export interface PipelineDeps {
   /** The serving configuration: decoder, image limits, storage endpoint, onnxruntime threads. */
-  config: Readonly<Config>;
+  config: Readonly<PipelineSettings>;
   logger: Logger;
   progressStream: ProgressStream;
   /** Folder holding the `training` package (the repository root). */
   repoRoot: string;
   now?: () => Date;
   signal?: AbortSignal;
-  /** Runs the trainer; default: from options.runner (pipeline/src/create-trainer-runner.ts). */
+  /** Runs the trainer; default: from options.runner (pipeline/src/trainer/choose-trainer-runner.ts). */
   trainerRunner?: TrainerRunner;
 }
 

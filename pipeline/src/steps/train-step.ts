@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { measureRobustness } from '../robustness';
 import { runSourceEvaluations } from '../source-evaluations';
 import { readRunDir, type RunDir } from '../run-dir';
-import type { TrainerRunner } from '../trainer-runner';
+import type { TrainerRunner } from '../trainer/trainer-runner';
 import { trainerJob } from '../training-jobs';
 import { pretrainStage } from './pretrain-stage';
 import type { StepContext } from './step-context';

@@ -9,12 +9,12 @@
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { type BlobStore, FileBlobStore, isBlobNotFound } from '../../../functions/src/core';
+import { type BlobStore, FileBlobStore, isBlobNotFound } from '../../../functions/src/platform';
 import { TrainingFailedError, UsageError } from '../errors';
 import { Progress, type ProgressStream } from '../progress';
 import type { RecipeCompute } from '../recipe';
-import { quoteArgument, type TrainerEvent, TrainerEventFollower } from '../run-trainer';
-import type { TrainerJob, TrainerRun, TrainerRunner } from '../trainer-runner';
+import { quoteArgument, type TrainerEvent, TrainerEventFollower } from '../trainer/trainer-process';
+import type { TrainerJob, TrainerRun, TrainerRunner } from '../trainer/trainer-runner';
 import { buildCustomJobRequest, fusePath, resolveCompute, type VertexSettings } from './custom-job-request';
 import { type CustomJobService, CustomJobServiceError, type CustomJobStatus, TERMINAL_STATES } from './custom-job-service';
 
@@ -85,7 +85,9 @@ export class VertexTrainerRunner implements TrainerRunner {
   private datasetUri(job: TrainerJob): string {
     if (/^gs:\/\//i.test(job.dataset.uri)) return job.dataset.uri;
     if (job.dataset.local === null)
-      throw new UsageError(`--runner vertex trains on a dataset in Cloud Storage; ${job.dataset.uri} is local: upload it first (scripts/upload-dataset.ts)`);
+      throw new UsageError(
+        `--runner vertex trains on a dataset in Cloud Storage; ${job.dataset.uri} is local: upload it first (scripts/ops/upload-dataset.ts)`,
+      );
     return `${this.stageUri(job)}/dataset`;
   }
 

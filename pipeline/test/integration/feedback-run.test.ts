@@ -5,17 +5,18 @@
  * them in the dataset report and counts them in the model card. The trainer is a recording
  * stand-in that writes a completed run (the "brightness" fixture model) for the folder it is given.
  */
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildService, registerFunctions } from '../../../functions/src/app';
-import { loadConfig } from '../../../functions/src/config';
-import { createMemoryLogger } from '../../../functions/src/logger';
+import { buildService, registerFunctions } from '../../../functions/src/serving/app';
+import { loadConfig } from '../../../functions/src/serving/config';
+import { createMemoryLogger } from '../../../functions/src/platform/logger';
 import { startFunction } from '../../../functions/test/support/function-server';
 import { parseCommandLine } from '../../src/cli';
 import { runPipeline } from '../../src/pipeline';
 import { isValidationHash } from '../../src/shared-constants';
-import type { TrainerJob, TrainerRun, TrainerRunner } from '../../src/trainer-runner';
+import type { TrainerJob, TrainerRun, TrainerRunner } from '../../src/trainer/trainer-runner';
 import { generateImages, noiseImage, writeDataset } from '../support/datasets';
 import { splitOf, writeFakeRun } from '../support/fake-run';
 import { createHash } from 'node:crypto';
@@ -103,13 +104,13 @@ it('takes images from POST /feedback into the next training, train split only', 
     await client.close();
   }
 
-  const config = loadConfig({ MODEL_STORE: path.join(root, 'models'), LOG_LEVEL: 'error', METRICS_SINK: 'none' });
+  const settings = loadPipelineSettings({ MODEL_STORE: path.join(root, 'models'), LOG_LEVEL: 'error', METRICS_SINK: 'none' });
   const work = path.join(root, 'work');
   const argv = ['--dataset', dataset, '--name', 'tiny', '--work-dir', work, '--with-feedback', feedbackStore, '--val-fraction', '0.3'];
   const parsed = parseCommandLine(
     [...argv, '--min-train-per-class', '4', '--min-eval-per-class', '1', '--max-imbalance', '10', '--no-robustness', '--max-ece', '0.3'],
     {
-      config,
+      config: settings,
       repoRoot: root,
       now: new Date('2026-12-01T10:00:00Z'),
       systemPython: true,
@@ -119,7 +120,7 @@ it('takes images from POST /feedback into the next training, train split only', 
   const runner = new RecordingRunner();
   let output = '';
   const result = await runPipeline(parsed.options, {
-    config,
+    config: settings,
     logger: createMemoryLogger(),
     progressStream: { write: (text: string) => (output += text) },
     repoRoot: root,

@@ -1,13 +1,13 @@
 /**
  * The Cloud Storage path, through the real @google-cloud/storage client against the local JSON
- * API server: a data scientist uploads a dataset with scripts/upload-dataset.ts (dataset.json
+ * API server: a data scientist uploads a dataset with scripts/ops/upload-dataset.ts (dataset.json
  * last), and the pipeline lists it and mirrors it into its cache for the trainer.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startGcsServer, type GcsServer } from '../../../functions/test/support/gcs-server';
-import { main as uploadMain } from '../../../scripts/upload-dataset';
+import { main as uploadMain } from '../../../scripts/ops/upload-dataset';
 import { cacheFolderFor, downloadDataset, listDataset, openDataset } from '../../src/dataset';
 import { DATASET_INFO, generateImages, writeDataset } from '../support/datasets';
 

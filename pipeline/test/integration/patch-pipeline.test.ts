@@ -5,14 +5,16 @@
  * published model served by /predict with its patch count and OOD answer. Needs /usr/bin/python3
  * with torch and onnx (CI installs them); without torch this file says so and skips.
  */
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildService, registerFunctions } from '../../../functions/src/app';
-import { loadConfig, repoRoot } from '../../../functions/src/config';
-import { createMemoryLogger } from '../../../functions/src/logger';
-import { parseMetadata } from '../../../functions/src/model/model-metadata';
+import { buildService, registerFunctions } from '../../../functions/src/serving/app';
+import { loadConfig } from '../../../functions/src/serving/config';
+import { repoRoot } from '../../../functions/src/platform/repo-root';
+import { createMemoryLogger } from '../../../functions/src/platform/logger';
+import { parseMetadata } from '../../../functions/src/detector/model/model-metadata';
 import { startFunction } from '../../../functions/test/support/function-server';
 import { parseCommandLine } from '../../src/cli';
 import { runPipeline } from '../../src/pipeline';
@@ -86,6 +88,7 @@ async function sourcedImages(): Promise<Record<string, Buffer>> {
       TELEMETRY_STORE: path.join(root, 'telemetry'),
     };
     const config = loadConfig(env);
+    const settings = loadPipelineSettings(env);
     const parsed = parseCommandLine(
       ['--dataset', dataset, '--name', 'sourced', '--recipe', recipeFile, '--work-dir', path.join(root, 'work'), '--threads', '1'].concat([
         '--min-train-per-class',
@@ -95,11 +98,11 @@ async function sourcedImages(): Promise<Record<string, Buffer>> {
         '--python',
         PYTHON,
       ]),
-      { config, repoRoot: repoRoot(), now: new Date(), systemPython: true },
+      { config: settings, repoRoot: repoRoot(), now: new Date(), systemPython: true },
     );
     if (parsed.help) throw new Error('unexpected --help');
     const result = await runPipeline(parsed.options, {
-      config,
+      config: settings,
       logger: createMemoryLogger('error'),
       progressStream: { write: () => true },
       repoRoot: repoRoot(),

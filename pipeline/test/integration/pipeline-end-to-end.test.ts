@@ -4,15 +4,17 @@
  * model served by the functions' /predict. Needs /usr/bin/python3 with torch and onnx (CI installs
  * them); without torch this file says so and skips.
  */
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildService, registerFunctions } from '../../../functions/src/app';
-import { loadConfig, repoRoot } from '../../../functions/src/config';
-import { parseReference } from '../../../functions/src/drift/reference';
-import { createMemoryLogger } from '../../../functions/src/logger';
-import { parseMetadata, parseProductionPointer } from '../../../functions/src/model/model-metadata';
+import { buildService, registerFunctions } from '../../../functions/src/serving/app';
+import { loadConfig } from '../../../functions/src/serving/config';
+import { repoRoot } from '../../../functions/src/platform/repo-root';
+import { parseReference } from '../../../functions/src/monitoring/drift/reference';
+import { createMemoryLogger } from '../../../functions/src/platform/logger';
+import { parseMetadata, parseProductionPointer } from '../../../functions/src/detector/model/model-metadata';
 import { multipart, startFunction } from '../../../functions/test/support/function-server';
 import { parseCommandLine } from '../../src/cli';
 import { runPipeline } from '../../src/pipeline';
@@ -65,6 +67,7 @@ async function predictOnce(config: ReturnType<typeof loadConfig>, seed: number) 
       TELEMETRY_STORE: path.join(root, 'telemetry'),
     };
     const config = loadConfig(env);
+    const settings = loadPipelineSettings(env);
     const parsed = parseCommandLine(
       [
         '--dataset',
@@ -103,12 +106,17 @@ async function predictOnce(config: ReturnType<typeof loadConfig>, seed: number) 
         '--python',
         PYTHON,
       ],
-      { config, repoRoot: repoRoot(), now: new Date(), systemPython: true },
+      { config: settings, repoRoot: repoRoot(), now: new Date(), systemPython: true },
     );
     if (parsed.help) throw new Error('unexpected --help');
     const logger = createMemoryLogger('debug');
     let progress = '';
-    const result = await runPipeline(parsed.options, { config, logger, progressStream: { write: (text: string) => (progress += text) }, repoRoot: repoRoot() });
+    const result = await runPipeline(parsed.options, {
+      config: settings,
+      logger,
+      progressStream: { write: (text: string) => (progress += text) },
+      repoRoot: repoRoot(),
+    });
 
     expect(result.status).toBe('published');
     if (result.status !== 'published') return;
@@ -221,12 +229,12 @@ async function predictOnce(config: ReturnType<typeof loadConfig>, seed: number) 
         '--python',
         PYTHON,
       ],
-      { config, repoRoot: repoRoot(), now: new Date(Date.now() + 2000), systemPython: true },
+      { config: settings, repoRoot: repoRoot(), now: new Date(Date.now() + 2000), systemPython: true },
     );
     if (fromRun.help) throw new Error('unexpected --help');
     progress = '';
     const ensembleResult = await runPipeline(fromRun.options, {
-      config,
+      config: settings,
       logger,
       progressStream: { write: (text: string) => (progress += text) },
       repoRoot: repoRoot(),

@@ -4,13 +4,15 @@
  * dry run, publication and serving, champion/challenger, rejection into candidates/, train/serve
  * skew, an invalid dataset, and a gs:// dataset and store through the local Cloud Storage server.
  */
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildService, registerFunctions } from '../../../functions/src/app';
-import { loadConfig, repoRoot } from '../../../functions/src/config';
-import { createMemoryLogger } from '../../../functions/src/logger';
-import { parseProductionPointer } from '../../../functions/src/model/model-metadata';
+import { buildService, registerFunctions } from '../../../functions/src/serving/app';
+import { loadConfig } from '../../../functions/src/serving/config';
+import { repoRoot } from '../../../functions/src/platform/repo-root';
+import { createMemoryLogger } from '../../../functions/src/platform/logger';
+import { parseProductionPointer } from '../../../functions/src/detector/model/model-metadata';
 import { multipart, startFunction } from '../../../functions/test/support/function-server';
 import { startGcsServer } from '../../../functions/test/support/gcs-server';
 import { parseCommandLine } from '../../src/cli';
@@ -55,7 +57,7 @@ async function pipeline(
 ): Promise<{ result: PipelineResult; output: string }> {
   runCount += 1;
   clock += 60_000;
-  const config = loadConfig(env(store, extraEnv));
+  const settings = loadPipelineSettings(env(store, extraEnv));
   const argv = [
     '--from-run',
     run,
@@ -74,11 +76,11 @@ async function pipeline(
     ...CALIBRATION,
     ...extra,
   ];
-  const parsed = parseCommandLine(argv, { config, repoRoot: repoRoot(), now: new Date(clock), systemPython: true });
+  const parsed = parseCommandLine(argv, { config: settings, repoRoot: repoRoot(), now: new Date(clock), systemPython: true });
   if (parsed.help) throw new Error('unexpected --help');
   let output = '';
   const result = await runPipeline(parsed.options, {
-    config,
+    config: settings,
     logger: createMemoryLogger(),
     progressStream: { write: (text: string) => (output += text) },
     repoRoot: repoRoot(),

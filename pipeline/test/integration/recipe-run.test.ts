@@ -4,14 +4,14 @@
  * the pre-training stage on the sibling dataset, the model stage starting from its checkpoint, the
  * command line overriding the recipe, and publication.
  */
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadConfig } from '../../../functions/src/config';
-import { createMemoryLogger } from '../../../functions/src/logger';
+import { createMemoryLogger } from '../../../functions/src/platform/logger';
 import { parseCommandLine } from '../../src/cli';
 import { runPipeline } from '../../src/pipeline';
-import type { TrainerJob, TrainerRun, TrainerRunner } from '../../src/trainer-runner';
+import type { TrainerJob, TrainerRun, TrainerRunner } from '../../src/trainer/trainer-runner';
 import { DATASET_INFO, generateImages, writeDataset } from '../support/datasets';
 import { splitOf, writeFakeRun } from '../support/fake-run';
 
@@ -58,11 +58,11 @@ class RecordingRunner implements TrainerRunner {
 }
 
 it("trains the pre-training stage, then the model from its checkpoint, with the dataset's recipe under the command line", async () => {
-  const config = loadConfig({ MODEL_STORE: path.join(root, 'models'), LOG_LEVEL: 'error', METRICS_SINK: 'none' });
+  const settings = loadPipelineSettings({ MODEL_STORE: path.join(root, 'models'), LOG_LEVEL: 'error', METRICS_SINK: 'none' });
   const work = path.join(root, 'work');
   const argv = ['--dataset', path.join(root, 'data', 'main'), '--name', 'main', '--work-dir', work, '--epochs', '2', '--no-robustness'];
   const parsed = parseCommandLine([...argv, '--min-train-per-class', '4', '--min-eval-per-class', '4'], {
-    config,
+    config: settings,
     repoRoot: path.join(root, 'repo'),
     now: new Date('2026-12-01T10:00:00Z'),
     systemPython: true,
@@ -71,7 +71,7 @@ it("trains the pre-training stage, then the model from its checkpoint, with the 
   const runner = new RecordingRunner();
   let output = '';
   const result = await runPipeline(parsed.options, {
-    config,
+    config: settings,
     logger: createMemoryLogger(),
     progressStream: { write: (text: string) => (output += text) },
     repoRoot: path.join(root, 'repo'),

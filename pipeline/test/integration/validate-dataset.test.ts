@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { SharpDecoder } from '../../../functions/src/image/sharp-decoder';
+import { SharpDecoder } from '../../../functions/src/detector/image/sharp-decoder';
 import { listDataset, openDataset } from '../../src/dataset';
 import { parseDatasetInfo } from '../../src/dataset-info';
 import { scanDataset } from '../../src/scan-dataset';

@@ -6,17 +6,17 @@
  * and log lines followed, run folder fetched), a failed job, a refused create (quota), cancellation,
  * and a whole pipeline run that publishes — or, when the job fails, publishes nothing.
  */
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { GcsBlobStore } from '../../../functions/src/storage/gcs-blob-store';
-import { loadConfig } from '../../../functions/src/config';
-import { createMemoryLogger } from '../../../functions/src/logger';
+import { GcsBlobStore } from '../../../functions/src/platform/storage/gcs-blob-store';
+import { createMemoryLogger } from '../../../functions/src/platform/logger';
 import { startGcsServer, type GcsServer } from '../../../functions/test/support/gcs-server';
 import { parseCommandLine } from '../../src/cli';
 import { isPipelineError } from '../../src/errors';
 import { runPipeline } from '../../src/pipeline';
-import type { TrainerJob } from '../../src/trainer-runner';
+import type { TrainerJob } from '../../src/trainer/trainer-runner';
 import { trainerJob } from '../../src/training-jobs';
 import { AiplatformCustomJobService } from '../../src/vertex/aiplatform-custom-job-service';
 import type { VertexSettings } from '../../src/vertex/custom-job-request';
@@ -102,7 +102,7 @@ function runner(server: VertexServer, runId: string, progress: { text: string })
 
 function job(runId: string, initFrom: string | null = null): TrainerJob {
   const parsed = parseCommandLine(['--dataset', `gs://${BUCKET}/datasets/tiny/1`, '--name', 'tiny', '--work-dir', path.join(root, runId), '--epochs', '1'], {
-    config: loadConfig({ MODEL_STORE: path.join(root, 'models') }),
+    config: loadPipelineSettings({ MODEL_STORE: path.join(root, 'models') }),
     repoRoot: root,
     now: new Date(),
     systemPython: true,
@@ -232,7 +232,7 @@ describe('VertexTrainerRunner', () => {
 
 describe('the pipeline with --runner vertex', () => {
   async function pipeline(server: VertexServer, runId: string) {
-    const config = loadConfig({
+    const settings = loadPipelineSettings({
       MODEL_STORE: path.join(root, 'models'),
       STORAGE_API_ENDPOINT: gcs.url,
       GOOGLE_CLOUD_PROJECT: 'demo-project',
@@ -244,11 +244,11 @@ describe('the pipeline with --runner vertex', () => {
       ...['--runner', 'vertex', '--vertex-staging', SETTINGS.staging, '--vertex-image', SETTINGS.image],
       ...['--min-train-per-class', '4', '--min-eval-per-class', '4', '--no-robustness', '--max-ece', '0.2'],
     ];
-    const parsed = parseCommandLine(argv, { config, repoRoot: root, now: new Date('2026-12-01T10:00:00Z'), systemPython: true });
+    const parsed = parseCommandLine(argv, { config: settings, repoRoot: root, now: new Date('2026-12-01T10:00:00Z'), systemPython: true });
     if (parsed.help) throw new Error('unexpected --help');
     const staging = new GcsBlobStore({ bucket: BUCKET, prefix: 'vertex-staging', apiEndpoint: gcs.url });
     return runPipeline(parsed.options, {
-      config,
+      config: settings,
       logger: createMemoryLogger(),
       progressStream: { write: () => true },
       repoRoot: root,

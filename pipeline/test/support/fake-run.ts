@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SharpDecoder } from '../../../functions/src/image/sharp-decoder';
-import { createMemoryLogger } from '../../../functions/src/logger';
-import { type ModelMetadata, parseMetadata } from '../../../functions/src/model/model-metadata';
-import { createOnnxEngine } from '../../../functions/src/model/onnx-session';
+import { SharpDecoder } from '../../../functions/src/detector/image/sharp-decoder';
+import { createMemoryLogger } from '../../../functions/src/platform/logger';
+import { type ModelMetadata, parseMetadata } from '../../../functions/src/detector/model/model-metadata';
+import { createOnnxEngine } from '../../../functions/src/detector/model/onnx-session';
 import { evaluateItems, loadModelForEvaluation } from '../../src/evaluate';
-import { binaryMetrics } from '../../src/metrics';
+import { binaryMetrics } from '../../src/evaluation-metrics';
 import type { SplitFile, SplitItem } from '../../src/run-dir';
 
 const FIXTURE = path.join(__dirname, '..', '..', '..', 'functions', 'test', 'fixtures', 'models', 'brightness', 'v1');

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
-import { loadConfig } from '../../../functions/src/core';
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import { HELP, parseCommandLine, type CliContext } from '../../src/cli';
 import { UsageError } from '../../src/errors';
 import { buildTrainerArgs } from '../../src/pipeline';
 import { trainerCommand } from '../../src/run-dir';
 
 const context: CliContext = {
-  config: loadConfig({ MODEL_STORE: '/srv/models' }),
+  config: loadPipelineSettings({ MODEL_STORE: '/srv/models' }),
   repoRoot: '/repo',
   now: new Date('2026-11-26T10:15:00.123Z'),
   systemPython: true,
@@ -206,7 +206,7 @@ describe('trainerCommand', () => {
 });
 
 describe('--runner vertex', () => {
-  const vertexContext: CliContext = { ...context, config: loadConfig({ MODEL_STORE: '/srv/models', GOOGLE_CLOUD_PROJECT: 'demo-project' }) };
+  const vertexContext: CliContext = { ...context, config: loadPipelineSettings({ MODEL_STORE: '/srv/models', GOOGLE_CLOUD_PROJECT: 'demo-project' }) };
   const base = ['--dataset', 'gs://b/datasets/shoes/3', '--name', 'shoes', '--runner', 'vertex'];
 
   it('reads the Vertex AI settings, compute flags included', () => {

@@ -4,11 +4,12 @@
  * no training flag but _EPOCHS (so dataset.json's recipe decides), and _RUNNER=vertex adds the
  * Vertex AI settings.
  */
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig, repoRoot } from '../../../functions/src/core';
+import { repoRoot } from '../../../functions/src/platform';
 import { parseCommandLine } from '../../src/cli';
 
 const build = parseYaml(readFileSync(path.join(repoRoot(), 'pipeline', 'cloudbuild.yaml'), 'utf8')) as { steps: Array<{ id: string; args: string[] }> };
@@ -40,7 +41,7 @@ function argvOf(substitutions: Record<string, string>): string[] {
 
 const parse = (argv: string[]) => {
   const parsed = parseCommandLine(argv, {
-    config: loadConfig({ GOOGLE_CLOUD_PROJECT: 'demo-project' }),
+    config: loadPipelineSettings({ GOOGLE_CLOUD_PROJECT: 'demo-project' }),
     repoRoot: '/app',
     now: new Date(),
     systemPython: true,

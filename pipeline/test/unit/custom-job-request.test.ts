@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import * as path from 'node:path';
-import { loadConfig, repoRoot } from '../../../functions/src/core';
+import { repoRoot } from '../../../functions/src/platform';
 import { parseCommandLine } from '../../src/cli';
 import { applyRecipe, loadRecipe } from '../../src/recipe';
 import { trainerJob } from '../../src/training-jobs';
@@ -18,9 +19,9 @@ const SETTINGS: VertexSettings = {
 
 describe('buildCustomJobRequest', () => {
   it('builds the shoes recipe job of the golden file', async () => {
-    const config = loadConfig({ MODEL_STORE: 'gs://demo-data/models', GOOGLE_CLOUD_PROJECT: 'demo-project' });
+    const settings = loadPipelineSettings({ MODEL_STORE: 'gs://demo-data/models', GOOGLE_CLOUD_PROJECT: 'demo-project' });
     const parsed = parseCommandLine(['--dataset', 'gs://demo-data/datasets/shoes/v3', '--name', 'shoes', '--work-dir', '/work/shoes-20261201T100000Z'], {
-      config,
+      config: settings,
       repoRoot: repoRoot(),
       now: new Date('2026-12-01T10:00:00Z'),
       systemPython: true,

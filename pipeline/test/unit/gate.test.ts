@@ -1,5 +1,5 @@
 import { type ChampionResult, decideGate, DEFAULT_GATE, type GateThresholds } from '../../src/gate';
-import { binaryMetrics, type BinaryMetrics } from '../../src/metrics';
+import { binaryMetrics, type BinaryMetrics } from '../../src/evaluation-metrics';
 
 /** Metrics with the given headline numbers (the rest from a small real computation). */
 function metrics(overrides: Partial<BinaryMetrics>): BinaryMetrics {

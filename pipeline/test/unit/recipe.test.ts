@@ -1,13 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { loadPipelineSettings } from '../../src/pipeline-settings';
 import * as path from 'node:path';
-import { loadConfig, repoRoot } from '../../../functions/src/core';
+import { repoRoot } from '../../../functions/src/platform';
 import { parseCommandLine, type CliContext } from '../../src/cli';
 import { UsageError } from '../../src/errors';
 import { applyRecipe, loadRecipe, parseRecipe, recipeFile, recipeTrainerArgs, siblingDataset } from '../../src/recipe';
 import { buildTrainerArgs, pretrainBase } from '../../src/training-jobs';
 
 const ROOT = repoRoot();
-const context: CliContext = { config: loadConfig({ MODEL_STORE: '/srv/models' }), repoRoot: ROOT, now: new Date('2026-12-01T10:00:00Z'), systemPython: true };
+const context: CliContext = {
+  config: loadPipelineSettings({ MODEL_STORE: '/srv/models' }),
+  repoRoot: ROOT,
+  now: new Date('2026-12-01T10:00:00Z'),
+  systemPython: true,
+};
 const parse = (argv: string[]) => {
   const parsed = parseCommandLine(argv, context);
   if (parsed.help) throw new Error('expected options');

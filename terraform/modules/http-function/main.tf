@@ -2,7 +2,7 @@
 # are built, sized and secured the same way; only the values in functions.json differ.
 #
 # Terraform creates the function from the bundle it is given and owns every setting. Later code
-# releases go through scripts/deploy.sh (CI runs it on main), which uploads its own source; the
+# releases go through scripts/ops/deploy.sh (CI runs it on main), which uploads its own source; the
 # source is therefore ignored after creation, so an apply never rolls code back to an old bundle.
 
 resource "google_cloudfunctions2_function" "this" {
