@@ -9,7 +9,7 @@
  * are scored by the pipeline's evaluateItems (the serving core); the count and accuracy are checked
  * against the version's metrics.json before anything is written.
  *
- *   npm run build && node dist/scripts/bundled-uncertainty-bands.js [--data data] [--models models] [name ...]
+ *   npm run build && node dist/scripts/bench/bundled-uncertainty-bands.js [--data data] [--models models] [name ...]
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,7 @@
  * Prints the held-out evaluation of one or more recipes side by side (heldout.json files written
  * by `python3 -m training.heldout_eval`), then each recipe's full tables:
  *
- *   npm run build && node dist/scripts/held-out-tables.js A=runs/heldout-A/heldout.json B=runs/heldout-B/heldout.json
+ *   npm run build && node dist/scripts/bench/held-out-tables.js A=runs/heldout-A/heldout.json B=runs/heldout-B/heldout.json
  */
 import { readFileSync } from 'node:fs';
 import { isHeldOutReport, renderHeldOut, summarizeHeldOut, type HeldOutReport } from '../../pipeline/src/held-out-report';
@@ -12,7 +12,7 @@ const auc = (value: number | null | undefined): string => (value === null || val
 
 function main(args: string[]): number {
   if (args.length === 0) {
-    process.stderr.write('usage: node dist/scripts/held-out-tables.js NAME=path/to/heldout.json [NAME=…]\n');
+    process.stderr.write('usage: node dist/scripts/bench/held-out-tables.js NAME=path/to/heldout.json [NAME=…]\n');
     return 2;
   }
   const reports: Array<[string, HeldOutReport]> = args.map((arg) => {

@@ -3,7 +3,7 @@
  * mark of the Stable Diffusion v1 scripts and SDXL pipelines; functions/src/detector/evidence/invisible-watermark.ts),
  * with the same decoder and bounds as the service, grouped by the folder under each root.
  *
- *   npm run build && node dist/scripts/scan-watermarks.js <folder> [<folder> …]
+ *   npm run build && node dist/scripts/bench/scan-watermarks.js <folder> [<folder> …]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,7 +30,7 @@ interface Tally {
 async function main(): Promise<void> {
   const roots = process.argv.slice(2);
   if (roots.length === 0) {
-    process.stderr.write('usage: node dist/scripts/scan-watermarks.js <folder> [<folder> …]\n');
+    process.stderr.write('usage: node dist/scripts/bench/scan-watermarks.js <folder> [<folder> …]\n');
     process.exitCode = 2;
     return;
   }

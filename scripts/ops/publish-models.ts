@@ -2,7 +2,7 @@
  * Copies the production versions of the bundled models (models/ of this repository) into a model
  * store: how a new deployment gets its first models before any training has run.
  *
- *   npm run build && node dist/scripts/publish-models.js --to gs://<bucket>/models
+ *   npm run build && node dist/scripts/ops/publish-models.js --to gs://<bucket>/models
  *
  * For each model, every file of its production version is written create-only (versions are
  * immutable: a file that exists with other content stops the copy), model.onnx is checked against
@@ -22,7 +22,7 @@ import { type BlobStore, FileBlobStore, isBlobNotFound, isPreconditionFailed, op
 import { loadConfig } from '../../functions/src/serving';
 import { loadTrustMaterial, parseProductionPointer } from '../../functions/src/detector';
 
-export const HELP = `Usage: node dist/scripts/publish-models.js --to <gs://bucket/models | dir> [options]
+export const HELP = `Usage: node dist/scripts/ops/publish-models.js --to <gs://bucket/models | dir> [options]
 
 Copies the production version of each bundled model (from models/) into a model store,
 production.json last, and the C2PA trust material (models/trust/) to <store>/trust, trust.json last.

@@ -1,7 +1,7 @@
 /**
  * Uploads a labelled dataset for the training pipeline:
  *
- *   npm run build && node dist/scripts/upload-dataset.js --dataset ./my-dataset --to gs://bucket/datasets
+ *   npm run build && node dist/scripts/ops/upload-dataset.js --dataset ./my-dataset --to gs://bucket/datasets
  *
  * 1. validates the local folder with the pipeline's own checks (dataset.json schema, every image
  *    decoded by the serving decoder, class counts and balance, duplicates, leakage, corrupt files);
@@ -26,7 +26,7 @@ import { scanDataset } from '../../pipeline/src/scan-dataset';
 import { renderDatasetReport, validateDataset, type DatasetReport, type ValidationThresholds } from '../../pipeline/src/validate-dataset';
 import { parseValidationFlags, VALIDATION_FLAGS, VALIDATION_HELP } from '../../pipeline/src/validation-flags';
 
-export const HELP = `Usage: node dist/scripts/upload-dataset.js --dataset <dir> --to <gs://bucket/datasets | dir> [options]
+export const HELP = `Usage: node dist/scripts/ops/upload-dataset.js --dataset <dir> --to <gs://bucket/datasets | dir> [options]
 
 Validates a local dataset folder and uploads it to <to>/<name>/<version>/, dataset.json last.
 

@@ -43,10 +43,10 @@ describe('the bulk scoring job', () => {
   });
 
   it('is built from a Dockerfile whose entry point is the detector command', () => {
-    const dockerfile = fs.readFileSync(path.join(ROOT, 'scripts', 'score-job.Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "scripts\/detector\.js"\]$/m);
+    const dockerfile = fs.readFileSync(path.join(ROOT, 'scripts', 'detector', 'score-job.Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "scripts\/detector\/detector\.js"\]$/m);
     expect(dockerfile).toMatch(/ONNXRUNTIME_NODE_INSTALL=skip/);
-    const build = parseYaml(fs.readFileSync(path.join(ROOT, 'scripts', 'score-job.cloudbuild.yaml'), 'utf8')) as {
+    const build = parseYaml(fs.readFileSync(path.join(ROOT, 'scripts', 'detector', 'score-job.cloudbuild.yaml'), 'utf8')) as {
       steps: Array<{ args: string[] }>;
       images: string[];
     };

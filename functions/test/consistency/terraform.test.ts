@@ -146,7 +146,7 @@ function substitute(substitutions: Record<string, string>, attributes: Record<st
 
 /** Runs scripts/ops/deploy.sh --dry-run and parses each `gcloud functions deploy` into name and flags. */
 function deployCommands(args: string[]): Map<string, Map<string, string>> {
-  const result = spawnSync('bash', [path.join(ROOT, 'scripts', 'deploy.sh'), '--dry-run', ...args], { encoding: 'utf8' });
+  const result = spawnSync('bash', [path.join(ROOT, 'scripts', 'ops', 'deploy.sh'), '--dry-run', ...args], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`deploy.sh --dry-run failed: ${result.stderr}`);
   const commands = new Map<string, Map<string, string>>();
   let current: Map<string, string> | null = null;

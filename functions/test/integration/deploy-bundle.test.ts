@@ -83,7 +83,7 @@ describe('deploy bundle (scripts/ops/build-bundle.sh)', () => {
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-bundle-'));
     bundle = path.join(work, 'bundle');
-    run('bash', [path.join(ROOT, 'scripts', 'build-bundle.sh'), bundle], { cwd: ROOT });
+    run('bash', [path.join(ROOT, 'scripts', 'ops', 'build-bundle.sh'), bundle], { cwd: ROOT });
     files = listFiles(bundle).sort();
   }, 5 * MINUTES);
 

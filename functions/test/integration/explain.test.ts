@@ -8,16 +8,19 @@ import sharp from 'sharp';
 import { explainResponseSchema, predictResponseSchema } from '../../src/serving/api/schemas';
 import { GRID, HEATMAP_MAX_SIDE } from '../../src/detector/scoring/explain-image';
 import { type FunctionClient, multipart, startFunction } from '../support/function-server';
-import { fixtureImage, startService } from '../support/test-service';
+import { fixtureImage, startService, tempDir } from '../support/test-service';
+import { telemetryLines } from '../support/telemetry-fixtures';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FIXTURES } from '../support/test-service';
 
 let explain: FunctionClient;
 let predict: FunctionClient;
+const telemetry = tempDir('explain-telemetry-');
 
 beforeAll(async () => {
-  startService({ API_KEYS: 'key-0123456789abcdef' });
+  // One record per flush, written before the answer: a test can count what a request left.
+  startService({ API_KEYS: 'key-0123456789abcdef', TELEMETRY_STORE: telemetry, TELEMETRY_FLUSH_RECORDS: '1' });
   explain = await startFunction('explain');
   predict = await startFunction('predict');
 });
@@ -122,6 +125,16 @@ describe('POST /explain', () => {
     const response = await explain.request('/', { method: 'POST', ...init });
     expect(response.status).toBe(status);
     expect(response.body.error.code).toBe(code);
+  });
+
+  it('leaves one telemetry record per explained image, like /predict', async () => {
+    const before = telemetryLines(telemetry);
+    const res = await explain.request('/', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/png' }, body: await halves() });
+    expect(res.status).toBe(200);
+    expect(telemetryLines(telemetry)).toBe(before + 1);
+    const predicted = await predict.request('/', { method: 'POST', headers: { ...auth, 'Content-Type': 'image/png' }, body: await halves() });
+    expect(predicted.status).toBe(200);
+    expect(telemetryLines(telemetry)).toBe(before + 2);
   });
 
   it('answers GET with 405', async () => {
