@@ -1,4 +1,6 @@
-"""Saves and restores checkpoint.pt: weights plus everything needed to rebuild the model."""
+"""Saves and restores checkpoint.pt, one format for every trainer: the weights plus the
+`model_config` that rebuilds the model (an architecture of architectures.py, an ensemble, or the
+patch detector, arch "patchnet"), and whatever the trainer adds beside them."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from torch import nn
 
 from .architectures import build_model
 from .ensemble_model import build_ensemble
+from .patches import PatchNet
 
 
 def save_checkpoint(path: Path, model: nn.Module, model_config: dict, extra: dict) -> None:
@@ -31,7 +34,9 @@ def load_model(path: Path) -> tuple[nn.Module, dict]:
     checkpoint = read_checkpoint(path)
     config = dict(checkpoint["model_config"])
     config.pop("pretrained_path", None)
-    if config.get("arch") == "ensemble":
+    if config.get("arch") == "patchnet":
+        model = PatchNet(config["representation"], config["width"])
+    elif config.get("arch") == "ensemble":
         model = build_ensemble(config["members"], config["image_size"], config["flip"], config.get("shift", 0))
     else:
         model = build_model(**config)

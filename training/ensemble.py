@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from torch import nn
 
 from .architectures import count_parameters
 from .checkpoint_io import load_model, save_checkpoint
+from .cli_config import from_namespace
 from .ensemble_model import Ensemble, fold_batch_norm
 from .constants import ONNX_OPSET
 from .run_files import SplitMetrics, TrainingRecord, write_run_file
@@ -180,7 +182,21 @@ def combine(run_dirs: Sequence[Path], weights: str = "float16") -> tuple[list[nn
     return members, summary
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class EnsembleConfig:
+    """What one ensemble is made of; built once by parse_args."""
+
+    members: tuple[Path, ...]
+    out: Path
+    name: Optional[str]
+    flip: bool
+    shift: int
+    weights: str
+    dataset: Optional[Path]
+    threads: int
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> EnsembleConfig:
     p = argparse.ArgumentParser(prog="python3 -m training.ensemble", description=__doc__.split("\n")[0])
     p.add_argument("--members", required=True, nargs="+", type=Path, help="finished run folders of training.train")
     p.add_argument("--out", required=True, type=Path, help="run folder to write (created if missing)")
@@ -194,7 +210,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         "or int8 with a scale per output channel (a quarter; evaluated as rounded)")
     p.add_argument("--dataset", type=Path, help="dataset folder (default: the one recorded in the first member)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    return p.parse_args(argv)
+    return from_namespace(EnsembleConfig, p.parse_args(argv))
 
 
 def member_record(run_dir: Path, training: dict, checkpoint: dict) -> dict:
@@ -226,7 +242,7 @@ def pretraining_runs(trainings: Sequence[dict]) -> list[dict]:
     return list(found.values())
 
 
-def run(args: argparse.Namespace, log: ProgressLog) -> dict:
+def run(args: EnsembleConfig, log: ProgressLog) -> dict:
     started = time.time()
     torch.set_num_threads(args.threads)
     out: Path = args.out

@@ -31,18 +31,32 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
+from .cli_config import as_record, from_namespace
 from .metrics import roc_auc
 from .operating_point import decisions, operating_point
 from .patch_data import SourcedItem, list_sourced
 from .image_decode import decode_file
 from .progress_log import say
-from .train_patches import fit_logit_scale, ood_statistics, parse_args as trainer_args, score_pixels, sigmoid, split_items, train
+from .train_patches import PatchTrainingConfig, fit_logit_scale, ood_statistics, parse_args as trainer_args, score_pixels, sigmoid, split_items, train
+
+
+@dataclass(frozen=True)
+class HeldOutConfig:
+    """The folds to hold out and how to report them (the recipe's trainer settings come apart)."""
+
+    dataset: Path
+    out: Path
+    folds: str
+    max_test: int
+    target_fpr: float
+    target_fnr: float
 
 PATCH_DISAGREEMENT_LOGIT_STD = 1.5  # serving's default rule (functions/src/detector/scoring/verdict-policy.ts)
 
@@ -82,7 +96,7 @@ def sample(items: list[SourcedItem], n: int, seed: int) -> list[SourcedItem]:
     return [items[i] for i in sorted(rng.choice(len(items), size=n, replace=False).tolist())]
 
 
-def run_fold(args: argparse.Namespace, targs: argparse.Namespace, fold: str, cache: PixelCache) -> dict:
+def run_fold(args: HeldOutConfig, targs: PatchTrainingConfig, fold: str, cache: PixelCache) -> dict:
     started = time.time()
     root = args.dataset
     held = held_keys(fold)
@@ -131,7 +145,7 @@ def run_fold(args: argparse.Namespace, targs: argparse.Namespace, fold: str, cac
         row["held_out_generators"][key] = {**decisions(p, point), "roc_auc": roc_auc(labels, np.concatenate([real_val_probs, p]))}
     if fold.startswith("FAKE/aligned-"):
         family = fold.split("aligned-", 1)[1]
-        held_targs = argparse.Namespace(**{**vars(targs), "aligned_families": family, "generators": "exclude"})
+        held_targs = replace(targs, aligned_families=family, generators="exclude")
         fakes = [it for it in split_items(held_targs, root, "val", set())[0] if it.source == f"aligned-{family}"]
         p = probs(sample(fakes, args.max_test, targs.seed))
         row["held_out_aligned"] = decisions(p, point)
@@ -151,13 +165,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--max-test", type=int, default=300)
     p.add_argument("--target-fpr", type=float, default=0.02)
     p.add_argument("--target-fnr", type=float, default=0.02)
-    args = p.parse_args(own)
+    args = from_namespace(HeldOutConfig, p.parse_args(own))
     targs = trainer_args(["--dataset", str(args.dataset), "--out", str(args.out), *rest])
     torch.set_num_threads(targs.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     out_file = args.out / "heldout.json"
     result = json.loads(out_file.read_text()) if out_file.exists() else {"folds": []}
-    result["recipe"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(targs).items()}
+    result["recipe"] = as_record(targs)
     result["command"] = "/usr/bin/python3 -m training.heldout_eval " + " ".join(argv)
     result["targets"] = {"fpr": args.target_fpr, "fnr": args.target_fnr}
     done = {row["fold"] for row in result["folds"]}

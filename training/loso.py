@@ -25,6 +25,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -32,10 +33,21 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .cli_config import as_record, from_namespace
 from .metrics import binary_metrics, roc_auc
 from .patch_data import list_sourced, load_pixels
 from .progress_log import say
-from .train_patches import choose_threshold, ood_distance, ood_statistics, parse_args as trainer_args, score_pixels, sigmoid, train
+from .train_patches import PatchTrainingConfig, choose_threshold, ood_distance, ood_statistics, parse_args as trainer_args, score_pixels, sigmoid, train
+
+
+@dataclass(frozen=True)
+class LosoConfig:
+    """Which sources to hold out in turn (the recipe's trainer settings come apart)."""
+
+    dataset: Path
+    out: Path
+    sources: Optional[str]
+    max_test: int
 
 VARIANTS = ("original", "jpeg75", "long512", "half")
 
@@ -60,7 +72,7 @@ def variant(pixels: np.ndarray, name: str) -> np.ndarray:
     raise ValueError(name)
 
 
-def fold(args, targs, key, items_train, px_train, items_val, px_val, held, px_held) -> dict:
+def fold(args: LosoConfig, targs: PatchTrainingConfig, key: str, items_train, px_train, items_val, px_val, held, px_held) -> dict:
     started = time.time()
     keep = [i for i, it in enumerate(items_train) if it.key != key]
     model, _ = train(targs, args.dataset, [items_train[i] for i in keep], [px_train[i] for i in keep])
@@ -113,7 +125,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--sources", help="comma-separated CLASS/source keys (default: every source)")
     p.add_argument("--max-test", type=int, default=300, help="held-out images tested per source (seeded sample)")
-    args = p.parse_args(own)
+    args = from_namespace(LosoConfig, p.parse_args(own))
     targs = trainer_args(["--dataset", str(args.dataset), "--out", str(args.out), *rest])
     if targs.aligned_families:
         p.error("aligned fakes (--aligned-families) are not paired here; evaluate such a recipe with python3 -m training.heldout_eval (recipe evaluation.held_out)")
@@ -124,8 +136,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     px_train, px_val = load_pixels(args.dataset, items_train), load_pixels(args.dataset, items_val)
     keys = sorted({it.key for it in items_train}) if not args.sources else args.sources.split(",")
     out_file = args.out / "loso.json"
-    result = json.loads(out_file.read_text()) if out_file.exists() else {"recipe": vars(targs), "folds": []}
-    result["recipe"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(targs).items()}
+    result = json.loads(out_file.read_text()) if out_file.exists() else {"folds": []}
+    result["recipe"] = as_record(targs)
     done = {row["source"] for row in result["folds"]}
     for key in keys:
         if key in done:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Optional
 
 from .constants import (AI_INDEX, INPUT_NAME, LABELS, MEAN, METADATA_SCHEMA_VERSION, OUTPUT_NAME,
                         PIXEL_SCALE, STD)
@@ -12,10 +13,19 @@ def utc_now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+# A whole-image classifier: two logits, softmax, P(AI) at AI_INDEX.
+CLASSIFIER_OUTPUT = {"name": OUTPUT_NAME, "activation": "softmax", "ai_index": AI_INDEX}
+
+
 def build_metadata(*, name: str, architecture: str, parameters: int, image_size: int,
                    dataset: dict, framework: str, opset: int, epochs: int, seed: int,
-                   created_at: str, threshold: float = 0.5) -> dict:
-    return {
+                   created_at: str, threshold: float = 0.5, output: Optional[dict] = None,
+                   patches: Optional[dict] = None, ood: Optional[dict] = None,
+                   operating_point: Optional[dict] = None) -> dict:
+    """metadata.json for every trainer (models/metadata.schema.json; run_files.write_run_file checks
+    it before it is written). A patch model passes its `patches` grid, `ood` statistics and its
+    sigmoid `output`; `image_size` is then the patch side."""
+    metadata = {
         "schema_version": METADATA_SCHEMA_VERSION,
         "name": name,
         "version": None,
@@ -24,7 +34,7 @@ def build_metadata(*, name: str, architecture: str, parameters: int, image_size:
         "parameters": int(parameters),
         "input": {"name": INPUT_NAME, "shape": [-1, 3, image_size, image_size], "dtype": "float32",
                   "layout": "NCHW"},
-        "output": {"name": OUTPUT_NAME, "activation": "softmax", "ai_index": AI_INDEX},
+        "output": dict(output if output is not None else CLASSIFIER_OUTPUT),
         "preprocessing": {
             "width": image_size,
             "height": image_size,
@@ -46,3 +56,6 @@ def build_metadata(*, name: str, architecture: str, parameters: int, image_size:
             "seed": int(seed),
         },
     }
+    optional = {"patches": patches, "ood": ood, "operating_point": operating_point}
+    metadata.update({key: value for key, value in optional.items() if value is not None})
+    return metadata

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import onnx
@@ -24,31 +24,37 @@ PARITY_COUNT = 256  # validation images in the parity bundle that Node checks wi
 PYTHON_PARITY_COUNT = 16  # of those, inputs checked by a Python ONNX evaluator (reference or NumPy); both are slow
 
 
-def export_onnx(model: nn.Module, image_size: int, path: Path, opset: int = ONNX_OPSET) -> None:
-    exportable = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
-    dummy = torch.zeros(1, 3, image_size, image_size, dtype=torch.float32)
+def export_onnx(model: nn.Module, image_size: int, path: Path, opset: int = ONNX_OPSET,
+                output_names: Sequence[str] = (OUTPUT_NAME,), class_count: Optional[int] = NUM_CLASSES,
+                batch: int = 1) -> None:
+    """The one ONNX export of every trainer: input `INPUT_NAME` [batch, 3, size, size], outputs
+    `output_names` (the first is the logits), batch dimension dynamic (traced at `batch`). `class_count` is written
+    into the logits' shape where the exporter lost it (None: leave the shape as exported)."""
+    exportable = copy.deepcopy(model).cpu().to(memory_format=torch.contiguous_format).eval()
+    dummy = torch.zeros(batch, 3, image_size, image_size, dtype=torch.float32)
     with torch.no_grad():
         torch.onnx.export(
             exportable,
             dummy,
             str(path),
             input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            output_names=list(output_names),
+            dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in output_names}},
             opset_version=opset,
             do_constant_folding=True,
         )
-    _declare_class_count(path)
+    if class_count is not None:
+        _declare_class_count(path, class_count)
 
 
-def _declare_class_count(path: Path) -> None:
+def _declare_class_count(path: Path, class_count: int) -> None:
     """torch's exporter loses the class dimension after a Reshape (ensemble views) and writes a
     symbolic name; the contract is [batch, 2], which onnx.checker's full check then verifies."""
     model = onnx.load(str(path))
     dims = model.graph.output[0].type.tensor_type.shape.dim
     if len(dims) == 2 and not dims[1].dim_value:
         dims[1].Clear()
-        dims[1].dim_value = NUM_CLASSES
+        dims[1].dim_value = class_count
         onnx.save(model, str(path))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 import random
 import sys
 import time
@@ -21,6 +22,7 @@ import torch
 from .architectures import ARCHITECTURE_NAMES, ARCHITECTURES, build_model, count_parameters, load_matching_weights
 from .augment import AugmentConfig, augment_config
 from .checkpoint_io import read_checkpoint, save_checkpoint
+from .cli_config import as_record, from_namespace
 from .run_files import SplitMetrics, TrainingRecord, write_run_file
 from .constants import DEFAULT_IMAGE_SIZE_COMPACT, DEFAULT_IMAGE_SIZE_OTHER, ONNX_OPSET
 from .dataset_files import build_splits, read_dataset_info
@@ -45,7 +47,44 @@ class ArgumentParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class TrainConfig:
+    """What one training run is asked to do; built once by parse_args."""
+
+    dataset: Path
+    out: Path
+    name: Optional[str]
+    arch: str
+    image_size: int
+    width: int
+    depth: int
+    stages: int
+    stem_stride: Optional[int]
+    dropout: float
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    warmup_epochs: float
+    label_smoothing: float
+    patience: int
+    select_metric: str
+    max_steps: Optional[int]
+    val_fraction: float
+    seed: int
+    threads: int
+    device: str
+    no_amp: bool
+    workers: int
+    no_augment: bool
+    augment: str
+    jpeg_prob: float
+    init_from: Optional[Path]
+    pretrained_weights: Optional[Path]
+    device_used: torch.device
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> TrainConfig:
     p = ArgumentParser(prog="python3 -m training.train", description=__doc__.split("\n")[0])
     p.add_argument("--dataset", required=True, type=Path, help="dataset folder with dataset.json and train/")
     p.add_argument("--out", required=True, type=Path, help="run folder to write (created if missing)")
@@ -96,15 +135,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         problems.append(f"--lr is {args.lr}; it must be positive")
     if args.workers is not None and args.workers < 0:
         problems.append(f"--workers is {args.workers}; it must be 0 or more")
+    device_used = None
     try:
-        args.device_used = resolve_device(args.device)
+        device_used = resolve_device(args.device)
     except ValueError as error:
         problems.append(str(error))
     if problems:
         p.error("; ".join(problems))
     if args.workers is None:
-        args.workers = default_workers(args.device_used)
-    return args
+        args.workers = default_workers(device_used)
+    return from_namespace(TrainConfig, args, device_used=device_used)
 
 
 def seed_everything(seed: int) -> None:
@@ -113,22 +153,22 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def model_config(args: argparse.Namespace) -> dict:
+def model_config(args: TrainConfig) -> dict:
     return {"arch": args.arch, "image_size": args.image_size, "width": args.width, "depth": args.depth,
             "stages": args.stages, "stem_stride": args.stem_stride, "dropout": args.dropout,
             "pretrained_path": str(args.pretrained_weights) if args.pretrained_weights else None}
 
 
-def args_record(args: argparse.Namespace) -> dict:
+def args_record(args: TrainConfig) -> dict:
     """The command-line arguments, as training.json records them (the resolved device is not one)."""
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "device_used"}
+    return as_record(args, leave_out=("device_used",))
 
 
 def write_json(path: Path, value) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n")
 
 
-def run(args: argparse.Namespace, log: ProgressLog) -> dict:
+def run(args: TrainConfig, log: ProgressLog) -> dict:
     started = time.time()
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)

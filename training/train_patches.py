@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
 import random
 import shlex
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -32,11 +32,14 @@ import torch
 from torch import nn
 
 from .aligned_fakes import build_aligned
-from .constants import INPUT_NAME, MEAN, ONNX_OPSET, OUTPUT_NAME, STD
+from .checkpoint_io import load_model, save_checkpoint
+from .cli_config import as_record, from_namespace
+from .constants import MEAN, ONNX_OPSET, OUTPUT_NAME, STD
 from .dataset_files import read_dataset_info, sha256_file
 from .device import resolve_device
 from .run_files import ParityMeta, SplitMetrics, TrainingRecord, write_run_file
-from .metadata import utc_now_iso
+from .metadata import build_metadata, utc_now_iso
+from .onnx_export import export_onnx
 from .metrics import binary_metrics
 from .operating_point import operating_point
 from .patch_data import AUGMENT_LEVELS, PatchAugment, SourcedItem, patch_augment, augmented_patch, balanced_weights, list_sourced, load_pixels
@@ -45,9 +48,47 @@ from .progress_log import ProgressLog, run_logged, say
 
 PARITY_IMAGES = 16  # validation images whose patches go into the parity bundle
 OOD_PERCENTILE = 95.0  # the in-source validation share an image must be as typical as, to be decided
+# One logit per patch, P(AI) = sigmoid(logit); the embedding is a second output.
+PATCH_OUTPUT = {"name": OUTPUT_NAME, "activation": "sigmoid", "ai_index": 0}
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class PatchTrainingConfig:
+    """What one patch-detector training is asked to do; built once by parse_args."""
+
+    dataset: Path
+    out: Path
+    name: str
+    representation: str
+    width: int
+    patch_size: int
+    patches: int
+    epochs: int
+    samples_per_epoch: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    balance: str
+    source_adversary: float
+    no_augment: bool
+    augment: str
+    exclude_source: tuple[str, ...]
+    ood_images: int
+    seed: int
+    threads: int
+    device: str
+    aligned_families: str
+    aligned_per_source: int
+    aligned_crop: int
+    aligned_share: Optional[float]
+    taef2: Optional[Path]
+    autoencoders: Optional[Path]
+    target_fpr: Optional[float]
+    target_fnr: float
+    generators: str
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> PatchTrainingConfig:
     p = argparse.ArgumentParser(description="Train the patch detector (general model).")
     p.add_argument("--dataset", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
@@ -79,7 +120,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--target-fpr", type=float, default=None, help="decide at an operating point: at most this share of validation REAL photos called AI (the threshold), and --target-fnr of fakes called real (the lower edge of the uncertain band); default: the balanced-accuracy threshold")
     p.add_argument("--target-fnr", type=float, default=0.02)
     p.add_argument("--generators", choices=("include", "exclude"), default="include", help="whether the dataset's own FAKE folders are trained on")
-    return p.parse_args(argv)
+    return from_namespace(PatchTrainingConfig, p.parse_args(argv))
 
 
 class _Reverse(torch.autograd.Function):
@@ -169,7 +210,7 @@ class OodStatistics:
     threshold: float  # the OOD_PERCENTILE-th percentile of val_distance
 
 
-def ood_statistics(model: PatchNet, args: argparse.Namespace, train_pixels: Sequence[np.ndarray], val_embedding: np.ndarray) -> OodStatistics:
+def ood_statistics(model: PatchNet, args: PatchTrainingConfig, train_pixels: Sequence[np.ndarray], val_embedding: np.ndarray) -> OodStatistics:
     """The out-of-distribution statistics of a run: a seeded sample of --ood-images training images
     is scored, its pooled embeddings fitted, and the threshold set at the OOD_PERCENTILE-th
     percentile of the validation images' distances (the trainer and every held-out fold alike)."""
@@ -192,23 +233,6 @@ def choose_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
         if bal > best + 1e-12:
             best, best_t = bal, float(t)
     return best_t
-
-
-def export(model: PatchNet, size: int, path: Path) -> None:
-    import copy
-
-    exportable = copy.deepcopy(model).cpu().to(memory_format=torch.contiguous_format).eval()
-    dummy = torch.zeros(2, 3, size, size)
-    torch.onnx.export(
-        exportable,
-        dummy,
-        str(path),
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME, EMBEDDING_NAME],
-        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}, EMBEDDING_NAME: {0: "batch"}},
-        opset_version=ONNX_OPSET,
-        do_constant_folding=True,
-    )
 
 
 @dataclass(frozen=True)
@@ -274,7 +298,7 @@ def draw_batch(idx: np.ndarray, pixels: Sequence[np.ndarray], labels: np.ndarray
     return np.stack(patches[:size]), np.array(ys[:size]), np.array(owners[:size])
 
 
-def train(args: argparse.Namespace, root: Path, train_items: list[SourcedItem], train_pixels: list[np.ndarray],
+def train(args: PatchTrainingConfig, root: Path, train_items: list[SourcedItem], train_pixels: list[np.ndarray],
           log: Optional[ProgressLog] = None, pairs: Optional[Pairs] = None) -> tuple[PatchNet, list[dict]]:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -343,7 +367,7 @@ def per_source(items: Sequence[SourcedItem], labels: np.ndarray, probs: np.ndarr
     return out
 
 
-def write_pipeline_files(args, out: Path, root: Path, train_items, val_items, val_probs, threshold, metrics, model, log, started) -> None:
+def write_pipeline_files(args: PatchTrainingConfig, out: Path, root: Path, train_items, val_items, val_probs, threshold, metrics, model, log, started) -> None:
     """split.json, torch_eval.json, parity/ and training.json: the run folder the TypeScript
     pipeline evaluates through the serving code, gates and publishes (pipeline/src/run-dir.ts)."""
     def entries(items):
@@ -372,7 +396,7 @@ def write_pipeline_files(args, out: Path, root: Path, train_items, val_items, va
         arch=f"patchnet-{args.representation}-w{args.width}",
         params=sum(p.numel() for p in model.parameters()),
         image_size=args.patch_size,
-        args={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        args=as_record(args),
         torch_version=torch.__version__,
         dataset=read_dataset_info(root),
         onnx_opset=ONNX_OPSET,
@@ -391,11 +415,11 @@ def write_pipeline_files(args, out: Path, root: Path, train_items, val_items, va
     ))
 
 
-def aligned_families(args: argparse.Namespace) -> list[str]:
+def aligned_families(args: PatchTrainingConfig) -> list[str]:
     return [f for f in args.aligned_families.split(",") if f]
 
 
-def split_items(args: argparse.Namespace, root: Path, split: str, excluded: set[str]) -> tuple[list[SourcedItem], Pairs]:
+def split_items(args: PatchTrainingConfig, root: Path, split: str, excluded: set[str]) -> tuple[list[SourcedItem], Pairs]:
     """The items of a split the recipe trains or validates on: the dataset's own (less excluded
     sources, less its FAKE folders with --generators exclude), then the aligned fakes of the
     remaining REAL photos (training/aligned_fakes.py builds them once and caches them under
@@ -415,7 +439,7 @@ def split_items(args: argparse.Namespace, root: Path, split: str, excluded: set[
     return items, Pairs(np.array(originals), tuple(boxes))
 
 
-def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dict:
+def run(args: PatchTrainingConfig, progress: Optional[ProgressLog] = None) -> dict:
     started = time.time()
     torch.set_num_threads(args.threads)
     root = args.dataset
@@ -438,31 +462,17 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
     threshold = point.ai_threshold if point is not None else choose_threshold(val_labels, val_probs)
     ood, val_dist, ood_threshold = stats.ood, stats.val_distance, stats.threshold
     model = model.cpu()
-    checkpoint = {"state": model.state_dict(), "config": {"representation": args.representation, "width": args.width}}
-    torch.save(checkpoint, out / "checkpoint.pt")
-    export(model, args.patch_size, out / "model.onnx")
+    save_checkpoint(out / "checkpoint.pt", model, {"arch": "patchnet", "representation": args.representation, "width": args.width},
+                    {"dataset": read_dataset_info(root), "torch_version": torch.__version__})
+    export_onnx(model, args.patch_size, out / "model.onnx", output_names=(OUTPUT_NAME, EMBEDDING_NAME), class_count=None, batch=2)
     metrics = binary_metrics(val_labels, val_probs, threshold)
-    metadata = {
-        "schema_version": 1,
-        "name": args.name,
-        "version": None,
-        "created_at": utc_now_iso(),
-        "architecture": f"patchnet-{args.representation}-w{args.width}",
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "input": {"name": INPUT_NAME, "shape": [-1, 3, args.patch_size, args.patch_size], "dtype": "float32", "layout": "NCHW"},
-        "output": {"name": OUTPUT_NAME, "activation": "sigmoid", "ai_index": 0},
-        "preprocessing": {
-            "width": args.patch_size,
-            "height": args.patch_size,
-            "resize": "cover",
-            "interpolation": "bilinear",
-            "channel_order": "RGB",
-            "scale": 1 / 255,
-            "mean": list(MEAN),
-            "std": list(STD),
-        },
-        "patches": {"mode": "grid", "size": args.patch_size, "count": args.patches, "align": 8, "aggregation": "mean_logit", "logit_scale": logit_scale},
-        "ood": {
+    metadata = build_metadata(
+        name=args.name, architecture=f"patchnet-{args.representation}-w{args.width}", parameters=sum(p.numel() for p in model.parameters()),
+        image_size=args.patch_size, dataset=read_dataset_info(root), framework=f"pytorch {torch.__version__}", opset=ONNX_OPSET,
+        epochs=args.epochs, seed=args.seed, created_at=utc_now_iso(), threshold=round(threshold, 4),
+        output=PATCH_OUTPUT,
+        patches={"mode": "grid", "size": args.patch_size, "count": args.patches, "align": 8, "aggregation": "mean_logit", "logit_scale": logit_scale},
+        ood={
             "output": EMBEDDING_NAME,
             "method": "mahalanobis",
             "mean": [round(float(v), 6) for v in ood["mean"]],
@@ -470,13 +480,10 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
             "threshold": round(ood_threshold, 4),
             "percentile": OOD_PERCENTILE,
         },
-        "labels": ["real", "ai_generated"],
-        "threshold": round(threshold, 4),
-    }
-    if point is not None:
         # The pipeline sets the published operating point again from the serving path's validation scores.
-        metadata["operating_point"] = {"target_fpr": args.target_fpr, "target_fnr": args.target_fnr, "split": "val",
-                                       "ai_threshold": point.ai_threshold, "real_threshold": point.real_threshold}
+        operating_point=None if point is None else {"target_fpr": args.target_fpr, "target_fnr": args.target_fnr, "split": "val",
+                                                    "ai_threshold": point.ai_threshold, "real_threshold": point.real_threshold},
+    )
     write_run_file(out, "metadata.json", metadata)
     rows = [
         {"path": it.path, "source": it.source, "label": it.label, "probability": round(float(p), 5), "logit_std": round(float(s), 4), "ood": round(float(d), 4)}
@@ -494,10 +501,10 @@ def run(args: argparse.Namespace, progress: Optional[ProgressLog] = None) -> dic
 
 
 def load_patchnet(run_dir: Path) -> PatchNet:
-    checkpoint = torch.load(run_dir / "checkpoint.pt")
-    model = PatchNet(checkpoint["config"]["representation"], checkpoint["config"]["width"])
-    model.load_state_dict(checkpoint["state"])
-    return model.eval()
+    model, _ = load_model(run_dir / "checkpoint.pt")
+    if not isinstance(model, PatchNet):
+        raise ValueError(f"{run_dir / 'checkpoint.pt'} holds a {type(model).__name__}, not a patch detector")
+    return model
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
