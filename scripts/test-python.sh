@@ -19,8 +19,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
-if ! "$PY" -c 'import torch, torchvision, onnx, pytest, jsonschema, pyflakes' 2>/dev/null; then
-  echo "python tests need torch, torchvision, onnx, pytest, jsonschema and pyflakes for $PY (Debian: apt-get install python3-torch python3-torchvision python3-onnx python3-pytest python3-jsonschema python3-pyflakes)" >&2
+if ! "$PY" -c 'import torch, torchvision, onnx, pytest, jsonschema, pyflakes, black' 2>/dev/null; then
+  echo "python tests need torch, torchvision, onnx, pytest, jsonschema, pyflakes and black for $PY (Debian: apt-get install python3-torch python3-torchvision python3-onnx python3-pytest python3-jsonschema python3-pyflakes black)" >&2
   echo "python: 0 passed, 1 failed, 0 skipped in 0s (0 processes)"
   exit 1
 fi
@@ -29,8 +29,16 @@ started=$(date +%s)
 
 # Lint first: pyflakes (Debian's python3-pyflakes; ruff is not packaged for Debian 12) reports
 # unused imports and names, undefined names and redefinitions. A lint finding is one failure.
-if ! "$PY" -m pyflakes training scripts/*.py; then
+if ! "$PY" -m pyflakes training scripts/fixtures/*.py; then
   echo "pyflakes found problems (above)" >&2
+  failed=$((failed + 1))
+  status=1
+fi
+
+# Format: Black (Debian's `black`, settings in pyproject.toml), as Prettier is for TypeScript; a
+# file it would rewrite is one failure. `npm run format` rewrites.
+if ! "$PY" -m black --check --quiet training scripts/fixtures; then
+  echo "black would reformat the files above: run npm run format" >&2
   failed=$((failed + 1))
   status=1
 fi

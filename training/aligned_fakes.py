@@ -103,8 +103,16 @@ def read_index(root: Path) -> list[AlignedFake]:
     return [AlignedFake(**{**row, "box": tuple(row["box"])}) for row in json.loads(file.read_text())]
 
 
-def build_aligned(root: Path, families: Sequence[str], per_source: int, crop: int, seed: int,
-                  taef2: Optional[Path] = None, autoencoders: Optional[Path] = None, splits: Sequence[str] = ("train", "val")) -> list[AlignedFake]:
+def build_aligned(
+    root: Path,
+    families: Sequence[str],
+    per_source: int,
+    crop: int,
+    seed: int,
+    taef2: Optional[Path] = None,
+    autoencoders: Optional[Path] = None,
+    splits: Sequence[str] = ("train", "val"),
+) -> list[AlignedFake]:
     """Makes (or finds) the reconstructions and returns every aligned fake of `families` for the
     photos chosen; the index on disk keeps all families ever built for the dataset."""
     known = {(f.path): f for f in read_index(root)}

@@ -41,7 +41,9 @@ class _Block(nn.Module):
     def __init__(self, c: int, global_: bool = False):
         super().__init__()
         self.conv = nn.Sequential(_conv(c, c), nn.ReLU(), _conv(c, c), nn.ReLU(), _conv(c, c))
-        self.pool = nn.Sequential(nn.Conv2d(c, 4 * c, 1, bias=False), nn.GroupNorm(4, 4 * c), nn.ReLU(), nn.Conv2d(4 * c, c, 1, bias=False)) if global_ else None
+        self.pool = (
+            nn.Sequential(nn.Conv2d(c, 4 * c, 1, bias=False), nn.GroupNorm(4, 4 * c), nn.ReLU(), nn.Conv2d(4 * c, c, 1, bias=False)) if global_ else None
+        )
         self.skip = nn.Identity()
         self.fuse = nn.ReLU()
 
@@ -59,10 +61,20 @@ class _Clamp(nn.Module):
 def taef2_encoder() -> nn.Sequential:
     c = 64
     return nn.Sequential(
-        _conv(3, c), _Block(c),
-        _conv(c, c, 2, bias=False), _Block(c), _Block(c), _Block(c),
-        _conv(c, c, 2, bias=False), _Block(c), _Block(c), _Block(c),
-        _conv(c, c, 2, bias=False), _Block(c, True), _Block(c, True), _Block(c, True),
+        _conv(3, c),
+        _Block(c),
+        _conv(c, c, 2, bias=False),
+        _Block(c),
+        _Block(c),
+        _Block(c),
+        _conv(c, c, 2, bias=False),
+        _Block(c),
+        _Block(c),
+        _Block(c),
+        _conv(c, c, 2, bias=False),
+        _Block(c, True),
+        _Block(c, True),
+        _Block(c, True),
         _conv(c, 32),
     )
 
@@ -70,11 +82,26 @@ def taef2_encoder() -> nn.Sequential:
 def taef2_decoder() -> nn.Sequential:
     c = 64
     return nn.Sequential(
-        _Clamp(), _conv(32, c), nn.ReLU(),
-        _Block(c, True), _Block(c, True), _Block(c, True), nn.Upsample(scale_factor=2), _conv(c, c, bias=False),
-        _Block(c), _Block(c), _Block(c), nn.Upsample(scale_factor=2), _conv(c, c, bias=False),
-        _Block(c), _Block(c), _Block(c), nn.Upsample(scale_factor=2), _conv(c, c, bias=False),
-        _Block(c), _conv(c, 3),
+        _Clamp(),
+        _conv(32, c),
+        nn.ReLU(),
+        _Block(c, True),
+        _Block(c, True),
+        _Block(c, True),
+        nn.Upsample(scale_factor=2),
+        _conv(c, c, bias=False),
+        _Block(c),
+        _Block(c),
+        _Block(c),
+        nn.Upsample(scale_factor=2),
+        _conv(c, c, bias=False),
+        _Block(c),
+        _Block(c),
+        _Block(c),
+        nn.Upsample(scale_factor=2),
+        _conv(c, c, bias=False),
+        _Block(c),
+        _conv(c, 3),
     )
 
 
@@ -119,7 +146,11 @@ def small_autoencoder(upsampling: str, factor: int, width: int = 24, latent: int
         if upsampling == "transposed":
             up += [nn.ConvTranspose2d(width, width, 4, 2, 1), nn.ReLU()]
         else:
-            up += [nn.Upsample(scale_factor=2, mode=upsampling, **({"align_corners": False} if upsampling == "bilinear" else {})), _conv(width, width), nn.ReLU()]
+            up += [
+                nn.Upsample(scale_factor=2, mode=upsampling, **({"align_corners": False} if upsampling == "bilinear" else {})),
+                _conv(width, width),
+                nn.ReLU(),
+            ]
         up += [_conv(width, width), nn.ReLU()]
     up.append(_conv(width, 3))
     return Autoencoder(nn.Sequential(*down), nn.Sequential(*up), factor, f"{upsampling}-x{factor}")

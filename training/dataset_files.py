@@ -45,18 +45,13 @@ def list_split(root: Path, split: str) -> list[tuple[str, int]]:
     found: list[tuple[str, int]] = []
     missing = [name for name in CLASS_DIRS if not (split_dir / name).is_dir()]
     if missing:
-        raise DatasetError(
-            f"{split_dir} lacks class folder(s) {', '.join(missing)}; "
-            f"each split needs {' and '.join(CLASS_DIRS)} sub-folders"
-        )
+        raise DatasetError(f"{split_dir} lacks class folder(s) {', '.join(missing)}; " f"each split needs {' and '.join(CLASS_DIRS)} sub-folders")
     for class_name, label in CLASS_DIRS.items():
         for file in (split_dir / class_name).rglob("*"):
             if file.is_file() and file.suffix.lower() in IMAGE_EXTENSIONS:
                 found.append((file.relative_to(root).as_posix(), label))
     if not found:
-        raise DatasetError(
-            f"{split_dir} holds no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}"
-        )
+        raise DatasetError(f"{split_dir} holds no images; expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
     return sorted(found)
 
 
@@ -79,10 +74,7 @@ def build_splits(root: Path, val_fraction: float = 0.1) -> dict[str, list[Item]]
         train = [item for item in train if not is_validation(item.sha256, val_fraction)]
     test = _hashed(root, list_split(root, "test")) if (root / "test").is_dir() else []
     if not val:
-        raise DatasetError(
-            f"the validation split of {root} is empty; add val/ or raise --val-fraction "
-            f"(now {val_fraction})"
-        )
+        raise DatasetError(f"the validation split of {root} is empty; add val/ or raise --val-fraction " f"(now {val_fraction})")
     return {"train": train, "val": val, "test": test}
 
 

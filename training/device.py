@@ -17,8 +17,10 @@ def resolve_device(choice: str, cuda_available: Optional[bool] = None) -> torch.
         raise ValueError(f"--device is {choice!r}; use one of {', '.join(DEVICE_CHOICES)}")
     available = torch.cuda.is_available() if cuda_available is None else cuda_available
     if choice == "cuda" and not available:
-        raise ValueError("--device cuda, but torch sees no CUDA device (torch.cuda.is_available() is False); "
-                         "use --device cpu or auto, or a CUDA build of torch on a GPU machine")
+        raise ValueError(
+            "--device cuda, but torch sees no CUDA device (torch.cuda.is_available() is False); "
+            "use --device cpu or auto, or a CUDA build of torch on a GPU machine"
+        )
     if choice == "auto":
         return torch.device("cuda" if available else "cpu")
     return torch.device(choice)

@@ -83,8 +83,7 @@ def _as_int8(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     chosen = np.full_like(base, np.nan)
     for candidate in (base, np.nextafter(base, np.float32(np.inf)), np.nextafter(base, np.float32(0))):
         levels = np.round(rows / candidate[:, None])
-        exact = (np.abs(levels) <= INT8_LEVELS).all(axis=1) & (
-            (levels.astype(np.float32) * candidate[:, None]).astype(np.float32) == rows).all(axis=1)
+        exact = (np.abs(levels) <= INT8_LEVELS).all(axis=1) & ((levels.astype(np.float32) * candidate[:, None]).astype(np.float32) == rows).all(axis=1)
         chosen = np.where(np.isnan(chosen) & exact, candidate, chosen)
     if np.isnan(chosen).any():
         return None
@@ -114,17 +113,14 @@ def store_weights(path: Path, weights: str, min_elements: int = FLOAT16_MIN_ELEM
             scale = numpy_helper.from_array(scales, f"{tensor.name}__scale")
             kept += [stored, scale]
             prefix += [
-                helper.make_node("Cast", [stored.name], [f"{tensor.name}__levels"], to=TensorProto.FLOAT,
-                                 name=f"{tensor.name}__to_float32"),
-                helper.make_node("Mul", [f"{tensor.name}__levels", scale.name], [tensor.name],
-                                 name=f"{tensor.name}__dequantize"),
+                helper.make_node("Cast", [stored.name], [f"{tensor.name}__levels"], to=TensorProto.FLOAT, name=f"{tensor.name}__to_float32"),
+                helper.make_node("Mul", [f"{tensor.name}__levels", scale.name], [tensor.name], name=f"{tensor.name}__dequantize"),
             ]
             counts["int8"] += 1
         elif np.array_equal(half.astype(np.float32), array):
             stored = numpy_helper.from_array(half, f"{tensor.name}__float16")
             kept.append(stored)
-            prefix.append(helper.make_node("Cast", [stored.name], [tensor.name], to=TensorProto.FLOAT,
-                                           name=f"{tensor.name}__to_float32"))
+            prefix.append(helper.make_node("Cast", [stored.name], [tensor.name], to=TensorProto.FLOAT, name=f"{tensor.name}__to_float32"))
             counts["float16"] += 1
         else:
             kept.append(tensor)
@@ -148,8 +144,7 @@ def load_member(run_dir: Path) -> tuple[nn.Module, dict, dict, dict]:
         if not (run_dir / required).is_file():
             raise FileNotFoundError(f"member {run_dir} has no {required}; is it a finished training run?")
     model, checkpoint = load_model(run_dir / "checkpoint.pt")
-    return (model, checkpoint, json.loads((run_dir / "training.json").read_text()),
-            json.loads((run_dir / "split.json").read_text()))
+    return (model, checkpoint, json.loads((run_dir / "training.json").read_text()), json.loads((run_dir / "split.json").read_text()))
 
 
 def combine(run_dirs: Sequence[Path], weights: str = "float16") -> tuple[list[nn.Module], dict]:
@@ -163,11 +158,11 @@ def combine(run_dirs: Sequence[Path], weights: str = "float16") -> tuple[list[nn
         raise ValueError(f"members take different input sizes {sorted(sizes)}; they must all take one")
     for run_dir, (_, checkpoint, _, split) in zip(run_dirs, loaded):
         if checkpoint["model_config"]["arch"] != "compact":
-            raise ValueError(f"member {run_dir} is a {checkpoint['model_config']['arch']} model; "
-                             "only compact members are supported")
+            raise ValueError(f"member {run_dir} is a {checkpoint['model_config']['arch']} model; " "only compact members are supported")
         if split_signature(split) != first_split:
-            raise ValueError(f"member {run_dir} was trained on a different train/val/test split than "
-                             f"{run_dirs[0]}; members must share one split, or validation leaks")
+            raise ValueError(
+                f"member {run_dir} was trained on a different train/val/test split than " f"{run_dirs[0]}; members must share one split, or validation leaks"
+            )
     datasets = {json.dumps(checkpoint.get("dataset"), sort_keys=True) for _, checkpoint, _, _ in loaded}
     if len(datasets) != 1:
         raise ValueError(f"members come from different datasets: {sorted(datasets)}")
@@ -202,12 +197,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> EnsembleConfig:
     p.add_argument("--out", required=True, type=Path, help="run folder to write (created if missing)")
     p.add_argument("--name", help="model name for metadata.json (default: the dataset name)")
     p.add_argument("--flip", action="store_true", help="also average over the horizontally mirrored input")
-    p.add_argument("--shift", type=int, default=0, metavar="PIXELS",
-                   help="also average over each view moved by PIXELS left, right, up and down, edges "
-                        "mirrored (default 0: no shifted views)")
-    p.add_argument("--weights", choices=WEIGHT_FORMATS, default="float16",
-                   help="how model.onnx stores the weights: float16 (half the bytes, no measurable change) "
-                        "or int8 with a scale per output channel (a quarter; evaluated as rounded)")
+    p.add_argument(
+        "--shift",
+        type=int,
+        default=0,
+        metavar="PIXELS",
+        help="also average over each view moved by PIXELS left, right, up and down, edges " "mirrored (default 0: no shifted views)",
+    )
+    p.add_argument(
+        "--weights",
+        choices=WEIGHT_FORMATS,
+        default="float16",
+        help="how model.onnx stores the weights: float16 (half the bytes, no measurable change) "
+        "or int8 with a scale per output channel (a quarter; evaluated as rounded)",
+    )
     p.add_argument("--dataset", type=Path, help="dataset folder (default: the one recorded in the first member)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     return from_namespace(EnsembleConfig, p.parse_args(argv))
@@ -215,10 +218,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> EnsembleConfig:
 
 def member_record(run_dir: Path, training: dict, checkpoint: dict) -> dict:
     best = checkpoint.get("best_val") or {}
-    return {"run": str(run_dir), "arch": training.get("arch"), "params": training.get("params"),
-            "epochs_run": training.get("epochs_run"), "best_epoch": training.get("best_epoch"),
-            "seconds": training.get("seconds"), "images_per_s": training.get("images_per_s"),
-            "val_accuracy": best.get("accuracy"), "val_roc_auc": best.get("roc_auc")}
+    return {
+        "run": str(run_dir),
+        "arch": training.get("arch"),
+        "params": training.get("params"),
+        "epochs_run": training.get("epochs_run"),
+        "best_epoch": training.get("best_epoch"),
+        "seconds": training.get("seconds"),
+        "images_per_s": training.get("images_per_s"),
+        "val_accuracy": best.get("accuracy"),
+        "val_roc_auc": best.get("roc_auc"),
+    }
 
 
 def pretraining_runs(trainings: Sequence[dict]) -> list[dict]:
@@ -251,16 +261,22 @@ def run(args: EnsembleConfig, log: ProgressLog) -> dict:
     model = Ensemble(members, image_size, args.flip, args.shift).eval()
     first = summary["checkpoints"][0]
     dataset_info = first.get("dataset") or {}
-    dataset_root = Path(args.dataset or summary["trainings"][0].get("args", {}).get("dataset")
-                        or first.get("dataset_path") or "")
+    dataset_root = Path(args.dataset or summary["trainings"][0].get("args", {}).get("dataset") or first.get("dataset_path") or "")
     if not (dataset_root / "dataset.json").is_file():
         raise FileNotFoundError(f"dataset folder {dataset_root} not found; pass --dataset")
     split = summary["split"]
     write_run_file(out, "split.json", split)
     parameters = count_parameters(model)
-    log.emit("start", members=[str(m) for m in args.members], flip=args.flip, shift=args.shift,
-             views=model.view_count, params=parameters,
-             image_size=image_size, dataset=dataset_info)
+    log.emit(
+        "start",
+        members=[str(m) for m in args.members],
+        flip=args.flip,
+        shift=args.shift,
+        views=model.view_count,
+        params=parameters,
+        image_size=image_size,
+        dataset=dataset_info,
+    )
 
     decoded = {}
     for name in ("val", "test"):
@@ -274,54 +290,102 @@ def run(args: EnsembleConfig, log: ProgressLog) -> dict:
         log.emit("evaluate", split=name, accuracy=torch_eval[name].accuracy, roc_auc=torch_eval[name].roc_auc)
     write_run_file(out, "torch_eval.json", {name: metrics.to_json() for name, metrics in torch_eval.items()})
 
-    model_config = {"arch": "ensemble", "image_size": image_size, "flip": args.flip, "shift": args.shift,
-                    "members": summary["member_configs"], "weights": args.weights}
+    model_config = {
+        "arch": "ensemble",
+        "image_size": image_size,
+        "flip": args.flip,
+        "shift": args.shift,
+        "members": summary["member_configs"],
+        "weights": args.weights,
+    }
     val_metrics = {k: v for k, v in torch_eval["val"].to_json().items() if k != "probabilities"}
-    save_checkpoint(out / "checkpoint.pt", model, model_config,
-                    {"best_epoch": 0, "best_val": val_metrics, "dataset": dataset_info,
-                     "dataset_path": str(dataset_root.resolve()), "torch_version": torch.__version__,
-                     "members": [str(m) for m in args.members]})
+    save_checkpoint(
+        out / "checkpoint.pt",
+        model,
+        model_config,
+        {
+            "best_epoch": 0,
+            "best_val": val_metrics,
+            "dataset": dataset_info,
+            "dataset_path": str(dataset_root.resolve()),
+            "torch_version": torch.__version__,
+            "members": [str(m) for m in args.members],
+        },
+    )
 
     onnx_path = out / "model.onnx"
     export_onnx(model, image_size, onnx_path)
     storage = store_weights(onnx_path, args.weights)
     onnx_summary = check_onnx(onnx_path, image_size)
     parity_meta, reference = check_parity(model, onnx_path, decoded["val"][0], out / "parity")
-    log.emit("export", path=str(onnx_path), bytes=onnx_summary["bytes"], opset=onnx_summary["opset"],
-             storage=storage, parity=parity_meta, reference_parity=reference)
+    log.emit(
+        "export", path=str(onnx_path), bytes=onnx_summary["bytes"], opset=onnx_summary["opset"], storage=storage, parity=parity_meta, reference_parity=reference
+    )
 
     trainings = summary["trainings"]
     member_archs = sorted({t.get("arch", "?") for t in trainings})
-    architecture = (f"ensemble of {len(members)} {'/'.join(member_archs)}"
-                    + (", mirror-averaged" if args.flip else "")
-                    + (f", averaged over {args.shift}-pixel shifts" if args.shift else ""))
+    architecture = (
+        f"ensemble of {len(members)} {'/'.join(member_archs)}"
+        + (", mirror-averaged" if args.flip else "")
+        + (f", averaged over {args.shift}-pixel shifts" if args.shift else "")
+    )
     epochs = sum(int(t.get("epochs_run", 0)) for t in trainings)
-    write_run_file(out, "metadata.json", build_metadata(
-        name=args.name or dataset_info.get("name", "model"), architecture=architecture, parameters=parameters,
-        image_size=image_size, dataset=dataset_info, framework=f"pytorch {torch.__version__}",
-        opset=onnx_summary["opset"], epochs=epochs, seed=int(trainings[0].get("args", {}).get("seed", 0)),
-        created_at=utc_now_iso()))
+    write_run_file(
+        out,
+        "metadata.json",
+        build_metadata(
+            name=args.name or dataset_info.get("name", "model"),
+            architecture=architecture,
+            parameters=parameters,
+            image_size=image_size,
+            dataset=dataset_info,
+            framework=f"pytorch {torch.__version__}",
+            opset=onnx_summary["opset"],
+            epochs=epochs,
+            seed=int(trainings[0].get("args", {}).get("seed", 0)),
+            created_at=utc_now_iso(),
+        ),
+    )
     pretraining = pretraining_runs(trainings)
     earlier_seconds = sum(float(t.get("seconds", 0)) for t in trainings)
     earlier_seconds += sum(float(r["seconds"] or 0) for r in pretraining)
     train_seconds = sum(float(t.get("train_seconds", 0)) for t in trainings)
     images = sum(float(t.get("images_per_s", 0)) * float(t.get("train_seconds", 0)) for t in trainings)
     seconds = round(time.time() - started, 2)
-    write_run_file(out, "training.json", TrainingRecord(
-        module="training.ensemble",
-        seconds=round(earlier_seconds + seconds, 2), train_seconds=round(train_seconds, 2),
-        ensemble_seconds=seconds, epochs_run=epochs,
-        best_epoch=max(int(t.get("best_epoch", 0)) for t in trainings),
-        images_per_s=round(images / max(train_seconds, 1e-9), 1),
-        arch=architecture, params=parameters, image_size=image_size, views=model.view_count,
-        args={"members": [str(m) for m in args.members], "out": str(out), "name": args.name,
-              "flip": args.flip, "shift": args.shift, "weights": args.weights, "dataset": str(dataset_root),
-              "threads": args.threads},
-        members=[member_record(run_dir, t, c) for run_dir, t, c in
-                 zip(args.members, trainings, summary["checkpoints"])],
-        pretraining=pretraining,
-        torch_version=torch.__version__, dataset=dataset_info, onnx_opset=ONNX_OPSET,
-        onnx_bytes=onnx_summary["bytes"], weight_storage=storage))
+    write_run_file(
+        out,
+        "training.json",
+        TrainingRecord(
+            module="training.ensemble",
+            seconds=round(earlier_seconds + seconds, 2),
+            train_seconds=round(train_seconds, 2),
+            ensemble_seconds=seconds,
+            epochs_run=epochs,
+            best_epoch=max(int(t.get("best_epoch", 0)) for t in trainings),
+            images_per_s=round(images / max(train_seconds, 1e-9), 1),
+            arch=architecture,
+            params=parameters,
+            image_size=image_size,
+            views=model.view_count,
+            args={
+                "members": [str(m) for m in args.members],
+                "out": str(out),
+                "name": args.name,
+                "flip": args.flip,
+                "shift": args.shift,
+                "weights": args.weights,
+                "dataset": str(dataset_root),
+                "threads": args.threads,
+            },
+            members=[member_record(run_dir, t, c) for run_dir, t, c in zip(args.members, trainings, summary["checkpoints"])],
+            pretraining=pretraining,
+            torch_version=torch.__version__,
+            dataset=dataset_info,
+            onnx_opset=ONNX_OPSET,
+            onnx_bytes=onnx_summary["bytes"],
+            weight_storage=storage,
+        ),
+    )
     return log.emit("done", val=val_metrics, onnx_bytes=onnx_summary["bytes"], seconds=seconds)
 
 

@@ -32,8 +32,7 @@ def view_indices(image_size: int, flip: bool, shift: int) -> list[tuple[torch.Te
     identity = torch.arange(image_size)
     bases = [identity, torch.arange(image_size - 1, -1, -1)] if flip else [identity]
     offsets = [(0, 0)] + ([(-shift, 0), (shift, 0), (0, -shift), (0, shift)] if shift else [])
-    return [(shift_index(image_size, dy), base[shift_index(image_size, dx)])
-            for base in bases for dx, dy in offsets]
+    return [(shift_index(image_size, dy), base[shift_index(image_size, dx)]) for base in bases for dx, dy in offsets]
 
 
 class Ensemble(nn.Module):

@@ -14,8 +14,7 @@ from .metrics import binary_metrics
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, pixels: np.ndarray, batch_size: int = 512,
-                   device: Optional[torch.device] = None) -> np.ndarray:
+def predict_logits(model: nn.Module, pixels: np.ndarray, batch_size: int = 512, device: Optional[torch.device] = None) -> np.ndarray:
     """N x S x S x 3 uint8 -> N x 2 float32 logits, in eval mode, on `device` (default: the CPU)."""
     model.eval()
     outputs = []
@@ -33,8 +32,7 @@ def ai_probabilities(logits: np.ndarray) -> np.ndarray:
     return torch.softmax(torch.from_numpy(logits).double(), dim=1)[:, AI_INDEX].numpy()
 
 
-def evaluate(model: nn.Module, pixels: np.ndarray, labels: np.ndarray, batch_size: int = 512,
-             device: Optional[torch.device] = None) -> dict:
+def evaluate(model: nn.Module, pixels: np.ndarray, labels: np.ndarray, batch_size: int = 512, device: Optional[torch.device] = None) -> dict:
     """binary_metrics plus mean cross-entropy ("loss") and P(AI) per item ("probabilities")."""
     logits = predict_logits(model, pixels, batch_size, device)
     loss = float(nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels))) if len(labels) else 0.0

@@ -58,6 +58,7 @@ class HeldOutConfig:
     target_fpr: float
     target_fnr: float
 
+
 PATCH_DISAGREEMENT_LOGIT_STD = 1.5  # serving's default rule (functions/src/detector/scoring/verdict-policy.ts)
 
 # Generator folders grouped by the family of model that made them (leave-one-family-out).
@@ -121,9 +122,12 @@ def run_fold(args: HeldOutConfig, targs: PatchTrainingConfig, fold: str, cache: 
         "held_out": sorted(held),
         "train_images": len(train_items),
         "operating_point": {"ai_threshold": point.ai_threshold, "real_threshold": point.real_threshold, "logit_scale": scale},
-        "in_source": {**in_source, "ood_flagged": float((stats.val_distance[dataset_val] > stats.threshold).mean()),
-                      "patches_disagree": float((val_scored["logit_std"][dataset_val] > PATCH_DISAGREEMENT_LOGIT_STD).mean()),
-                      "roc_auc": roc_auc(val_labels[dataset_val], val_probs[dataset_val])},
+        "in_source": {
+            **in_source,
+            "ood_flagged": float((stats.val_distance[dataset_val] > stats.threshold).mean()),
+            "patches_disagree": float((val_scored["logit_std"][dataset_val] > PATCH_DISAGREEMENT_LOGIT_STD).mean()),
+            "roc_auc": roc_auc(val_labels[dataset_val], val_probs[dataset_val]),
+        },
     }
     dataset_val_items = list_sourced(root, "val")
     all_items = list_sourced(root, "train") + dataset_val_items

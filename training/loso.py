@@ -49,6 +49,7 @@ class LosoConfig:
     sources: Optional[str]
     max_test: int
 
+
 VARIANTS = ("original", "jpeg75", "long512", "half")
 
 
@@ -112,7 +113,9 @@ def fold(args: LosoConfig, targs: PatchTrainingConfig, key: str, items_train, px
             "wrong": float((decided & ~correct).mean()),
         }
     row["seconds"] = round(time.time() - started, 1)
-    say(f"{key}: AUC {row['original']['roc_auc']:.3f} acc {row['original']['accuracy']:.3f} coverage {row['original']['coverage']:.3f} wrong {row['original']['wrong']:.3f} ({row['seconds']} s)")
+    say(
+        f"{key}: AUC {row['original']['roc_auc']:.3f} acc {row['original']['accuracy']:.3f} coverage {row['original']['coverage']:.3f} wrong {row['original']['wrong']:.3f} ({row['seconds']} s)"
+    )
     return row
 
 
@@ -128,7 +131,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = from_namespace(LosoConfig, p.parse_args(own))
     targs = trainer_args(["--dataset", str(args.dataset), "--out", str(args.out), *rest])
     if targs.aligned_families:
-        p.error("aligned fakes (--aligned-families) are not paired here; evaluate such a recipe with python3 -m training.heldout_eval (recipe evaluation.held_out)")
+        p.error(
+            "aligned fakes (--aligned-families) are not paired here; evaluate such a recipe with python3 -m training.heldout_eval (recipe evaluation.held_out)"
+        )
     torch.set_num_threads(targs.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     items_train, items_val = list_sourced(args.dataset, "train"), list_sourced(args.dataset, "val")

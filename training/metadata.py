@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from .constants import (AI_INDEX, INPUT_NAME, LABELS, MEAN, METADATA_SCHEMA_VERSION, OUTPUT_NAME,
-                        PIXEL_SCALE, STD)
+from .constants import AI_INDEX, INPUT_NAME, LABELS, MEAN, METADATA_SCHEMA_VERSION, OUTPUT_NAME, PIXEL_SCALE, STD
 
 
 def utc_now_iso() -> str:
@@ -17,11 +16,24 @@ def utc_now_iso() -> str:
 CLASSIFIER_OUTPUT = {"name": OUTPUT_NAME, "activation": "softmax", "ai_index": AI_INDEX}
 
 
-def build_metadata(*, name: str, architecture: str, parameters: int, image_size: int,
-                   dataset: dict, framework: str, opset: int, epochs: int, seed: int,
-                   created_at: str, threshold: float = 0.5, output: Optional[dict] = None,
-                   patches: Optional[dict] = None, ood: Optional[dict] = None,
-                   operating_point: Optional[dict] = None) -> dict:
+def build_metadata(
+    *,
+    name: str,
+    architecture: str,
+    parameters: int,
+    image_size: int,
+    dataset: dict,
+    framework: str,
+    opset: int,
+    epochs: int,
+    seed: int,
+    created_at: str,
+    threshold: float = 0.5,
+    output: Optional[dict] = None,
+    patches: Optional[dict] = None,
+    ood: Optional[dict] = None,
+    operating_point: Optional[dict] = None,
+) -> dict:
     """metadata.json for every trainer (models/metadata.schema.json; run_files.write_run_file checks
     it before it is written). A patch model passes its `patches` grid, `ood` statistics and its
     sigmoid `output`; `image_size` is then the patch side."""
@@ -32,8 +44,7 @@ def build_metadata(*, name: str, architecture: str, parameters: int, image_size:
         "created_at": created_at,
         "architecture": architecture,
         "parameters": int(parameters),
-        "input": {"name": INPUT_NAME, "shape": [-1, 3, image_size, image_size], "dtype": "float32",
-                  "layout": "NCHW"},
+        "input": {"name": INPUT_NAME, "shape": [-1, 3, image_size, image_size], "dtype": "float32", "layout": "NCHW"},
         "output": dict(output if output is not None else CLASSIFIER_OUTPUT),
         "preprocessing": {
             "width": image_size,

@@ -24,9 +24,15 @@ PARITY_COUNT = 256  # validation images in the parity bundle that Node checks wi
 PYTHON_PARITY_COUNT = 16  # of those, inputs checked by a Python ONNX evaluator (reference or NumPy); both are slow
 
 
-def export_onnx(model: nn.Module, image_size: int, path: Path, opset: int = ONNX_OPSET,
-                output_names: Sequence[str] = (OUTPUT_NAME,), class_count: Optional[int] = NUM_CLASSES,
-                batch: int = 1) -> None:
+def export_onnx(
+    model: nn.Module,
+    image_size: int,
+    path: Path,
+    opset: int = ONNX_OPSET,
+    output_names: Sequence[str] = (OUTPUT_NAME,),
+    class_count: Optional[int] = NUM_CLASSES,
+    batch: int = 1,
+) -> None:
     """The one ONNX export of every trainer: input `INPUT_NAME` [batch, 3, size, size], outputs
     `output_names` (the first is the logits), batch dimension dynamic (traced at `batch`). `class_count` is written
     into the logits' shape where the exporter lost it (None: leave the shape as exported)."""
@@ -74,13 +80,9 @@ def check_onnx(path: Path, image_size: int) -> dict:
         )
     input_dims, output_dims = _dims(inputs[0]), _dims(model.graph.output[0])
     if input_dims[1:] != [3, image_size, image_size] or output_dims[1:] != [2] or isinstance(input_dims[0], int):
-        raise ValueError(
-            f"ONNX shapes are input {input_dims} and output {output_dims}; "
-            f"expected [batch, 3, {image_size}, {image_size}] and [batch, 2]"
-        )
+        raise ValueError(f"ONNX shapes are input {input_dims} and output {output_dims}; " f"expected [batch, 3, {image_size}, {image_size}] and [batch, 2]")
     opset = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
-    return {"input_shape": input_dims, "output_shape": output_dims, "opset": opset,
-            "bytes": Path(path).stat().st_size}
+    return {"input_shape": input_dims, "output_shape": output_dims, "opset": opset, "bytes": Path(path).stat().st_size}
 
 
 def reference_parity(path: Path, inputs: np.ndarray, expected: np.ndarray) -> dict | None:
@@ -101,8 +103,7 @@ PARITY_LIMIT = 1e-3
 def _parity_result(logits: np.ndarray, expected: np.ndarray, evaluator: str) -> dict:
     diff = float(np.abs(logits - expected).max())
     if diff > PARITY_LIMIT:
-        raise ValueError(f"exported ONNX differs from PyTorch by {diff:.2e} on {len(logits)} inputs "
-                         f"({evaluator}); the limit is {PARITY_LIMIT}")
+        raise ValueError(f"exported ONNX differs from PyTorch by {diff:.2e} on {len(logits)} inputs " f"({evaluator}); the limit is {PARITY_LIMIT}")
     return {"n": int(len(logits)), "max_abs_diff": diff, "evaluator": evaluator}
 
 

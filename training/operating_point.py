@@ -68,5 +68,4 @@ def decisions(probs: np.ndarray, point: OperatingPoint) -> dict:
     n = len(probs)
     ai = int((probs >= point.ai_threshold).sum())
     real = int((probs < point.real_threshold).sum())
-    return {"n": n, "ai": ai / n if n else 0.0, "real": real / n if n else 0.0, "uncertain": (n - ai - real) / n if n else 0.0,
-            "ai_ci": list(wilson(ai, n))}
+    return {"n": n, "ai": ai / n if n else 0.0, "real": real / n if n else 0.0, "uncertain": (n - ai - real) / n if n else 0.0, "ai_ci": list(wilson(ai, n))}

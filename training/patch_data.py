@@ -81,11 +81,13 @@ def patch_augment(level: str, size: int, enabled: bool = True) -> PatchAugment:
     wipes out the traces that tell a reconstruction from its photo: trained on pairs alone, the
     patch accuracy stays at chance)."""
     if level == "medium":
-        return PatchAugment(size=size, rescale_prob=0.2, rescale_range=(0.75, 1.25), blur_prob=0.05, noise_prob=0.05,
-                            jpeg_prob=0.5, jpeg_range=(70, 100), enabled=enabled)
+        return PatchAugment(
+            size=size, rescale_prob=0.2, rescale_range=(0.75, 1.25), blur_prob=0.05, noise_prob=0.05, jpeg_prob=0.5, jpeg_range=(70, 100), enabled=enabled
+        )
     if level == "mild":
-        return PatchAugment(size=size, rescale_prob=0.1, rescale_range=(0.75, 1.25), blur_prob=0.05, noise_prob=0.05,
-                            jpeg_prob=0.3, jpeg_range=(85, 100), enabled=enabled)
+        return PatchAugment(
+            size=size, rescale_prob=0.1, rescale_range=(0.75, 1.25), blur_prob=0.05, noise_prob=0.05, jpeg_prob=0.3, jpeg_range=(85, 100), enabled=enabled
+        )
     if level != "heavy":
         raise ValueError(f"augmentation {level!r}; expected one of {', '.join(AUGMENT_LEVELS)}")
     return PatchAugment(size=size, enabled=enabled)

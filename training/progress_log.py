@@ -58,6 +58,7 @@ def run_logged(out: Path, log_name: str, body: Callable[[ProgressLog], object]) 
     except Exception as error:  # every failure still ends with one machine-readable line
         log.emit("error", message=f"{type(error).__name__}: {error}")
         import traceback
+
         traceback.print_exc(file=sys.stderr)
         return 1
     return 0

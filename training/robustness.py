@@ -59,7 +59,11 @@ def measure_patches(run_dir: Path, root: Path, entries: list[dict], quality: int
     results = []
     for q in (None, quality):
         images = [np.asarray(jpeg_round_trip(decode_file(root / e["path"]), q) if q else decode_file(root / e["path"])) for e in entries]
-        results.append(binary_metrics(labels, sigmoid(spec.get("logit_scale", 1.0) * score_pixels(model, images, spec["size"], spec["count"])["logit"]), metadata["threshold"]))
+        results.append(
+            binary_metrics(
+                labels, sigmoid(spec.get("logit_scale", 1.0) * score_pixels(model, images, spec["size"], spec["count"])["logit"]), metadata["threshold"]
+            )
+        )
     return robustness_summary(results[0], results[1], quality)
 
 

@@ -65,6 +65,7 @@ class ParityMeta:
 @dataclass(frozen=True)
 class SplitMetrics:
     """PyTorch's evaluation of one split, with P(AI) per image in split.json order."""
+
     accuracy: float
     precision: float
     recall: float
@@ -84,6 +85,7 @@ class SplitMetrics:
 @dataclass(frozen=True)
 class TrainingRecord:
     """training.json: how a run was made. Ensemble runs add module, members and pretraining."""
+
     seconds: float
     epochs_run: float
     best_epoch: float

@@ -28,8 +28,75 @@ from .train_patches import load_patchnet, score_pixels
 
 FEATURES = ("format_jpeg", "format_png", "format_webp", "width", "height", "bytes", "jpeg_quality")
 # The IJG standard luminance table (quality 50), for the quality estimate.
-_STD_LUMA = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-                      18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], dtype=np.float64)
+_STD_LUMA = np.array(
+    [
+        16,
+        11,
+        10,
+        16,
+        24,
+        40,
+        51,
+        61,
+        12,
+        12,
+        14,
+        19,
+        26,
+        58,
+        60,
+        55,
+        14,
+        13,
+        16,
+        24,
+        40,
+        57,
+        69,
+        56,
+        14,
+        17,
+        22,
+        29,
+        51,
+        87,
+        80,
+        62,
+        18,
+        22,
+        37,
+        56,
+        68,
+        109,
+        103,
+        77,
+        24,
+        35,
+        55,
+        64,
+        81,
+        104,
+        113,
+        92,
+        49,
+        64,
+        78,
+        87,
+        103,
+        121,
+        120,
+        101,
+        72,
+        92,
+        95,
+        98,
+        112,
+        100,
+        103,
+        99,
+    ],
+    dtype=np.float64,
+)
 
 
 def jpeg_quality(img: Image.Image) -> float:
@@ -51,8 +118,15 @@ def jpeg_quality(img: Image.Image) -> float:
 def file_features(path: Path) -> list[float]:
     with Image.open(path) as img:
         fmt = (img.format or "").upper()
-        return [float(fmt == "JPEG"), float(fmt == "PNG"), float(fmt == "WEBP"), float(img.width), float(img.height),
-                float(path.stat().st_size), jpeg_quality(img)]
+        return [
+            float(fmt == "JPEG"),
+            float(fmt == "PNG"),
+            float(fmt == "WEBP"),
+            float(img.width),
+            float(img.height),
+            float(path.stat().st_size),
+            jpeg_quality(img),
+        ]
 
 
 class Tree:
@@ -77,7 +151,7 @@ class Tree:
                 nl, nr = int(left.sum()), int((~left).sum())
                 if nl < self.min_leaf or nr < self.min_leaf:
                     continue
-                gini = sum(n * (1 - (m ** 2 + (1 - m) ** 2)) for n, m in ((nl, y[left].mean()), (nr, y[~left].mean())))
+                gini = sum(n * (1 - (m**2 + (1 - m) ** 2)) for n, m in ((nl, y[left].mean()), (nr, y[~left].mean())))
                 if best is None or gini < best[0]:
                     best = (gini, f, float(t))
         if best is None:
@@ -119,8 +193,14 @@ def probe(run_dir: Path, root: Path, per_source: int = 200, seed: int = 0) -> di
     tree = Tree().fit(ftr, ytr.astype(np.float64))
     file_accuracy = float(((tree.predict(fva) >= 0.5) == yva).mean())
     result = {
-        "file_features": {"features": list(FEATURES), "classifier": "a depth-4 decision tree", "val_accuracy": file_accuracy,
-                          "chance": float(max(yva.mean(), 1 - yva.mean())), "n_train": len(train), "n_val": len(val)},
+        "file_features": {
+            "features": list(FEATURES),
+            "classifier": "a depth-4 decision tree",
+            "val_accuracy": file_accuracy,
+            "chance": float(max(yva.mean(), 1 - yva.mean())),
+            "n_train": len(train),
+            "n_val": len(val),
+        },
         "source_probe": None,
     }
     sources = sorted({it.source for it in train if it.label == 0})
@@ -139,9 +219,13 @@ def probe(run_dir: Path, root: Path, per_source: int = 200, seed: int = 0) -> di
         str_ = np.array([sources.index(train[i].source) for i in chosen])
         sva = np.array([sources.index(it.source) for it in val_real])
         predicted = softmax_probe(etr, str_, eva, len(sources))
-        result["source_probe"] = {"sources": sources, "val_accuracy": float((predicted == sva).mean()),
-                                  "chance": float(np.bincount(sva, minlength=len(sources)).max() / len(sva)),
-                                  "n_train": len(chosen), "n_val": len(val_real)}
+        result["source_probe"] = {
+            "sources": sources,
+            "val_accuracy": float((predicted == sva).mean()),
+            "chance": float(np.bincount(sva, minlength=len(sources)).max() / len(sva)),
+            "n_train": len(chosen),
+            "n_val": len(val_real),
+        }
     return result
 
 

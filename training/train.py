@@ -108,25 +108,28 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> TrainConfig:
     p.add_argument("--val-fraction", type=float, default=0.1, help="hash-carved share when there is no val/")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
-                   help="auto: CUDA when torch sees a GPU, else the CPU; cuda without one is an error")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="auto: CUDA when torch sees a GPU, else the CPU; cuda without one is an error")
     p.add_argument("--no-amp", action="store_true", help="on CUDA, train in float32 instead of float16 autocast")
-    p.add_argument("--workers", type=int,
-                   help=f"DataLoader worker processes (default: 0 on the CPU, one per core up to {MAX_CUDA_WORKERS} on CUDA)")
+    p.add_argument("--workers", type=int, help=f"DataLoader worker processes (default: 0 on the CPU, one per core up to {MAX_CUDA_WORKERS} on CUDA)")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
-    p.add_argument("--augment", choices=("full", "light"), default="full",
-                   help="full: crops, flips, colour jitter, rescaling, JPEG; light: flips and JPEG only "
-                        "(for tiny inputs, where crops and rescaling wipe out the pixel-level cues)")
+    p.add_argument(
+        "--augment",
+        choices=("full", "light"),
+        default="full",
+        help="full: crops, flips, colour jitter, rescaling, JPEG; light: flips and JPEG only "
+        "(for tiny inputs, where crops and rescaling wipe out the pixel-level cues)",
+    )
     p.add_argument("--jpeg-prob", type=float, default=AugmentConfig.jpeg_prob)
     p.add_argument("--init-from", type=Path, help="checkpoint.pt whose matching weights start training")
-    p.add_argument("--pretrained-weights", type=Path,
-                   help="local ImageNet state dict for torchvision architectures (never downloaded)")
+    p.add_argument("--pretrained-weights", type=Path, help="local ImageNet state dict for torchvision architectures (never downloaded)")
     args = p.parse_args(argv)
     if args.image_size is None:
         args.image_size = DEFAULT_IMAGE_SIZE.get(args.arch, DEFAULT_IMAGE_SIZE_OTHER)
-    problems = [f"--{name} is {getattr(args, name.replace('-', '_'))}; it must be positive"
-                for name in ("image-size", "epochs", "batch-size", "threads", "width", "depth", "stages")
-                if getattr(args, name.replace("-", "_")) <= 0]
+    problems = [
+        f"--{name} is {getattr(args, name.replace('-', '_'))}; it must be positive"
+        for name in ("image-size", "epochs", "batch-size", "threads", "width", "depth", "stages")
+        if getattr(args, name.replace("-", "_")) <= 0
+    ]
     if not 0.0 <= args.jpeg_prob <= 1.0:
         problems.append(f"--jpeg-prob is {args.jpeg_prob}; it must be in [0, 1]")
     if args.max_steps is not None and args.max_steps <= 0:
@@ -154,9 +157,16 @@ def seed_everything(seed: int) -> None:
 
 
 def model_config(args: TrainConfig) -> dict:
-    return {"arch": args.arch, "image_size": args.image_size, "width": args.width, "depth": args.depth,
-            "stages": args.stages, "stem_stride": args.stem_stride, "dropout": args.dropout,
-            "pretrained_path": str(args.pretrained_weights) if args.pretrained_weights else None}
+    return {
+        "arch": args.arch,
+        "image_size": args.image_size,
+        "width": args.width,
+        "depth": args.depth,
+        "stages": args.stages,
+        "stem_stride": args.stem_stride,
+        "dropout": args.dropout,
+        "pretrained_path": str(args.pretrained_weights) if args.pretrained_weights else None,
+    }
 
 
 def args_record(args: TrainConfig) -> dict:
@@ -179,9 +189,10 @@ def run(args: TrainConfig, log: ProgressLog) -> dict:
     splits = build_splits(args.dataset, args.val_fraction)
     write_run_file(out, "split.json", {name: [item.to_json() for item in items] for name, items in splits.items()})
     say(f"decoding {sum(len(v) for v in splits.values())} images at {args.image_size}px")
-    decoded = {name: decode_split(args.dataset, items, args.image_size,
-                                  lambda done, total, name=name: say(f"  {name}: {done}/{total}"))
-               for name, items in splits.items()}
+    decoded = {
+        name: decode_split(args.dataset, items, args.image_size, lambda done, total, name=name: say(f"  {name}: {done}/{total}"))
+        for name, items in splits.items()
+    }
 
     config = model_config(args)
     model = build_model(**{**config, "pretrained_path": args.pretrained_weights})
@@ -197,17 +208,40 @@ def run(args: TrainConfig, log: ProgressLog) -> dict:
     if device.type != "cpu":
         model = model.to(device)
 
-    loop_cfg = LoopConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs,
-                          label_smoothing=args.label_smoothing, patience=args.patience,
-                          max_steps=args.max_steps, seed=args.seed, workers=args.workers,
-                          select_metric=args.select_metric, device=device.type, amp=amp)
+    loop_cfg = LoopConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_epochs=args.warmup_epochs,
+        label_smoothing=args.label_smoothing,
+        patience=args.patience,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        workers=args.workers,
+        select_metric=args.select_metric,
+        device=device.type,
+        amp=amp,
+    )
     augment_cfg = None if args.no_augment else augment_config(args.augment, args.jpeg_prob)
     _, total_steps = plan_steps(len(splits["train"]), args.batch_size, args.epochs, args.max_steps)
-    log.emit("start", total_steps=total_steps, epochs=args.epochs, train_images=len(splits["train"]),
-             val_images=len(splits["val"]), test_images=len(splits["test"]), arch=args.arch,
-             params=parameters, image_size=args.image_size, batch_size=args.batch_size,
-             dataset=dataset_info, seed=args.seed, device=device.type, amp=amp, workers=args.workers)
+    log.emit(
+        "start",
+        total_steps=total_steps,
+        epochs=args.epochs,
+        train_images=len(splits["train"]),
+        val_images=len(splits["val"]),
+        test_images=len(splits["test"]),
+        arch=args.arch,
+        params=parameters,
+        image_size=args.image_size,
+        batch_size=args.batch_size,
+        dataset=dataset_info,
+        seed=args.seed,
+        device=device.type,
+        amp=amp,
+        workers=args.workers,
+    )
 
     result = train_model(model, decoded["train"], decoded["val"], loop_cfg, augment_cfg, log)
     # Evaluation, the checkpoint and the ONNX export happen on the CPU, as serving does.
@@ -216,36 +250,75 @@ def run(args: TrainConfig, log: ProgressLog) -> dict:
     model.load_state_dict(result.best_state)
     model.eval()
 
-    torch_eval = {name: SplitMetrics.from_evaluation(evaluate(model, *decoded[name]))
-                  for name in ("val", "test") if splits[name]}
+    torch_eval = {name: SplitMetrics.from_evaluation(evaluate(model, *decoded[name])) for name in ("val", "test") if splits[name]}
     write_run_file(out, "torch_eval.json", {name: metrics.to_json() for name, metrics in torch_eval.items()})
-    save_checkpoint(out / "checkpoint.pt", model, config,
-                    {"best_epoch": result.best_epoch, "best_val": result.best_val,
-                     "dataset": dataset_info, "dataset_path": str(args.dataset.resolve()),
-                     "torch_version": torch.__version__})
+    save_checkpoint(
+        out / "checkpoint.pt",
+        model,
+        config,
+        {
+            "best_epoch": result.best_epoch,
+            "best_val": result.best_val,
+            "dataset": dataset_info,
+            "dataset_path": str(args.dataset.resolve()),
+            "torch_version": torch.__version__,
+        },
+    )
 
     onnx_path = out / "model.onnx"
     export_onnx(model, args.image_size, onnx_path)
     onnx_summary = check_onnx(onnx_path, args.image_size)
     parity_meta, reference = check_parity(model, onnx_path, decoded["val"][0], out / "parity")
-    log.emit("export", path=str(onnx_path), bytes=onnx_summary["bytes"], opset=onnx_summary["opset"],
-             input_shape=onnx_summary["input_shape"], output_shape=onnx_summary["output_shape"],
-             parity=parity_meta, reference_parity=reference)
+    log.emit(
+        "export",
+        path=str(onnx_path),
+        bytes=onnx_summary["bytes"],
+        opset=onnx_summary["opset"],
+        input_shape=onnx_summary["input_shape"],
+        output_shape=onnx_summary["output_shape"],
+        parity=parity_meta,
+        reference_parity=reference,
+    )
 
     framework = f"pytorch {torch.__version__}"
-    write_run_file(out, "metadata.json", build_metadata(
-        name=args.name or dataset_info["name"], architecture=ARCHITECTURE_NAMES[args.arch],
-        parameters=parameters, image_size=args.image_size, dataset=dataset_info, framework=framework,
-        opset=onnx_summary["opset"], epochs=result.epochs_run, seed=args.seed, created_at=utc_now_iso()))
+    write_run_file(
+        out,
+        "metadata.json",
+        build_metadata(
+            name=args.name or dataset_info["name"],
+            architecture=ARCHITECTURE_NAMES[args.arch],
+            parameters=parameters,
+            image_size=args.image_size,
+            dataset=dataset_info,
+            framework=framework,
+            opset=onnx_summary["opset"],
+            epochs=result.epochs_run,
+            seed=args.seed,
+            created_at=utc_now_iso(),
+        ),
+    )
     seconds = round(time.time() - started, 2)
-    write_run_file(out, "training.json", TrainingRecord(
-        seconds=seconds, train_seconds=result.seconds, epochs_run=result.epochs_run,
-        steps=result.steps, best_epoch=result.best_epoch, images_per_s=result.images_per_s,
-        arch=ARCHITECTURE_NAMES[args.arch], params=parameters, image_size=args.image_size,
-        args=args_record(args), torch_version=torch.__version__, dataset=dataset_info,
-        onnx_opset=ONNX_OPSET, onnx_bytes=onnx_summary["bytes"]))
-    return log.emit("done", best_epoch=result.best_epoch, best_val=result.best_val,
-                    epochs_run=result.epochs_run, seconds=seconds)
+    write_run_file(
+        out,
+        "training.json",
+        TrainingRecord(
+            seconds=seconds,
+            train_seconds=result.seconds,
+            epochs_run=result.epochs_run,
+            steps=result.steps,
+            best_epoch=result.best_epoch,
+            images_per_s=result.images_per_s,
+            arch=ARCHITECTURE_NAMES[args.arch],
+            params=parameters,
+            image_size=args.image_size,
+            args=args_record(args),
+            torch_version=torch.__version__,
+            dataset=dataset_info,
+            onnx_opset=ONNX_OPSET,
+            onnx_bytes=onnx_summary["bytes"],
+        ),
+    )
+    return log.emit("done", best_epoch=result.best_epoch, best_val=result.best_val, epochs_run=result.epochs_run, seconds=seconds)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -105,19 +105,32 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> PatchTrainingConfig:
     p.add_argument("--balance", choices=("source", "none"), default="source")
     p.add_argument("--source-adversary", type=float, default=0.0, help="weight of the REAL-source adversary (0: off)")
     p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--augment", choices=AUGMENT_LEVELS, default="heavy", help="strength of the augmentation applied alike to both classes (patch_data.patch_augment)")
+    p.add_argument(
+        "--augment", choices=AUGMENT_LEVELS, default="heavy", help="strength of the augmentation applied alike to both classes (patch_data.patch_augment)"
+    )
     p.add_argument("--exclude-source", action="append", default=[], help="CLASS/source left out of training (repeatable)")
     p.add_argument("--ood-images", type=int, default=1500, help="training images for the OOD statistics")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (auto: CUDA when there is a GPU)")
-    p.add_argument("--aligned-families", default="", help="comma-separated autoencoder families whose reconstructions of the REAL photos are aligned fakes (training/aligned_fakes.py): taef2, nearest-x4, ...")
+    p.add_argument(
+        "--aligned-families",
+        default="",
+        help="comma-separated autoencoder families whose reconstructions of the REAL photos are aligned fakes (training/aligned_fakes.py): taef2, nearest-x4, ...",
+    )
     p.add_argument("--aligned-per-source", type=int, default=200, help="REAL training photos per source reconstructed, a quarter of that in val (0: all)")
     p.add_argument("--aligned-crop", type=int, default=160, help="side of the reconstructed crop, px at native resolution")
-    p.add_argument("--aligned-share", type=float, default=None, help="share of the FAKE draws that are aligned pairs (default 1 without generator folders, else 0.5)")
+    p.add_argument(
+        "--aligned-share", type=float, default=None, help="share of the FAKE draws that are aligned pairs (default 1 without generator folders, else 0.5)"
+    )
     p.add_argument("--taef2", type=Path, help="folder of the TAEF2 weights (family taef2)")
     p.add_argument("--autoencoders", type=Path, help="folder of <family>.pt small autoencoders (training/train_autoencoder.py)")
-    p.add_argument("--target-fpr", type=float, default=None, help="decide at an operating point: at most this share of validation REAL photos called AI (the threshold), and --target-fnr of fakes called real (the lower edge of the uncertain band); default: the balanced-accuracy threshold")
+    p.add_argument(
+        "--target-fpr",
+        type=float,
+        default=None,
+        help="decide at an operating point: at most this share of validation REAL photos called AI (the threshold), and --target-fnr of fakes called real (the lower edge of the uncertain band); default: the balanced-accuracy threshold",
+    )
     p.add_argument("--target-fnr", type=float, default=0.02)
     p.add_argument("--generators", choices=("include", "exclude"), default="include", help="whether the dataset's own FAKE folders are trained on")
     return from_namespace(PatchTrainingConfig, p.parse_args(argv))
@@ -274,8 +287,9 @@ def draw_weights(items: Sequence[SourcedItem], pairs: Pairs, balance: str, align
     return weights / weights.sum()
 
 
-def draw_batch(idx: np.ndarray, pixels: Sequence[np.ndarray], labels: np.ndarray, pairs: Pairs, rng: random.Random,
-               cfg: PatchAugment, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def draw_batch(
+    idx: np.ndarray, pixels: Sequence[np.ndarray], labels: np.ndarray, pairs: Pairs, rng: random.Random, cfg: PatchAugment, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`size` augmented patches for the drawn indices: an aligned fake brings its photo, cut at the
     same place with the same augmentation (one seed for both). Returns (patches, labels, the item
     each patch came from)."""
@@ -298,8 +312,14 @@ def draw_batch(idx: np.ndarray, pixels: Sequence[np.ndarray], labels: np.ndarray
     return np.stack(patches[:size]), np.array(ys[:size]), np.array(owners[:size])
 
 
-def train(args: PatchTrainingConfig, root: Path, train_items: list[SourcedItem], train_pixels: list[np.ndarray],
-          log: Optional[ProgressLog] = None, pairs: Optional[Pairs] = None) -> tuple[PatchNet, list[dict]]:
+def train(
+    args: PatchTrainingConfig,
+    root: Path,
+    train_items: list[SourcedItem],
+    train_pixels: list[np.ndarray],
+    log: Optional[ProgressLog] = None,
+    pairs: Optional[Pairs] = None,
+) -> tuple[PatchNet, list[dict]]:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     np_rng = np.random.default_rng(args.seed)
@@ -348,8 +368,9 @@ def train(args: PatchTrainingConfig, root: Path, train_items: list[SourcedItem],
             seen += len(idx)
             step += 1
             if log is not None and (step % 10 == 0 or step == total):
-                log.emit("step", epoch=epoch + 1, step=step, total_steps=total, loss=float(loss),
-                         images_per_s=round(seen / max(1e-9, time.time() - started), 1))
+                log.emit(
+                    "step", epoch=epoch + 1, step=step, total_steps=total, loss=float(loss), images_per_s=round(seen / max(1e-9, time.time() - started), 1)
+                )
         entry = {"epoch": epoch + 1, "loss": loss_sum / steps_per_epoch, "train_patch_accuracy": correct / seen, "seconds": round(time.time() - started, 1)}
         if adversary is not None:
             entry["adversary_loss"] = adv_sum / steps_per_epoch
@@ -370,12 +391,20 @@ def per_source(items: Sequence[SourcedItem], labels: np.ndarray, probs: np.ndarr
 def write_pipeline_files(args: PatchTrainingConfig, out: Path, root: Path, train_items, val_items, val_probs, threshold, metrics, model, log, started) -> None:
     """split.json, torch_eval.json, parity/ and training.json: the run folder the TypeScript
     pipeline evaluates through the serving code, gates and publishes (pipeline/src/run-dir.ts)."""
+
     def entries(items):
         return [{"path": it.path, "label": it.label, "sha256": sha256_file(root / it.path)} for it in items]
 
     write_run_file(out, "split.json", {"train": entries(train_items), "val": entries(val_items)})
-    write_run_file(out, "torch_eval.json", {"val": SplitMetrics(**{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "n")},
-                                                                 probabilities=[float(p) for p in val_probs]).to_json()})
+    write_run_file(
+        out,
+        "torch_eval.json",
+        {
+            "val": SplitMetrics(
+                **{k: metrics[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "n")}, probabilities=[float(p) for p in val_probs]
+            ).to_json()
+        },
+    )
     # Parity bundle: the patches of the first validation images, as serving would cut them.
     pixels = load_pixels(root, val_items[:PARITY_IMAGES])
     patches = np.concatenate([extract_patches(img, patch_grid(img.shape[1], img.shape[0], args.patch_size, args.patches), args.patch_size) for img in pixels])
@@ -388,31 +417,35 @@ def write_pipeline_files(args: PatchTrainingConfig, out: Path, root: Path, train
     write_run_file(out, "parity/meta.json", ParityMeta(n=len(inputs), input_shape=list(inputs.shape), output_shape=list(logits.shape)))
     seconds = time.time() - started
     steps = max(1, args.samples_per_epoch // args.batch_size) * args.epochs
-    write_run_file(out, "training.json", TrainingRecord(
-        seconds=round(seconds, 1),
-        epochs_run=args.epochs,
-        best_epoch=args.epochs,
-        images_per_s=round(steps * args.batch_size / max(1e-9, sum(e["seconds"] for e in log)), 1),
-        arch=f"patchnet-{args.representation}-w{args.width}",
-        params=sum(p.numel() for p in model.parameters()),
-        image_size=args.patch_size,
-        args=as_record(args),
-        torch_version=torch.__version__,
-        dataset=read_dataset_info(root),
-        onnx_opset=ONNX_OPSET,
-        onnx_bytes=(out / "model.onnx").stat().st_size,
-        train_seconds=round(sum(e["seconds"] for e in log), 1),
-        steps=steps,
-        module="training.train_patches",
-        extra={
-            "command": "python3 -m training.train_patches " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-            "epochs": log,
-            "train_images": len(train_items),
-            "val_images": len(val_items),
-            "val": {**metrics, "threshold": threshold, "per_source": per_source(val_items, np.array([it.label for it in val_items]), val_probs, threshold)},
-            "selection": "the last epoch of a fixed schedule (no epoch is chosen on any data)",
-        },
-    ))
+    write_run_file(
+        out,
+        "training.json",
+        TrainingRecord(
+            seconds=round(seconds, 1),
+            epochs_run=args.epochs,
+            best_epoch=args.epochs,
+            images_per_s=round(steps * args.batch_size / max(1e-9, sum(e["seconds"] for e in log)), 1),
+            arch=f"patchnet-{args.representation}-w{args.width}",
+            params=sum(p.numel() for p in model.parameters()),
+            image_size=args.patch_size,
+            args=as_record(args),
+            torch_version=torch.__version__,
+            dataset=read_dataset_info(root),
+            onnx_opset=ONNX_OPSET,
+            onnx_bytes=(out / "model.onnx").stat().st_size,
+            train_seconds=round(sum(e["seconds"] for e in log), 1),
+            steps=steps,
+            module="training.train_patches",
+            extra={
+                "command": "python3 -m training.train_patches " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+                "epochs": log,
+                "train_images": len(train_items),
+                "val_images": len(val_items),
+                "val": {**metrics, "threshold": threshold, "per_source": per_source(val_items, np.array([it.label for it in val_items]), val_probs, threshold)},
+                "selection": "the last epoch of a fixed schedule (no epoch is chosen on any data)",
+            },
+        ),
+    )
 
 
 def aligned_families(args: PatchTrainingConfig) -> list[str]:
@@ -462,14 +495,26 @@ def run(args: PatchTrainingConfig, progress: Optional[ProgressLog] = None) -> di
     threshold = point.ai_threshold if point is not None else choose_threshold(val_labels, val_probs)
     ood, val_dist, ood_threshold = stats.ood, stats.val_distance, stats.threshold
     model = model.cpu()
-    save_checkpoint(out / "checkpoint.pt", model, {"arch": "patchnet", "representation": args.representation, "width": args.width},
-                    {"dataset": read_dataset_info(root), "torch_version": torch.__version__})
+    save_checkpoint(
+        out / "checkpoint.pt",
+        model,
+        {"arch": "patchnet", "representation": args.representation, "width": args.width},
+        {"dataset": read_dataset_info(root), "torch_version": torch.__version__},
+    )
     export_onnx(model, args.patch_size, out / "model.onnx", output_names=(OUTPUT_NAME, EMBEDDING_NAME), class_count=None, batch=2)
     metrics = binary_metrics(val_labels, val_probs, threshold)
     metadata = build_metadata(
-        name=args.name, architecture=f"patchnet-{args.representation}-w{args.width}", parameters=sum(p.numel() for p in model.parameters()),
-        image_size=args.patch_size, dataset=read_dataset_info(root), framework=f"pytorch {torch.__version__}", opset=ONNX_OPSET,
-        epochs=args.epochs, seed=args.seed, created_at=utc_now_iso(), threshold=round(threshold, 4),
+        name=args.name,
+        architecture=f"patchnet-{args.representation}-w{args.width}",
+        parameters=sum(p.numel() for p in model.parameters()),
+        image_size=args.patch_size,
+        dataset=read_dataset_info(root),
+        framework=f"pytorch {torch.__version__}",
+        opset=ONNX_OPSET,
+        epochs=args.epochs,
+        seed=args.seed,
+        created_at=utc_now_iso(),
+        threshold=round(threshold, 4),
         output=PATCH_OUTPUT,
         patches={"mode": "grid", "size": args.patch_size, "count": args.patches, "align": 8, "aggregation": "mean_logit", "logit_scale": logit_scale},
         ood={
@@ -481,8 +526,15 @@ def run(args: PatchTrainingConfig, progress: Optional[ProgressLog] = None) -> di
             "percentile": OOD_PERCENTILE,
         },
         # The pipeline sets the published operating point again from the serving path's validation scores.
-        operating_point=None if point is None else {"target_fpr": args.target_fpr, "target_fnr": args.target_fnr, "split": "val",
-                                                    "ai_threshold": point.ai_threshold, "real_threshold": point.real_threshold},
+        operating_point=None
+        if point is None
+        else {
+            "target_fpr": args.target_fpr,
+            "target_fnr": args.target_fnr,
+            "split": "val",
+            "ai_threshold": point.ai_threshold,
+            "real_threshold": point.real_threshold,
+        },
     )
     write_run_file(out, "metadata.json", metadata)
     rows = [
@@ -494,8 +546,9 @@ def run(args: PatchTrainingConfig, progress: Optional[ProgressLog] = None) -> di
     record = json.loads((out / "training.json").read_text())
     if progress is not None:
         progress.emit("export", path=str(out / "model.onnx"), bytes=(out / "model.onnx").stat().st_size, opset=ONNX_OPSET)
-        progress.emit("done", best_epoch=args.epochs, best_val={"accuracy": metrics["accuracy"], "roc_auc": metrics["roc_auc"]},
-                      seconds=round(time.time() - started, 1))
+        progress.emit(
+            "done", best_epoch=args.epochs, best_val={"accuracy": metrics["accuracy"], "roc_auc": metrics["roc_auc"]}, seconds=round(time.time() - started, 1)
+        )
     say(f"val accuracy {metrics['accuracy']:.4f} ROC-AUC {metrics['roc_auc']:.4f} threshold {threshold:.4f} OOD threshold {ood_threshold:.2f}")
     return record
 

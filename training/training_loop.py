@@ -67,8 +67,14 @@ def plan_steps(train_size: int, batch_size: int, epochs: int, max_steps: Optiona
     return steps_per_epoch, max(1, total)
 
 
-def train_model(model: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
-                cfg: LoopConfig, augment_cfg: Optional[AugmentConfig], log: ProgressLog) -> LoopResult:
+def train_model(
+    model: nn.Module,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    cfg: LoopConfig,
+    augment_cfg: Optional[AugmentConfig],
+    log: ProgressLog,
+) -> LoopResult:
     train_pixels, train_labels = train
     dataset = AugmentedImages(train_pixels, train_labels, augment_cfg)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -76,9 +82,16 @@ def train_model(model: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
     on_cuda = device.type == "cuda"
     if cfg.amp and not on_cuda:
         raise ValueError("mixed precision (amp) is for CUDA only; the CPU path stays float32")
-    loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, generator=generator,
-                        drop_last=len(dataset) >= cfg.batch_size, num_workers=cfg.workers,
-                        persistent_workers=cfg.workers > 0, pin_memory=on_cuda)
+    loader = DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        generator=generator,
+        drop_last=len(dataset) >= cfg.batch_size,
+        num_workers=cfg.workers,
+        persistent_workers=cfg.workers > 0,
+        pin_memory=on_cuda,
+    )
     scaler = torch.cuda.amp.GradScaler() if cfg.amp else None
     steps_per_epoch, total_steps = plan_steps(len(dataset), cfg.batch_size, cfg.epochs, cfg.max_steps)
     epochs = math.ceil(total_steps / steps_per_epoch)
@@ -117,9 +130,15 @@ def train_model(model: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
             window_images += len(labels)
             if step % cfg.log_every == 0 or step == total_steps:
                 now = time.time()
-                log.emit("step", epoch=epoch, step=step, total_steps=total_steps, loss=float(loss),
-                         images_per_s=round(window_images / max(now - window_start, 1e-9), 1),
-                         lr=optimizer.param_groups[0]["lr"])
+                log.emit(
+                    "step",
+                    epoch=epoch,
+                    step=step,
+                    total_steps=total_steps,
+                    loss=float(loss),
+                    images_per_s=round(window_images / max(now - window_start, 1e-9), 1),
+                    lr=optimizer.param_groups[0]["lr"],
+                )
                 window_start, window_images = now, 0
             if step >= total_steps:
                 break
@@ -127,8 +146,9 @@ def train_model(model: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
         train_seconds += epoch_train_seconds
         images_seen += loss_count
         val_metrics = without_probabilities(evaluate(model, *val, batch_size=cfg.eval_batch_size, device=device))
-        record = log.emit("epoch", epoch=epoch, step=step, train_loss=loss_sum / max(1, loss_count),
-                          val=val_metrics, seconds=round(time.time() - epoch_start, 2))
+        record = log.emit(
+            "epoch", epoch=epoch, step=step, train_loss=loss_sum / max(1, loss_count), val=val_metrics, seconds=round(time.time() - epoch_start, 2)
+        )
         history.append(record)
         key = selection_key(val_metrics, cfg.select_metric)
         if best_key is None or key > best_key:
@@ -138,6 +158,13 @@ def train_model(model: nn.Module, train: tuple[np.ndarray, np.ndarray], val: tup
             stale += 1
         if step >= total_steps or stale >= cfg.patience:
             break
-    return LoopResult(best_state=best_state, best_epoch=best_epoch, best_val=best_val, epochs_run=epoch,
-                      steps=step, images_per_s=round(images_seen / max(train_seconds, 1e-9), 1),
-                      seconds=round(time.time() - started, 2), history=history)
+    return LoopResult(
+        best_state=best_state,
+        best_epoch=best_epoch,
+        best_val=best_val,
+        epochs_run=epoch,
+        steps=step,
+        images_per_s=round(images_seen / max(train_seconds, 1e-9), 1),
+        seconds=round(time.time() - started, 2),
+        history=history,
+    )

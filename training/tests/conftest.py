@@ -10,8 +10,7 @@ import pytest
 from PIL import Image
 
 
-def write_dataset(root: Path, per_class: int = 12, size: tuple[int, int] = (40, 36), with_val: bool = False,
-                  seed: int = 0) -> Path:
+def write_dataset(root: Path, per_class: int = 12, size: tuple[int, int] = (40, 36), with_val: bool = False, seed: int = 0) -> Path:
     """REAL images are smooth gradients, FAKE ones are noise, so a few steps separate them."""
     rng = np.random.default_rng(seed)
     (root).mkdir(parents=True, exist_ok=True)

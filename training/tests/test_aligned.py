@@ -148,9 +148,33 @@ def test_heldout_fold_reports_the_held_out_collection_and_unseen_generators(tmp_
             for i in range(4):
                 Image.fromarray(rng.integers(0, 256, (72, 72, 3), dtype=np.uint8)).save(folder / f"{i}.jpg", quality=90)
     out = tmp_path / "out"
-    heldout_eval.main(["--dataset", str(tmp_path), "--out", str(out), "--folds", "REAL/a", "--max-test", "5", "--",
-                       "--epochs", "1", "--samples-per-epoch", "32", "--batch-size", "16", "--ood-images", "8", "--threads", "1",
-                       "--generators", "exclude", "--patches", "4"])
+    heldout_eval.main(
+        [
+            "--dataset",
+            str(tmp_path),
+            "--out",
+            str(out),
+            "--folds",
+            "REAL/a",
+            "--max-test",
+            "5",
+            "--",
+            "--epochs",
+            "1",
+            "--samples-per-epoch",
+            "32",
+            "--batch-size",
+            "16",
+            "--ood-images",
+            "8",
+            "--threads",
+            "1",
+            "--generators",
+            "exclude",
+            "--patches",
+            "4",
+        ]
+    )
     report = json.loads((out / "heldout.json").read_text())
     fold = report["folds"][0]
     assert fold["fold"] == "REAL/a" and fold["held_out_real"]["n"] == 5  # 8 photos of a, sampled to --max-test

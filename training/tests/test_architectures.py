@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from training.architectures import (ARCHITECTURES, CompactCNN, build_model, count_parameters,
-                                    default_stem_stride, load_matching_weights)
+from training.architectures import ARCHITECTURES, CompactCNN, build_model, count_parameters, default_stem_stride, load_matching_weights
 
 
 @pytest.mark.parametrize("arch, size", [(a, 32 if a == "compact" else 64) for a in ARCHITECTURES])

@@ -7,13 +7,16 @@ from training.dataset_files import DatasetError, build_splits, is_validation, li
 from training.tests.conftest import write_dataset
 
 
-@pytest.mark.parametrize("sha, fraction, expected", [
-    ("00000000" + "f" * 56, 0.1, True),       # 0 % 10000 = 0 < 1000
-    ("000003e7" + "0" * 56, 0.1, True),       # 999
-    ("000003e8" + "0" * 56, 0.1, False),      # 1000
-    ("00002710" + "0" * 56, 0.1, True),       # 10000 % 10000 = 0
-    ("000003e8" + "0" * 56, 0.0, False),
-])
+@pytest.mark.parametrize(
+    "sha, fraction, expected",
+    [
+        ("00000000" + "f" * 56, 0.1, True),  # 0 % 10000 = 0 < 1000
+        ("000003e7" + "0" * 56, 0.1, True),  # 999
+        ("000003e8" + "0" * 56, 0.1, False),  # 1000
+        ("00002710" + "0" * 56, 0.1, True),  # 10000 % 10000 = 0
+        ("000003e8" + "0" * 56, 0.0, False),
+    ],
+)
 def test_is_validation_uses_first_eight_hex_digits(sha, fraction, expected):
     assert is_validation(sha, fraction) is expected
 

@@ -32,16 +32,20 @@ def tiny_data(n: int = 48, size: int = 16, seed: int = 3):
 
 def fresh_model(seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    return build_model(arch="compact", image_size=16, width=8, depth=1, stages=2, stem_stride=1,
-                       dropout=0.1).to(memory_format=torch.channels_last)
+    return build_model(arch="compact", image_size=16, width=8, depth=1, stages=2, stem_stride=1, dropout=0.1).to(memory_format=torch.channels_last)
 
 
 def plain_loop(model: nn.Module, pixels, labels, cfg: LoopConfig, augment_cfg) -> None:
     """The optimisation steps as written before --device existed: float32 on the CPU, nothing moved."""
     dataset = AugmentedImages(pixels, labels, augment_cfg)
-    loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(cfg.seed),
-                        drop_last=len(dataset) >= cfg.batch_size, num_workers=0)
+    loader = DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(cfg.seed),
+        drop_last=len(dataset) >= cfg.batch_size,
+        num_workers=0,
+    )
     steps_per_epoch, total_steps = plan_steps(len(dataset), cfg.batch_size, cfg.epochs, cfg.max_steps)
     warmup = min(total_steps // 2, round(cfg.warmup_epochs * steps_per_epoch))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -97,8 +101,14 @@ def test_workers_stay_zero_on_the_cpu_and_follow_the_cores_on_cuda():
 def test_amp_on_the_cpu_is_refused():
     pixels, labels = tiny_data(16)
     with pytest.raises(ValueError, match="CUDA only"):
-        train_model(fresh_model(1), (pixels, labels), (pixels, labels), LoopConfig(max_steps=1, batch_size=8, amp=True),
-                    None, ProgressLog(stream=open("/dev/null", "w")))
+        train_model(
+            fresh_model(1),
+            (pixels, labels),
+            (pixels, labels),
+            LoopConfig(max_steps=1, batch_size=8, amp=True),
+            None,
+            ProgressLog(stream=open("/dev/null", "w")),
+        )
 
 
 @pytest.mark.skipif(CUDA, reason="this machine has CUDA; the refusal is for machines without it")
@@ -113,9 +123,31 @@ def test_cli_refuses_cuda_without_a_gpu(tmp_path, capsys):
 def test_cuda_run_with_mixed_precision_writes_a_cpu_model(tmp_path, capsys):
     dataset = write_dataset(tmp_path / "d", per_class=20, size=(40, 36))
     out = tmp_path / "run"
-    assert train.main(["--dataset", str(dataset), "--out", str(out), "--image-size", "24", "--width", "8",
-                       "--batch-size", "8", "--max-steps", "3", "--val-fraction", "0.3", "--device", "cuda",
-                       "--workers", "2"]) == 0
+    assert (
+        train.main(
+            [
+                "--dataset",
+                str(dataset),
+                "--out",
+                str(out),
+                "--image-size",
+                "24",
+                "--width",
+                "8",
+                "--batch-size",
+                "8",
+                "--max-steps",
+                "3",
+                "--val-fraction",
+                "0.3",
+                "--device",
+                "cuda",
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
     events = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert '"device":"cuda"' in events[0] and '"amp":true' in events[0]
     state = torch.load(out / "checkpoint.pt", map_location="cpu")["state_dict"]

@@ -65,7 +65,7 @@ def reflect_views(x: np.ndarray, flip: bool, shift: int) -> list[np.ndarray]:
     for base in bases:
         padded = np.pad(base, ((0, 0), (0, 0), (shift, shift), (shift, shift)), mode="reflect")
         for dx, dy in offsets:
-            views.append(np.ascontiguousarray(padded[:, :, shift + dy:shift + dy + size, shift + dx:shift + dx + size]))
+            views.append(np.ascontiguousarray(padded[:, :, shift + dy : shift + dy + size, shift + dx : shift + dx + size]))
     return views
 
 
@@ -92,10 +92,13 @@ def test_impossible_shifts_are_refused(shift, message):
         ensemble.Ensemble([member(1)], 16, flip=False, shift=shift)
 
 
-@pytest.mark.parametrize("weights, dtype, max_share", [
-    ("float16", onnx.TensorProto.FLOAT16, 0.6),
-    ("int8", onnx.TensorProto.INT8, 0.35),
-])
+@pytest.mark.parametrize(
+    "weights, dtype, max_share",
+    [
+        ("float16", onnx.TensorProto.FLOAT16, 0.6),
+        ("int8", onnx.TensorProto.INT8, 0.35),
+    ],
+)
 def test_weight_storage_shrinks_the_file_and_computes_the_same_numbers(tmp_path, weights, dtype, max_share):
     members = [ensemble.round_weights(ensemble.fold_batch_norm(member(seed)), weights) for seed in (1, 2)]
     model = ensemble.Ensemble(members, 16, flip=True).eval()
@@ -144,9 +147,26 @@ def two_runs(tmp_path_factory):
     runs = []
     for index, width in enumerate((8, 4)):
         out = root / f"run{index}"
-        argv = ["--dataset", str(dataset), "--out", str(out), "--image-size", "24", "--width", str(width),
-                "--batch-size", "8", "--max-steps", "2", "--val-fraction", "0.3", "--threads", "1",
-                "--seed", str(40 + index)]
+        argv = [
+            "--dataset",
+            str(dataset),
+            "--out",
+            str(out),
+            "--image-size",
+            "24",
+            "--width",
+            str(width),
+            "--batch-size",
+            "8",
+            "--max-steps",
+            "2",
+            "--val-fraction",
+            "0.3",
+            "--threads",
+            "1",
+            "--seed",
+            str(40 + index),
+        ]
         assert train.main(argv) == 0
         runs.append(out)
     return root, dataset, runs
@@ -157,12 +177,25 @@ def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys, weights,
     root, _, runs = two_runs
     capsys.readouterr()
     out = root / f"ensemble-{weights}"
-    assert ensemble.main(["--members", *map(str, runs), "--out", str(out), "--name", "tiny", "--flip", "--threads", "1",
-                          "--weights", weights, "--shift", str(shift)]) == 0
+    assert (
+        ensemble.main(
+            ["--members", *map(str, runs), "--out", str(out), "--name", "tiny", "--flip", "--threads", "1", "--weights", weights, "--shift", str(shift)]
+        )
+        == 0
+    )
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["event"] for e in events] == ["start", "evaluate", "export", "done"]
-    for name in ("model.onnx", "checkpoint.pt", "metadata.json", "split.json", "torch_eval.json", "training.json",
-                 "parity/inputs.f32", "parity/logits.f32", "parity/meta.json"):
+    for name in (
+        "model.onnx",
+        "checkpoint.pt",
+        "metadata.json",
+        "split.json",
+        "torch_eval.json",
+        "training.json",
+        "parity/inputs.f32",
+        "parity/logits.f32",
+        "parity/meta.json",
+    ):
         assert (out / name).is_file(), name
     assert json.loads((out / "split.json").read_text()) == json.loads((runs[0] / "split.json").read_text())
 
@@ -175,8 +208,7 @@ def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys, weights,
     member_params = [json.loads((r / "training.json").read_text())["params"] for r in runs]
     assert training["params"] < sum(member_params)  # batch norm folded away
     metadata = json.loads((out / "metadata.json").read_text())
-    assert metadata["architecture"] == "ensemble of 2 compact-cnn, mirror-averaged" + (
-        ", averaged over 1-pixel shifts" if shift else "")
+    assert metadata["architecture"] == "ensemble of 2 compact-cnn, mirror-averaged" + (", averaged over 1-pixel shifts" if shift else "")
     assert metadata["name"] == "tiny" and metadata["preprocessing"]["width"] == 24
 
     # The checkpoint rebuilds the exact model that produced the parity bundle.
@@ -189,23 +221,50 @@ def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys, weights,
     np.testing.assert_allclose(run_onnx(onnx.load(str(out / "model.onnx")), parity_inputs), parity_logits, atol=1e-4)
 
 
-@pytest.mark.parametrize("image_size, val_fraction, message", [
-    ("24", "0.5", "different train/val/test split"),
-    ("16", "0.3", "different input sizes"),
-])
+@pytest.mark.parametrize(
+    "image_size, val_fraction, message",
+    [
+        ("24", "0.5", "different train/val/test split"),
+        ("16", "0.3", "different input sizes"),
+    ],
+)
 def test_members_that_do_not_match_are_refused(two_runs, tmp_path, image_size, val_fraction, message):
     _, dataset, runs = two_runs
     other = tmp_path / "other"
-    assert train.main(["--dataset", str(dataset), "--out", str(other), "--image-size", image_size, "--width", "4",
-                       "--batch-size", "8", "--max-steps", "1", "--val-fraction", val_fraction, "--threads", "1"]) == 0
+    assert (
+        train.main(
+            [
+                "--dataset",
+                str(dataset),
+                "--out",
+                str(other),
+                "--image-size",
+                image_size,
+                "--width",
+                "4",
+                "--batch-size",
+                "8",
+                "--max-steps",
+                "1",
+                "--val-fraction",
+                val_fraction,
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     with pytest.raises(ValueError, match=message):
         ensemble.combine([runs[0], other])
 
 
-@pytest.mark.parametrize("make_members, message", [
-    (lambda runs, tmp: [runs[0]], "needs at least 2"),
-    (lambda runs, tmp: [runs[0], tmp / "missing"], "has no checkpoint.pt"),
-])
+@pytest.mark.parametrize(
+    "make_members, message",
+    [
+        (lambda runs, tmp: [runs[0]], "needs at least 2"),
+        (lambda runs, tmp: [runs[0], tmp / "missing"], "has no checkpoint.pt"),
+    ],
+)
 def test_bad_member_lists_are_refused_with_a_reason(two_runs, tmp_path, make_members, message):
     _, _, runs = two_runs
     with pytest.raises((ValueError, FileNotFoundError), match=message):
@@ -222,17 +281,18 @@ def test_pretraining_runs_are_followed_back_and_counted_once(tmp_path):
     def write_run(name, seconds, epochs, init_from=None):
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "training.json").write_text(json.dumps(
-            {"seconds": seconds, "epochs_run": epochs, "args": {"init_from": init_from}}))
+        (folder / "training.json").write_text(json.dumps({"seconds": seconds, "epochs_run": epochs, "args": {"init_from": init_from}}))
         return folder
 
     stage1 = write_run("stage1", 100.0, 10)
     stage2 = write_run("stage2", 50.0, 5, str(stage1 / "checkpoint.pt"))
-    members = [{"args": {"init_from": str(stage2 / "checkpoint.pt")}},
-               {"args": {"init_from": str(stage2 / "checkpoint.pt")}},
-               {"args": {"init_from": str(stage1 / "checkpoint.pt")}},
-               {"args": {"init_from": None}},
-               {"args": {"init_from": str(tmp_path / "gone" / "checkpoint.pt")}}]
+    members = [
+        {"args": {"init_from": str(stage2 / "checkpoint.pt")}},
+        {"args": {"init_from": str(stage2 / "checkpoint.pt")}},
+        {"args": {"init_from": str(stage1 / "checkpoint.pt")}},
+        {"args": {"init_from": None}},
+        {"args": {"init_from": str(tmp_path / "gone" / "checkpoint.pt")}},
+    ]
     assert ensemble.pretraining_runs(members) == [
         {"run": str(stage2), "seconds": 50.0, "epochs_run": 5},
         {"run": str(stage1), "seconds": 100.0, "epochs_run": 10},

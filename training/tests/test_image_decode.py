@@ -13,15 +13,18 @@ def encoded(img: Image.Image, fmt: str = "PNG") -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("img, expected", [
-    (Image.new("L", (2, 2), 100), (100, 100, 100)),
-    (Image.new("LA", (2, 2), (100, 0)), (255, 255, 255)),           # transparent -> white
-    (Image.new("LA", (2, 2), (100, 255)), (100, 100, 100)),
-    (Image.new("RGBA", (2, 2), (10, 20, 30, 0)), (255, 255, 255)),
-    (Image.new("RGBA", (2, 2), (10, 20, 30, 255)), (10, 20, 30)),
-    (Image.new("RGB", (2, 2), (1, 2, 3)), (1, 2, 3)),
-    (Image.new("CMYK", (2, 2), (0, 0, 0, 0)), (255, 255, 255)),
-])
+@pytest.mark.parametrize(
+    "img, expected",
+    [
+        (Image.new("L", (2, 2), 100), (100, 100, 100)),
+        (Image.new("LA", (2, 2), (100, 0)), (255, 255, 255)),  # transparent -> white
+        (Image.new("LA", (2, 2), (100, 255)), (100, 100, 100)),
+        (Image.new("RGBA", (2, 2), (10, 20, 30, 0)), (255, 255, 255)),
+        (Image.new("RGBA", (2, 2), (10, 20, 30, 255)), (10, 20, 30)),
+        (Image.new("RGB", (2, 2), (1, 2, 3)), (1, 2, 3)),
+        (Image.new("CMYK", (2, 2), (0, 0, 0, 0)), (255, 255, 255)),
+    ],
+)
 def test_modes_become_rgb(img, expected):
     out = decode_bytes(encoded(img, "TIFF" if img.mode == "CMYK" else "PNG"))
     assert out.mode == "RGB"

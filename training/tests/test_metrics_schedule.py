@@ -7,13 +7,16 @@ from training.metrics import binary_metrics, roc_auc
 from training.schedule import lr_factor
 
 
-@pytest.mark.parametrize("labels, scores, expected", [
-    ([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], 1.0),
-    ([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1], 0.0),
-    ([0, 1], [0.5, 0.5], 0.5),                       # ties count half
-    ([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 0.75),
-    ([1, 1], [0.3, 0.4], None),                      # one class only
-])
+@pytest.mark.parametrize(
+    "labels, scores, expected",
+    [
+        ([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], 1.0),
+        ([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1], 0.0),
+        ([0, 1], [0.5, 0.5], 0.5),  # ties count half
+        ([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 0.75),
+        ([1, 1], [0.3, 0.4], None),  # one class only
+    ],
+)
 def test_roc_auc(labels, scores, expected):
     assert roc_auc(np.array(labels), np.array(scores)) == expected
 

@@ -94,8 +94,17 @@ def test_threshold_maximises_balanced_accuracy():
 def _write_sourced(root: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "dataset.json").write_text(json.dumps({"name": "tiny-sources", "version": "1", "classes": ["REAL", "FAKE"],
-                                                   "description": "gradients (REAL) vs noise (FAKE), two sources each", "author": "tests"}))
+    (root / "dataset.json").write_text(
+        json.dumps(
+            {
+                "name": "tiny-sources",
+                "version": "1",
+                "classes": ["REAL", "FAKE"],
+                "description": "gradients (REAL) vs noise (FAKE), two sources each",
+                "author": "tests",
+            }
+        )
+    )
     for split, n in (("train", 10), ("val", 4)):
         for cls, sources in (("REAL", ("cam1", "cam2")), ("FAKE", ("gen1", "gen2"))):
             for source in sources:
@@ -121,10 +130,40 @@ def test_listing_reads_the_source_level(tmp_path):
 def test_tiny_training_run_with_two_sources_exports_a_patch_model(tmp_path):
     root = _write_sourced(tmp_path / "ds")
     out = tmp_path / "run"
-    assert 0 == train_main(["--dataset", str(root), "--out", str(out), "--width", "4", "--patch-size", "16", "--patches", "4", "--epochs", "2",
-                "--samples-per-epoch", "64", "--batch-size", "32", "--ood-images", "20", "--source-adversary", "0.3", "--threads", "1"])
+    assert 0 == train_main(
+        [
+            "--dataset",
+            str(root),
+            "--out",
+            str(out),
+            "--width",
+            "4",
+            "--patch-size",
+            "16",
+            "--patches",
+            "4",
+            "--epochs",
+            "2",
+            "--samples-per-epoch",
+            "64",
+            "--batch-size",
+            "32",
+            "--ood-images",
+            "20",
+            "--source-adversary",
+            "0.3",
+            "--threads",
+            "1",
+        ]
+    )
     metadata = json.loads((out / "metadata.json").read_text())
-    assert {k: v for k, v in metadata["patches"].items() if k != "logit_scale"} == {"mode": "grid", "size": 16, "count": 4, "align": 8, "aggregation": "mean_logit"}
+    assert {k: v for k, v in metadata["patches"].items() if k != "logit_scale"} == {
+        "mode": "grid",
+        "size": 16,
+        "count": 4,
+        "align": 8,
+        "aggregation": "mean_logit",
+    }
     assert metadata["patches"]["logit_scale"] > 0
     assert len(metadata["ood"]["mean"]) == 24 and len(metadata["ood"]["whitening"]) == 24
     graph = onnx.load(str(out / "model.onnx")).graph
@@ -138,9 +177,35 @@ def test_tiny_training_run_with_two_sources_exports_a_patch_model(tmp_path):
 def test_leave_one_source_out_fold(tmp_path):
     root = _write_sourced(tmp_path / "ds")
     out = tmp_path / "loso"
-    loso.main(["--dataset", str(root), "--out", str(out), "--sources", "FAKE/gen2", "--max-test", "6", "--",
-               "--width", "4", "--patch-size", "16", "--patches", "4", "--epochs", "1", "--samples-per-epoch", "64",
-               "--batch-size", "32", "--ood-images", "20", "--threads", "1"])
+    loso.main(
+        [
+            "--dataset",
+            str(root),
+            "--out",
+            str(out),
+            "--sources",
+            "FAKE/gen2",
+            "--max-test",
+            "6",
+            "--",
+            "--width",
+            "4",
+            "--patch-size",
+            "16",
+            "--patches",
+            "4",
+            "--epochs",
+            "1",
+            "--samples-per-epoch",
+            "64",
+            "--batch-size",
+            "32",
+            "--ood-images",
+            "20",
+            "--threads",
+            "1",
+        ]
+    )
     fold = json.loads((out / "loso.json").read_text())["folds"][0]
     assert fold["source"] == "FAKE/gen2" and fold["held_out_images"] == 6
     for name in loso.VARIANTS:

@@ -5,15 +5,18 @@ from PIL import Image
 from training.preprocess import cover_dimensions, crop_offsets, normalize_chw, preprocess, resize_cover
 
 
-@pytest.mark.parametrize("w, h, size, expected", [
-    (240, 240, 128, (128, 128)),
-    (640, 480, 32, (43, 32)),      # 42.67 -> 43
-    (480, 640, 32, (32, 43)),
-    (300, 200, 100, (150, 100)),
-    (3, 2, 4, (6, 4)),             # upscaling
-    (5, 2, 4, (10, 4)),
-    (7, 4, 2, (4, 2)),             # 3.5 rounds half up, not to even
-])
+@pytest.mark.parametrize(
+    "w, h, size, expected",
+    [
+        (240, 240, 128, (128, 128)),
+        (640, 480, 32, (43, 32)),  # 42.67 -> 43
+        (480, 640, 32, (32, 43)),
+        (300, 200, 100, (150, 100)),
+        (3, 2, 4, (6, 4)),  # upscaling
+        (5, 2, 4, (10, 4)),
+        (7, 4, 2, (4, 2)),  # 3.5 rounds half up, not to even
+    ],
+)
 def test_cover_dimensions(w, h, size, expected):
     assert cover_dimensions(w, h, size) == expected
 

@@ -6,10 +6,32 @@ import pytest
 from training import robustness, train
 from training.tests.conftest import write_dataset
 
-RUN_FILES = ["model.onnx", "checkpoint.pt", "metadata.json", "split.json", "torch_eval.json",
-             "train_log.jsonl", "training.json", "parity/inputs.f32", "parity/logits.f32", "parity/meta.json"]
-METADATA_KEYS = ["schema_version", "name", "version", "created_at", "architecture", "parameters", "input",
-                 "output", "preprocessing", "labels", "threshold", "training"]
+RUN_FILES = [
+    "model.onnx",
+    "checkpoint.pt",
+    "metadata.json",
+    "split.json",
+    "torch_eval.json",
+    "train_log.jsonl",
+    "training.json",
+    "parity/inputs.f32",
+    "parity/logits.f32",
+    "parity/meta.json",
+]
+METADATA_KEYS = [
+    "schema_version",
+    "name",
+    "version",
+    "created_at",
+    "architecture",
+    "parameters",
+    "input",
+    "output",
+    "preprocessing",
+    "labels",
+    "threshold",
+    "training",
+]
 
 
 def json_lines(text: str) -> list[dict]:
@@ -21,8 +43,24 @@ def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     dataset = write_dataset(root / "data", per_class=20, size=(40, 36))
     out = root / "run"
-    argv = ["--dataset", str(dataset), "--out", str(out), "--image-size", "24", "--width", "8",
-            "--batch-size", "8", "--max-steps", "2", "--val-fraction", "0.3", "--threads", "1"]
+    argv = [
+        "--dataset",
+        str(dataset),
+        "--out",
+        str(out),
+        "--image-size",
+        "24",
+        "--width",
+        "8",
+        "--batch-size",
+        "8",
+        "--max-steps",
+        "2",
+        "--val-fraction",
+        "0.3",
+        "--threads",
+        "1",
+    ]
     return dataset, out, argv
 
 
@@ -88,9 +126,26 @@ def test_init_from_checkpoint_at_another_size(tiny_run, tmp_path, capsys):
     if not (out / "checkpoint.pt").exists():
         assert train.main(argv) == 0
     bigger = tmp_path / "bigger"
-    args = ["--dataset", str(dataset), "--out", str(bigger), "--image-size", "72", "--width", "8",
-            "--batch-size", "8", "--max-steps", "1", "--val-fraction", "0.3", "--threads", "1",
-            "--init-from", str(out / "checkpoint.pt")]
+    args = [
+        "--dataset",
+        str(dataset),
+        "--out",
+        str(bigger),
+        "--image-size",
+        "72",
+        "--width",
+        "8",
+        "--batch-size",
+        "8",
+        "--max-steps",
+        "1",
+        "--val-fraction",
+        "0.3",
+        "--threads",
+        "1",
+        "--init-from",
+        str(out / "checkpoint.pt"),
+    ]
     assert train.main(args) == 0
     assert json.loads((bigger / "metadata.json").read_text())["input"]["shape"] == [-1, 3, 72, 72]
 
