@@ -139,6 +139,8 @@ def run_fold(args: HeldOutConfig, targs: PatchTrainingConfig, fold: str, cache: 
         p = probs(photos)
         labels = np.concatenate([np.zeros(len(p)), np.ones(len(gen_probs))])
         row["held_out_real"] = {**decisions(p, point), "roc_auc_vs_generators": roc_auc(labels, np.concatenate([p, gen_probs]))}
+        # Every score, so that a threshold can be set on the other folds' held-out real photos and tried on these.
+        row["scores"] = {"held_out_real": [round(float(v), 5) for v in p], "generators": [round(float(v), 5) for v in gen_probs]}
     trained_sources = {it.key for it in train_items}
     generators = sorted({it.key for it in all_items if it.label == 1} - trained_sources)
     row["held_out_generators"] = {}

@@ -70,16 +70,22 @@ class PatchAugment:
     enabled: bool = True
 
 
-AUGMENT_LEVELS = ("heavy", "medium", "mild")
+AUGMENT_LEVELS = ("heavy", "medium", "mild", "jpeg")
 
 
 def patch_augment(level: str, size: int, enabled: bool = True) -> PatchAugment:
     """`heavy`: the defaults above (rescale half the time, JPEG q60–100 80 % of the time, blur,
     noise). `medium`: rescale 20 % of the time by at most ±25 %, JPEG q70–100 half the time, blur
     and noise 5 % each. `mild`: what keeps an autoencoder's traces learnable: rescale 10 % of the time by at
-    most ±25 %, JPEG q85–100 30 % of the time, blur and noise 5 % each (heavy augmentation
+    most ±25 %, JPEG q85–100 30 % of the time, blur and noise 5 % each; `jpeg`: mild, but JPEG
+    q60–100 90 % of the time, for traces that survive compression (heavy augmentation
     wipes out the traces that tell a reconstruction from its photo: trained on pairs alone, the
     patch accuracy stays at chance)."""
+    if level == "jpeg":
+        # mild's geometry and noise, but JPEG q60-100 on 90 % of the patches: the traces must survive compression.
+        return PatchAugment(
+            size=size, rescale_prob=0.1, rescale_range=(0.75, 1.25), blur_prob=0.05, noise_prob=0.05, jpeg_prob=0.9, jpeg_range=(60, 100), enabled=enabled
+        )
     if level == "medium":
         return PatchAugment(
             size=size, rescale_prob=0.2, rescale_range=(0.75, 1.25), blur_prob=0.05, noise_prob=0.05, jpeg_prob=0.5, jpeg_range=(70, 100), enabled=enabled
