@@ -18,6 +18,8 @@ CLASS_DIRS = dict(_SHARED["class_dirs"])
 assert CLASS_DIRS == {"REAL": REAL_INDEX, "FAKE": AI_INDEX}, "models/shared-constants.json class_dirs disagree with the labels"
 IMAGE_EXTENSIONS = tuple(_SHARED["image_extensions"])
 SPLITS = tuple(_SHARED["splits"])
+# A patch model's image is `uncertain` when its patch logits spread more than this (serving's verdict policy).
+PATCH_DISAGREEMENT_LOGIT_STD = float(_SHARED["patch_disagreement_logit_std"])
 ARCHITECTURES = tuple(_SHARED["architectures"])
 DEFAULT_IMAGE_SIZE_COMPACT = int(_SHARED["default_image_size"]["compact"])
 DEFAULT_IMAGE_SIZE_OTHER = int(_SHARED["default_image_size"]["other"])

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from .cli_config import as_record, from_namespace
+from .constants import PATCH_DISAGREEMENT_LOGIT_STD
 from .metrics import roc_auc
 from .operating_point import decisions, operating_point
 from .patch_data import SourcedItem, list_sourced
@@ -59,7 +60,6 @@ class HeldOutConfig:
     target_fnr: float
 
 
-PATCH_DISAGREEMENT_LOGIT_STD = 1.5  # serving's default rule (functions/src/detector/scoring/verdict-policy.ts)
 
 # Generator folders grouped by the family of model that made them (leave-one-family-out).
 GENERATOR_FAMILIES = {

@@ -19,7 +19,7 @@ const MINUTES = 60_000;
 /** Every file a bundle may hold; anything else (tests, sources, maps, models, data) fails the test. */
 const ALLOWED_FILES = [
   /^dist\/functions\/src\/[a-z0-9/-]+\.js$/,
-  /^dist\/models\/[a-z]+\.schema\.json$/,
+  /^dist\/models\/([a-z]+\.schema|shared-constants)\.json$/,
   /^package\.json$/,
   /^package-lock\.json$/,
   /^\.npmrc$/,
@@ -91,7 +91,7 @@ describe('deploy bundle (scripts/ops/build-bundle.sh)', () => {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('holds only compiled code, its JSON schemas, the manifest, the lockfile, .npmrc and .gcloudignore', () => {
+  it('holds only compiled code, its JSON schemas and shared constants, the manifest, the lockfile, .npmrc and .gcloudignore', () => {
     const unexpected = files.filter((file) => !ALLOWED_FILES.some((pattern) => pattern.test(file)));
     expect(unexpected).toEqual([]);
     expect(files).toEqual(expect.arrayContaining(['dist/functions/src/index.js', 'package.json', 'package-lock.json', '.gcloudignore']));

@@ -44,6 +44,7 @@
  * but the trusted signed capture (2b) and the pixel rule 4 ever answers `real`.
  */
 import type { Evidence } from '../evidence/extract-evidence';
+import sharedConstants from '../../../../models/shared-constants.json';
 
 export type VerdictLabel = 'ai_generated' | 'real' | 'uncertain';
 export type DecidedBy = 'c2pa' | 'metadata' | 'watermark' | 'pixels';
@@ -52,7 +53,8 @@ export type DecidedBy = 'c2pa' | 'metadata' | 'watermark' | 'pixels';
 export const GENERATIVE_SOURCE_TYPES: readonly string[] = ['trainedAlgorithmicMedia', 'compositeWithTrainedAlgorithmicMedia'];
 
 /** Standard deviation of the patch logits above which patches "disagree strongly" (a logit spread of ±1.5 spans P 0.18..0.82). */
-export const PATCH_DISAGREEMENT_LOGIT_STD = 1.5;
+/** models/shared-constants.json: held-out evaluation (training/heldout_eval.py) counts disagreeing patches by the same rule. */
+export const PATCH_DISAGREEMENT_LOGIT_STD: number = sharedConstants.patch_disagreement_logit_std;
 
 /**
  * What a person can do about an `uncertain` verdict, added after the technical reason (the last
