@@ -60,7 +60,6 @@ class HeldOutConfig:
     target_fnr: float
 
 
-
 # Generator folders grouped by the family of model that made them (leave-one-family-out).
 GENERATOR_FAMILIES = {
     "midjourney": ("midjourney-v3", "midjourney-v4", "shoes-midjourney"),

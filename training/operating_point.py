@@ -1,5 +1,7 @@
 """The operating point: thresholds that decide at a stated error rate (mirrors
-pipeline/src/operating-point.ts, which sets the published model's from its validation scores).
+pipeline/src/operating-point.ts, which sets the published model's from its validation scores; the
+two are checked against one table of cases, functions/test/fixtures/operating-point-cases.json,
+written by training/operating_point_cases.py).
 
 - `ai_threshold`: the lowest threshold at which at most `target_fpr` of the real photos score at
   or above it (are called AI).

@@ -183,3 +183,12 @@ def test_heldout_fold_reports_the_held_out_collection_and_unseen_generators(tmp_
     # Trained on REAL/b alone (no generators): both generator folders are held out and reported.
     assert sorted(fold["held_out_generators"]) == ["FAKE/g1", "FAKE/g2"]
     assert fold["operating_point"]["real_threshold"] <= fold["operating_point"]["ai_threshold"]
+
+
+def test_the_operating_point_case_table_is_current():
+    """functions/test/fixtures/operating-point-cases.json, which pipeline/src/operating-point.ts is
+    checked against, holds this module's answers: regenerate it with python3 -m training.operating_point_cases."""
+    from training import operating_point_cases
+
+    committed = json.loads(operating_point_cases.OUT.read_text())["cases"]
+    assert committed == operating_point_cases.cases()

@@ -1,4 +1,37 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { computeOperatingPoint, operatingPointBand, wilsonInterval } from '../../src/operating-point';
+
+interface PointCase {
+  name: string;
+  reals: number[];
+  fakes: number[];
+  target_fpr: number;
+  target_fnr: number;
+  ai_threshold: number;
+  real_threshold: number;
+  fpr_ci: [number, number];
+}
+
+/** training/operating_point.py's answers (python3 -m training.operating_point_cases), which the held-out folds decide by. */
+const CASES = (
+  JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'functions', 'test', 'fixtures', 'operating-point-cases.json'), 'utf8')) as {
+    cases: PointCase[];
+  }
+).cases;
+
+describe('computeOperatingPoint and training/operating_point.py', () => {
+  it('share a table of cases', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(CASES.map((c) => [c.name, c] as const))('decide alike: %s', (_, c) => {
+    const labels = [...c.reals.map(() => 0 as const), ...c.fakes.map(() => 1 as const)];
+    const point = computeOperatingPoint(labels, [...c.reals, ...c.fakes], { target_fpr: c.target_fpr, target_fnr: c.target_fnr });
+    expect([point.ai_threshold, point.real_threshold]).toEqual([c.ai_threshold, c.real_threshold]);
+    expect(point.fpr_ci).toEqual(c.fpr_ci);
+  });
+});
 
 /** A seeded spread of probabilities: `n` values from `low` to `high`. */
 const spread = (n: number, low: number, high: number) => Array.from({ length: n }, (_, i) => low + ((high - low) * i) / (n - 1));
