@@ -6,6 +6,7 @@ import os
 from typing import Optional
 
 import torch
+from torch import nn
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 MAX_CUDA_WORKERS = 8
@@ -33,3 +34,21 @@ def default_workers(device: torch.device, cpu_count: Optional[int] = None) -> in
         return 0
     cores = os.cpu_count() if cpu_count is None else cpu_count
     return max(1, min(MAX_CUDA_WORKERS, (cores or 1)))
+
+
+# Debian's torch 1.13 corrupts the heap in oneDNN's CPU convolution backward when a convolution has
+# fewer than this many output channels: a compact model of --width 4 or 2 aborts or segfaults
+# during or after training ("free(): invalid pointer", or a segmentation fault in backward), every
+# time; widths 8, 16 and 32 and the patch detector do not. Such a model trains with oneDNN off.
+ONEDNN_MIN_CONV_CHANNELS = 8
+
+
+def avoid_onednn_for_small_convolutions(model: nn.Module, device: torch.device) -> bool:
+    """Turns oneDNN off for this process when `model` trains on the CPU with a convolution of fewer
+    than ONEDNN_MIN_CONV_CHANNELS output channels; True when it did."""
+    if device.type != "cpu":
+        return False
+    small = any(isinstance(m, nn.Conv2d) and m.out_channels < ONEDNN_MIN_CONV_CHANNELS for m in model.modules())
+    if small:
+        torch.backends.mkldnn.enabled = False
+    return small

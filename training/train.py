@@ -26,7 +26,7 @@ from .cli_config import as_record, from_namespace
 from .run_files import SplitMetrics, TrainingRecord, write_run_file
 from .constants import DEFAULT_IMAGE_SIZE_COMPACT, DEFAULT_IMAGE_SIZE_OTHER, ONNX_OPSET
 from .dataset_files import build_splits, read_dataset_info
-from .device import DEVICE_CHOICES, MAX_CUDA_WORKERS, default_workers, resolve_device
+from .device import DEVICE_CHOICES, MAX_CUDA_WORKERS, avoid_onednn_for_small_convolutions, default_workers, resolve_device
 from .evaluation import evaluate
 from .image_cache import decode_split
 from .metadata import build_metadata, utc_now_iso
@@ -201,6 +201,8 @@ def run(args: TrainConfig, log: ProgressLog) -> dict:
         if copied == 0:
             raise ValueError(f"--init-from {args.init_from} shares no weights with a {args.arch} model")
         say(f"initialised {copied} tensors from {args.init_from} ({skipped} skipped)")
+    if avoid_onednn_for_small_convolutions(model, args.device_used):
+        say("a convolution has fewer than 8 channels: training without oneDNN (it corrupts memory there)")
     model = model.to(memory_format=torch.channels_last)
     parameters = count_parameters(model)
     device: torch.device = args.device_used

@@ -36,7 +36,7 @@ from .checkpoint_io import load_model, save_checkpoint
 from .cli_config import as_record, from_namespace
 from .constants import MEAN, ONNX_OPSET, OUTPUT_NAME, STD
 from .dataset_files import read_dataset_info, sha256_file
-from .device import resolve_device
+from .device import avoid_onednn_for_small_convolutions, resolve_device
 from .run_files import ParityMeta, SplitMetrics, TrainingRecord, write_run_file
 from .metadata import build_metadata, utc_now_iso
 from .onnx_export import export_onnx
@@ -325,6 +325,8 @@ def train(
     np_rng = np.random.default_rng(args.seed)
     device = resolve_device(args.device)
     model = PatchNet(args.representation, args.width).to(device).to(memory_format=torch.channels_last)
+    if avoid_onednn_for_small_convolutions(model, device):
+        say("a convolution has fewer than 8 channels: training without oneDNN (it corrupts memory there)")
     real_sources = sorted({it.source for it in train_items if it.label == 0})
     adversary = nn.Linear(model.embedding_size, len(real_sources)).to(device) if args.source_adversary > 0 and len(real_sources) > 1 else None
     params = list(model.parameters()) + (list(adversary.parameters()) if adversary else [])

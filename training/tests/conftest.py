@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,3 +37,15 @@ def write_dataset(root: Path, per_class: int = 12, size: tuple[int, int] = (40, 
 @pytest.fixture
 def tiny_dataset(tmp_path: Path) -> Path:
     return write_dataset(tmp_path / "tiny")
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def train_apart(argv: list[str]) -> None:
+    """Runs `python -m training.train argv` in a process of its own. Debian's torch 1.13 corrupts
+    the heap when one process runs several trainings (a segmentation fault in convolution backward,
+    or at exit); a test that needs several trained models trains each one apart, so the test
+    process itself never runs backward."""
+    done = subprocess.run([sys.executable, "-m", "training.train", *argv], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"training.train exited with {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"

@@ -7,12 +7,12 @@ import onnx
 import pytest
 import torch
 
-from training import ensemble, train
+from training import ensemble
 from training.architectures import build_model
 from training.checkpoint_io import load_model
 from training.numpy_onnx import run_onnx
 from training.onnx_export import export_onnx, torch_logits
-from training.tests.conftest import write_dataset
+from training.tests.conftest import train_apart, write_dataset
 
 
 def random_statistics(model: torch.nn.Module, seed: int) -> torch.nn.Module:
@@ -167,7 +167,7 @@ def two_runs(tmp_path_factory):
             "--seed",
             str(40 + index),
         ]
-        assert train.main(argv) == 0
+        train_apart(argv)
         runs.append(out)
     return root, dataset, runs
 
@@ -231,28 +231,25 @@ def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys, weights,
 def test_members_that_do_not_match_are_refused(two_runs, tmp_path, image_size, val_fraction, message):
     _, dataset, runs = two_runs
     other = tmp_path / "other"
-    assert (
-        train.main(
-            [
-                "--dataset",
-                str(dataset),
-                "--out",
-                str(other),
-                "--image-size",
-                image_size,
-                "--width",
-                "4",
-                "--batch-size",
-                "8",
-                "--max-steps",
-                "1",
-                "--val-fraction",
-                val_fraction,
-                "--threads",
-                "1",
-            ]
-        )
-        == 0
+    train_apart(
+        [
+            "--dataset",
+            str(dataset),
+            "--out",
+            str(other),
+            "--image-size",
+            image_size,
+            "--width",
+            "4",
+            "--batch-size",
+            "8",
+            "--max-steps",
+            "1",
+            "--val-fraction",
+            val_fraction,
+            "--threads",
+            "1",
+        ]
     )
     with pytest.raises(ValueError, match=message):
         ensemble.combine([runs[0], other])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from training import robustness, train
-from training.tests.conftest import write_dataset
+from training.tests.conftest import train_apart, write_dataset
 
 RUN_FILES = [
     "model.onnx",
@@ -164,3 +164,32 @@ def test_invalid_arguments_are_rejected(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "--epochs is 0" in captured.err
     assert json_lines(captured.out) == [{"event": "error", "message": "--epochs is 0; it must be positive"}]
+
+
+def test_a_model_with_narrow_convolutions_trains_and_exits_cleanly(tmp_path):
+    """A compact model of width 4 has 4-channel convolutions, where Debian's torch 1.13 corrupts the
+    heap in oneDNN's backward (the process aborted after every such training): the trainer turns
+    oneDNN off for it, and the process ends with status 0 and a complete run folder."""
+    dataset = write_dataset(tmp_path / "data", per_class=20, size=(40, 36))
+    out = tmp_path / "narrow"
+    train_apart(
+        [
+            "--dataset",
+            str(dataset),
+            "--out",
+            str(out),
+            "--image-size",
+            "24",
+            "--width",
+            "4",
+            "--batch-size",
+            "8",
+            "--max-steps",
+            "2",
+            "--val-fraction",
+            "0.3",
+            "--threads",
+            "1",
+        ]
+    )
+    assert (out / "model.onnx").is_file() and (out / "metadata.json").is_file()
