@@ -49,3 +49,15 @@ def train_apart(argv: list[str]) -> None:
     process itself never runs backward."""
     done = subprocess.run([sys.executable, "-m", "training.train", *argv], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"training.train exited with {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+
+
+TINY_TRAINING = {"image_size": 24, "width": 8, "batch_size": 8, "max_steps": 2, "val_fraction": 0.3}
+
+
+def tiny_argv(dataset: Path, out: Path, **flags) -> list[str]:
+    """Arguments of a tiny `training.train` run (24 px, width 8, batch 8, 2 steps, 30 % validation);
+    keyword flags override those or add others (`max_steps=3`, `device="cuda"`)."""
+    argv = ["--dataset", str(dataset), "--out", str(out)]
+    for name, value in {**TINY_TRAINING, **flags}.items():
+        argv += [f"--{name.replace('_', '-')}", str(value)]
+    return argv

@@ -15,7 +15,7 @@ from training.batches import AugmentedImages, normalize_batch
 from training.device import default_workers, resolve_device
 from training.progress_log import ProgressLog
 from training.schedule import lr_factor
-from training.tests.conftest import write_dataset
+from training.tests.conftest import tiny_argv, write_dataset
 from training.training_loop import LoopConfig, plan_steps, train_model
 
 CUDA = torch.cuda.is_available()
@@ -123,31 +123,7 @@ def test_cli_refuses_cuda_without_a_gpu(tmp_path, capsys):
 def test_cuda_run_with_mixed_precision_writes_a_cpu_model(tmp_path, capsys):
     dataset = write_dataset(tmp_path / "d", per_class=20, size=(40, 36))
     out = tmp_path / "run"
-    assert (
-        train.main(
-            [
-                "--dataset",
-                str(dataset),
-                "--out",
-                str(out),
-                "--image-size",
-                "24",
-                "--width",
-                "8",
-                "--batch-size",
-                "8",
-                "--max-steps",
-                "3",
-                "--val-fraction",
-                "0.3",
-                "--device",
-                "cuda",
-                "--workers",
-                "2",
-            ]
-        )
-        == 0
-    )
+    assert train.main(tiny_argv(dataset, out, max_steps=3, device="cuda", workers=2)) == 0
     events = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert '"device":"cuda"' in events[0] and '"amp":true' in events[0]
     state = torch.load(out / "checkpoint.pt", map_location="cpu")["state_dict"]

@@ -12,7 +12,7 @@ from training.architectures import build_model
 from training.checkpoint_io import load_model
 from training.numpy_onnx import run_onnx
 from training.onnx_export import export_onnx, torch_logits
-from training.tests.conftest import train_apart, write_dataset
+from training.tests.conftest import tiny_argv, train_apart, write_dataset
 
 
 def random_statistics(model: torch.nn.Module, seed: int) -> torch.nn.Module:
@@ -147,26 +147,7 @@ def two_runs(tmp_path_factory):
     runs = []
     for index, width in enumerate((8, 4)):
         out = root / f"run{index}"
-        argv = [
-            "--dataset",
-            str(dataset),
-            "--out",
-            str(out),
-            "--image-size",
-            "24",
-            "--width",
-            str(width),
-            "--batch-size",
-            "8",
-            "--max-steps",
-            "2",
-            "--val-fraction",
-            "0.3",
-            "--threads",
-            "1",
-            "--seed",
-            str(40 + index),
-        ]
+        argv = tiny_argv(dataset, out, width=width, threads=1, seed=40 + index)
         train_apart(argv)
         runs.append(out)
     return root, dataset, runs
@@ -231,26 +212,7 @@ def test_cli_combines_runs_into_a_complete_run_folder(two_runs, capsys, weights,
 def test_members_that_do_not_match_are_refused(two_runs, tmp_path, image_size, val_fraction, message):
     _, dataset, runs = two_runs
     other = tmp_path / "other"
-    train_apart(
-        [
-            "--dataset",
-            str(dataset),
-            "--out",
-            str(other),
-            "--image-size",
-            image_size,
-            "--width",
-            "4",
-            "--batch-size",
-            "8",
-            "--max-steps",
-            "1",
-            "--val-fraction",
-            val_fraction,
-            "--threads",
-            "1",
-        ]
-    )
+    train_apart(tiny_argv(dataset, other, image_size=image_size, width=4, max_steps=1, val_fraction=val_fraction, threads=1))
     with pytest.raises(ValueError, match=message):
         ensemble.combine([runs[0], other])
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from training import robustness, train
-from training.tests.conftest import train_apart, write_dataset
+from training.tests.conftest import tiny_argv, train_apart, write_dataset
 
 RUN_FILES = [
     "model.onnx",
@@ -43,24 +43,7 @@ def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     dataset = write_dataset(root / "data", per_class=20, size=(40, 36))
     out = root / "run"
-    argv = [
-        "--dataset",
-        str(dataset),
-        "--out",
-        str(out),
-        "--image-size",
-        "24",
-        "--width",
-        "8",
-        "--batch-size",
-        "8",
-        "--max-steps",
-        "2",
-        "--val-fraction",
-        "0.3",
-        "--threads",
-        "1",
-    ]
+    argv = tiny_argv(dataset, out, threads=1)
     return dataset, out, argv
 
 
@@ -126,26 +109,7 @@ def test_init_from_checkpoint_at_another_size(tiny_run, tmp_path, capsys):
     if not (out / "checkpoint.pt").exists():
         assert train.main(argv) == 0
     bigger = tmp_path / "bigger"
-    args = [
-        "--dataset",
-        str(dataset),
-        "--out",
-        str(bigger),
-        "--image-size",
-        "72",
-        "--width",
-        "8",
-        "--batch-size",
-        "8",
-        "--max-steps",
-        "1",
-        "--val-fraction",
-        "0.3",
-        "--threads",
-        "1",
-        "--init-from",
-        str(out / "checkpoint.pt"),
-    ]
+    args = tiny_argv(dataset, bigger, image_size=72, max_steps=1, threads=1, init_from=out / "checkpoint.pt")
     assert train.main(args) == 0
     assert json.loads((bigger / "metadata.json").read_text())["input"]["shape"] == [-1, 3, 72, 72]
 
@@ -172,24 +136,5 @@ def test_a_model_with_narrow_convolutions_trains_and_exits_cleanly(tmp_path):
     oneDNN off for it, and the process ends with status 0 and a complete run folder."""
     dataset = write_dataset(tmp_path / "data", per_class=20, size=(40, 36))
     out = tmp_path / "narrow"
-    train_apart(
-        [
-            "--dataset",
-            str(dataset),
-            "--out",
-            str(out),
-            "--image-size",
-            "24",
-            "--width",
-            "4",
-            "--batch-size",
-            "8",
-            "--max-steps",
-            "2",
-            "--val-fraction",
-            "0.3",
-            "--threads",
-            "1",
-        ]
-    )
+    train_apart(tiny_argv(dataset, out, width=4, threads=1))
     assert (out / "model.onnx").is_file() and (out / "metadata.json").is_file()
