@@ -390,7 +390,9 @@ def per_source(items: Sequence[SourcedItem], labels: np.ndarray, probs: np.ndarr
     return out
 
 
-def write_pipeline_files(args: PatchTrainingConfig, out: Path, root: Path, train_items, val_items, val_probs, threshold, metrics, model, log, started) -> None:
+def write_pipeline_files(
+    args: PatchTrainingConfig, out: Path, root: Path, dataset: dict, train_items, val_items, val_probs, threshold, metrics, model, log, started
+) -> None:
     """split.json, torch_eval.json, parity/ and training.json: the run folder the TypeScript
     pipeline evaluates through the serving code, gates and publishes (pipeline/src/run-dir.ts)."""
 
@@ -432,7 +434,7 @@ def write_pipeline_files(args: PatchTrainingConfig, out: Path, root: Path, train
             image_size=args.patch_size,
             args=as_record(args),
             torch_version=torch.__version__,
-            dataset=read_dataset_info(root),
+            dataset=dataset,
             onnx_opset=ONNX_OPSET,
             onnx_bytes=(out / "model.onnx").stat().st_size,
             train_seconds=round(sum(e["seconds"] for e in log), 1),
@@ -478,6 +480,7 @@ def run(args: PatchTrainingConfig, progress: Optional[ProgressLog] = None) -> di
     started = time.time()
     torch.set_num_threads(args.threads)
     root = args.dataset
+    dataset = read_dataset_info(root)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     excluded = set(args.exclude_source)
@@ -501,7 +504,7 @@ def run(args: PatchTrainingConfig, progress: Optional[ProgressLog] = None) -> di
         out / "checkpoint.pt",
         model,
         {"arch": "patchnet", "representation": args.representation, "width": args.width},
-        {"dataset": read_dataset_info(root), "torch_version": torch.__version__},
+        {"dataset": dataset, "torch_version": torch.__version__},
     )
     export_onnx(model, args.patch_size, out / "model.onnx", output_names=(OUTPUT_NAME, EMBEDDING_NAME), class_count=None, batch=2)
     metrics = binary_metrics(val_labels, val_probs, threshold)
@@ -510,7 +513,7 @@ def run(args: PatchTrainingConfig, progress: Optional[ProgressLog] = None) -> di
         architecture=f"patchnet-{args.representation}-w{args.width}",
         parameters=sum(p.numel() for p in model.parameters()),
         image_size=args.patch_size,
-        dataset=read_dataset_info(root),
+        dataset=dataset,
         framework=f"pytorch {torch.__version__}",
         opset=ONNX_OPSET,
         epochs=args.epochs,
@@ -544,7 +547,7 @@ def run(args: PatchTrainingConfig, progress: Optional[ProgressLog] = None) -> di
         for it, p, s, d in zip(val_items, val_probs, val["logit_std"], val_dist)
     ]
     (out / "val_scores.json").write_text(json.dumps(rows) + "\n")
-    write_pipeline_files(args, out, root, train_items, val_items, val_probs, threshold, metrics, model, log, started)
+    write_pipeline_files(args, out, root, dataset, train_items, val_items, val_probs, threshold, metrics, model, log, started)
     record = json.loads((out / "training.json").read_text())
     if progress is not None:
         progress.emit("export", path=str(out / "model.onnx"), bytes=(out / "model.onnx").stat().st_size, opset=ONNX_OPSET)

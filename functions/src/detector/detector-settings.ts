@@ -4,18 +4,7 @@
  * training pipeline (pipeline/src/pipeline-settings.ts) each read these with their own.
  */
 import * as path from 'node:path';
-import {
-  ConfigError,
-  type Env,
-  int,
-  oneOf,
-  type Parser,
-  PLATFORM_SETTINGS,
-  type PlatformSettings,
-  readSettings,
-  settingOf,
-  storeLocation,
-} from '../platform/settings';
+import { type Env, int, oneOf, type Parser, PLATFORM_SETTINGS, type PlatformSettings, readSettings, settingOf, storeLocation } from '../platform/settings';
 
 export type ImageDecoderName = 'sharp' | 'jimp';
 
@@ -79,12 +68,4 @@ export function readDetectorSettings(env: Env, problems: string[]): Partial<Dete
   const values = readSettings<DetectorSettings>(DETECTOR_SETTINGS, { ...env, C2PA_TRUST_STORE: env.C2PA_TRUST_STORE || 'none' }, problems);
   if (!env.C2PA_TRUST_STORE && typeof values.modelStore === 'string') values.c2paTrustStore = trustUnder(values.modelStore);
   return values;
-}
-
-/** The detector's settings alone (a command that scores images and serves nothing). */
-export function loadDetectorSettings(env: Env): Readonly<DetectorSettings> {
-  const problems: string[] = [];
-  const values = readDetectorSettings(env, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(values as DetectorSettings);
 }

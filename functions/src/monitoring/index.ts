@@ -2,7 +2,6 @@
  * Monitoring's stated surface: the telemetry records the service leaves, the features they hold,
  * the drift reference a training run writes and the drift report computed from both.
  */
-export { type MonitoringSettings, MONITORING_SETTINGS, readMonitoringSettings } from './monitoring-settings';
 export { computeImageFeatures, type ImageFeatures } from './features/image-features';
 export { buildReference, type DriftReference, parseReference, type ReferenceInput } from './drift/reference';
 export { computeDriftReport, DEFAULT_DRIFT_THRESHOLDS } from './drift/drift-report';

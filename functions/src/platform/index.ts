@@ -8,17 +8,7 @@ export { packageVersion } from './package-version';
 export { repoRoot } from './repo-root';
 export { mulberry32 } from './seeded-random';
 export { describeAjvErrors } from './ajv-errors';
-export {
-  ConfigError,
-  type Env,
-  MODEL_NAME_PATTERN,
-  optionalText,
-  PLATFORM_SETTINGS,
-  type PlatformSettings,
-  readSettings,
-  type SettingSpec,
-  settingOf,
-} from './settings';
+export { ConfigError, type Env, MODEL_NAME_PATTERN, optionalText, type PlatformSettings, readSettings, settingOf } from './settings';
 export { type BlobInfo, type BlobStore, isBlobNotFound, isPreconditionFailed, joinKey } from './storage/blob-store';
 export { FileBlobStore } from './storage/file-blob-store';
 export { openBlobStore, type OpenBlobStoreOptions, parseGcsUri, storeOptionsFrom } from './storage/open-blob-store';

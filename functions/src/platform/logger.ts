@@ -66,3 +66,17 @@ export function createMemoryLogger(level: LogLevel = 'debug'): Logger & { entrie
   const logger = createLogger({ level, write: (line) => entries.push(JSON.parse(line) as LogEntry) });
   return Object.assign(logger, { entries });
 }
+
+/**
+ * Warnings and errors as JSON lines on stderr (console.warn/console.error), for the parts that run
+ * before or outside a service's logger: the telemetry buffer's default and the SIGTERM handler.
+ */
+export const CONSOLE_LOGGER: Pick<Logger, 'warning' | 'error'> = {
+  warning: (message, fields) => console.warn(JSON.stringify({ severity: 'WARNING', message, ...fields })),
+  error: (message, fields) => console.error(JSON.stringify({ severity: 'ERROR', message, ...fields })),
+};
+
+/** An error's message for a log field (anything thrown, not only Errors). */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -10,8 +10,6 @@ import { type AppError, BadRequestError, isAppError, PayloadTooLargeError } from
 import { estimatedDecodeMs, pixelsWithin } from '../image/decode-cost';
 import { type DecodedImage, FORMAT_NAMES, type ImageDecoder, type ImageHeader } from '../image/image-decoder';
 import { displayedSize, type ImageLimits, readImageHeader } from '../image/image-header';
-
-export type { ImageLimits };
 import { extractPatches, type PatchBox, patchGrid } from '../image/patch-grid';
 import { aggregatePatchLogits, meanEmbedding, oodScore } from './patch-scores';
 import { toInputTensor } from '../image/preprocess';

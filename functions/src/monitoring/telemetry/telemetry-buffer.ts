@@ -21,7 +21,7 @@
  * - Nothing here throws into the caller or rejects: telemetry never fails a prediction.
  * `instanceId` must be unique per instance (e.g. the revision plus a random suffix).
  */
-import type { Logger } from '../../platform/logger';
+import { CONSOLE_LOGGER, errorText, type Logger } from '../../platform/logger';
 import { isPreconditionFailed, type BlobStore } from '../../platform/storage/blob-store';
 import { serializeRecords, telemetryObjectKey, type TelemetryRecord } from './telemetry-record';
 
@@ -98,11 +98,6 @@ interface PendingObject {
   attempted: boolean;
   writing: boolean;
 }
-
-const CONSOLE_LOGGER: TelemetryLogger = {
-  warning: (message, fields) => console.warn(JSON.stringify({ severity: 'WARNING', message, ...fields })),
-  error: (message, fields) => console.error(JSON.stringify({ severity: 'ERROR', message, ...fields })),
-};
 
 export class TelemetryBuffer {
   private readonly store: BlobStore;
@@ -446,8 +441,4 @@ function positiveInteger(value: number, name: string): number {
 function nonNegative(value: number, name: string): number {
   if (!(value >= 0) || !Number.isFinite(value)) throw new RangeError(`${name} is ${value}; it must be a non-negative number of milliseconds`);
   return value;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

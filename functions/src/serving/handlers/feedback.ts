@@ -13,7 +13,8 @@ import type { Handler } from '../http/http-function';
 import { readFeedbackInput, type InputLimits } from '../http/image-inputs';
 import { readImageHeader } from '../../detector/image/image-header';
 import type { ImageFetcher } from '../../detector/scoring/image-fetcher';
-import { type ImageLimits, resolveSource } from '../../detector/scoring/score-images';
+import type { ImageLimits } from '../../detector/image/image-header';
+import { resolveSource } from '../../detector/scoring/score-images';
 import type { BlobStore } from '../../platform/storage/blob-store';
 import { chosenModel, requestedModel } from './model-choice';
 

@@ -15,7 +15,7 @@
  */
 import type { Server } from 'node:http';
 import { InternalError } from '../../platform/errors';
-import type { Logger } from '../../platform/logger';
+import { CONSOLE_LOGGER, errorText, type Logger } from '../../platform/logger';
 
 type Next = (error?: unknown) => void;
 type Handle = (req: unknown, res: unknown, callback?: Next) => void;
@@ -77,15 +77,6 @@ export function onFrameworkServer(setup: (server: Server) => void): void {
     return server;
   };
   (http as { createServer: unknown }).createServer = hooked;
-}
-
-const CONSOLE_LOGGER: Pick<Logger, 'warning' | 'error'> = {
-  warning: (message, fields) => console.warn(JSON.stringify({ severity: 'WARNING', message, ...fields })),
-  error: (message, fields) => console.error(JSON.stringify({ severity: 'ERROR', message, ...fields })),
-};
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 export interface SignalSource {
