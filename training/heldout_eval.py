@@ -45,7 +45,17 @@ from .operating_point import decisions, operating_point
 from .patch_data import SourcedItem, list_sourced
 from .image_decode import decode_file
 from .progress_log import say
-from .train_patches import PatchTrainingConfig, fit_logit_scale, ood_statistics, parse_args as trainer_args, score_pixels, sigmoid, split_items, train
+from .train_patches import (
+    PatchTrainingConfig,
+    calibration_mask,
+    fitted_logit_scale,
+    ood_statistics,
+    parse_args as trainer_args,
+    score_pixels,
+    sigmoid,
+    split_items,
+    train,
+)
 
 
 @dataclass(frozen=True)
@@ -102,10 +112,11 @@ def run_fold(args: HeldOutConfig, targs: PatchTrainingConfig, fold: str, cache: 
     held = held_keys(fold)
     train_items, pairs = split_items(targs, root, "train", held)
     val_items, _ = split_items(targs, root, "val", held)
-    model, _ = train(targs, root, train_items, cache.get(train_items), pairs=pairs)
+    calibration = calibration_mask(train_items, pairs, targs.calibration_share)
+    model, _ = train(targs, root, train_items, cache.get(train_items), pairs=pairs, held_apart=calibration)
     val_scored = score_pixels(model, cache.get(val_items), targs.patch_size, targs.patches)
     stats = ood_statistics(model, targs, cache.get(train_items), val_scored["embedding"])
-    scale = fit_logit_scale(np.array([train_items[i].label for i in stats.train_index]), stats.train_scores["logit"])
+    scale = fitted_logit_scale(model, targs, train_items, cache.get(train_items), calibration, stats)
     val_probs = sigmoid(scale * val_scored["logit"])
 
     def probs(items: Sequence[SourcedItem]) -> np.ndarray:
@@ -139,7 +150,13 @@ def run_fold(args: HeldOutConfig, targs: PatchTrainingConfig, fold: str, cache: 
         labels = np.concatenate([np.zeros(len(p)), np.ones(len(gen_probs))])
         row["held_out_real"] = {**decisions(p, point), "roc_auc_vs_generators": roc_auc(labels, np.concatenate([p, gen_probs]))}
         # Every score, so that a threshold can be set on the other folds' held-out real photos and tried on these.
-        row["scores"] = {"held_out_real": [round(float(v), 5) for v in p], "generators": [round(float(v), 5) for v in gen_probs]}
+        row["scores"] = {
+            "held_out_real": [round(float(v), 5) for v in p],
+            "generators": [round(float(v), 5) for v in gen_probs],
+            # The fold's own validation split (its photos and their reconstructions), to read its uncertain share at other thresholds.
+            "in_source_real": [round(float(v), 5) for v in val_probs[val_labels == 0]],
+            "in_source_fake": [round(float(v), 5) for v in val_probs[val_labels == 1]],
+        }
     trained_sources = {it.key for it in train_items}
     generators = sorted({it.key for it in all_items if it.label == 1} - trained_sources)
     row["held_out_generators"] = {}

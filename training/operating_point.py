@@ -26,6 +26,27 @@ class OperatingPoint:
     real_threshold: float
 
 
+def grid_above(score: float) -> float:
+    """The lowest four-decimal value strictly above `score` (score / STEP is inexact: 0.6 / 1e-4 is
+    5999.999…, so the index is corrected against the rounded value itself)."""
+    k = math.floor(score / STEP) + 1
+    while k > 0 and round((k - 1) * STEP, 4) > score:
+        k -= 1
+    while round(k * STEP, 4) <= score:
+        k += 1
+    return round(k * STEP, 4)
+
+
+def grid_at_or_below(score: float) -> float:
+    """The highest four-decimal value at or below `score`."""
+    k = math.floor(score / STEP)
+    while k > 0 and round(k * STEP, 4) > score:
+        k -= 1
+    while round((k + 1) * STEP, 4) <= score:
+        k += 1
+    return round(k * STEP, 4)
+
+
 def ai_threshold(real_probs: np.ndarray, target_fpr: float) -> float:
     p = np.sort(np.asarray(real_probs, dtype=np.float64))[::-1]
     allowed = int(math.floor(target_fpr * len(p) + 1e-9))
@@ -34,7 +55,7 @@ def ai_threshold(real_probs: np.ndarray, target_fpr: float) -> float:
     if allowed >= len(p):
         return STEP
     # Strictly above the (allowed+1)-th highest real score: at most `allowed` reals reach it.
-    return min(1.0, math.floor(p[allowed] / STEP + 1) * STEP)
+    return min(1.0, grid_above(float(p[allowed])))
 
 
 def real_threshold(fake_probs: np.ndarray, target_fnr: float) -> float:
@@ -45,7 +66,7 @@ def real_threshold(fake_probs: np.ndarray, target_fnr: float) -> float:
     if allowed >= len(p):
         return 1.0
     # At or below the (allowed+1)-th lowest fake score: at most `allowed` fakes fall under it.
-    return max(0.0, math.floor(p[allowed] / STEP) * STEP)
+    return max(0.0, grid_at_or_below(float(p[allowed])))
 
 
 def operating_point(real_probs: np.ndarray, fake_probs: np.ndarray, target_fpr: float, target_fnr: float) -> OperatingPoint:

@@ -25,6 +25,7 @@ def score_sets() -> list[dict]:
         {"name": "ties at the edge", "reals": [0.5, 0.5, 0.5, 0.1], "fakes": [0.5, 0.5, 0.9, 0.9], "target_fpr": 0.25, "target_fnr": 0.25},
         {"name": "extremes", "reals": [0.0, 0.0, 1.0], "fakes": [0.0, 1.0, 1.0], "target_fpr": 0.34, "target_fnr": 0.34},
         {"name": "on the four-decimal grid", "reals": [0.1234, 0.12345, 0.9999], "fakes": [0.0001, 0.5, 0.99995], "target_fpr": 0.34, "target_fnr": 0.34},
+        {"name": "scores on grid points themselves", "reals": [0.6, 0.35, 0.2], "fakes": [0.2, 0.3, 0.7], "target_fpr": 0.0, "target_fnr": 0.0},
         {"name": "everything allowed", "reals": [0.3, 0.6], "fakes": [0.4, 0.7], "target_fpr": 1.0, "target_fnr": 1.0},
         {"name": "nothing allowed", "reals": [0.3, 0.6], "fakes": [0.4, 0.7], "target_fpr": 0.0, "target_fnr": 0.0},
     ]

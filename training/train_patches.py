@@ -18,6 +18,7 @@ command line).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import shlex
@@ -86,6 +87,7 @@ class PatchTrainingConfig:
     target_fpr: Optional[float]
     target_fnr: float
     generators: str
+    calibration_share: float
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> PatchTrainingConfig:
@@ -133,6 +135,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> PatchTrainingConfig:
     )
     p.add_argument("--target-fnr", type=float, default=0.02)
     p.add_argument("--generators", choices=("include", "exclude"), default="include", help="whether the dataset's own FAKE folders are trained on")
+    p.add_argument(
+        "--calibration-share",
+        type=float,
+        default=0.0,
+        help="share of the training photos (with their aligned fakes) held apart from training to fit the logit scale on (0: fit it on training images)",
+    )
     return from_namespace(PatchTrainingConfig, p.parse_args(argv))
 
 
@@ -185,7 +193,8 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 def fit_logit_scale(labels: np.ndarray, logits: np.ndarray) -> float:
     """Temperature scaling: the factor s minimising the log loss of sigmoid(s · logit), by a search
     over 0.25–16 on a log grid. Averaging patch logits shrinks them towards 0, so s > 1 is usual.
-    Fitted on training images (scored without augmentation), never on validation."""
+    Fitted on the calibration split (calibration_mask) or else on training images (scored without
+    augmentation), never on validation."""
     best, best_s = float("inf"), 1.0
     y = labels.astype(np.float64)
     for s in np.exp(np.linspace(np.log(0.25), np.log(16.0), 241)):
@@ -194,6 +203,34 @@ def fit_logit_scale(labels: np.ndarray, logits: np.ndarray) -> float:
         if loss < best:
             best, best_s = loss, float(s)
     return round(best_s, 4)
+
+
+def calibration_mask(items: Sequence[SourcedItem], pairs: "Pairs", share: float) -> np.ndarray:
+    """Which training items form the calibration split: a `share` of the photos, chosen by a hash
+    of the photo's path (the same photos in every run and fold), each with its aligned fakes, so
+    that no pair straddles the split. Held apart from every training draw; the logit scale is
+    fitted on them."""
+    if share <= 0:
+        return np.zeros(len(items), dtype=bool)
+
+    def position(path: str) -> float:
+        return int.from_bytes(hashlib.sha256(f"calibration:{path}".encode()).digest()[:8], "big") / 2**64
+
+    photo = [items[o].path if o >= 0 else it.path for it, o in zip(items, pairs.original.tolist())]
+    return np.array([position(path) < share for path in photo], dtype=bool)
+
+
+def fitted_logit_scale(
+    model: PatchNet, args: PatchTrainingConfig, items: Sequence[SourcedItem], pixels: Sequence[np.ndarray], calibration: np.ndarray, stats: "OodStatistics"
+) -> float:
+    """The run's logit scale: fitted on the calibration split when it holds both classes, else on
+    the training images the OOD statistics scored."""
+    labels = np.array([it.label for it in items])
+    index = np.flatnonzero(calibration)
+    if len(set(labels[index].tolist())) == 2:
+        scored = score_pixels(model, [pixels[i] for i in index], args.patch_size, args.patches)
+        return fit_logit_scale(labels[index], scored["logit"])
+    return fit_logit_scale(labels[stats.train_index], stats.train_scores["logit"])
 
 
 def fit_ood(embeddings: np.ndarray) -> dict:
@@ -261,12 +298,23 @@ class Pairs:
         return Pairs(np.full(n, -1), (None,) * n)
 
 
-def draw_weights(items: Sequence[SourcedItem], pairs: Pairs, balance: str, aligned_share: Optional[float]) -> np.ndarray:
+def draw_weights(
+    items: Sequence[SourcedItem], pairs: Pairs, balance: str, aligned_share: Optional[float], held_apart: Optional[np.ndarray] = None
+) -> np.ndarray:
     """Sampling weights. Without aligned fakes: balanced_weights (each class half, each source an
     equal share of its class) or uniform. With them, an aligned draw yields a pair (its photo
     too), so the classes stay even when REAL draws get (1 − a)/(2 − a) and FAKE draws 1/(2 − a),
     `a` being the aligned share of FAKE draws; aligned fakes are balanced over (photo source,
-    family) and generator images over their sources."""
+    family) and generator images over their sources. Items marked in `held_apart` (the calibration
+    split) are never drawn."""
+    weights = _draw_weights(items, pairs, balance, aligned_share)
+    if held_apart is not None and held_apart.any():
+        weights = np.where(held_apart, 0.0, weights)
+        weights = weights / weights.sum()
+    return weights
+
+
+def _draw_weights(items: Sequence[SourcedItem], pairs: Pairs, balance: str, aligned_share: Optional[float]) -> np.ndarray:
     n = len(items)
     aligned = pairs.original >= 0
     if not aligned.any():
@@ -319,7 +367,10 @@ def train(
     train_pixels: list[np.ndarray],
     log: Optional[ProgressLog] = None,
     pairs: Optional[Pairs] = None,
+    held_apart: Optional[np.ndarray] = None,
 ) -> tuple[PatchNet, list[dict]]:
+    """Trains PatchNet on draws from `train_items`, never drawing one marked in `held_apart` (the
+    calibration split)."""
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     np_rng = np.random.default_rng(args.seed)
@@ -335,7 +386,7 @@ def train(
     total = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
     pairs = pairs if pairs is not None else Pairs.none(len(train_items))
-    weights = draw_weights(train_items, pairs, args.balance, args.aligned_share)
+    weights = draw_weights(train_items, pairs, args.balance, args.aligned_share, held_apart)
     cfg = patch_augment(args.augment, args.patch_size, enabled=not args.no_augment)
     labels_all = np.array([it.label for it in train_items])
     real_index = np.array([real_sources.index(it.source) if it.label == 0 and it.source in real_sources else -1 for it in train_items])
@@ -489,12 +540,15 @@ def run(args: PatchTrainingConfig, progress: Optional[ProgressLog] = None) -> di
     say(f"decoding {len(train_items)} training and {len(val_items)} validation images")
     train_pixels = load_pixels(root, train_items)
     val_pixels = load_pixels(root, val_items)
-    model, log = train(args, root, train_items, train_pixels, progress, train_pairs)
+    calibration = calibration_mask(train_items, train_pairs, args.calibration_share)
+    if calibration.any():
+        say(f"calibration split: {int(calibration.sum())} training images held apart to fit the logit scale")
+    model, log = train(args, root, train_items, train_pixels, progress, train_pairs, held_apart=calibration)
     say("scoring validation images")
     val = score_pixels(model, val_pixels, args.patch_size, args.patches)
     val_labels = np.array([it.label for it in val_items])
     stats = ood_statistics(model, args, train_pixels, val["embedding"])
-    logit_scale = fit_logit_scale(np.array([train_items[i].label for i in stats.train_index]), stats.train_scores["logit"])
+    logit_scale = fitted_logit_scale(model, args, train_items, train_pixels, calibration, stats)
     val_probs = sigmoid(logit_scale * val["logit"])
     point = operating_point(val_probs[val_labels == 0], val_probs[val_labels == 1], args.target_fpr, args.target_fnr) if args.target_fpr is not None else None
     threshold = point.ai_threshold if point is not None else choose_threshold(val_labels, val_probs)

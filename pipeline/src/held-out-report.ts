@@ -3,7 +3,14 @@
  * in a run folder): per held-out REAL collection, generator and aligned family, what a recipe calls
  * AI when each fold sets its operating point on its own in-source validation split, summarised
  * against the detector's targets. Pure: the parsed report in, Markdown and numbers out.
+ *
+ * Folds that kept their scores can also set the published model's thresholds (a recipe's
+ * `evaluation.held_out["set-operating-point"]`): heldOutThresholds pools every fold's held-out real
+ * photos and generator images; crossFoldReading grades that rule without grading it on the photos
+ * that set it, by reading each fold at thresholds set on the other folds only.
  */
+import { thresholdsFor, wilsonInterval, type HeldOutOperatingPoint, type OperatingPointTargets, type Thresholds } from './operating-point';
+
 export interface Decisions {
   n: number;
   ai: number;
@@ -20,7 +27,31 @@ export interface HeldOutFold {
   held_out_real?: Decisions & { roc_auc_vs_generators: number | null };
   held_out_generators: Record<string, Decisions & { roc_auc: number | null }>;
   held_out_aligned?: Decisions;
+  /** A REAL fold's scores (P(AI) by its model): the held-out photos, the generator images it tested, its own validation split. */
+  scores?: FoldScores;
   seconds: number;
+}
+
+export interface FoldScores {
+  held_out_real: number[];
+  generators: number[];
+  in_source_real?: number[];
+  in_source_fake?: number[];
+}
+
+/** One fold read at thresholds set on the other folds' scores. */
+export interface CrossFoldRow {
+  fold: string;
+  thresholds: Thresholds;
+  real: { n: number; ai: number; real: number };
+  generators: { n: number; ai: number; real: number };
+  /** Share of the fold's own validation images between the thresholds (null without those scores). */
+  in_source_uncertain: number | null;
+}
+
+export interface CrossFoldReading {
+  rows: CrossFoldRow[];
+  pooled: HeldOutOperatingPoint['cross_fold'];
 }
 
 export interface HeldOutReport {
@@ -92,6 +123,83 @@ export function summarizeHeldOut(report: HeldOutReport): HeldOutSummary {
   };
 }
 
+/** The REAL folds that kept their scores. */
+function scoredFolds(report: HeldOutReport): Array<HeldOutFold & { scores: FoldScores }> {
+  return report.folds.filter((fold): fold is HeldOutFold & { scores: FoldScores } => fold.held_out_real !== undefined && fold.scores !== undefined);
+}
+
+/** Thresholds from the pooled scores of `folds`: their held-out real photos and their generator images. */
+function pooledThresholds(folds: ReadonlyArray<{ scores: FoldScores }>, targets: OperatingPointTargets): Thresholds {
+  return thresholdsFor(
+    folds.flatMap((fold) => fold.scores.held_out_real),
+    folds.flatMap((fold) => fold.scores.generators),
+    targets,
+  );
+}
+
+const round4 = (value: number) => Math.round(value * 1e4) / 1e4;
+
+/** Each scored fold at thresholds set on the other scored folds, and the pooled rates. Needs at least two scored folds. */
+export function crossFoldReading(report: HeldOutReport, targets: OperatingPointTargets): CrossFoldReading {
+  const folds = scoredFolds(report);
+  if (folds.length < 2) throw new RangeError(`a cross-fold reading needs two REAL folds with scores; the report has ${folds.length}`);
+  const rows = folds.map((fold): CrossFoldRow => {
+    const thresholds = pooledThresholds(
+      folds.filter((other) => other !== fold),
+      targets,
+    );
+    const count = (scores: readonly number[]) => ({
+      n: scores.length,
+      ai: scores.filter((p) => p >= thresholds.ai_threshold).length,
+      real: scores.filter((p) => p < thresholds.real_threshold).length,
+    });
+    const own = [...(fold.scores.in_source_real ?? []), ...(fold.scores.in_source_fake ?? [])];
+    const between = own.filter((p) => p >= thresholds.real_threshold && p < thresholds.ai_threshold).length;
+    return {
+      fold: fold.fold,
+      thresholds,
+      real: count(fold.scores.held_out_real),
+      generators: count(fold.scores.generators),
+      in_source_uncertain: own.length === 0 ? null : between / own.length,
+    };
+  });
+  const sum = (pick: (row: CrossFoldRow) => number) => rows.reduce((total, row) => total + pick(row), 0);
+  const realN = sum((row) => row.real.n);
+  const realAi = sum((row) => row.real.ai);
+  const genN = sum((row) => row.generators.n);
+  const genAi = sum((row) => row.generators.ai);
+  const uncertain = rows.map((row) => row.in_source_uncertain).filter((value): value is number => value !== null);
+  return {
+    rows,
+    pooled: {
+      fpr: round4(realN === 0 ? 0 : realAi / realN),
+      fpr_ci: wilsonInterval(realAi, realN),
+      tpr: round4(genN === 0 ? 0 : genAi / genN),
+      tpr_ci: wilsonInterval(genAi, genN),
+      fnr: round4(genN === 0 ? 0 : sum((row) => row.generators.real) / genN),
+      share_uncertain_in_source: uncertain.length === 0 ? null : round4(uncertain.reduce((total, value) => total + value, 0) / uncertain.length),
+    },
+  };
+}
+
+/**
+ * The published model's thresholds from its held-out folds (every scored REAL fold pooled), with
+ * the cross-fold reading as their estimate. Throws RangeError when fewer than two folds kept scores.
+ */
+export function heldOutThresholds(report: HeldOutReport, targets: OperatingPointTargets): { thresholds: Thresholds; heldOut: HeldOutOperatingPoint } {
+  const folds = scoredFolds(report);
+  const reading = crossFoldReading(report, targets);
+  return {
+    thresholds: pooledThresholds(folds, targets),
+    heldOut: {
+      folds: folds.map((fold) => fold.fold),
+      real_images: folds.reduce((total, fold) => total + fold.scores.held_out_real.length, 0),
+      generator_images: folds.reduce((total, fold) => total + fold.scores.generators.length, 0),
+      cross_fold: reading.pooled,
+    },
+  };
+}
+
 const pct = (value: number): string => `${(100 * value).toFixed(1)} %`;
 const auc = (value: number | null | undefined): string => (value === null || value === undefined ? 'n/a' : value.toFixed(3));
 
@@ -125,7 +233,32 @@ export function renderHeldOut(report: HeldOutReport): string {
     `| held-out generator images called AI ≥ 70 % | ${pct(summary.generatorsCalledAi.share)} of ${summary.generatorsCalledAi.n} |`,
     `| in-source uncertain ≤ 30 % | ${pct(summary.inSourceUncertain)} |`,
     '',
-    `Command: \`${report.command}\``,
+  );
+  if (scoredFolds(report).length >= 2)
+    lines.push(renderCrossFold(crossFoldReading(report, { target_fpr: report.targets.fpr, target_fnr: report.targets.fnr })), '');
+  lines.push(`Command: \`${report.command}\``);
+  return lines.join('\n');
+}
+
+/** Markdown: each fold at thresholds set on the other folds' held-out images, then the pooled rates. */
+export function renderCrossFold(reading: CrossFoldReading): string {
+  const share = (count: number, n: number) => (n === 0 ? 'n/a' : pct(count / n));
+  const interval = (range: [number, number]) => `${pct(range[0])}–${pct(range[1])}`;
+  const lines = [
+    "Thresholds set on held-out collections, read fold by fold: each fold at thresholds set on the *other* folds' held-out real photos (at most the target share called AI) and generator images (at most the target share called real), never on its own.",
+    '',
+    '| fold | thresholds (real, AI) | held-out photos called AI | called real | generator images called AI | called real | own validation uncertain |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of reading.rows) {
+    lines.push(
+      `| ${row.fold} | ${row.thresholds.real_threshold}, ${row.thresholds.ai_threshold} | ${share(row.real.ai, row.real.n)} of ${row.real.n} | ${share(row.real.real, row.real.n)} | ${share(row.generators.ai, row.generators.n)} of ${row.generators.n} | ${share(row.generators.real, row.generators.n)} | ${row.in_source_uncertain === null ? 'n/a' : pct(row.in_source_uncertain)} |`,
+    );
+  }
+  const pooled = reading.pooled;
+  lines.push(
+    '',
+    `Pooled: held-out real photos called AI ${pct(pooled.fpr)} (95 % CI ${interval(pooled.fpr_ci)}); generator images called AI ${pct(pooled.tpr)} (95 % CI ${interval(pooled.tpr_ci)}), called real ${pct(pooled.fnr)}; own validation images uncertain ${pooled.share_uncertain_in_source === null ? 'n/a' : pct(pooled.share_uncertain_in_source)} (mean over folds).`,
   );
   return lines.join('\n');
 }

@@ -304,6 +304,26 @@ export function uncertaintyLines(metadata: ModelMetadata): string[] {
   const point = metadata.operating_point as OperatingPoint | undefined;
   if (point !== undefined && u.target_fpr !== undefined) {
     const pct = (value: number) => `${(100 * value).toFixed(2)} %`;
+    const heldOut = point.held_out;
+    if (heldOut !== undefined) {
+      const cross = heldOut.cross_fold;
+      return [
+        '## Operating point',
+        '',
+        `Serving answers \`ai_generated\` for P(AI) ≥ **${point.ai_threshold}**, \`real\` below **${point.real_threshold}** and \`uncertain\` between. ` +
+          `Both thresholds were set on held-out collections, never on validation: at most ${pct(point.target_fpr)} of the ${heldOut.real_images} real photos of the held-out folds (${heldOut.folds.join(', ')}) called AI, ` +
+          `at most ${pct(point.target_fnr)} of the ${heldOut.generator_images} generator images they scored (never trained on) called real.`,
+        '',
+        `What they do on a collection they were not set on (each fold at thresholds set the same way on the other folds only, pooled): ` +
+          `real photos called AI **${pct(cross.fpr)}** (95 % CI ${pct(cross.fpr_ci[0])}–${pct(cross.fpr_ci[1])}); generator images called AI ${pct(cross.tpr)} (95 % CI ${pct(cross.tpr_ci[0])}–${pct(cross.tpr_ci[1])}), called real ${pct(cross.fnr)}; ` +
+          `each fold's own validation images uncertain ${cross.share_uncertain_in_source === null ? 'n/a' : pct(cross.share_uncertain_in_source)} (mean).`,
+        '',
+        `On ${point.split} (in-source): real photos called AI ${pct(point.fpr)} (95 % CI ${pct(point.fpr_ci[0])}–${pct(point.fpr_ci[1])}), fakes called AI ${pct(point.tpr)} (95 % CI ${pct(point.tpr_ci[0])}–${pct(point.tpr_ci[1])}), fakes called real ${pct(point.fnr)}; ${pct(point.share_uncertain)} of ${point.split} between the thresholds.`,
+        '',
+        `Method: ${u.method ?? 'see pipeline/src/held-out-report.ts'}.`,
+        '',
+      ];
+    }
     return [
       '## Operating point',
       '',

@@ -32,7 +32,15 @@ export type TrainerModule = 'training.train' | 'training.train_patches';
 export interface RecipeEvaluation {
   leave_one_source_out?: { trainer?: Record<string, TrainerFlagValue>; 'max-test'?: number; sources?: string[] };
   shortcut_probes?: { 'per-source'?: number };
-  held_out?: { trainer?: Record<string, TrainerFlagValue>; folds: string[]; 'max-test'?: number; 'target-fpr'?: number; 'target-fnr'?: number };
+  held_out?: {
+    trainer?: Record<string, TrainerFlagValue>;
+    folds: string[];
+    'max-test'?: number;
+    'target-fpr'?: number;
+    'target-fnr'?: number;
+    /** The published thresholds come from the folds' held-out photos (held-out-report.ts), not from validation. */
+    'set-operating-point'?: boolean;
+  };
 }
 
 export interface Recipe {
@@ -74,6 +82,20 @@ export function parseRecipe(text: string, source: string): Recipe {
   }
   if (!validateRecipe(value)) {
     throw new UsageError(`recipe ${source} does not match models/recipe.schema.json: ${describeAjvErrors(validateRecipe.errors)}`);
+  }
+  const heldOut = value.evaluation?.held_out;
+  if (heldOut?.['set-operating-point'] === true) {
+    const overridden = Object.keys(heldOut.trainer ?? {});
+    if (overridden.length > 0) {
+      throw new UsageError(
+        `recipe ${source}: evaluation.held_out sets the operating point, so its folds must train as the published model does (their scores become its thresholds); remove evaluation.held_out.trainer (${overridden.join(', ')})`,
+      );
+    }
+    if (value.trainer['target-fpr'] === undefined) {
+      throw new UsageError(
+        `recipe ${source}: evaluation.held_out sets the operating point at the trainer's target-fpr, which is missing; add trainer["target-fpr"] (e.g. 0.02)`,
+      );
+    }
   }
   return value;
 }

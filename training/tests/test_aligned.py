@@ -16,7 +16,7 @@ from training.aligned_fakes import build_aligned, read_index
 from training.autoencoders import load_taef2, psnr, reconstruct, small_autoencoder
 from training.operating_point import decisions, operating_point, wilson
 from training.patch_data import PatchAugment, SourcedItem
-from training.train_patches import Pairs, draw_batch, draw_weights
+from training.train_patches import Pairs, calibration_mask, draw_batch, draw_weights
 
 TAEF2 = Path(__file__).resolve().parents[1] / "taef2"
 PHOTO = Path(__file__).resolve().parents[2] / "functions" / "test" / "fixtures" / "images" / "photo.jpg"
@@ -116,6 +116,22 @@ def test_pair_sampling_keeps_the_classes_even():
     assert w2.tolist() == [0.0, 1.0]  # only pairs: half real, half fake by construction
 
 
+def test_the_calibration_split_keeps_pairs_together_and_is_never_drawn():
+    photos = [SourcedItem(f"train/REAL/a/{i}.jpg", 0, "a") for i in range(2000)]
+    fakes = [SourcedItem(f"train/aligned/taef2/{i}.png", 1, "aligned-taef2") for i in range(0, 2000, 2)]
+    items = photos + fakes
+    pairs = Pairs(np.array([-1] * 2000 + list(range(0, 2000, 2))), (None,) * 2000 + ((0, 0, 8, 8),) * 1000)
+    mask = calibration_mask(items, pairs, 0.15)
+    # Chosen by the photo: a reconstruction goes wherever its photo goes; the same photos every time.
+    assert all(mask[2000 + k] == mask[2 * k] for k in range(1000))
+    assert np.array_equal(mask, calibration_mask(items, pairs, 0.15))
+    assert 0.12 < mask[:2000].mean() < 0.18
+    assert not calibration_mask(items, pairs, 0.0).any()
+    weights = draw_weights(items, pairs, "source", None, mask)
+    assert weights[mask].sum() == 0 and weights.sum() == pytest.approx(1.0)
+    assert (weights[~mask & (pairs.original >= 0)] > 0).all()
+
+
 def test_operating_point_bounds_both_errors():
     rng = np.random.default_rng(0)
     real = rng.beta(2, 5, 500)
@@ -183,6 +199,11 @@ def test_heldout_fold_reports_the_held_out_collection_and_unseen_generators(tmp_
     # Trained on REAL/b alone (no generators): both generator folders are held out and reported.
     assert sorted(fold["held_out_generators"]) == ["FAKE/g1", "FAKE/g2"]
     assert fold["operating_point"]["real_threshold"] <= fold["operating_point"]["ai_threshold"]
+    # Every score is kept, so that thresholds can be set on other folds: the held-out photos, the
+    # generator images it tested and its own validation split (REAL/b's 4 photos; no fakes trained).
+    scores = fold["scores"]
+    assert len(scores["held_out_real"]) == 5 and len(scores["generators"]) == 5
+    assert len(scores["in_source_real"]) == 4 and scores["in_source_fake"] == []
 
 
 def test_the_operating_point_case_table_is_current():

@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from training import loso, patch_grid_cases
+from training import loso, patch_grid_cases, train_patches
 from training.patch_data import PatchAugment, SourcedItem, augmented_patch, balanced_weights, list_sourced, source_of
 from training.patches import Representation, aggregate, extract_patches, patch_grid
 from training.train_patches import choose_threshold, fit_ood, main as train_main, ood_distance
@@ -172,6 +172,23 @@ def test_tiny_training_run_with_two_sources_exports_a_patch_model(tmp_path):
     assert set(training["val"]["per_source"]) == {"REAL/cam1", "REAL/cam2", "FAKE/gen1", "FAKE/gen2"}
     rows = json.loads((out / "val_scores.json").read_text())
     assert len(rows) == 16 and {r["source"] for r in rows} == {"cam1", "cam2", "gen1", "gen2"}
+
+
+def test_the_logit_scale_is_fitted_on_the_calibration_split(tmp_path, monkeypatch):
+    root = _write_sourced(tmp_path / "ds")
+    items = list_sourced(root, "train")
+    mask = train_patches.calibration_mask(items, train_patches.Pairs.none(len(items)), 0.5)
+    assert {items[i].label for i in np.flatnonzero(mask)} == {0, 1}  # both classes held apart
+    fitted = []
+    fit = train_patches.fit_logit_scale
+    monkeypatch.setattr(train_patches, "fit_logit_scale", lambda labels, logits: fitted.append(labels.tolist()) or fit(labels, logits))
+    argv = ["--dataset", str(root), "--out", str(tmp_path / "run"), "--width", "8", "--patch-size", "16", "--patches", "4", "--epochs", "1"]
+    argv += ["--samples-per-epoch", "32", "--batch-size", "16", "--ood-images", "20", "--threads", "1", "--calibration-share", "0.5"]
+    assert 0 == train_main(argv)
+    # Fitted once, on exactly the held-apart images (not on the --ood-images training sample).
+    assert fitted == [[items[i].label for i in np.flatnonzero(mask)]]
+    training = json.loads((tmp_path / "run" / "training.json").read_text())
+    assert training["args"]["calibration_share"] == 0.5
 
 
 def test_leave_one_source_out_fold(tmp_path):

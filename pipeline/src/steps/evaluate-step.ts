@@ -10,10 +10,11 @@ import { evaluateItems, loadModelForEvaluation, summarizeSplit, type SplitEvalua
 import type { BinaryMetrics } from '../evaluation-metrics';
 import { checkParityBundle, compareSplit, judgeSkew, renderSkewReport, type SkewReport } from '../parity';
 import { Progress } from '../progress';
-import { computeOperatingPoint, operatingPointBand, type OperatingPoint, type OperatingPointTargets } from '../operating-point';
+import { heldOutThresholds, isHeldOutReport } from '../held-out-report';
+import { computeOperatingPoint, measureOperatingPoint, operatingPointBand, type OperatingPoint, type OperatingPointTargets } from '../operating-point';
 import { computeUncertaintyBand } from '../uncertainty-band';
 import type { RunDir, SplitItem } from '../run-dir';
-import { type StepContext, writeJson } from './step-context';
+import { readRunReport, type StepContext, writeJson } from './step-context';
 
 export interface EvaluateStepInput {
   runDir: RunDir;
@@ -52,22 +53,35 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
   } finally {
     challenger.retire();
   }
-  // A model that decides at an operating point gets its thresholds from the serving path's
-  // validation scores (pipeline/src/operating-point.ts), before anything is measured at them.
+  // A model that decides at an operating point gets its thresholds before anything is measured at
+  // them: from the held-out folds' photos when its recipe says so (held-out-report.ts), else from the
+  // serving path's validation scores (operating-point.ts).
   const requested = runDir.metadata.operating_point as OperatingPointTargets | undefined;
   const valScored = (scoredSplits.find((entry) => entry.split === 'val')?.items ?? []).filter((item) => item.probability !== null);
   let point: OperatingPoint | null = null;
   if (requested !== undefined && valScored.length > 0) {
-    point = computeOperatingPoint(
-      valScored.map((item) => item.label),
-      valScored.map((item) => item.probability as number),
-      { target_fpr: requested.target_fpr, target_fnr: requested.target_fnr },
-    );
+    const targets = { target_fpr: requested.target_fpr, target_fnr: requested.target_fnr };
+    const labels = valScored.map((item) => item.label);
+    const probabilities = valScored.map((item) => item.probability as number);
+    if (options.appliedRecipe?.recipe.evaluation?.held_out?.['set-operating-point'] === true) {
+      const report = readRunReport(runDir.dir, 'heldout.json', isHeldOutReport);
+      if (report === null)
+        throw new Error(`the recipe sets the operating point on its held-out folds, but ${path.join(runDir.dir, 'heldout.json')} is missing`);
+      const { thresholds, heldOut } = heldOutThresholds(report, targets);
+      point = measureOperatingPoint(labels, probabilities, targets, thresholds, heldOut);
+      const cross = heldOut.cross_fold;
+      step(
+        'evaluate',
+        `operating point set on ${heldOut.real_images} held-out real photos and ${heldOut.generator_images} generator images of ${heldOut.folds.length} folds: P(AI) ≥ ${point.ai_threshold} is ai_generated, below ${point.real_threshold} real; fold by fold at the other folds' thresholds, held-out real photos called AI ${cross.fpr} (95 % CI [${cross.fpr_ci.join(', ')}]), generator images ${cross.tpr}; on val: FPR ${point.fpr}, TPR ${point.tpr}, ${(100 * point.share_uncertain).toFixed(2)} % between`,
+      );
+    } else {
+      point = computeOperatingPoint(labels, probabilities, targets);
+      step(
+        'evaluate',
+        `operating point: P(AI) ≥ ${point.ai_threshold} is ai_generated (val FPR ${point.fpr}, 95 % CI [${point.fpr_ci.join(', ')}]; TPR ${point.tpr}), below ${point.real_threshold} real; ${(100 * point.share_uncertain).toFixed(2)} % of val between`,
+      );
+    }
     metadata = { ...metadata, threshold: point.ai_threshold, operating_point: point };
-    step(
-      'evaluate',
-      `operating point: P(AI) ≥ ${point.ai_threshold} is ai_generated (val FPR ${point.fpr}, 95 % CI [${point.fpr_ci.join(', ')}]; TPR ${point.tpr}), below ${point.real_threshold} real; ${(100 * point.share_uncertain).toFixed(2)} % of val between`,
-    );
   }
   const evaluations = scoredSplits.map((entry) => summarizeSplit(entry.split, entry.items, metadata.threshold));
   const agreements = evaluations.map((evaluation) => {

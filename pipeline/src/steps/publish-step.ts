@@ -3,7 +3,6 @@
  * go to an immutable <store>/<name>/<version>/, then production.json flips by compare-and-swap; a
  * model the gate rejected goes to <store>/<name>/candidates/<version>/ and ends the run.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type DriftReference } from '../../../functions/src/monitoring';
 import { type ModelMetadata, parseMetadata } from '../../../functions/src/detector';
@@ -18,7 +17,7 @@ import { keepCandidate, publishVersion, type PointerState, type VersionFiles } f
 import { reproductionCommands, shownPath } from '../run-commands';
 import type { RunDir } from '../run-dir';
 import type { DatasetReport } from '../validate-dataset';
-import { type PipelineOptions, type PipelineResult, type StepContext, writeJson } from './step-context';
+import { type PipelineOptions, type PipelineResult, readRunReport, type StepContext, writeJson } from './step-context';
 
 export interface PublishStepInput {
   version: string;
@@ -190,14 +189,3 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
 }
 
 /** An optional report of the run folder (loso.json, probes.json), or null when absent or not of its shape. */
-function readRunReport<T>(dir: string, file: string, guard: (value: unknown) => value is T): T | null {
-  let text: string;
-  try {
-    text = readFileSync(path.join(dir, file), 'utf8');
-  } catch {
-    return null;
-  }
-  const value: unknown = JSON.parse(text);
-  if (!guard(value)) throw new Error(`${path.join(dir, file)} is not a ${file} report`);
-  return value;
-}

@@ -2,6 +2,7 @@
  * What every pipeline step gets: the run's options, its dependencies, and what the run opened once
  * (the model store, the serving decoder and image limits), plus the step logger.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { BlobStore, Logger, OpenBlobStoreOptions } from '../../../functions/src/platform';
@@ -110,6 +111,19 @@ export interface StepContext {
   decoder: ImageDecoder;
   limits: ImageLimits;
   now: () => Date;
+}
+
+/** A report a run folder may hold (heldout.json, loso.json, …): null when it is absent; throws when it is not that report. */
+export function readRunReport<T>(dir: string, file: string, guard: (value: unknown) => value is T): T | null {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, file), 'utf8');
+  } catch {
+    return null;
+  }
+  const value: unknown = JSON.parse(text);
+  if (!guard(value)) throw new Error(`${path.join(dir, file)} is not a ${file} report`);
+  return value;
 }
 
 export async function writeJson(file: string, value: unknown): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { loadPipelineSettings } from '../../src/pipeline-settings';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildService, registerFunctions } from '../../../functions/src/serving/app';
@@ -33,6 +33,13 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
+
+/** The one file called `name` under `dir`. */
+function findFile(dir: string, name: string): string {
+  const found = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((entry) => path.basename(entry) === name);
+  if (found.length !== 1) throw new Error(`expected one ${name} under ${dir}, found ${found.length}`);
+  return path.join(dir, found[0]!);
+}
 
 /** Two sources per class; FAKE brighter than REAL, sources differing in size. */
 async function sourcedImages(): Promise<Record<string, Buffer>> {
@@ -72,7 +79,7 @@ async function sourcedImages(): Promise<Record<string, Buffer>> {
         trainer: { width: 4, 'patch-size': 16, patches: 4, epochs: 2, 'samples-per-epoch': 64, 'batch-size': 32, 'ood-images': 20, 'target-fpr': 0.02 },
         evaluation: {
           leave_one_source_out: { trainer: { epochs: 1 }, 'max-test': 4, sources: ['FAKE/gen-b'] },
-          held_out: { trainer: { epochs: 1 }, folds: ['REAL/cam-b'], 'max-test': 4 },
+          held_out: { folds: ['REAL/cam-a', 'REAL/cam-b'], 'max-test': 4, 'set-operating-point': true },
           shortcut_probes: { 'per-source': 8 },
         },
         pipeline: { 'min-accuracy': 0, 'min-roc-auc': 0, 'max-ece': 1, 'max-jpeg-drop': 100 },
@@ -114,11 +121,23 @@ async function sourcedImages(): Promise<Record<string, Buffer>> {
     const metadata = parseMetadata('metadata.json', readFileSync(path.join(versionDir, 'metadata.json')));
     expect(metadata.patches).toMatchObject({ size: 16, count: 4 });
     expect(metadata.ood?.output).toBe('embedding');
-    // It decides at an operating point set from the serving path's validation scores: the threshold
-    // is its AI threshold and the uncertain band ends there.
-    const point = metadata.operating_point as { target_fpr: number; ai_threshold: number; real_threshold: number; fpr: number };
-    expect(point).toMatchObject({ target_fpr: 0.02, target_fnr: 0.02, split: 'val' });
-    expect(point.fpr).toBeLessThanOrEqual(0.02);
+    // It decides at an operating point set on its held-out folds' photos, not on validation: no
+    // held-out real photo reaches the AI threshold (2 % of 8 allows none) and the next lower step
+    // would take the highest one; the threshold is its AI threshold and the uncertain band ends there.
+    const point = metadata.operating_point as {
+      target_fpr: number;
+      ai_threshold: number;
+      real_threshold: number;
+      held_out: { folds: string[]; real_images: number };
+    };
+    expect(point).toMatchObject({ target_fpr: 0.02, target_fnr: 0.02, split: 'val', held_out: { folds: ['REAL/cam-a', 'REAL/cam-b'], real_images: 8 } });
+    const heldOutReport = JSON.parse(readFileSync(findFile(path.join(root, 'work'), 'heldout.json'), 'utf8')) as {
+      folds: Array<{ scores: { held_out_real: number[] } }>;
+    };
+    const heldOutReals = heldOutReport.folds.flatMap((fold) => fold.scores.held_out_real);
+    expect(heldOutReals).toHaveLength(8);
+    expect(heldOutReals.every((p) => p < point.ai_threshold)).toBe(true);
+    expect(Math.max(...heldOutReals)).toBeGreaterThanOrEqual(point.ai_threshold - 0.0001);
     expect(metadata.threshold).toBe(point.ai_threshold);
     expect(metadata.uncertainty?.band).toEqual([point.real_threshold, point.ai_threshold]);
     const metrics = JSON.parse(readFileSync(path.join(versionDir, 'metrics.json'), 'utf8'));
@@ -134,6 +153,8 @@ async function sourcedImages(): Promise<Record<string, Buffer>> {
     expect(card).toContain(`Serving answers \`ai_generated\` for P(AI) ≥ **${point.ai_threshold}**`);
     expect(card).toContain('## Held-out sources at the operating point');
     expect(card).toContain('| REAL/cam-b |');
+    expect(card).toContain('Both thresholds were set on held-out collections, never on validation');
+    expect(card).toContain("each fold at thresholds set on the *other* folds' held-out real photos");
 
     registerFunctions(buildService(config, { logger: createMemoryLogger('error') }));
     const client = await startFunction('predict');

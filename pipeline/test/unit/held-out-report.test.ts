@@ -1,4 +1,4 @@
-import { isHeldOutReport, renderHeldOut, summarizeHeldOut, type HeldOutReport } from '../../src/held-out-report';
+import { crossFoldReading, heldOutThresholds, isHeldOutReport, renderHeldOut, summarizeHeldOut, type HeldOutReport } from '../../src/held-out-report';
 
 const decisions = (n: number, ai: number, real: number) => ({ n, ai, real, uncertain: 1 - ai - real, ai_ci: [0, 1] as [number, number] });
 const inSource = (uncertain: number) => ({ ...decisions(100, 0.5, 0.5 - uncertain), uncertain, ood_flagged: 0.05, patches_disagree: 0.01, roc_auc: 0.9 });
@@ -51,5 +51,57 @@ describe('held-out report', () => {
   it('recognises only heldout_eval reports', () => {
     expect(isHeldOutReport(report)).toBe(true);
     expect(isHeldOutReport({ folds: [{ source: 'REAL/a' }] })).toBe(false);
+  });
+});
+
+describe('thresholds set on held-out folds', () => {
+  const targets = { target_fpr: 0.02, target_fnr: 0.02 };
+  /** A fold with scores: its held-out real photos, the generator images it tested, its own validation split. */
+  const scored = (fold: string, held: number[], generators: number[], own: number[] = []) => ({
+    ...report.folds[0]!,
+    fold,
+    held_out: [fold],
+    scores: { held_out_real: held, generators, in_source_real: own, in_source_fake: [] },
+  });
+  const folds = [
+    scored('REAL/a', [0.1, 0.2, 0.3], [0.5, 0.9], [0.1, 0.45, 0.95]),
+    scored('REAL/b', [0.4, 0.6], [0.7, 0.8]),
+    scored('REAL/c', [0.05, 0.35], [0.2, 0.99]),
+  ];
+  const { held_out_real: _none, ...generatorFold } = report.folds[1]!;
+  const withScores: HeldOutReport = { ...report, folds: [...folds, { ...generatorFold, fold: 'family:x' }] };
+
+  it('pools every scored fold: no more than the target share of their real photos reach the AI threshold', () => {
+    const { thresholds, heldOut } = heldOutThresholds(withScores, targets);
+    // 7 real photos, 2 % of them rounds down to none: strictly above the highest, 0.6.
+    expect(thresholds.ai_threshold).toBe(0.6001);
+    // 6 generator images: none may fall below the real threshold, so it is the lowest, 0.2.
+    expect(thresholds.real_threshold).toBe(0.2);
+    expect(heldOut).toMatchObject({ folds: ['REAL/a', 'REAL/b', 'REAL/c'], real_images: 7, generator_images: 6 });
+  });
+
+  it('reads each fold at thresholds set on the other folds only', () => {
+    const reading = crossFoldReading(withScores, targets);
+    const a = reading.rows.find((row) => row.fold === 'REAL/a')!;
+    // Set on b and c: AI above 0.6 (b's highest real photo), real below 0.2 (their lowest generator image).
+    expect(a.thresholds).toEqual({ ai_threshold: 0.6001, real_threshold: 0.2 });
+    expect(a.real).toEqual({ n: 3, ai: 0, real: 1 });
+    expect(a.generators).toEqual({ n: 2, ai: 1, real: 0 });
+    // Its own validation: 0.45 is between, 0.1 and 0.95 are decided.
+    expect(a.in_source_uncertain).toBeCloseTo(1 / 3, 10);
+    const b = reading.rows.find((row) => row.fold === 'REAL/b')!;
+    // Set on a and c: AI above 0.35, real below 0.2: b's 0.4 and 0.6 are called AI.
+    expect(b.thresholds).toEqual({ ai_threshold: 0.3501, real_threshold: 0.2 });
+    expect(b.real).toEqual({ n: 2, ai: 2, real: 0 });
+    expect(b.in_source_uncertain).toBeNull();
+    expect(reading.pooled.fpr).toBeCloseTo(reading.rows.reduce((sum, row) => sum + row.real.ai, 0) / 7, 4);
+    expect(reading.pooled.fpr_ci[0]).toBeLessThanOrEqual(reading.pooled.fpr);
+    expect(reading.pooled.fpr_ci[1]).toBeGreaterThanOrEqual(reading.pooled.fpr);
+  });
+
+  it('renders the cross-fold reading with the report, and refuses to set thresholds from one fold', () => {
+    expect(renderHeldOut(withScores)).toContain('| REAL/b | 0.2, 0.3501 | 100.0 % of 2 |');
+    expect(() => heldOutThresholds({ ...report, folds: [folds[0]!] }, targets)).toThrow('needs two REAL folds with scores; the report has 1');
+    expect(renderHeldOut(report)).not.toContain('Thresholds set on held-out collections');
   });
 });

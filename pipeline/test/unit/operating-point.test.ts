@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { computeOperatingPoint, operatingPointBand, wilsonInterval } from '../../src/operating-point';
+import { computeOperatingPoint, measureOperatingPoint, operatingPointBand, thresholdsFor, wilsonInterval } from '../../src/operating-point';
 
 interface PointCase {
   name: string;
@@ -76,6 +76,42 @@ describe('computeOperatingPoint', () => {
 
   it('refuses a validation split with one class', () => {
     expect(() => computeOperatingPoint([0, 0], [0.1, 0.2], { target_fpr: 0.02, target_fnr: 0.02 })).toThrow('both classes');
+  });
+});
+
+describe('measureOperatingPoint', () => {
+  const targets = { target_fpr: 0.02, target_fnr: 0.02 };
+  const labels = [0, 0, 0, 0, 1, 1, 1, 1] as const;
+  const probabilities = [0.05, 0.2, 0.5, 0.7, 0.3, 0.6, 0.8, 0.95];
+
+  it('reads validation at thresholds set elsewhere, and keeps where they came from', () => {
+    const heldOut = {
+      folds: ['REAL/a', 'REAL/b'],
+      real_images: 10,
+      generator_images: 20,
+      cross_fold: {
+        fpr: 0.1,
+        fpr_ci: [0.02, 0.4] as [number, number],
+        tpr: 0.5,
+        tpr_ci: [0.3, 0.7] as [number, number],
+        fnr: 0.05,
+        share_uncertain_in_source: 0.3,
+      },
+    };
+    const point = measureOperatingPoint([...labels], probabilities, targets, { ai_threshold: 0.75, real_threshold: 0.25 }, heldOut);
+    expect(point).toMatchObject({ ai_threshold: 0.75, real_threshold: 0.25, fpr: 0, tpr: 0.5, fnr: 0, held_out: heldOut });
+    // 0.5, 0.7 (real) and 0.3, 0.6 (fake) are between the thresholds.
+    expect(point.share_uncertain).toBe(0.5);
+    expect(point.accuracy_decided).toBe(1);
+    expect(operatingPointBand(point, 8).method).toContain('set on held-out collections');
+  });
+
+  it('is computeOperatingPoint when the thresholds come from the same scores', () => {
+    const reals = probabilities.filter((_, i) => labels[i] === 0);
+    const fakes = probabilities.filter((_, i) => labels[i] === 1);
+    expect(measureOperatingPoint([...labels], probabilities, targets, thresholdsFor(reals, fakes, targets))).toEqual(
+      computeOperatingPoint([...labels], probabilities, targets),
+    );
   });
 });
 

@@ -102,6 +102,27 @@ describe('parseRecipe', () => {
     expect(() => parseRecipe(JSON.stringify(value), 'r.json')).toThrow(fragment);
   });
 
+  describe('a held-out evaluation that sets the operating point', () => {
+    const heldOut = { folds: ['REAL/a', 'REAL/b'], 'set-operating-point': true };
+    const recipe = (extra: object) =>
+      JSON.stringify({ ...base, trainer: { epochs: 3, 'target-fpr': 0.02 }, evaluation: { held_out: { ...heldOut, ...extra } } });
+
+    it('is accepted when the folds train as the published model does', () => {
+      expect(parseRecipe(recipe({}), 'r.json').evaluation?.held_out?.['set-operating-point']).toBe(true);
+    });
+
+    it('refuses folds on another schedule, naming the overrides', () => {
+      expect(() => parseRecipe(recipe({ trainer: { epochs: 1, 'ood-images': 50 } }), 'r.json')).toThrow(
+        /evaluation.held_out sets the operating point, so its folds must train as the published model does .*remove evaluation.held_out.trainer \(epochs, ood-images\)/,
+      );
+    });
+
+    it('refuses a trainer without a target false-positive rate', () => {
+      const text = JSON.stringify({ ...base, evaluation: { held_out: heldOut } });
+      expect(() => parseRecipe(text, 'r.json')).toThrow(`add trainer["target-fpr"]`);
+    });
+  });
+
   it('refuses a file that is not JSON, naming the file', () => {
     expect(() => parseRecipe('{', '/tmp/r.json')).toThrow(/recipe \/tmp\/r.json is not valid JSON/);
   });
