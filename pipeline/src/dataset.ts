@@ -51,6 +51,8 @@ export interface DatasetListing {
   files: DatasetFile[];
   /** Everything else found, with the reason the trainer skips it. */
   ignored: IgnoredFile[];
+  /** Files under aligned/: reconstructions of the REAL photos the trainer cached there (training/aligned_fakes.py). */
+  cached: number;
   /** Splits that have at least one file under their folder. */
   splits: SplitName[];
 }
@@ -71,12 +73,18 @@ export function isGcsUri(uri: string): boolean {
   return parseGcsUri(uri) !== null;
 }
 
-/** Classifies one key of a dataset: an image of a split and class, dataset.json, or ignored (with why). */
-export function classifyKey(key: string): { kind: 'image'; split: SplitName; className: ClassName } | { kind: 'info' } | { kind: 'ignored'; reason: string } {
+/** The folder in which the trainer caches aligned fakes of a dataset's REAL photos (training/aligned_fakes.py ALIGNED_DIR). */
+export const ALIGNED_CACHE_FOLDER = 'aligned';
+
+/** Classifies one key of a dataset: an image of a split and class, dataset.json, the trainer's cache, or ignored (with why). */
+export function classifyKey(
+  key: string,
+): { kind: 'image'; split: SplitName; className: ClassName } | { kind: 'info' } | { kind: 'cache' } | { kind: 'ignored'; reason: string } {
   if (key === DATASET_INFO_FILE) return { kind: 'info' };
   const parts = key.split('/');
   const [top, classFolder] = parts;
   if (parts.length === 1) return { kind: 'ignored', reason: 'a file at the top level other than dataset.json' };
+  if (top === ALIGNED_CACHE_FOLDER) return { kind: 'cache' };
   if (!(SPLITS as readonly string[]).includes(top ?? '')) {
     return { kind: 'ignored', reason: `"${top}/" is not a split folder; splits are train/, val/ and test/` };
   }
@@ -94,6 +102,7 @@ export async function listDataset(store: BlobStore): Promise<DatasetListing> {
   const blobs = await store.list('');
   const files: DatasetFile[] = [];
   const ignored: IgnoredFile[] = [];
+  let cached = 0;
   const splits = new Set<SplitName>();
   let hasInfo = false;
   for (const blob of blobs) {
@@ -101,6 +110,7 @@ export async function listDataset(store: BlobStore): Promise<DatasetListing> {
     const top = blob.key.split('/')[0] as SplitName;
     if ((SPLITS as readonly string[]).includes(top) && blob.key.includes('/')) splits.add(top);
     if (kind.kind === 'info') hasInfo = true;
+    else if (kind.kind === 'cache') cached += 1;
     else if (kind.kind === 'ignored') ignored.push({ key: blob.key, reason: kind.reason });
     else files.push({ key: blob.key, split: kind.split, className: kind.className, label: CLASS_LABELS[kind.className], size: blob.size });
   }
@@ -112,7 +122,7 @@ export async function listDataset(store: BlobStore): Promise<DatasetListing> {
       if (!isBlobNotFound(error)) throw error;
     }
   }
-  return { location: store.location, infoBytes, files, ignored, splits: SPLITS.filter((split) => splits.has(split)) };
+  return { location: store.location, infoBytes, files, ignored, cached, splits: SPLITS.filter((split) => splits.has(split)) };
 }
 
 export interface DownloadProgress {
@@ -122,7 +132,8 @@ export interface DownloadProgress {
 /**
  * Mirrors the dataset's images and dataset.json into `folder`: files already there with the right
  * size are kept, others are downloaded (to a temporary name, then renamed), and image files that are
- * not in the listing are removed so that the trainer sees exactly the listed dataset.
+ * not in the listing are removed so that the trainer sees exactly the listed dataset. The trainer's
+ * own cache of reconstructions (aligned/, keyed by the photo's content) is kept for the next run.
  */
 export async function downloadDataset(
   store: BlobStore,
@@ -135,7 +146,7 @@ export async function downloadDataset(
   const wanted = new Map(listing.files.map((file) => [file.key, file.size]));
   for (const existing of await walkFiles(root)) {
     const key = existing.split(path.sep).join('/');
-    if (key !== DATASET_INFO_FILE && !wanted.has(key)) await unlink(path.join(root, existing));
+    if (key !== DATASET_INFO_FILE && classifyKey(key).kind !== 'cache' && !wanted.has(key)) await unlink(path.join(root, existing));
   }
   let done = 0;
   let bytes = 0;

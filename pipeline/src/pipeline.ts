@@ -44,9 +44,11 @@ export async function runPipeline(given: PipelineOptions, deps: PipelineDeps): P
   // A completed run tells us its dataset and image size before anything else happens.
   const existingRun = given.fromRun === null ? null : await readRunDir(given.fromRun);
   const datasetUri = given.dataset ?? datasetFromRun(existingRun, deps.repoRoot);
-  // The recipe (--recipe, else dataset.json's) goes under the command line before anything reads the options.
+  // The recipe (--recipe, else dataset.json's) goes under the command line before anything reads the
+  // options. A completed run was trained already: only a recipe named on the command line applies
+  // to it (its evaluations, operating point and gate), never dataset.json's.
   const datasetInfo = await readDatasetNames(datasetUri, storeOptions);
-  const recipeName = existingRun === null ? (given.recipe ?? datasetInfo?.recipe ?? null) : null;
+  const recipeName = given.recipe ?? (existingRun === null ? (datasetInfo?.recipe ?? null) : null);
   const options = recipeName === null ? given : applyRecipe(given, await loadRecipe(recipeName, deps.repoRoot));
   if (options.appliedRecipe !== null) {
     deps.logger.info(`training recipe ${options.appliedRecipe.name} (${options.appliedRecipe.file})${given.recipe === null ? ', named by dataset.json' : ''}`);

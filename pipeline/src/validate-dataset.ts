@@ -82,6 +82,8 @@ export interface DatasetReport {
   leaks: SameBytes[];
   duplicates: SameBytes[];
   ignored: Array<{ key: string; reason: string }>;
+  /** Files under aligned/: the trainer's cached reconstructions of the REAL photos, not dataset images. */
+  cached_reconstructions: number;
   extension_mismatches: Array<{ key: string; format: string }>;
   /** --with-feedback: what joined train/ from POST /feedback, and what was left out. */
   feedback?: FeedbackSummary;
@@ -242,6 +244,7 @@ export function validateDataset(
     leaks,
     duplicates,
     ignored: listing.ignored,
+    cached_reconstructions: listing.cached,
     extension_mismatches: extensionMismatches,
   };
 }
@@ -282,6 +285,11 @@ export function renderDatasetReport(report: DatasetReport, maxListed = 20): stri
   if (report.shorter_side !== null) {
     const side = report.shorter_side;
     lines.push(`  shorter side: min ${side.min} px, median ${side.median} px, max ${side.max} px`);
+  }
+  if (report.cached_reconstructions > 0) {
+    lines.push(
+      `  aligned/: ${report.cached_reconstructions} reconstructions of the REAL photos cached by the trainer (training/aligned_fakes.py), not dataset images`,
+    );
   }
   const section = <T>(heading: string, items: readonly T[], format: (item: T) => string): void => {
     if (items.length === 0) return;

@@ -84,10 +84,12 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
     metadata = { ...metadata, threshold: point.ai_threshold, operating_point: point };
   }
   const evaluations = scoredSplits.map((entry) => summarizeSplit(entry.split, entry.items, metadata.threshold));
-  const agreements = evaluations.map((evaluation) => {
-    const torch = runDir.torchEval[evaluation.split];
-    if (torch === undefined) throw new Error(`torch_eval.json has no ${evaluation.split} entry`);
-    return compareSplit(torch, evaluation, metadata.threshold);
+  // Train/serve agreement is judged at the run's own threshold, the one PyTorch's accuracy in
+  // torch_eval.json was measured at: a published threshold set elsewhere moves both paths alike.
+  const agreements = scoredSplits.map((entry) => {
+    const torch = runDir.torchEval[entry.split];
+    if (torch === undefined) throw new Error(`torch_eval.json has no ${entry.split} entry`);
+    return compareSplit(torch, summarizeSplit(entry.split, entry.items, runDir.metadata.threshold), runDir.metadata.threshold);
   });
   const skew = judgeSkew(parity, agreements, options.skew);
   deps.progressStream.write(`${renderSkewReport(skew)}\n`);

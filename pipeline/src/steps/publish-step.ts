@@ -44,7 +44,9 @@ export async function publishStep(input: PublishStepInput, context: StepContext)
     ...(options.appliedRecipe === null
       ? []
       : [
-          `# (training recipe ${options.appliedRecipe.name}, ${shownPath(options.appliedRecipe.file, deps.repoRoot)}: the command below runs all of the above)`,
+          options.fromRun === null
+            ? `# (training recipe ${options.appliedRecipe.name}, ${shownPath(options.appliedRecipe.file, deps.repoRoot)}: the command below runs all of the above)`
+            : `# (recipe ${options.appliedRecipe.name}, ${shownPath(options.appliedRecipe.file, deps.repoRoot)}: its evaluations, operating point and gate, on the run above)`,
         ]),
     '# evaluation, gate and publication',
     options.invocation,

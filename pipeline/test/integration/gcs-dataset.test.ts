@@ -3,7 +3,7 @@
  * API server: a data scientist uploads a dataset with scripts/ops/upload-dataset.ts (dataset.json
  * last), and the pipeline lists it and mirrors it into its cache for the trainer.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startGcsServer, type GcsServer } from '../../../functions/test/support/gcs-server';
@@ -99,9 +99,12 @@ describe('reading a gs:// dataset in the pipeline', () => {
     expect(folder).toBe(path.join(root, 'cache', 'data-bucket', 'datasets', 'tiny', '1'));
     const local = await downloadDataset(dataset.store, listing, folder);
     writeFileSync(path.join(folder, 'train', 'REAL', 'stale.png'), 'left over from another version');
+    mkdirSync(path.join(folder, 'aligned', 'FAKE', 'aligned-taef2'), { recursive: true });
+    writeFileSync(path.join(folder, 'aligned', 'FAKE', 'aligned-taef2', 'train-0a.jpg'), 'a reconstruction the trainer cached');
     const progress: number[] = [];
     await downloadDataset(dataset.store, listing, folder, { onProgress: (done) => progress.push(done) });
     expect(existsSync(path.join(folder, 'train', 'REAL', 'stale.png'))).toBe(false);
+    expect(existsSync(path.join(folder, 'aligned', 'FAKE', 'aligned-taef2', 'train-0a.jpg'))).toBe(true);
     expect(progress.at(-1)).toBe(16);
     for (const [key, bytes] of Object.entries(images)) expect(readFileSync(path.join(local, ...key.split('/'))).equals(bytes)).toBe(true);
     expect(JSON.parse(readFileSync(path.join(local, 'dataset.json'), 'utf8'))).toEqual(DATASET_INFO);

@@ -182,6 +182,68 @@ describe('the pipeline on a completed run', () => {
     expect(pointerOf(store())).toEqual(before);
   });
 
+  it('applies a recipe named with --recipe to the completed run: its gate and the card say so', async () => {
+    const recipe = path.join(root, 'lenient.json');
+    writeFileSync(recipe, JSON.stringify({ schema_version: 1, name: 'lenient', description: 'd', trainer: { epochs: 3 }, pipeline: { 'min-accuracy': 0.55 } }));
+    const { result, output } = await pipeline(path.join(root, 'models-recipe'), good, ['--recipe', recipe]);
+    expect(result.status).toBe('published');
+    if (result.status !== 'published') return;
+    expect(output).toContain('accuracy 1.0000 ≥ 0.5500');
+    const card = readFileSync(path.join(root, 'models-recipe', 'detector', result.version, 'README.md'), 'utf8');
+    expect(card).toContain('# (recipe lenient, ');
+    expect(card).toContain('its evaluations, operating point and gate, on the run above)');
+  });
+
+  it("decides at thresholds set on the run's held-out folds, and judges train/serve agreement at the run's own threshold", async () => {
+    // The fixture answers P(AI) ≈ 0.86 for a bright (FAKE) image; held-out real photos scoring up to
+    // 0.96 put the AI threshold above that, so every fake of val/test becomes `uncertain`.
+    const run = await fakeRun('run-heldout', { metadata: { operating_point: { target_fpr: 0.02, target_fnr: 0.02 } } });
+    const fold = (name: string, reals: number[]) => ({
+      fold: name,
+      held_out: [name],
+      operating_point: { ai_threshold: 0.5, real_threshold: 0.5 },
+      in_source: { n: 1, ai: 0, real: 1, uncertain: 0, ai_ci: [0, 1], ood_flagged: 0, patches_disagree: 0, roc_auc: null },
+      held_out_real: { n: reals.length, ai: 0, real: 1, uncertain: 0, ai_ci: [0, 1], roc_auc_vs_generators: null },
+      held_out_generators: {},
+      scores: { held_out_real: reals, generators: [0.3, 0.97], in_source_real: [0.1], in_source_fake: [0.9] },
+      seconds: 1,
+    });
+    writeFileSync(
+      path.join(run, 'heldout.json'),
+      JSON.stringify({
+        recipe: {},
+        command: 'python3 -m training.heldout_eval …',
+        targets: { fpr: 0.02, fnr: 0.02 },
+        folds: [fold('REAL/a', [0.1, 0.95]), fold('REAL/b', [0.2, 0.96])],
+      }),
+    );
+    const recipe = path.join(root, 'held-out-point.json');
+    writeFileSync(
+      recipe,
+      JSON.stringify({
+        schema_version: 1,
+        name: 'held-out-point',
+        description: 'd',
+        trainer: { epochs: 3, 'target-fpr': 0.02 },
+        evaluation: { held_out: { folds: ['REAL/a', 'REAL/b'], 'set-operating-point': true } },
+        pipeline: { 'min-accuracy': 0.4 },
+      }),
+    );
+    const { result } = await pipeline(path.join(root, 'models-heldout'), run, ['--recipe', recipe]);
+    expect(result.status).toBe('published');
+    if (result.status !== 'published') return;
+    const metadata = JSON.parse(readFileSync(path.join(root, 'models-heldout', 'detector', result.version, 'metadata.json'), 'utf8'));
+    expect(metadata.threshold).toBe(0.9601);
+    expect(metadata.operating_point).toMatchObject({
+      ai_threshold: 0.9601,
+      real_threshold: 0.3,
+      tpr: 0,
+      held_out: { folds: ['REAL/a', 'REAL/b'], real_images: 4 },
+    });
+    expect(metadata.uncertainty.band).toEqual([0.3, 0.9601]);
+    expect(result.metrics.test?.accuracy).toBe(0.5);
+  });
+
   it('fails on train/serve skew before gating', async () => {
     const skewed = await fakeRun('run-skewed', { probabilityShift: 0.05 });
     const failure = await pipeline(store(), skewed).catch((error: unknown) => error);

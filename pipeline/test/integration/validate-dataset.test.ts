@@ -167,6 +167,20 @@ describe('validateDataset on generated files', () => {
     ]);
   });
 
+  it("counts the trainer's cached reconstructions under aligned/ apart, neither as images nor as ignored files", async () => {
+    const report = await validate(
+      { ...clean, 'aligned/FAKE/aligned-taef2/train-0a.jpg': clean['train/REAL/r0000.png'] as Buffer, 'aligned/index.json': '{}' },
+      DATASET_INFO,
+      THRESHOLDS,
+    );
+    expect(report.ok).toBe(true);
+    expect(report.cached_reconstructions).toBe(2);
+    expect(report.ignored).toEqual([]);
+    expect(report.warnings).toEqual([]);
+    expect(report.images).toBe((await validate(clean, DATASET_INFO, THRESHOLDS)).images);
+    expect(renderDatasetReport(report)).toContain('aligned/: 2 reconstructions of the REAL photos cached by the trainer');
+  });
+
   it('flags an extension that does not match the content', async () => {
     const report = await validate({ ...clean, 'train/REAL/really-a-png.jpg': await noiseImage(4242) });
     expect(report.extension_mismatches).toEqual([{ key: 'train/REAL/really-a-png.jpg', format: 'png' }]);
