@@ -312,7 +312,7 @@ export function uncertaintyLines(metadata: ModelMetadata): string[] {
         '',
         `Serving answers \`ai_generated\` for P(AI) ≥ **${point.ai_threshold}**, \`real\` below **${point.real_threshold}** and \`uncertain\` between. ` +
           `Both thresholds were set on held-out collections, never on validation: at most ${pct(point.target_fpr)} of the ${heldOut.real_images} real photos of the held-out folds (${heldOut.folds.join(', ')}) called AI, ` +
-          `at most ${pct(point.target_fnr)} of the ${heldOut.generator_images} generator images they scored (never trained on) called real.`,
+          `at most ${pct(point.target_fnr)} of the ${heldOut.generator_images} scores they gave generator images they never trained on (an image scored by several folds counts once per fold) called real.`,
         '',
         `What they do on a collection they were not set on (each fold at thresholds set the same way on the other folds only, pooled): ` +
           `real photos called AI **${pct(cross.fpr)}** (95 % CI ${pct(cross.fpr_ci[0])}–${pct(cross.fpr_ci[1])}); generator images called AI ${pct(cross.tpr)} (95 % CI ${pct(cross.tpr_ci[0])}–${pct(cross.tpr_ci[1])}), called real ${pct(cross.fnr)}; ` +

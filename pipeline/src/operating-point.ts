@@ -30,7 +30,7 @@ export interface HeldOutOperatingPoint {
   folds: string[];
   /** Held-out real photos (pooled over the folds) the AI threshold is set on. */
   real_images: number;
-  /** Never-trained generator images (pooled) the real threshold is set on. */
+  /** Scores of never-trained generator images (pooled; an image scored by several folds counts once per fold) the real threshold is set on. */
   generator_images: number;
   /** Each fold at thresholds set the same way on the other folds' images, pooled: the estimate. */
   cross_fold: {

@@ -72,7 +72,7 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
       const cross = heldOut.cross_fold;
       step(
         'evaluate',
-        `operating point set on ${heldOut.real_images} held-out real photos and ${heldOut.generator_images} generator images of ${heldOut.folds.length} folds: P(AI) ≥ ${point.ai_threshold} is ai_generated, below ${point.real_threshold} real; fold by fold at the other folds' thresholds, held-out real photos called AI ${cross.fpr} (95 % CI [${cross.fpr_ci.join(', ')}]), generator images ${cross.tpr}; on val: FPR ${point.fpr}, TPR ${point.tpr}, ${(100 * point.share_uncertain).toFixed(2)} % between`,
+        `operating point set on ${heldOut.real_images} held-out real photos and ${heldOut.generator_images} generator-image scores of ${heldOut.folds.length} folds: P(AI) ≥ ${point.ai_threshold} is ai_generated, below ${point.real_threshold} real; fold by fold at the other folds' thresholds, held-out real photos called AI ${cross.fpr} (95 % CI [${cross.fpr_ci.join(', ')}]), generator images ${cross.tpr}; on val: FPR ${point.fpr}, TPR ${point.tpr}, ${(100 * point.share_uncertain).toFixed(2)} % between`,
       );
     } else {
       point = computeOperatingPoint(labels, probabilities, targets);
