@@ -68,6 +68,7 @@ class HeldOutConfig:
     max_test: int
     target_fpr: float
     target_fnr: float
+    shift_held_out: int
 
 
 # Generator folders grouped by the family of model that made them (leave-one-family-out).
@@ -119,9 +120,12 @@ def run_fold(args: HeldOutConfig, targs: PatchTrainingConfig, fold: str, cache: 
     scale = fitted_logit_scale(model, targs, train_items, cache.get(train_items), calibration, stats)
     val_probs = sigmoid(scale * val_scored["logit"])
 
+    def pixel_probs(pixels: Sequence[np.ndarray]) -> np.ndarray:
+        """P(AI) of decoded images as this fold's model answers them (its calibration factor included)."""
+        return sigmoid(scale * score_pixels(model, pixels, targs.patch_size, targs.patches)["logit"])
+
     def probs(items: Sequence[SourcedItem]) -> np.ndarray:
-        """P(AI) of `items` as this fold's model answers them (its calibration factor included)."""
-        return sigmoid(scale * score_pixels(model, cache.get(items), targs.patch_size, targs.patches)["logit"])
+        return pixel_probs(cache.get(items))
 
     val_labels = np.array([it.label for it in val_items])
     point = operating_point(val_probs[val_labels == 0], val_probs[val_labels == 1], args.target_fpr, args.target_fnr)
@@ -149,6 +153,16 @@ def run_fold(args: HeldOutConfig, targs: PatchTrainingConfig, fold: str, cache: 
         p = probs(photos)
         labels = np.concatenate([np.zeros(len(p)), np.ones(len(gen_probs))])
         row["held_out_real"] = {**decisions(p, point), "roc_auc_vs_generators": roc_auc(labels, np.concatenate([p, gen_probs]))}
+        if args.shift_held_out > 0:
+            # The same photos less their first rows and columns: any grid an earlier JPEG compression
+            # left in them no longer falls on the patch grid (a diagnostic, not a target).
+            k = args.shift_held_out
+            shifted = pixel_probs([img[k:, k:] for img in cache.get(photos)])
+            row["held_out_real_shifted"] = {
+                **decisions(shifted, point),
+                "shift": k,
+                "roc_auc_vs_generators": roc_auc(labels, np.concatenate([shifted, gen_probs])),
+            }
         # Every score, so that a threshold can be set on the other folds' held-out real photos and tried on these.
         row["scores"] = {
             "held_out_real": [round(float(v), 5) for v in p],
@@ -187,6 +201,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--max-test", type=int, default=300)
     p.add_argument("--target-fpr", type=float, default=0.02)
     p.add_argument("--target-fnr", type=float, default=0.02)
+    p.add_argument(
+        "--shift-held-out",
+        type=int,
+        default=0,
+        help="also score each held-out REAL collection's photos cropped by this many pixels at the top and left (moves any earlier JPEG grid off the patch grid)",
+    )
     args = from_namespace(HeldOutConfig, p.parse_args(own))
     targs = trainer_args(["--dataset", str(args.dataset), "--out", str(args.out), *rest])
     torch.set_num_threads(targs.threads)

@@ -68,6 +68,9 @@ class PatchAugment:
     jpeg_prob: float = 0.8
     jpeg_range: tuple[int, int] = (60, 100)
     enabled: bool = True
+    # "aligned": patches start on the 8×8 JPEG grid, as serving cuts them; "any": at any offset, so
+    # that the grid's phase teaches nothing (a photo cropped off its grid must not read as generated).
+    phase: str = "aligned"
 
 
 AUGMENT_LEVELS = ("heavy", "medium", "mild", "jpeg")
@@ -102,8 +105,17 @@ def patch_augment(level: str, size: int, enabled: bool = True) -> PatchAugment:
 _FILTERS = (Image.BILINEAR, Image.BICUBIC, Image.LANCZOS)
 
 
+PATCH_PHASES = ("aligned", "any")
+
+
 def _aligned(rng: random.Random, span: int) -> int:
     return rng.randrange(0, span // ALIGN + 1) * ALIGN if span > 0 else 0
+
+
+def _offset(rng: random.Random, span: int, phase: str) -> int:
+    if phase == "any":
+        return rng.randrange(0, span + 1) if span > 0 else 0
+    return _aligned(rng, span)
 
 
 def _pad_to(patch: np.ndarray, size: int) -> np.ndarray:
@@ -114,15 +126,16 @@ def _pad_to(patch: np.ndarray, size: int) -> np.ndarray:
 
 
 def augmented_patch(pixels: np.ndarray, rng: random.Random, cfg: PatchAugment) -> np.ndarray:
-    """One training patch [size, size, 3] uint8: an 8-aligned region, randomly rescaled, blurred,
-    noised and JPEG re-encoded (each with its probability), cropped at an 8-aligned offset, mirrored."""
+    """One training patch [size, size, 3] uint8: a region, randomly rescaled, blurred, noised and
+    JPEG re-encoded (each with its probability), cropped and mirrored; the region and the crop start
+    on the 8×8 grid, or anywhere with cfg.phase "any"."""
     size = cfg.size
     h, w = pixels.shape[:2]
     scale = 1.0
     if cfg.enabled and rng.random() < cfg.rescale_prob:
         scale = rng.uniform(*cfg.rescale_range)
     region = min(int(np.ceil(size / scale)) + 2 * ALIGN, h, w) if scale != 1.0 else min(size + 2 * ALIGN, h, w)
-    y, x = _aligned(rng, h - region), _aligned(rng, w - region)
+    y, x = _offset(rng, h - region, cfg.phase), _offset(rng, w - region, cfg.phase)
     crop = pixels[y : y + region, x : x + region]
     if not cfg.enabled:
         return _pad_to(crop, size)[:size, :size]
@@ -142,7 +155,7 @@ def augmented_patch(pixels: np.ndarray, rng: random.Random, cfg: PatchAugment) -
         buf.seek(0)
         img = Image.open(buf).convert("RGB")
     arr = _pad_to(np.asarray(img, dtype=np.uint8), size)
-    py, px = _aligned(rng, arr.shape[0] - size), _aligned(rng, arr.shape[1] - size)
+    py, px = _offset(rng, arr.shape[0] - size, cfg.phase), _offset(rng, arr.shape[1] - size, cfg.phase)
     patch = arr[py : py + size, px : px + size]
     if rng.random() < 0.5:
         patch = patch[:, ::-1]

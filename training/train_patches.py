@@ -24,7 +24,7 @@ import random
 import shlex
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -43,7 +43,7 @@ from .metadata import build_metadata, utc_now_iso
 from .onnx_export import export_onnx
 from .metrics import binary_metrics
 from .operating_point import operating_point
-from .patch_data import AUGMENT_LEVELS, PatchAugment, SourcedItem, patch_augment, augmented_patch, balanced_weights, list_sourced, load_pixels
+from .patch_data import AUGMENT_LEVELS, PATCH_PHASES, PatchAugment, SourcedItem, patch_augment, augmented_patch, balanced_weights, list_sourced, load_pixels
 from .patches import EMBEDDING_NAME, REPRESENTATIONS, PatchNet, extract_patches, patch_grid
 from .progress_log import ProgressLog, run_logged, say
 
@@ -88,6 +88,7 @@ class PatchTrainingConfig:
     target_fnr: float
     generators: str
     calibration_share: float
+    patch_phase: str
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> PatchTrainingConfig:
@@ -135,6 +136,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> PatchTrainingConfig:
     )
     p.add_argument("--target-fnr", type=float, default=0.02)
     p.add_argument("--generators", choices=("include", "exclude"), default="include", help="whether the dataset's own FAKE folders are trained on")
+    p.add_argument(
+        "--patch-phase",
+        choices=PATCH_PHASES,
+        default="aligned",
+        help="where training patches start: on the 8x8 JPEG grid as serving cuts them (aligned), or anywhere (any: the grid's phase teaches nothing)",
+    )
     p.add_argument(
         "--calibration-share",
         type=float,
@@ -387,7 +394,7 @@ def train(
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
     pairs = pairs if pairs is not None else Pairs.none(len(train_items))
     weights = draw_weights(train_items, pairs, args.balance, args.aligned_share, held_apart)
-    cfg = patch_augment(args.augment, args.patch_size, enabled=not args.no_augment)
+    cfg = replace(patch_augment(args.augment, args.patch_size, enabled=not args.no_augment), phase=args.patch_phase)
     labels_all = np.array([it.label for it in train_items])
     real_index = np.array([real_sources.index(it.source) if it.label == 0 and it.source in real_sources else -1 for it in train_items])
     bce = nn.BCEWithLogitsLoss()

@@ -174,6 +174,8 @@ def test_heldout_fold_reports_the_held_out_collection_and_unseen_generators(tmp_
             "REAL/a",
             "--max-test",
             "5",
+            "--shift-held-out",
+            "4",
             "--",
             "--epochs",
             "1",
@@ -204,6 +206,8 @@ def test_heldout_fold_reports_the_held_out_collection_and_unseen_generators(tmp_
     scores = fold["scores"]
     assert len(scores["held_out_real"]) == 5 and len(scores["generators"]) == 5
     assert len(scores["in_source_real"]) == 4 and scores["in_source_fake"] == []
+    # The diagnostic: the same 5 photos, 4 px off the grid, read at the same thresholds.
+    assert fold["held_out_real_shifted"]["n"] == 5 and fold["held_out_real_shifted"]["shift"] == 4
 
 
 def test_the_operating_point_case_table_is_current():

@@ -67,6 +67,20 @@ def test_augmented_patch_is_deterministic_and_sized():
     assert augmented_patch(small, random.Random(2), cfg).shape == (32, 32, 3)
 
 
+def test_patches_start_on_the_grid_unless_any_phase_is_asked_for():
+    # Each pixel holds its own coordinates: a patch's first pixel says where it was cut.
+    ys, xs = np.mgrid[0:200, 0:200]
+    img = np.stack([ys, xs, np.zeros_like(ys)], axis=-1).astype(np.uint8)
+
+    def starts(phase: str) -> set[tuple[int, int]]:
+        cfg = PatchAugment(size=32, enabled=False, phase=phase)
+        return {tuple(int(v) for v in augmented_patch(img, random.Random(seed), cfg)[0, 0, :2]) for seed in range(60)}
+
+    assert all(y % 8 == 0 and x % 8 == 0 for y, x in starts("aligned"))
+    off_grid = [(y, x) for y, x in starts("any") if y % 8 or x % 8]
+    assert len(off_grid) > 30
+
+
 def test_source_of_and_balanced_weights():
     assert source_of("train/FAKE/sd/x.jpg") == "sd"
     assert source_of("train/REAL/x.jpg") == "default"

@@ -48,6 +48,16 @@ describe('held-out report', () => {
     expect(text).toContain("every held-out real collection's ROC-AUC ≥ 0.80 | lowest 0.700");
   });
 
+  it('renders the off-the-grid diagnostic beside the held-out photos as stored', () => {
+    const [first, second] = report.folds;
+    const withShift: HeldOutReport = {
+      ...report,
+      folds: [{ ...first!, held_out_real_shifted: { ...decisions(100, 0.2, 0.5), shift: 4, roc_auc_vs_generators: 0.6 } }, second!],
+    };
+    expect(renderHeldOut(withShift)).toContain('| REAL/a | 4 | 1.0 % | 20.0 % | 0.900 | 0.600 |');
+    expect(renderHeldOut(report)).not.toContain('Off the grid');
+  });
+
   it('recognises only heldout_eval reports', () => {
     expect(isHeldOutReport(report)).toBe(true);
     expect(isHeldOutReport({ folds: [{ source: 'REAL/a' }] })).toBe(false);
