@@ -62,7 +62,12 @@ export async function runSourceEvaluations(request: SourceEvaluationRequest, onS
   }
   const heldOut = heldOutArgs(request);
   if (heldOut !== null) {
-    onStart('held-out folds at the operating point: one shorter training per fold');
+    const own = Object.keys(request.evaluation.held_out?.trainer ?? {}).length === 0;
+    onStart(
+      request.evaluation.held_out?.['set-operating-point'] === true
+        ? "held-out folds, one training per fold on the model's own schedule: their held-out photos set its thresholds"
+        : `held-out folds at the operating point: one training per fold${own ? '' : ' (with the overrides of evaluation.held_out.trainer)'}`,
+    );
     await runPythonModule({ python: request.python, cwd: request.cwd, args: heldOut, logFile: request.logFile, what: 'held-out evaluation' });
   }
   const probes = probeArgs(request);
