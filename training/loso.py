@@ -37,7 +37,18 @@ from .cli_config import as_record, from_namespace
 from .metrics import binary_metrics, roc_auc
 from .patch_data import list_sourced, load_pixels
 from .progress_log import say
-from .train_patches import PatchTrainingConfig, choose_threshold, ood_distance, ood_statistics, parse_args as trainer_args, score_pixels, sigmoid, train
+from .train_patches import (
+    Pairs,
+    PatchTrainingConfig,
+    calibration_mask,
+    choose_threshold,
+    ood_distance,
+    ood_statistics,
+    parse_args as trainer_args,
+    score_pixels,
+    sigmoid,
+    train,
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,10 @@ def variant(pixels: np.ndarray, name: str) -> np.ndarray:
 def fold(args: LosoConfig, targs: PatchTrainingConfig, key: str, items_train, px_train, items_val, px_val, held, px_held) -> dict:
     started = time.time()
     keep = [i for i, it in enumerate(items_train) if it.key != key]
-    model, _ = train(targs, args.dataset, [items_train[i] for i in keep], [px_train[i] for i in keep])
+    fold_items = [items_train[i] for i in keep]
+    # The recipe's calibration split stays out of the fold's training draws too, as it does for the model.
+    held_apart = calibration_mask(fold_items, Pairs.none(len(fold_items)), targs.calibration_share)
+    model, _ = train(targs, args.dataset, fold_items, [px_train[i] for i in keep], held_apart=held_apart)
     vkeep = [i for i, it in enumerate(items_val) if it.key != key]
     v_items = [items_val[i] for i in vkeep]
     v_px = [px_val[i] for i in vkeep]
