@@ -108,14 +108,11 @@ _FILTERS = (Image.BILINEAR, Image.BICUBIC, Image.LANCZOS)
 PATCH_PHASES = ("aligned", "any")
 
 
-def _aligned(rng: random.Random, span: int) -> int:
-    return rng.randrange(0, span // ALIGN + 1) * ALIGN if span > 0 else 0
-
-
 def _offset(rng: random.Random, span: int, phase: str) -> int:
-    if phase == "any":
-        return rng.randrange(0, span + 1) if span > 0 else 0
-    return _aligned(rng, span)
+    """A random start within `span`: a multiple of ALIGN, or any with phase "any"."""
+    if span <= 0:
+        return 0
+    return rng.randrange(0, span + 1) if phase == "any" else rng.randrange(0, span // ALIGN + 1) * ALIGN
 
 
 def _pad_to(patch: np.ndarray, size: int) -> np.ndarray:

@@ -9,7 +9,7 @@
  * photos and generator images; crossFoldReading grades that rule without grading it on the photos
  * that set it, by reading each fold at thresholds set on the other folds only.
  */
-import { thresholdsFor, wilsonInterval, type HeldOutOperatingPoint, type OperatingPointTargets, type Thresholds } from './operating-point';
+import { round4, thresholdsFor, wilsonInterval, type HeldOutOperatingPoint, type OperatingPointTargets, type Thresholds } from './operating-point';
 
 export interface Decisions {
   n: number;
@@ -138,8 +138,6 @@ function pooledThresholds(folds: ReadonlyArray<{ scores: FoldScores }>, targets:
     targets,
   );
 }
-
-const round4 = (value: number) => Math.round(value * 1e4) / 1e4;
 
 /** Each scored fold at thresholds set on the other scored folds, and the pooled rates. Needs at least two scored folds. */
 export function crossFoldReading(report: HeldOutReport, targets: OperatingPointTargets): CrossFoldReading {

@@ -304,37 +304,30 @@ export function uncertaintyLines(metadata: ModelMetadata): string[] {
   const point = metadata.operating_point as OperatingPoint | undefined;
   if (point !== undefined && u.target_fpr !== undefined) {
     const pct = (value: number) => `${(100 * value).toFixed(2)} %`;
+    const interval = (range: [number, number]) => `95 % CI ${pct(range[0])}–${pct(range[1])}`;
+    const serving = `Serving answers \`ai_generated\` for P(AI) ≥ **${point.ai_threshold}**, \`real\` below **${point.real_threshold}** and \`uncertain\` between. `;
     const heldOut = point.held_out;
-    if (heldOut !== undefined) {
-      const cross = heldOut.cross_fold;
-      return [
-        '## Operating point',
-        '',
-        `Serving answers \`ai_generated\` for P(AI) ≥ **${point.ai_threshold}**, \`real\` below **${point.real_threshold}** and \`uncertain\` between. ` +
-          `Both thresholds were set on held-out collections, never on validation: at most ${pct(point.target_fpr)} of the ${heldOut.real_images} real photos of the held-out folds (${heldOut.folds.join(', ')}) called AI, ` +
-          `at most ${pct(point.target_fnr)} of the ${heldOut.generator_images} scores they gave generator images they never trained on (an image scored by several folds counts once per fold) called real.`,
-        '',
-        `What they do on a collection they were not set on (each fold at thresholds set the same way on the other folds only, pooled): ` +
-          `real photos called AI **${pct(cross.fpr)}** (95 % CI ${pct(cross.fpr_ci[0])}–${pct(cross.fpr_ci[1])}); generator images called AI ${pct(cross.tpr)} (95 % CI ${pct(cross.tpr_ci[0])}–${pct(cross.tpr_ci[1])}), called real ${pct(cross.fnr)}; ` +
-          `each fold's own validation images uncertain ${cross.share_uncertain_in_source === null ? 'n/a' : pct(cross.share_uncertain_in_source)} (mean).`,
-        '',
-        `On ${point.split} (in-source): real photos called AI ${pct(point.fpr)} (95 % CI ${pct(point.fpr_ci[0])}–${pct(point.fpr_ci[1])}), fakes called AI ${pct(point.tpr)} (95 % CI ${pct(point.tpr_ci[0])}–${pct(point.tpr_ci[1])}), fakes called real ${pct(point.fnr)}; ${pct(point.share_uncertain)} of ${point.split} between the thresholds.`,
-        '',
-        `Method: ${u.method ?? 'see pipeline/src/held-out-report.ts'}.`,
-        '',
-      ];
-    }
-    return [
-      '## Operating point',
-      '',
-      `Serving answers \`ai_generated\` for P(AI) ≥ **${point.ai_threshold}**, \`real\` below **${point.real_threshold}** and \`uncertain\` between. ` +
-        `Both thresholds were set on ${point.split} only: at most ${pct(point.target_fpr)} of its ${point.real_images} real photos called AI ` +
-        `(measured ${pct(point.fpr)}, 95 % CI ${pct(point.fpr_ci[0])}–${pct(point.fpr_ci[1])}), at most ${pct(point.target_fnr)} of its ${point.fake_images} fakes called real (measured ${pct(point.fnr)}). ` +
-        `Fakes called AI: ${pct(point.tpr)} (95 % CI ${pct(point.tpr_ci[0])}–${pct(point.tpr_ci[1])}); ${pct(point.share_uncertain)} of ${point.split} between the thresholds.`,
-      '',
-      `Method: ${u.method ?? 'see pipeline/src/operating-point.ts'}.`,
-      '',
-    ];
+    const body =
+      heldOut === undefined
+        ? [
+            serving +
+              `Both thresholds were set on ${point.split} only: at most ${pct(point.target_fpr)} of its ${point.real_images} real photos called AI ` +
+              `(measured ${pct(point.fpr)}, ${interval(point.fpr_ci)}), at most ${pct(point.target_fnr)} of its ${point.fake_images} fakes called real (measured ${pct(point.fnr)}). ` +
+              `Fakes called AI: ${pct(point.tpr)} (${interval(point.tpr_ci)}); ${pct(point.share_uncertain)} of ${point.split} between the thresholds.`,
+          ]
+        : [
+            serving +
+              `Both thresholds were set on held-out collections, never on validation: at most ${pct(point.target_fpr)} of the ${heldOut.real_images} real photos of the held-out folds (${heldOut.folds.join(', ')}) called AI, ` +
+              `at most ${pct(point.target_fnr)} of the ${heldOut.generator_images} scores they gave generator images they never trained on (an image scored by several folds counts once per fold) called real.`,
+            '',
+            `What they do on a collection they were not set on (each fold at thresholds set the same way on the other folds only, pooled): ` +
+              `real photos called AI **${pct(heldOut.cross_fold.fpr)}** (${interval(heldOut.cross_fold.fpr_ci)}); generator images called AI ${pct(heldOut.cross_fold.tpr)} (${interval(heldOut.cross_fold.tpr_ci)}), called real ${pct(heldOut.cross_fold.fnr)}; ` +
+              `each fold's own validation images uncertain ${heldOut.cross_fold.share_uncertain_in_source === null ? 'n/a' : pct(heldOut.cross_fold.share_uncertain_in_source)} (mean).`,
+            '',
+            `On ${point.split} (in-source): real photos called AI ${pct(point.fpr)} (${interval(point.fpr_ci)}), fakes called AI ${pct(point.tpr)} (${interval(point.tpr_ci)}), fakes called real ${pct(point.fnr)}; ${pct(point.share_uncertain)} of ${point.split} between the thresholds.`,
+          ];
+    const method = u.method ?? `see pipeline/src/${heldOut === undefined ? 'operating-point.ts' : 'held-out-report.ts'}`;
+    return ['## Operating point', '', ...body, '', `Method: ${method}.`, ''];
   }
   return [
     '## Uncertainty band',

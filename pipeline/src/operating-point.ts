@@ -70,7 +70,8 @@ export interface OperatingPoint extends OperatingPointTargets {
 }
 
 const STEP = 1e-4;
-const round4 = (value: number) => Math.round(value * 1e4) / 1e4;
+/** Rounded to the four decimals thresholds and rates are stored with. */
+export const round4 = (value: number) => Math.round(value * 1e4) / 1e4;
 
 /** The lowest four-decimal value strictly above `score` (score / STEP is inexact: 0.6 / 1e-4 is 5999.999…, so the index is checked against the rounded value). */
 function gridAbove(score: number): number {
@@ -114,13 +115,25 @@ export function thresholdsFor(realScores: readonly number[], fakeScores: readonl
   return { ai_threshold: aiThreshold, real_threshold: Math.min(realEdge, aiThreshold) };
 }
 
-/** The operating point set on validation: thresholds from the validation scores, read there. */
-export function computeOperatingPoint(labels: ReadonlyArray<0 | 1>, probabilities: readonly number[], targets: OperatingPointTargets): OperatingPoint {
+interface ScoresByClass {
+  probabilities: readonly number[];
+  reals: number[];
+  fakes: number[];
+}
+
+/** Validation scores split by label; both classes must be there. */
+function byClass(labels: ReadonlyArray<0 | 1>, probabilities: readonly number[]): ScoresByClass {
   if (labels.length !== probabilities.length) throw new RangeError(`${labels.length} labels but ${probabilities.length} probabilities`);
   const reals = probabilities.filter((_, i) => labels[i] === 0);
   const fakes = probabilities.filter((_, i) => labels[i] === 1);
   if (reals.length === 0 || fakes.length === 0) throw new RangeError('the operating point needs validation images of both classes');
-  return measureOperatingPoint(labels, probabilities, targets, thresholdsFor(reals, fakes, targets));
+  return { probabilities, reals, fakes };
+}
+
+/** The operating point set on validation: thresholds from the validation scores, read there. */
+export function computeOperatingPoint(labels: ReadonlyArray<0 | 1>, probabilities: readonly number[], targets: OperatingPointTargets): OperatingPoint {
+  const scores = byClass(labels, probabilities);
+  return pointAt(scores, targets, thresholdsFor(scores.reals, scores.fakes, targets));
 }
 
 /** What `thresholds` do on the validation images: rates with their intervals, the uncertain share. */
@@ -131,10 +144,11 @@ export function measureOperatingPoint(
   thresholds: Thresholds,
   heldOut?: HeldOutOperatingPoint,
 ): OperatingPoint {
-  if (labels.length !== probabilities.length) throw new RangeError(`${labels.length} labels but ${probabilities.length} probabilities`);
-  const reals = probabilities.filter((_, i) => labels[i] === 0);
-  const fakes = probabilities.filter((_, i) => labels[i] === 1);
-  if (reals.length === 0 || fakes.length === 0) throw new RangeError('the operating point needs validation images of both classes');
+  return pointAt(byClass(labels, probabilities), targets, thresholds, heldOut);
+}
+
+function pointAt(scores: ScoresByClass, targets: OperatingPointTargets, thresholds: Thresholds, heldOut?: HeldOutOperatingPoint): OperatingPoint {
+  const { probabilities, reals, fakes } = scores;
   const { ai_threshold: aiThreshold, real_threshold: realThreshold } = thresholds;
   const calledAi = (p: number) => p >= aiThreshold;
   const falsePositives = reals.filter(calledAi).length;

@@ -189,5 +189,3 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
     'report.json': `${JSON.stringify(reportDoc, null, 2)}\n`,
   };
 }
-
-/** An optional report of the run folder (loso.json, probes.json), or null when absent or not of its shape. */
