@@ -8,6 +8,13 @@
  *   evaluated on the same images through the same code, by more than `championTolerance` on each
  *   of `championMetrics`. With no production version yet, this check passes; a production version
  *   that cannot be evaluated fails it (the decision would otherwise be blind).
+ *
+ * A model that answers at an operating point (real below one threshold, ai_generated at or above
+ * another, uncertain between) is judged on the answers it gives: its accuracy is the accuracy of
+ * the images it decides, with the share it decides stated, since counting its uncertain answers
+ * as `real` would grade a verdict it never gives. Production's accuracy is compared the same way
+ * when it answers at an operating point too; a production version with a 90 %-accuracy band
+ * decides other images by another rule, so the two accuracies are not compared (ROC-AUC still is).
  */
 import type { BinaryMetrics } from './evaluation-metrics';
 
@@ -38,7 +45,34 @@ export const DEFAULT_GATE: Readonly<GateThresholds> = Object.freeze({
   championTolerance: 0,
 });
 
-export type ChampionResult = { version: string; metrics: BinaryMetrics } | { version: string; error: string };
+/** The answers a model gives at its operating point on the gate split (answersAt). */
+export interface GateAnswers {
+  /** Images scored. */
+  n: number;
+  /** Images decided (real or ai_generated); the others are uncertain. */
+  decided: number;
+  /** Accuracy on the decided images; null when none is decided. */
+  accuracy: number | null;
+  real_threshold: number;
+  ai_threshold: number;
+}
+
+/** What a model answering at `realThreshold` / `aiThreshold` says of labelled scores: real below the first, ai_generated at or above the second. */
+export function answersAt(labels: ReadonlyArray<0 | 1>, probabilities: readonly number[], realThreshold: number, aiThreshold: number): GateAnswers {
+  if (labels.length !== probabilities.length) throw new RangeError(`${labels.length} labels but ${probabilities.length} probabilities`);
+  if (!(realThreshold <= aiThreshold)) throw new RangeError(`the real threshold ${realThreshold} is above the AI threshold ${aiThreshold}`);
+  let decided = 0;
+  let right = 0;
+  probabilities.forEach((p, i) => {
+    if (p < realThreshold || p >= aiThreshold) {
+      decided += 1;
+      if ((p >= aiThreshold ? 1 : 0) === labels[i]) right += 1;
+    }
+  });
+  return { n: probabilities.length, decided, accuracy: decided === 0 ? null : right / decided, real_threshold: realThreshold, ai_threshold: aiThreshold };
+}
+
+export type ChampionResult = { version: string; metrics: BinaryMetrics; answers?: GateAnswers } | { version: string; error: string };
 
 export interface GateInput {
   split: 'val' | 'test';
@@ -47,6 +81,8 @@ export interface GateInput {
   champion: ChampionResult | null;
   championSkipped?: boolean;
   robustness: { drop_points: number; quality: number } | null;
+  /** Present when the challenger answers at an operating point: its accuracy is read on the images it decides. */
+  answers?: GateAnswers;
 }
 
 export interface GateCheck {
@@ -97,7 +133,21 @@ export function decideGate(input: GateInput, thresholds: GateThresholds = DEFAUL
       detail: `${name} ${format(value)} ${passed ? '≥' : '<'} ${format(limit)}${value === null ? ' (undefined: one class only)' : ''}`,
     });
   };
-  atLeast('accuracy', m.accuracy, thresholds.minAccuracy);
+  const answers = input.answers;
+  if (answers === undefined) atLeast('accuracy', m.accuracy, thresholds.minAccuracy);
+  else {
+    const passed = answers.accuracy !== null && answers.accuracy >= thresholds.minAccuracy;
+    checks.push({
+      name: 'accuracy of its answers',
+      passed,
+      value: answers.accuracy,
+      limit: thresholds.minAccuracy,
+      detail:
+        answers.accuracy === null
+          ? `accuracy of its answers n/a < ${format(thresholds.minAccuracy)}: it decides none of the ${answers.n} images (all between its thresholds ${answers.real_threshold} and ${answers.ai_threshold})`
+          : `accuracy of its answers ${format(answers.accuracy)} ${passed ? '≥' : '<'} ${format(thresholds.minAccuracy)} (it decides ${describeDecided(answers)}; the others are uncertain)`,
+    });
+  }
   atLeast('ROC-AUC', m.roc_auc, thresholds.minRocAuc);
   if (thresholds.minPrecision > 0) atLeast('precision', m.precision, thresholds.minPrecision);
   if (thresholds.minRecall > 0) atLeast('recall', m.recall, thresholds.minRecall);
@@ -136,6 +186,10 @@ export function decideGate(input: GateInput, thresholds: GateThresholds = DEFAUL
     } else {
       champion = { version: current.version, metrics: current.metrics, error: null };
       for (const metric of thresholds.championMetrics) {
+        if (metric === 'accuracy' && answers !== undefined) {
+          checks.push(answerAccuracyCheck(answers, current.version, current.answers, thresholds.championTolerance));
+          continue;
+        }
         const ours = input.challenger[metric];
         const theirs = current.metrics[metric];
         const limit = theirs === null ? null : theirs - thresholds.championTolerance;
@@ -162,6 +216,35 @@ export function decideGate(input: GateInput, thresholds: GateThresholds = DEFAUL
   }
   const failed = checks.filter((check) => !check.passed);
   return { passed: failed.length === 0, split: input.split, checks, reasons: failed.map((check) => check.detail), champion };
+}
+
+const describeDecided = (answers: GateAnswers): string =>
+  `${answers.decided} of ${answers.n} images, ${((100 * answers.decided) / Math.max(1, answers.n)).toFixed(1)} %, at P(AI) < ${answers.real_threshold} or ≥ ${answers.ai_threshold}`;
+
+/** The champion comparison on accuracy for a challenger answering at an operating point. */
+function answerAccuracyCheck(ours: GateAnswers, version: string, theirs: GateAnswers | undefined, tolerance: number): GateCheck {
+  const name = `accuracy of its answers vs production ${version}`;
+  if (theirs === undefined) {
+    return {
+      name,
+      passed: true,
+      value: ours.accuracy,
+      limit: null,
+      detail: `accuracy not compared with production ${version}: it answers with an uncertainty band, not at an operating point, so the two decide different images by different rules (ROC-AUC is compared)`,
+    };
+  }
+  const limit = theirs.accuracy === null ? null : theirs.accuracy - tolerance;
+  // Production deciding nothing cannot be done worse than.
+  const passed = limit === null || (ours.accuracy !== null && ours.accuracy >= limit - 1e-12);
+  return {
+    name,
+    passed,
+    value: ours.accuracy,
+    limit,
+    detail:
+      `accuracy of its answers ${format(ours.accuracy)} (it decides ${describeDecided(ours)}) vs production ${version}'s ${format(theirs.accuracy)} (${describeDecided(theirs)})` +
+      (tolerance > 0 ? ` (tolerance ${tolerance})` : ''),
+  };
 }
 
 export function renderGateDecision(decision: GateDecision): string {

@@ -78,7 +78,7 @@ export async function runPipeline(given: PipelineOptions, deps: PipelineDeps): P
   const version = makeVersionId(context.now(), runDir.modelSha256);
   const { metadata, evaluations, metrics, perSource, skew } = await evaluateStep({ runDir, localRoot, version }, context);
   const reference = referenceStep({ evaluations, metadata, version }, context);
-  const { decision, pointer } = await gateStep({ evaluations, runDir, localRoot }, context);
+  const { decision, pointer } = await gateStep({ evaluations, runDir, localRoot, metadata }, context);
   return publishStep({ version, metadata, runDir, datasetUri, report, metrics, perSource, skew, decision, pointer, reference }, context);
 }
 

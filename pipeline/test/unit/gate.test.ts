@@ -1,4 +1,4 @@
-import { type ChampionResult, decideGate, DEFAULT_GATE, type GateThresholds } from '../../src/gate';
+import { answersAt, type ChampionResult, decideGate, DEFAULT_GATE, type GateThresholds } from '../../src/gate';
 import { binaryMetrics, type BinaryMetrics } from '../../src/evaluation-metrics';
 
 /** Metrics with the given headline numbers (the rest from a small real computation). */
@@ -105,5 +105,75 @@ describe('decideGate', () => {
     expect(() =>
       decideGate({ split: 'val', challenger: good, champion: null, robustness: null }, { ...DEFAULT_GATE, championMetrics: ['speed' as never] }),
     ).toThrow('championMetrics has unknown metric(s) speed');
+  });
+
+  describe('a challenger answering at an operating point', () => {
+    // Six images: two real photos below 0.1, one real at 0.5 (uncertain), fakes at 0.97, 0.99 and 0.3 (uncertain).
+    const labels: Array<0 | 1> = [0, 0, 0, 1, 1, 1];
+    const probabilities = [0.02, 0.05, 0.5, 0.97, 0.99, 0.3];
+    // Binary accuracy at the AI threshold 0.95 counts both uncertain images as `real`: 5 of 6 right, by accident of the fake at 0.3 being called real.
+    const atThreshold = metrics({ ...good, accuracy: 0.6 });
+
+    it('counts only the images it decides, and says how many', () => {
+      const answers = answersAt(labels, probabilities, 0.1, 0.95);
+      expect(answers).toEqual({ n: 6, decided: 4, accuracy: 1, real_threshold: 0.1, ai_threshold: 0.95 });
+      expect(answersAt(labels, [0.02, 0.05, 0.96, 0.97, 0.99, 0.05], 0.1, 0.95).accuracy).toBe(4 / 6);
+      expect(() => answersAt(labels, probabilities, 0.96, 0.95)).toThrow('the real threshold 0.96 is above the AI threshold 0.95');
+    });
+
+    it('is judged on the accuracy of its answers, not at one threshold', () => {
+      const decision = decideGate({
+        split: 'val',
+        challenger: atThreshold,
+        champion: null,
+        robustness: null,
+        answers: answersAt(labels, probabilities, 0.1, 0.95),
+      });
+      expect(decision.passed).toBe(true);
+      expect(decision.checks[0]).toMatchObject({ name: 'accuracy of its answers', passed: true, value: 1 });
+      expect(decision.checks[0]?.detail).toBe(
+        'accuracy of its answers 1.0000 ≥ 0.8000 (it decides 4 of 6 images, 66.7 %, at P(AI) < 0.1 or ≥ 0.95; the others are uncertain)',
+      );
+      // The same scores without the operating point fail on accuracy at the threshold.
+      expect(decideGate({ split: 'val', challenger: atThreshold, champion: null, robustness: null }).reasons).toEqual(['accuracy 0.6000 < 0.8000']);
+    });
+
+    it('fails when it decides nothing, saying so', () => {
+      const decision = decideGate({ split: 'val', challenger: good, champion: null, robustness: null, answers: answersAt(labels, probabilities, 0.01, 0.999) });
+      expect(decision.reasons).toEqual(['accuracy of its answers n/a < 0.8000: it decides none of the 6 images (all between its thresholds 0.01 and 0.999)']);
+    });
+
+    it("compares its answers' accuracy with a production version that also answers at an operating point", () => {
+      const ours = answersAt(labels, [0.02, 0.05, 0.96, 0.97, 0.99, 0.05], 0.1, 0.95);
+      const theirs = answersAt(labels, probabilities, 0.1, 0.95);
+      const decision = decideGate(
+        {
+          split: 'val',
+          challenger: good,
+          champion: { version: 'v1', metrics: good, answers: theirs },
+          robustness: null,
+          answers: ours,
+        },
+        { ...DEFAULT_GATE, minAccuracy: 0.5 },
+      );
+      expect(decision.passed).toBe(false);
+      expect(decision.reasons).toEqual([
+        "accuracy of its answers 0.6667 (it decides 6 of 6 images, 100.0 %, at P(AI) < 0.1 or ≥ 0.95) vs production v1's 1.0000 (4 of 6 images, 66.7 %, at P(AI) < 0.1 or ≥ 0.95)",
+      ]);
+      expect(
+        decideGate({ split: 'val', challenger: good, champion: { version: 'v1', metrics: good, answers: ours }, robustness: null, answers: theirs }).passed,
+      ).toBe(true);
+    });
+
+    it('does not compare accuracy with a production version answering by a band, but still compares ROC-AUC', () => {
+      const answers = answersAt(labels, probabilities, 0.1, 0.95);
+      const decision = decideGate({ split: 'val', challenger: good, champion: champion({ accuracy: 0.99, roc_auc: 0.99 }), robustness: null, answers });
+      expect(decision.checks.find((check) => check.name === 'accuracy of its answers vs production 20260101T000000Z-aaaaaaaa')).toMatchObject({
+        passed: true,
+        detail:
+          'accuracy not compared with production 20260101T000000Z-aaaaaaaa: it answers with an uncertainty band, not at an operating point, so the two decide different images by different rules (ROC-AUC is compared)',
+      });
+      expect(decision.reasons).toEqual(["ROC-AUC 0.9800 vs production 20260101T000000Z-aaaaaaaa's 0.9900 on the same 1000 images"]);
+    });
   });
 });
