@@ -95,7 +95,7 @@ Train/serve skew (PyTorch vs the serving code on the same model and images):
   --skew-max-auc-delta <x>   |ΔROC-AUC| per split (default: ${DEFAULT_SKEW_TOLERANCES.maxRocAucDelta})
 
 Gate (on test/ when present, else val):
-  --min-accuracy <f>         (default: ${DEFAULT_GATE.minAccuracy})
+  --min-accuracy <f>         (default: ${DEFAULT_GATE.minAccuracy}; at an operating point, of the images decided)
   --min-roc-auc <f>          (default: ${DEFAULT_GATE.minRocAuc})
   --min-precision <f>        (default: ${DEFAULT_GATE.minPrecision}, off)
   --min-recall <f>           (default: ${DEFAULT_GATE.minRecall}, off)

@@ -226,10 +226,9 @@ describe('the pipeline on a completed run', () => {
         description: 'd',
         trainer: { epochs: 3, 'target-fpr': 0.02 },
         evaluation: { held_out: { folds: ['REAL/a', 'REAL/b'], 'set-operating-point': true } },
-        pipeline: { 'min-accuracy': 0.4 },
       }),
     );
-    const { result } = await pipeline(path.join(root, 'models-heldout'), run, ['--recipe', recipe]);
+    const { result, output } = await pipeline(path.join(root, 'models-heldout'), run, ['--recipe', recipe]);
     expect(result.status).toBe('published');
     if (result.status !== 'published') return;
     const metadata = JSON.parse(readFileSync(path.join(root, 'models-heldout', 'detector', result.version, 'metadata.json'), 'utf8'));
@@ -241,7 +240,12 @@ describe('the pipeline on a completed run', () => {
       held_out: { folds: ['REAL/a', 'REAL/b'], real_images: 4 },
     });
     expect(metadata.uncertainty.band).toEqual([0.3, 0.9601]);
+    // At the AI threshold alone half the test images are right (its fakes fall below it); the gate
+    // reads the answers it gives: the real photos it decides, every fake uncertain.
     expect(result.metrics.test?.accuracy).toBe(0.5);
+    expect(output).toMatch(
+      /✓ accuracy of its answers 1\.0000 ≥ 0\.8000 \(it decides 6 of 12 images, 50\.0 %, at P\(AI\) < 0\.3 or ≥ 0\.9601; the others are uncertain\)/,
+    );
   });
 
   it('fails on train/serve skew before gating', async () => {
