@@ -143,11 +143,24 @@ function pooledThresholds(folds: ReadonlyArray<{ scores: FoldScores }>, targets:
 export function crossFoldReading(report: HeldOutReport, targets: OperatingPointTargets): CrossFoldReading {
   const folds = scoredFolds(report);
   if (folds.length < 2) throw new RangeError(`a cross-fold reading needs two REAL folds with scores; the report has ${folds.length}`);
-  const rows = folds.map((fold): CrossFoldRow => {
-    const thresholds = pooledThresholds(
+  return readFolds(folds, (fold) =>
+    pooledThresholds(
       folds.filter((other) => other !== fold),
       targets,
-    );
+    ),
+  );
+}
+
+/** Each scored fold at the same given thresholds (another way of answering, e.g. a band set elsewhere, read on the same scores). */
+export function fixedThresholdReading(report: HeldOutReport, thresholds: Thresholds): CrossFoldReading {
+  const folds = scoredFolds(report);
+  if (folds.length === 0) throw new RangeError('the report has no REAL fold with scores');
+  return readFolds(folds, () => thresholds);
+}
+
+function readFolds(folds: ReadonlyArray<HeldOutFold & { scores: FoldScores }>, thresholdsOf: (fold: HeldOutFold) => Thresholds): CrossFoldReading {
+  const rows = folds.map((fold): CrossFoldRow => {
+    const thresholds = thresholdsOf(fold);
     const count = (scores: readonly number[]) => ({
       n: scores.length,
       ai: scores.filter((p) => p >= thresholds.ai_threshold).length,
@@ -256,11 +269,14 @@ export function renderHeldOut(report: HeldOutReport): string {
 }
 
 /** Markdown: each fold at thresholds set on the other folds' held-out images, then the pooled rates. */
-export function renderCrossFold(reading: CrossFoldReading): string {
+export function renderCrossFold(
+  reading: CrossFoldReading,
+  heading = "Thresholds set on held-out collections, read fold by fold: each fold at thresholds set on the *other* folds' held-out real photos (at most the target share called AI) and generator images (at most the target share called real), never on its own.",
+): string {
   const share = (count: number, n: number) => (n === 0 ? 'n/a' : pct(count / n));
   const interval = (range: [number, number]) => `${pct(range[0])}–${pct(range[1])}`;
   const lines = [
-    "Thresholds set on held-out collections, read fold by fold: each fold at thresholds set on the *other* folds' held-out real photos (at most the target share called AI) and generator images (at most the target share called real), never on its own.",
+    heading,
     '',
     '| fold | thresholds (real, AI) | held-out photos called AI | called real | generator images called AI | called real | own validation uncertain |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',

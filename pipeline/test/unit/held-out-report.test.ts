@@ -1,4 +1,13 @@
-import { crossFoldReading, heldOutThresholds, isHeldOutReport, renderHeldOut, summarizeHeldOut, type HeldOutReport } from '../../src/held-out-report';
+import { round4 } from '../../src/operating-point';
+import {
+  crossFoldReading,
+  fixedThresholdReading,
+  heldOutThresholds,
+  isHeldOutReport,
+  renderHeldOut,
+  summarizeHeldOut,
+  type HeldOutReport,
+} from '../../src/held-out-report';
 
 const decisions = (n: number, ai: number, real: number) => ({ n, ai, real, uncertain: 1 - ai - real, ai_ci: [0, 1] as [number, number] });
 const inSource = (uncertain: number) => ({ ...decisions(100, 0.5, 0.5 - uncertain), uncertain, ood_flagged: 0.05, patches_disagree: 0.01, roc_auc: 0.9 });
@@ -113,5 +122,21 @@ describe('thresholds set on held-out folds', () => {
     expect(renderHeldOut(withScores)).toContain('| REAL/b | 0.2, 0.3501 | 100.0 % of 2 |');
     expect(() => heldOutThresholds({ ...report, folds: [folds[0]!] }, targets)).toThrow('needs two REAL folds with scores; the report has 1');
     expect(renderHeldOut(report)).not.toContain('Thresholds set on held-out collections');
+  });
+
+  it('reads every scored fold at the same fixed thresholds, for a band set elsewhere', () => {
+    const reading = fixedThresholdReading(withScores, { real_threshold: 0.15, ai_threshold: 0.5 });
+    expect(reading.rows.map((row) => row.fold)).toEqual(['REAL/a', 'REAL/b', 'REAL/c']);
+    expect(reading.rows.every((row) => row.thresholds.ai_threshold === 0.5 && row.thresholds.real_threshold === 0.15)).toBe(true);
+    // b's 0.6 is the only held-out real photo at or above 0.5; a's 0.1 and c's 0.05 are below 0.15.
+    expect(reading.rows.map((row) => row.real)).toEqual([
+      { n: 3, ai: 0, real: 1 },
+      { n: 2, ai: 1, real: 0 },
+      { n: 2, ai: 0, real: 1 },
+    ]);
+    expect(reading.pooled.fpr).toBe(round4(1 / 7));
+    // Generators at or above 0.5: a's 0.5 and 0.9, b's 0.7 and 0.8, c's 0.99 (5 of 6).
+    expect(reading.pooled.tpr).toBe(round4(5 / 6));
+    expect(() => fixedThresholdReading(report, { real_threshold: 0.1, ai_threshold: 0.9 })).toThrow('the report has no REAL fold with scores');
   });
 });
