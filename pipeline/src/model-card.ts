@@ -12,6 +12,7 @@ import type { BinaryMetrics } from './evaluation-metrics';
 import { formatNumber, type SkewReport } from './parity';
 import { formatDuration } from './progress';
 import type { Robustness, TrainingRecord } from './run-dir';
+import type { Answers, SplitAnswers } from './sources';
 import type { DatasetReport } from './validate-dataset';
 import type { DatasetInfo } from './dataset-info';
 
@@ -37,6 +38,8 @@ export interface ModelCardInput {
   robustness: Robustness | null;
   /** Per split, the metrics of each source of a source-level dataset. */
   perSource?: Record<string, Record<string, BinaryMetrics>>;
+  /** Per split, the answers of a model deciding at an operating point (real, uncertain, AI), per class and source. */
+  answers?: Record<string, SplitAnswers>;
   /** Markdown lines on held-out sources and shortcuts (generalization.ts). */
   generalization?: string[];
 }
@@ -190,6 +193,31 @@ export function renderModelCard(input: ModelCardInput): string {
   for (const [split, m] of splits) {
     out.push(`### ${split} (${m.n} images: ${m.positives} AI-generated, ${m.negatives} real)`);
     out.push('');
+    const answers = input.answers?.[split];
+    if (answers !== undefined) {
+      // A model deciding at an operating point: what serving answers, not a decision at one threshold.
+      const row = (name: string, group: Answers) => [name, String(group.real), String(group.uncertain), String(group.ai)];
+      out.push(
+        `What serving answers at the operating point (\`real\` below ${answers.real_threshold}, \`ai_generated\` at or above ${answers.ai_threshold}, \`uncertain\` between):`,
+        '',
+        table(['', 'answered real', 'uncertain', 'answered AI'], [row('real', answers.byClass.real), row('AI-generated', answers.byClass.ai)]),
+        '',
+      );
+      const sources = Object.entries(answers.bySource);
+      if (sources.length > 0) {
+        const share = (count: number, n: number) => (n === 0 ? 'n/a' : `${((100 * count) / n).toFixed(1)} %`);
+        out.push(
+          `Per source (${split}; the same answers; ROC-AUC needs both classes, so a one-class source has none of its own):`,
+          '',
+          table(
+            ['source', 'images', 'answered real', 'uncertain', 'answered AI'],
+            sources.map(([source, group]) => [source, String(group.n), share(group.real, group.n), share(group.uncertain, group.n), share(group.ai, group.n)]),
+          ),
+          '',
+        );
+      }
+      continue;
+    }
     out.push(
       table(
         ['', 'predicted real', 'predicted AI'],
@@ -318,7 +346,7 @@ export function uncertaintyLines(metadata: ModelMetadata): string[] {
         : [
             serving +
               `Both thresholds were set on held-out collections, never on validation: at most ${pct(point.target_fpr)} of the ${heldOut.real_images} real photos of the held-out folds (${heldOut.folds.join(', ')}) called AI, ` +
-              `at most ${pct(point.target_fnr)} of the ${heldOut.generator_images} scores they gave generator images they never trained on (an image scored by several folds counts once per fold) called real.`,
+              `at most ${pct(point.target_fnr)} of the ${heldOut.generator_images} scores they gave validation images of the generator folders, which no fold trained on (an image scored by several folds counts once per fold), called real.`,
             '',
             `What they do on a collection they were not set on (each fold at thresholds set the same way on the other folds only, pooled): ` +
               `real photos called AI **${pct(heldOut.cross_fold.fpr)}** (${interval(heldOut.cross_fold.fpr_ci)}); generator images called AI ${pct(heldOut.cross_fold.tpr)} (${interval(heldOut.cross_fold.tpr_ci)}), called real ${pct(heldOut.cross_fold.fnr)}; ` +

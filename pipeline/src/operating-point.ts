@@ -30,7 +30,7 @@ export interface HeldOutOperatingPoint {
   folds: string[];
   /** Held-out real photos (pooled over the folds) the AI threshold is set on. */
   real_images: number;
-  /** Scores of never-trained generator images (pooled; an image scored by several folds counts once per fold) the real threshold is set on. */
+  /** Scores of the generator folders' validation images, which no fold trained on (pooled; an image scored by several folds counts once per fold), the real threshold is set on. */
   generator_images: number;
   /** Each fold at thresholds set the same way on the other folds' images, pooled: the estimate. */
   cross_fold: {
@@ -186,6 +186,6 @@ export function operatingPointBand(point: OperatingPoint, images: number) {
     method:
       point.held_out === undefined
         ? `operating point (pipeline/src/operating-point.ts): at most ${100 * point.target_fpr} % of validation real photos called AI, at most ${100 * point.target_fnr} % of validation fakes called real; uncertain between`
-        : `operating point set on held-out collections (pipeline/src/held-out-report.ts): at most ${100 * point.target_fpr} % of the held-out folds' real photos called AI, at most ${100 * point.target_fnr} % of their never-trained generator images called real; uncertain between`,
+        : `operating point set on held-out collections (pipeline/src/held-out-report.ts): at most ${100 * point.target_fpr} % of the held-out folds' real photos called AI, at most ${100 * point.target_fnr} % of the generator folders' validation images they scored (which no fold trained on) called real; uncertain between`,
   };
 }

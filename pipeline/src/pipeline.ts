@@ -76,10 +76,13 @@ export async function runPipeline(given: PipelineOptions, deps: PipelineDeps): P
     context,
   );
   const version = makeVersionId(context.now(), runDir.modelSha256);
-  const { metadata, evaluations, metrics, perSource, skew } = await evaluateStep({ runDir, localRoot, version }, context);
+  const { metadata, evaluations, metrics, perSource, answers, skew } = await evaluateStep({ runDir, localRoot, version }, context);
   const reference = referenceStep({ evaluations, metadata, version }, context);
   const { decision, pointer } = await gateStep({ evaluations, runDir, localRoot, metadata }, context);
-  return publishStep({ version, metadata, runDir, datasetUri, report, metrics, perSource, skew, decision, pointer, reference }, context);
+  return publishStep(
+    { version, metadata, runDir, datasetUri, report, metrics, perSource, ...(answers === undefined ? {} : { answers }), skew, decision, pointer, reference },
+    context,
+  );
 }
 
 /** Opens what every step shares: the model store, the serving decoder and limits, the step logger. */

@@ -46,3 +46,47 @@ export function metricsBySource(
     }),
   );
 }
+
+/** What a model answering at an operating point says of a group of images. */
+export interface Answers {
+  n: number;
+  real: number;
+  uncertain: number;
+  ai: number;
+}
+
+/** A split's answers at an operating point (`real` below `realThreshold`, `ai_generated` at or above `aiThreshold`): per class, and per source as metricsBySource keys them. */
+export interface SplitAnswers {
+  real_threshold: number;
+  ai_threshold: number;
+  byClass: { real: Answers; ai: Answers };
+  bySource: Record<string, Answers>;
+}
+
+export function answersBySource(
+  items: ReadonlyArray<{ path: string; label: 0 | 1; probability: number | null }>,
+  realThreshold: number,
+  aiThreshold: number,
+): SplitAnswers {
+  const empty = (): Answers => ({ n: 0, real: 0, uncertain: 0, ai: 0 });
+  const byClass = { real: empty(), ai: empty() };
+  const bySource = new Map<string, Answers>();
+  for (const item of items) {
+    if (item.probability === null) continue;
+    const answer = item.probability >= aiThreshold ? 'ai' : item.probability < realThreshold ? 'real' : 'uncertain';
+    const key = sourceKey(item.path, item.label);
+    const source = bySource.get(key) ?? empty();
+    for (const group of [source, item.label === 1 ? byClass.ai : byClass.real]) {
+      group.n += 1;
+      group[answer] += 1;
+    }
+    bySource.set(key, source);
+  }
+  const keys = [...bySource.keys()].sort();
+  return {
+    real_threshold: realThreshold,
+    ai_threshold: aiThreshold,
+    byClass,
+    bySource: keys.every((key) => key.endsWith(`/${DEFAULT_SOURCE}`)) ? {} : Object.fromEntries(keys.map((key) => [key, bySource.get(key)!])),
+  };
+}

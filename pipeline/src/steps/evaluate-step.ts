@@ -12,6 +12,7 @@ import { checkParityBundle, compareSplit, judgeSkew, renderSkewReport, type Skew
 import { Progress } from '../progress';
 import { heldOutThresholds, isHeldOutReport } from '../held-out-report';
 import { computeOperatingPoint, measureOperatingPoint, operatingPointBand, type OperatingPoint, type OperatingPointTargets } from '../operating-point';
+import { answersBySource, type SplitAnswers } from '../sources';
 import { computeUncertaintyBand } from '../uncertainty-band';
 import type { RunDir, SplitItem } from '../run-dir';
 import { readRunReport, type StepContext, writeJson } from './step-context';
@@ -29,6 +30,8 @@ export interface EvaluateStepResult {
   metrics: Record<string, BinaryMetrics>;
   /** Per split, the metrics of each source (empty objects for a dataset without a source level). */
   perSource: Record<string, Record<string, BinaryMetrics>>;
+  /** Per split, what a model deciding at an operating point answers (real, uncertain, AI), per class and source; absent for other models. */
+  answers?: Record<string, SplitAnswers>;
   skew: SkewReport;
 }
 
@@ -126,7 +129,11 @@ export async function evaluateStep(input: EvaluateStepInput, context: StepContex
       `uncertainty band [${uncertainty.band.join(', ')}]: ${(100 * uncertainty.share_in_band).toFixed(2)} % of val inside, accuracy outside ${uncertainty.accuracy_outside ?? 'n/a'}`,
     );
   }
-  return { metadata, evaluations, metrics, perSource, skew };
+  const answers =
+    point === null
+      ? undefined
+      : Object.fromEntries(scoredSplits.map((entry) => [entry.split, answersBySource(entry.items, point.real_threshold, point.ai_threshold)]));
+  return { metadata, evaluations, metrics, perSource, ...(answers === undefined ? {} : { answers }), skew };
 }
 
 /** Scores `items` with `model` through the serving core, with a progress bar. */

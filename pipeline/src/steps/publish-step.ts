@@ -16,6 +16,7 @@ import type { SkewReport } from '../parity';
 import { keepCandidate, publishVersion, type PointerState, type VersionFiles } from '../publish';
 import { reproductionCommands, shownPath } from '../run-commands';
 import type { RunDir } from '../run-dir';
+import type { SplitAnswers } from '../sources';
 import type { DatasetReport } from '../validate-dataset';
 import { type PipelineOptions, type PipelineResult, readRunReport, type StepContext, writeJson } from './step-context';
 
@@ -27,6 +28,7 @@ export interface PublishStepInput {
   report: DatasetReport;
   metrics: Record<string, BinaryMetrics>;
   perSource?: Record<string, Record<string, BinaryMetrics>>;
+  answers?: Record<string, SplitAnswers>;
   skew: SkewReport;
   decision: GateDecision;
   pointer: PointerState;
@@ -61,6 +63,7 @@ export async function publishStep(input: PublishStepInput, context: StepContext)
       report,
       metrics,
       ...(input.perSource === undefined ? {} : { perSource: input.perSource }),
+      ...(input.answers === undefined ? {} : { answers: input.answers }),
       skew,
       decision,
       reference,
@@ -145,6 +148,7 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
     robustness: runDir.robustness,
     champion: decision.champion,
     ...(Object.values(perSource).some((entries) => Object.keys(entries).length > 0) ? { per_source: perSource } : {}),
+    ...(input.answers === undefined ? {} : { answers: input.answers }),
     ...(loso === null ? {} : { leave_one_source_out: { mean: losoSummary(loso), recipe: loso.recipe, folds: loso.folds } }),
     ...(probes === null ? {} : { shortcut_probes: probes }),
   };
@@ -175,6 +179,7 @@ function buildVersionFiles(input: VersionFileInput, status: 'production' | 'cand
     reference: input.reference,
     robustness: runDir.robustness,
     perSource,
+    ...(input.answers === undefined ? {} : { answers: input.answers }),
     generalization: [
       ...renderGeneralization(loso, probes),
       ...(heldOut === null ? [] : ['## Held-out sources at the operating point', '', renderHeldOut(heldOut), '']),

@@ -243,6 +243,11 @@ describe('the pipeline on a completed run', () => {
     // At the AI threshold alone half the test images are right (its fakes fall below it); the gate
     // reads the answers it gives: the real photos it decides, every fake uncertain.
     expect(result.metrics.test?.accuracy).toBe(0.5);
+    // The card tells what serving answers, not a decision at the AI threshold alone.
+    const card = readFileSync(path.join(root, 'models-heldout', 'detector', result.version, 'README.md'), 'utf8');
+    expect(card).toContain('What serving answers at the operating point (`real` below 0.3, `ai_generated` at or above 0.9601, `uncertain` between):');
+    expect(card).toContain('| AI-generated | 0 | 6 | 0 |');
+    expect(card).not.toContain('predicted AI');
     expect(output).toMatch(
       /✓ accuracy of its answers 1\.0000 ≥ 0\.8000 \(it decides 6 of 12 images, 50\.0 %, at P\(AI\) < 0\.3 or ≥ 0\.9601; the others are uncertain\)/,
     );

@@ -1,5 +1,5 @@
 import { isLosoReport, isProbeReport, type LosoReport, losoSummary, renderGeneralization } from '../../src/generalization';
-import { metricsBySource, sourceKey, sourceOf } from '../../src/sources';
+import { answersBySource, metricsBySource, sourceKey, sourceOf } from '../../src/sources';
 
 describe('the source level of the dataset contract', () => {
   it.each([
@@ -26,6 +26,22 @@ describe('the source level of the dataset contract', () => {
     expect(Object.keys(bySource)).toEqual(['FAKE/g', 'REAL/a']);
     expect(bySource['REAL/a']).toMatchObject({ n: 2, accuracy: 0.5, roc_auc: null });
     expect(bySource['FAKE/g']).toMatchObject({ n: 1, accuracy: 1 });
+  });
+
+  it("counts an operating point's answers per class and per source: real below one threshold, AI at or above the other", () => {
+    const items = [
+      { path: 'val/REAL/a/1.jpg', label: 0 as const, probability: 0.05 },
+      { path: 'val/REAL/a/2.jpg', label: 0 as const, probability: 0.5 },
+      { path: 'val/REAL/a/3.jpg', label: 0 as const, probability: 0.95 },
+      { path: 'val/REAL/b/1.jpg', label: 0 as const, probability: null },
+      { path: 'val/FAKE/g/1.jpg', label: 1 as const, probability: 0.1 },
+      { path: 'val/FAKE/g/2.jpg', label: 1 as const, probability: 0.99 },
+    ];
+    const answers = answersBySource(items, 0.1, 0.95);
+    expect(answers.byClass).toEqual({ real: { n: 3, real: 1, uncertain: 1, ai: 1 }, ai: { n: 2, real: 0, uncertain: 1, ai: 1 } });
+    // 0.1 is not below the real threshold (uncertain); 0.95 is at the AI threshold (AI).
+    expect(answers.bySource).toEqual({ 'FAKE/g': { n: 2, real: 0, uncertain: 1, ai: 1 }, 'REAL/a': { n: 3, real: 1, uncertain: 1, ai: 1 } });
+    expect(answersBySource([{ path: 'val/REAL/x.jpg', label: 0, probability: 0.2 }], 0.1, 0.9).bySource).toEqual({});
   });
 
   it('is empty for a dataset without a source level', () => {
