@@ -248,17 +248,21 @@ export function renderHeldOut(report: HeldOutReport): string {
       lines.push(`| ${fold.fold} | ${off.shift} | ${pct(real.ai)} | ${pct(off.ai)} | ${auc(real.roc_auc_vs_generators)} | ${auc(off.roc_auc_vs_generators)} |`);
     }
   }
-  lines.push('', '| held-out generator | ROC-AUC vs in-source real photos | called AI | images |', '| --- | ---: | ---: | ---: |');
-  for (const [key, entry] of Object.entries(summary.generators)) lines.push(`| ${key} | ${auc(entry.rocAuc)} | ${pct(entry.calledAi)} | ${entry.n} |`);
+  const generators = Object.entries(summary.generators);
+  if (generators.length === 0) lines.push('', 'No fold held a generator out: every fold trained on every generator folder.');
+  else {
+    lines.push('', '| held-out generator | ROC-AUC vs in-source real photos | called AI | images |', '| --- | ---: | ---: | ---: |');
+    for (const [key, entry] of generators) lines.push(`| ${key} | ${auc(entry.rocAuc)} | ${pct(entry.calledAi)} | ${entry.n} |`);
+  }
   const realAucs = Object.values(summary.realRocAuc);
   lines.push(
     '',
     '| target | reached |',
     '| --- | ---: |',
-    `| mean held-out ROC-AUC ≥ 0.85 | ${auc(summary.meanRocAuc)} |`,
+    `| mean held-out ROC-AUC ≥ 0.85 | ${auc(summary.meanRocAuc)}${generators.length === 0 ? ' (real collections only)' : ''} |`,
     `| every held-out real collection's ROC-AUC ≥ 0.80 | lowest ${auc(realAucs.length === 0 ? null : Math.min(...realAucs.map((value) => value ?? 0)))} |`,
     `| held-out real photos called AI ≤ 2 % | ${pct(summary.realCalledAi.share)} of ${summary.realCalledAi.n} |`,
-    `| held-out generator images called AI ≥ 70 % | ${pct(summary.generatorsCalledAi.share)} of ${summary.generatorsCalledAi.n} |`,
+    `| held-out generator images called AI ≥ 70 % | ${generators.length === 0 ? 'not measured (no generator held out)' : `${pct(summary.generatorsCalledAi.share)} of ${summary.generatorsCalledAi.n}`} |`,
     `| in-source uncertain ≤ 30 % | ${pct(summary.inSourceUncertain)} |`,
     '',
   );

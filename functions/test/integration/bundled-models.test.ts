@@ -76,12 +76,28 @@ describe.each(names)('bundled model %s', (name) => {
   it('carries an uncertainty band computed on its whole validation split, reported in its model card', () => {
     const { dir, metrics } = production(name);
     const metadata = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
-    expect(metadata.uncertainty).toMatchObject({ split: 'val', target_accuracy: 0.9, images: metrics.serving.val.n });
+    const images = metrics.serving.val.n;
+    // A model deciding at an operating point: its band is [real threshold, AI threshold]; others: the 90 %-accuracy band.
+    const point = metadata.operating_point;
+    expect(metadata.uncertainty).toMatchObject(
+      point === undefined
+        ? { split: 'val', target_accuracy: 0.9, images }
+        : { split: 'val', target_fpr: point.target_fpr, images, band: [point.real_threshold, point.ai_threshold], share_in_band: point.share_uncertain },
+    );
     expect(metadata.uncertainty.band[0]).toBeLessThanOrEqual(metadata.threshold);
     expect(metadata.uncertainty.band[1]).toBeGreaterThanOrEqual(metadata.threshold);
     const card = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
-    expect(card).toContain(`for P(AI) in **[${metadata.uncertainty.band.join(', ')}]**`);
-    expect(card).toContain(`${percent(metadata.uncertainty.share_in_band)} of the ${metrics.serving.val.n} val images fall in the band`);
+    const stated =
+      point === undefined
+        ? [
+            `for P(AI) in **[${metadata.uncertainty.band.join(', ')}]**`,
+            `${percent(metadata.uncertainty.share_in_band)} of the ${images} val images fall in the band`,
+          ]
+        : [
+            `Serving answers \`ai_generated\` for P(AI) ≥ **${point.ai_threshold}**, \`real\` below **${point.real_threshold}** and \`uncertain\` between.`,
+            `${percent(point.share_uncertain)} of val between the thresholds`,
+          ];
+    for (const text of stated) expect(card).toContain(text);
   });
 
   it(`keeps model.onnx within ${MAX_MODEL_BYTES} bytes`, () => {
@@ -92,12 +108,17 @@ describe.each(names)('bundled model %s', (name) => {
     const { metrics } = production(name);
     const serving = metrics.serving[metrics.gate_split];
     const cells = tableRow(name);
-    expect(cells).toContain(`**${percent(serving.accuracy)}**`);
+    const { uncertainty, operating_point: point } = JSON.parse(fs.readFileSync(path.join(production(name).dir, 'metadata.json'), 'utf8'));
+    // A model deciding at an operating point is stated by the accuracy of the answers it gives, with their share.
+    expect(cells).toContain(
+      point === undefined
+        ? `**${percent(serving.accuracy)}**`
+        : `**${percent(point.accuracy_decided)}** of the ${(100 * (1 - point.share_uncertain)).toFixed(1)} % it decides`,
+    );
     expect(cells).toContain(serving.roc_auc.toFixed(4));
     expect(cells).toContain(serving.ece.toFixed(3));
     const { drop_points: drop, jpeg75_accuracy: jpegAccuracy } = metrics.robustness;
     expect(cells).toContain(`${percent(jpegAccuracy)} (${drop < 0 ? '+' : '−'}${Math.abs(drop).toFixed(2)} points)`);
-    const { uncertainty } = JSON.parse(fs.readFileSync(path.join(production(name).dir, 'metadata.json'), 'utf8'));
     expect(cells).toContain(`[${uncertainty.band.join(', ')}] (${percent(uncertainty.share_in_band)}; ${percent(uncertainty.accuracy_outside)})`);
     const megabytes = fs.statSync(path.join(production(name).dir, 'model.onnx')).size / 1e6;
     expect(cells.at(-1)).toBe(`${megabytes.toFixed(1)} MB`);

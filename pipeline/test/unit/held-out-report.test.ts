@@ -55,6 +55,16 @@ describe('held-out report', () => {
     expect(text).toContain('| REAL/b | 0.2, 0.7 | 5.0 % (0.0 %–100.0 %) of 300 |');
     expect(text).toContain('| held-out real photos called AI ≤ 2 % | 4.0 % of 400 |');
     expect(text).toContain("every held-out real collection's ROC-AUC ≥ 0.80 | lowest 0.700");
+    expect(text).toContain('| held-out generator | ROC-AUC vs in-source real photos | called AI | images |');
+  });
+
+  it('says so when no fold held a generator out, instead of an empty table and a rate of nothing', () => {
+    const realOnly: HeldOutReport = { ...report, folds: report.folds.map((fold) => ({ ...fold, held_out_generators: {} })) };
+    const text = renderHeldOut(realOnly);
+    expect(text).toContain('No fold held a generator out: every fold trained on every generator folder.');
+    expect(text).not.toContain('| held-out generator |');
+    expect(text).toContain('| held-out generator images called AI ≥ 70 % | not measured (no generator held out) |');
+    expect(text).toContain('(real collections only)');
   });
 
   it('renders the off-the-grid diagnostic beside the held-out photos as stored', () => {
