@@ -113,7 +113,7 @@ describe('the decision policy through POST /predict', () => {
     expect(response.body.probability).toBeCloseTo(0.504, 3);
     expect(response.body.verdict_reasons).toEqual([
       "P(AI) 0.5039 is inside the model's uncertainty band [0.4, 0.6]",
-      'the detector is not reliable for images that score this close to its threshold: review it by hand',
+      'the detector is not reliable for images that score between its thresholds for real and AI: review it by hand',
     ]);
   });
 });

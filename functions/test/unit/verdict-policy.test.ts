@@ -187,3 +187,18 @@ describe('an uncertain verdict', () => {
     expect(action).toMatch(/^the detector is not reliable for .+: review it by hand$/);
   });
 });
+
+describe("a pixel verdict's reason", () => {
+  it.each<[string, Partial<PolicyInput>, string]>([
+    ['AI, at or above the threshold', { probability: 0.8 }, 'P(AI) 0.8 is at or above the threshold 0.5'],
+    ['real, without a band: below the threshold', { probability: 0.4, band: null }, 'P(AI) 0.4 is below the threshold 0.5'],
+    // With a band, 0.4 would be uncertain: real is answered below the band's lower edge, and the reason names that edge.
+    [
+      'real, below an operating point’s real threshold',
+      { probability: 0.05, band: [0.1, 0.6], threshold: 0.6 },
+      "P(AI) 0.05 is below 0.1, the model's threshold for real",
+    ],
+  ])('%s', (_name, input, reason) => {
+    expect(decideVerdict({ ...base, ...input }).reasons.at(-1)).toBe(reason);
+  });
+});

@@ -63,7 +63,7 @@ export const PATCH_DISAGREEMENT_LOGIT_STD: number = sharedConstants.patch_disagr
 export const REVIEW_BY_HAND = {
   outOfDistribution: 'the detector is not reliable for this kind of image (it is unlike the images it was trained on): review it by hand',
   patchesDisagree: 'the detector is not reliable for this image (its parts look different, as in a composite or an edit): review it by hand',
-  band: 'the detector is not reliable for images that score this close to its threshold: review it by hand',
+  band: 'the detector is not reliable for images that score between its thresholds for real and AI: review it by hand',
 } as const;
 
 export interface PolicyInput {
@@ -152,7 +152,15 @@ export function decideVerdict(input: PolicyInput): PolicyDecision {
     reasons.push(REVIEW_BY_HAND.band);
     return { verdict: 'uncertain', decided_by: 'pixels', reasons };
   }
-  reasons.push(`P(AI) ${round(p)} is ${p >= input.threshold ? 'at or above' : 'below'} the threshold ${input.threshold}`);
+  // With a band, `real` is answered below its lower edge (an operating point's real threshold), not merely below the threshold.
+  const realBelow = input.band === null ? null : input.band[0];
+  reasons.push(
+    p >= input.threshold
+      ? `P(AI) ${round(p)} is at or above the threshold ${input.threshold}`
+      : realBelow === null
+        ? `P(AI) ${round(p)} is below the threshold ${input.threshold}`
+        : `P(AI) ${round(p)} is below ${realBelow}, the model's threshold for real`,
+  );
   return { verdict: p >= input.threshold ? 'ai_generated' : 'real', decided_by: 'pixels', reasons };
 }
 
