@@ -17,6 +17,7 @@
  * decides other images by another rule, so the two accuracies are not compared (ROC-AUC still is).
  */
 import type { BinaryMetrics } from './evaluation-metrics';
+import { answerAt } from './operating-point';
 
 export const GATE_METRICS = ['accuracy', 'roc_auc', 'f1', 'precision', 'recall'] as const;
 export type GateMetric = (typeof GATE_METRICS)[number];
@@ -64,9 +65,10 @@ export function answersAt(labels: ReadonlyArray<0 | 1>, probabilities: readonly 
   let decided = 0;
   let right = 0;
   probabilities.forEach((p, i) => {
-    if (p < realThreshold || p >= aiThreshold) {
+    const answer = answerAt(p, { real_threshold: realThreshold, ai_threshold: aiThreshold });
+    if (answer !== 'uncertain') {
       decided += 1;
-      if ((p >= aiThreshold ? 1 : 0) === labels[i]) right += 1;
+      if ((answer === 'ai' ? 1 : 0) === labels[i]) right += 1;
     }
   });
   return { n: probabilities.length, decided, accuracy: decided === 0 ? null : right / decided, real_threshold: realThreshold, ai_threshold: aiThreshold };

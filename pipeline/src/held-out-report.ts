@@ -9,7 +9,7 @@
  * photos and generator images; crossFoldReading grades that rule without grading it on the photos
  * that set it, by reading each fold at thresholds set on the other folds only.
  */
-import { round4, thresholdsFor, wilsonInterval, type HeldOutOperatingPoint, type OperatingPointTargets, type Thresholds } from './operating-point';
+import { answerAt, round4, thresholdsFor, wilsonInterval, type HeldOutOperatingPoint, type OperatingPointTargets, type Thresholds } from './operating-point';
 
 export interface Decisions {
   n: number;
@@ -163,11 +163,11 @@ function readFolds(folds: ReadonlyArray<HeldOutFold & { scores: FoldScores }>, t
     const thresholds = thresholdsOf(fold);
     const count = (scores: readonly number[]) => ({
       n: scores.length,
-      ai: scores.filter((p) => p >= thresholds.ai_threshold).length,
-      real: scores.filter((p) => p < thresholds.real_threshold).length,
+      ai: scores.filter((p) => answerAt(p, thresholds) === 'ai').length,
+      real: scores.filter((p) => answerAt(p, thresholds) === 'real').length,
     });
     const own = [...(fold.scores.in_source_real ?? []), ...(fold.scores.in_source_fake ?? [])];
-    const between = own.filter((p) => p >= thresholds.real_threshold && p < thresholds.ai_threshold).length;
+    const between = own.filter((p) => answerAt(p, thresholds) === 'uncertain').length;
     return {
       fold: fold.fold,
       thresholds,

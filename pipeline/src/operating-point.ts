@@ -24,6 +24,11 @@ export interface Thresholds {
   real_threshold: number;
 }
 
+/** What a model deciding at `thresholds` answers for P(AI) `p`: ai_generated at or above the AI threshold, real below the real threshold, uncertain between. */
+export function answerAt(p: number, thresholds: Thresholds): 'real' | 'uncertain' | 'ai' {
+  return p >= thresholds.ai_threshold ? 'ai' : p < thresholds.real_threshold ? 'real' : 'uncertain';
+}
+
 /** Thresholds set on held-out folds, and what they do there read fold by fold (held-out-report.ts). */
 export interface HeldOutOperatingPoint {
   /** The folds whose held-out images set the thresholds. */
@@ -150,12 +155,13 @@ export function measureOperatingPoint(
 function pointAt(scores: ScoresByClass, targets: OperatingPointTargets, thresholds: Thresholds, heldOut?: HeldOutOperatingPoint): OperatingPoint {
   const { probabilities, reals, fakes } = scores;
   const { ai_threshold: aiThreshold, real_threshold: realThreshold } = thresholds;
-  const calledAi = (p: number) => p >= aiThreshold;
+  const calledAi = (p: number) => answerAt(p, thresholds) === 'ai';
+  const calledReal = (p: number) => answerAt(p, thresholds) === 'real';
   const falsePositives = reals.filter(calledAi).length;
   const truePositives = fakes.filter(calledAi).length;
-  const uncertain = probabilities.filter((p) => p >= realThreshold && p < aiThreshold).length;
+  const uncertain = probabilities.filter((p) => answerAt(p, thresholds) === 'uncertain').length;
   const decided = probabilities.length - uncertain;
-  const rightlyDecided = truePositives + reals.filter((p) => p < realThreshold).length;
+  const rightlyDecided = truePositives + reals.filter(calledReal).length;
   return {
     ...targets,
     split: 'val',
@@ -167,7 +173,7 @@ function pointAt(scores: ScoresByClass, targets: OperatingPointTargets, threshol
     fpr_ci: wilsonInterval(falsePositives, reals.length),
     tpr: round4(truePositives / fakes.length),
     tpr_ci: wilsonInterval(truePositives, fakes.length),
-    fnr: round4(fakes.filter((p) => p < realThreshold).length / fakes.length),
+    fnr: round4(fakes.filter(calledReal).length / fakes.length),
     share_uncertain: round4(uncertain / probabilities.length),
     accuracy_decided: decided === 0 ? null : round4(rightlyDecided / decided),
     ...(heldOut === undefined ? {} : { held_out: heldOut }),

@@ -6,6 +6,7 @@
  * it was generated, and only per-source numbers show it.
  */
 import { binaryMetrics, type BinaryMetrics } from './evaluation-metrics';
+import { answerAt } from './operating-point';
 
 export const DEFAULT_SOURCE = 'default';
 
@@ -73,7 +74,7 @@ export function answersBySource(
   const bySource = new Map<string, Answers>();
   for (const item of items) {
     if (item.probability === null) continue;
-    const answer = item.probability >= aiThreshold ? 'ai' : item.probability < realThreshold ? 'real' : 'uncertain';
+    const answer = answerAt(item.probability, { real_threshold: realThreshold, ai_threshold: aiThreshold });
     const key = sourceKey(item.path, item.label);
     const source = bySource.get(key) ?? empty();
     for (const group of [source, item.label === 1 ? byClass.ai : byClass.real]) {
