@@ -17,7 +17,7 @@
  * decides other images by another rule, so the two accuracies are not compared (ROC-AUC still is).
  */
 import type { BinaryMetrics } from './evaluation-metrics';
-import { answerAt } from './operating-point';
+import type { SplitAnswers } from './sources';
 
 export const GATE_METRICS = ['accuracy', 'roc_auc', 'f1', 'precision', 'recall'] as const;
 export type GateMetric = (typeof GATE_METRICS)[number];
@@ -46,7 +46,7 @@ export const DEFAULT_GATE: Readonly<GateThresholds> = Object.freeze({
   championTolerance: 0,
 });
 
-/** The answers a model gives at its operating point on the gate split (answersAt). */
+/** The answers a model gives at its operating point on the gate split (gateAnswers). */
 export interface GateAnswers {
   /** Images scored. */
   n: number;
@@ -58,20 +58,17 @@ export interface GateAnswers {
   ai_threshold: number;
 }
 
-/** What a model answering at `realThreshold` / `aiThreshold` says of labelled scores: real below the first, ai_generated at or above the second. */
-export function answersAt(labels: ReadonlyArray<0 | 1>, probabilities: readonly number[], realThreshold: number, aiThreshold: number): GateAnswers {
-  if (labels.length !== probabilities.length) throw new RangeError(`${labels.length} labels but ${probabilities.length} probabilities`);
-  if (!(realThreshold <= aiThreshold)) throw new RangeError(`the real threshold ${realThreshold} is above the AI threshold ${aiThreshold}`);
-  let decided = 0;
-  let right = 0;
-  probabilities.forEach((p, i) => {
-    const answer = answerAt(p, { real_threshold: realThreshold, ai_threshold: aiThreshold });
-    if (answer !== 'uncertain') {
-      decided += 1;
-      if ((answer === 'ai' ? 1 : 0) === labels[i]) right += 1;
-    }
-  });
-  return { n: probabilities.length, decided, accuracy: decided === 0 ? null : right / decided, real_threshold: realThreshold, ai_threshold: aiThreshold };
+/** A split's answers (sources.ts answersBySource) as the gate reads them: how many are decided, and how many of those rightly. */
+export function gateAnswers(answers: SplitAnswers): GateAnswers {
+  const { real, ai } = answers.byClass;
+  const decided = real.real + real.ai + ai.real + ai.ai;
+  return {
+    n: real.n + ai.n,
+    decided,
+    accuracy: decided === 0 ? null : (real.real + ai.ai) / decided,
+    real_threshold: answers.real_threshold,
+    ai_threshold: answers.ai_threshold,
+  };
 }
 
 export type ChampionResult = { version: string; metrics: BinaryMetrics; answers?: GateAnswers } | { version: string; error: string };

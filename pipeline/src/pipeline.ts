@@ -78,7 +78,7 @@ export async function runPipeline(given: PipelineOptions, deps: PipelineDeps): P
   const version = makeVersionId(context.now(), runDir.modelSha256);
   const { metadata, evaluations, metrics, perSource, answers, skew } = await evaluateStep({ runDir, localRoot, version }, context);
   const reference = referenceStep({ evaluations, metadata, version }, context);
-  const { decision, pointer } = await gateStep({ evaluations, runDir, localRoot, metadata }, context);
+  const { decision, pointer } = await gateStep({ evaluations, runDir, localRoot, ...(answers === undefined ? {} : { answers }) }, context);
   return publishStep(
     { version, metadata, runDir, datasetUri, report, metrics, perSource, ...(answers === undefined ? {} : { answers }), skew, decision, pointer, reference },
     context,

@@ -69,6 +69,7 @@ export function answersBySource(
   realThreshold: number,
   aiThreshold: number,
 ): SplitAnswers {
+  if (!(realThreshold <= aiThreshold)) throw new RangeError(`the real threshold ${realThreshold} is above the AI threshold ${aiThreshold}`);
   const empty = (): Answers => ({ n: 0, real: 0, uncertain: 0, ai: 0 });
   const byClass = { real: empty(), ai: empty() };
   const bySource = new Map<string, Answers>();

@@ -3,9 +3,10 @@
  * scored on the same images; a model that does not pass is kept as a candidate by the next step.
  */
 import { type BlobStore } from '../../../functions/src/platform';
-import { createOnnxEngine, type LoadedModel, type ModelMetadata, ModelRegistry } from '../../../functions/src/detector';
-import { type EvaluatedItem, summarizeSplit, type SplitEvaluation } from '../evaluate';
-import { answersAt, decideGate, renderGateDecision, type ChampionResult, type GateAnswers, type GateDecision } from '../gate';
+import { createOnnxEngine, type LoadedModel, ModelRegistry } from '../../../functions/src/detector';
+import { summarizeSplit, type SplitEvaluation } from '../evaluate';
+import { decideGate, gateAnswers, renderGateDecision, type ChampionResult, type GateDecision } from '../gate';
+import { answersBySource, type SplitAnswers } from '../sources';
 import { readProductionPointer, type PointerState } from '../publish';
 import type { RunDir, SplitItem } from '../run-dir';
 import { evaluateWithProgress } from './evaluate-step';
@@ -15,21 +16,8 @@ export interface GateStepInput {
   evaluations: readonly SplitEvaluation[];
   runDir: RunDir;
   localRoot: string;
-  /** The metadata it would be published with: its threshold, and its operating point's band when it has one. */
-  metadata: ModelMetadata;
-}
-
-/** The answers of a model that decides at an operating point (metadata uncertainty.target_fpr), else null. */
-export function operatingPointAnswers(items: readonly EvaluatedItem[], metadata: ModelMetadata): GateAnswers | null {
-  const uncertainty = metadata.uncertainty;
-  if (uncertainty?.target_fpr === undefined) return null;
-  const scored = items.filter((item) => item.probability !== null);
-  return answersAt(
-    scored.map((item) => item.label),
-    scored.map((item) => item.probability as number),
-    uncertainty.band[0],
-    metadata.threshold,
-  );
+  /** Per split, what the model answers at its operating point (the evaluate step's); absent for a model without one. */
+  answers?: Record<string, SplitAnswers>;
 }
 
 export interface GateStepResult {
@@ -47,7 +35,8 @@ export async function gateStep(input: GateStepInput, context: StepContext): Prom
     step('gate', `evaluating production version ${pointer.pointer.version} on the same ${gateEvaluation.items.length} ${gateEvaluation.split} images`);
     champion = await evaluateChampion(modelStore, options.name, pointer, input.runDir.split[gateEvaluation.split], input.localRoot, context);
   }
-  const answers = operatingPointAnswers(gateEvaluation.items, input.metadata);
+  const splitAnswers = input.answers?.[gateEvaluation.split];
+  const answers = splitAnswers === undefined ? null : gateAnswers(splitAnswers);
   const decision = decideGate(
     {
       ...(answers === null ? {} : { answers }),
@@ -98,8 +87,10 @@ export async function evaluateChampion(
       const first = scored.find((item) => item.error !== null);
       return { version, error: `it could not score ${summary.failures} of the images (first: ${first?.path}: ${first?.error})` };
     }
-    const answers = operatingPointAnswers(scored, model.metadata);
-    return { version, metrics: summary.metrics, ...(answers === null ? {} : { answers }) };
+    // Production that decides at an operating point (uncertainty.target_fpr) is read by the answers it gives, as the challenger is.
+    const uncertainty = model.metadata.uncertainty;
+    if (uncertainty?.target_fpr === undefined) return { version, metrics: summary.metrics };
+    return { version, metrics: summary.metrics, answers: gateAnswers(answersBySource(scored, uncertainty.band[0], model.metadata.threshold)) };
   } finally {
     model.retire();
   }

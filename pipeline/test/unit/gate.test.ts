@@ -1,4 +1,15 @@
-import { answersAt, type ChampionResult, decideGate, DEFAULT_GATE, type GateThresholds } from '../../src/gate';
+import { type ChampionResult, decideGate, DEFAULT_GATE, gateAnswers, type GateThresholds } from '../../src/gate';
+import { answersBySource } from '../../src/sources';
+
+/** The gate's reading of labelled scores answered at `realThreshold` / `aiThreshold`. */
+const answersAt = (labels: ReadonlyArray<0 | 1>, probabilities: readonly number[], realThreshold: number, aiThreshold: number) =>
+  gateAnswers(
+    answersBySource(
+      labels.map((label, i) => ({ path: `val/${label === 1 ? 'FAKE' : 'REAL'}/${i}.jpg`, label, probability: probabilities[i]! })),
+      realThreshold,
+      aiThreshold,
+    ),
+  );
 import { binaryMetrics, type BinaryMetrics } from '../../src/evaluation-metrics';
 
 /** Metrics with the given headline numbers (the rest from a small real computation). */
